@@ -1,0 +1,91 @@
+"""The one MinSeal error tree.
+
+Every domain error carries a stable ``code`` (for scripts and logs) and a Chinese ``message`` (for users).
+``category`` says what kind of failure it is; the HTTP status and the CLI exit code are derived from it in
+exactly one place each (``api.errors``). It lives here, in the lowest layer, because ``templates`` and
+``signer`` both raise these errors and neither may import ``api``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ErrorCategory(StrEnum):
+    INVALID = "invalid"          # the caller's input is wrong
+    NOT_FOUND = "not_found"
+    FORBIDDEN = "forbidden"
+    CONFLICT = "conflict"
+    REFUSED = "refused"          # a check (seal, route, policy) said no
+    UNAVAILABLE = "unavailable"  # a dependency of this machine is missing or down
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One bad input field: where it is (``members[1].id_number``) and what is wrong, in Chinese."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}：{self.message}"
+
+
+class MinSealError(Exception):
+    """Root of all domain errors."""
+
+    code: str = "MINSEAL_ERROR"
+    category: ErrorCategory = ErrorCategory.INVALID
+    default_message: str = "操作失败"
+
+    def __init__(self, message: str | None = None, *, code: str | None = None) -> None:
+        self.message = message or self.default_message
+        if code is not None:
+            self.code = code
+        super().__init__(self.message)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"code": self.code, "message": self.message}
+
+
+class UnknownFamilyError(MinSealError):
+    code = "UNKNOWN_FAMILY"
+    category = ErrorCategory.NOT_FOUND
+    default_message = "没有这种文书模板"
+
+
+class TemplateDataError(MinSealError):
+    """Input data refused by a family's schema; names every bad field, never only the first."""
+
+    code = "INVALID_DATA"
+    category = ErrorCategory.INVALID
+    default_message = "文书数据有误"
+
+    def __init__(self, problems: list[FieldProblem], message: str | None = None) -> None:
+        self.problems = list(problems)
+        summary = message or f"文书数据有误（共 {len(self.problems)} 处）"
+        super().__init__(summary)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            **super().to_dict(),
+            "fields": [{"path": p.path, "message": p.message} for p in self.problems],
+        }
+
+    def __str__(self) -> str:
+        return "\n".join([self.message, *(f"  - {p}" for p in self.problems)])
+
+
+class RendererUnavailableError(MinSealError):
+    code = "RENDERER_UNAVAILABLE"
+    category = ErrorCategory.UNAVAILABLE
+    default_message = "文书排版组件不可用"
+
+
+class InputFileError(MinSealError):
+    """A file the user pointed us at cannot be read or parsed."""
+
+    code = "INPUT_FILE"
+    category = ErrorCategory.INVALID
+    default_message = "无法读取输入文件"

@@ -1,0 +1,216 @@
+"""python-docx building blocks so every family's Word version matches its PDF in content and order.
+
+Word users in county offices edit with the fonts their machines have, so the DOCX names the classic faces
+(宋体, 黑体, 仿宋_GB2312) rather than the faces the PDF embeds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from io import BytesIO
+from typing import Any
+
+import docx
+from docx.document import Document
+from docx.enum.section import WD_SECTION
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt
+from docx.table import Table
+from docx.text.paragraph import Paragraph
+from docx.text.run import Run
+
+SONG, HEI, FANGSONG = "宋体", "黑体", "仿宋_GB2312"
+
+
+def cn_date(value: date | None) -> str:
+    return f"{value.year}年{value.month}月{value.day}日" if value else ""
+
+
+def money(value: Decimal | None) -> str:
+    return f"{value:,.2f}" if value is not None else ""
+
+
+def to_bytes(document: Document) -> bytes:
+    buffer = BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def set_font(run: Run, face: str, size: float | None = None) -> None:
+    run.font.name = face
+    rpr = run._element.get_or_add_rPr()
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.append(fonts)
+    for attr in ("w:eastAsia", "w:ascii", "w:hAnsi"):
+        fonts.set(qn(attr), face)
+    if size is not None:
+        run.font.size = Pt(size)
+
+
+def _base(margins_mm: tuple[float, float, float, float], face: str, size: float) -> Document:
+    doc = docx.Document()
+    section = doc.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    top, right, bottom, left = margins_mm
+    section.top_margin, section.right_margin = Mm(top), Mm(right)
+    section.bottom_margin, section.left_margin = Mm(bottom), Mm(left)
+    normal = doc.styles["Normal"]
+    normal.font.name = face
+    normal.font.size = Pt(size)
+    rpr = normal.element.get_or_add_rPr()
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.append(fonts)
+    fonts.set(qn("w:eastAsia"), face)
+    normal.paragraph_format.space_after = Pt(0)
+    return doc
+
+
+def new_form_document() -> Document:
+    return _base((14, 15, 12, 15), SONG, 10.5)
+
+
+def new_notice_document() -> Document:
+    """GB/T 9704: top 37 mm, left 28 mm, body 仿宋 三号 (16 pt), page numbers "— 1 —"."""
+    doc = _base((37, 26, 35, 28), FANGSONG, 16)
+    _page_numbers(doc)
+    return doc
+
+
+def _page_numbers(doc: Document) -> None:
+    paragraph = doc.sections[0].footer.paragraphs[0]
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    set_font(paragraph.add_run("— "), SONG, 14)
+    run = paragraph.add_run()
+    set_font(run, SONG, 14)
+    for kind, text in (("begin", None), (None, "PAGE"), ("end", None)):
+        if kind:
+            element = OxmlElement("w:fldChar")
+            element.set(qn("w:fldCharType"), kind)
+        else:
+            element = OxmlElement("w:instrText")
+            element.set(qn("xml:space"), "preserve")
+            element.text = text
+        run._element.append(element)
+    set_font(paragraph.add_run(" —"), SONG, 14)
+
+
+def title(doc: Document, text: str, *, face: str = HEI, size: float = 18) -> Paragraph:
+    paragraph = doc.add_paragraph()
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    set_font(paragraph.add_run(text), face, size)
+    paragraph.paragraph_format.space_after = Pt(6)
+    return paragraph
+
+
+def para(doc: Document, text: str, *, indent: bool = True, align: str = "justify",
+         face: str | None = None, size: float | None = None) -> Paragraph:
+    paragraph = doc.add_paragraph()
+    paragraph.alignment = {"justify": WD_ALIGN_PARAGRAPH.JUSTIFY, "right": WD_ALIGN_PARAGRAPH.RIGHT,
+                           "center": WD_ALIGN_PARAGRAPH.CENTER, "left": WD_ALIGN_PARAGRAPH.LEFT}[align]
+    if indent:
+        paragraph.paragraph_format.first_line_indent = Pt(32)
+    run = paragraph.add_run(text)
+    if face:
+        set_font(run, face, size)
+    elif size:
+        run.font.size = Pt(size)
+    return paragraph
+
+
+def meta_line(doc: Document, left: str, right: str) -> None:
+    paragraph = doc.add_paragraph()
+    paragraph.paragraph_format.tab_stops.add_tab_stop(Mm(180), WD_TAB_ALIGNMENT.RIGHT)
+    paragraph.add_run(f"{left}\t{right}").font.size = Pt(10)
+
+
+def note(doc: Document, text: str) -> None:
+    para(doc, text, indent=False, size=9)
+
+
+def grid(doc: Document, rows: Sequence[Sequence[str | None]], *, widths_mm: Sequence[float] | None = None) -> Table:
+    """A bordered table; ``None`` in a row continues the cell to its left (horizontal merge)."""
+    columns = max(len(r) for r in rows)
+    table = doc.add_table(rows=len(rows), cols=columns)
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for r, row in enumerate(rows):
+        start = 0
+        for c in range(columns + 1):
+            value = row[c] if c < len(row) else None
+            if c == columns or value is not None:
+                if c - 1 > start:
+                    table.cell(r, start).merge(table.cell(r, c - 1))
+                if c < columns:
+                    table.cell(r, c).text = value or ""
+                    start = c
+    if widths_mm:
+        for r in range(len(rows)):
+            for c, width in enumerate(widths_mm):
+                table.cell(r, c).width = Mm(width)
+    return table
+
+
+def repeat_header(table: Table) -> None:
+    """Mark the first row as a header row, repeated on every page (like <thead> in the PDF)."""
+    tr_pr = table.rows[0]._tr.get_or_add_trPr()
+    header = OxmlElement("w:tblHeader")
+    header.set(qn("w:val"), "true")
+    tr_pr.append(header)
+
+
+def applicant_table(doc: Document, a: dict[str, Any], category: str) -> Table:
+    return grid(doc, [
+        ["户主姓名", a["name"], "性别", a["gender"], "出生日期", cn_date(a.get("birth_date")), "申请类别", category],
+        ["身份证号码", a["id_number"], None, None, "联系电话", a.get("phone") or "", None, None],
+        ["户籍所在地", a["registered_address"], None, None, None, None, None, None],
+        ["现住址", a["address"], None, None, None, None, None, None],
+    ])
+
+
+def members_table(doc: Document, members: list[dict[str, Any]]) -> Table:
+    rows: list[list[str | None]] = [
+        ["家庭成员情况", "姓名", "与户主关系", "身份证号码", "年龄", "身份类别", "身体状况", "工作单位或就业情况", "月收入(元)"]
+    ]
+    for m in members:
+        rows.append(["", m["name"], m["relation"], m["id_number"], str(m["age"]), m["identity"],
+                     m["health_text"], m.get("work") or "", money(m["monthly_income"])])
+    table = grid(doc, rows)
+    if len(rows) > 1:
+        table.cell(0, 0).merge(table.cell(len(rows) - 1, 0)).text = "家庭成员情况"
+    return table
+
+
+TIER_LABELS = (("village", "村(居)委会意见"), ("township", "乡镇(街道)审核意见"), ("county", "县级民政部门审批意见"))
+
+
+def tier_boxes(doc: Document, offices: dict[str, str]) -> Table:
+    """One box per tier; in Word each box is left for the office's opinion, date and seal."""
+    rows: list[list[str | None]] = [
+        [label, f"\n\n\n\n（盖章）{offices[tier]}\n年　　月　　日"] for tier, label in TIER_LABELS
+    ]
+    table = grid(doc, rows)
+    for r in range(len(rows)):
+        table.cell(r, 0).width = Mm(25)
+        table.cell(r, 1).width = Mm(155)
+        table.rows[r].height = Mm(38)
+    return table
+
+
+def closing(doc: Document, issuer: str, issued_on: date) -> None:
+    doc.add_paragraph()
+    for text in (issuer, cn_date(issued_on)):
+        paragraph = para(doc, text, indent=False, align="right")
+        paragraph.paragraph_format.right_indent = Pt(64)
+
+
+def page_break_section(doc: Document) -> None:
+    doc.add_section(WD_SECTION.NEW_PAGE)

@@ -1,0 +1,67 @@
+"""Household rules shared by the 申请审批表 families: who the members are and what they earn."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from signer.errors import FieldProblem
+
+
+def birth_date(id_number: str | None) -> date | None:
+    if not id_number or len(id_number) != 18 or "*" in id_number:
+        return None
+    return date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
+
+
+def age_on(born: date | None, day: date) -> int | None:
+    if born is None:
+        return None
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def check_members(data: dict[str, Any]) -> list[FieldProblem]:
+    """The head appears once as 本人 with the same name and ID; no ID twice; a grade only for 残疾."""
+    problems: list[FieldProblem] = []
+    members = data.get("members") or []
+    applicant = data.get("applicant") or {}
+    selves = [i for i, m in enumerate(members) if m.get("relation") == "本人"]
+    if len(selves) != 1:
+        problems.append(FieldProblem("members", f"家庭成员中应有且只有一位「本人」（户主），实际 {len(selves)} 位"))
+    else:
+        me = members[selves[0]]
+        if me.get("id_number") != applicant.get("id_number"):
+            problems.append(FieldProblem(f"members[{selves[0]}].id_number", "「本人」的身份证号码与户主不一致"))
+        if me.get("name") != applicant.get("name"):
+            problems.append(FieldProblem(f"members[{selves[0]}].name", "「本人」的姓名与户主不一致"))
+    seen: dict[str, int] = {}
+    for i, m in enumerate(members):
+        number = m.get("id_number")
+        if number in seen:
+            problems.append(FieldProblem(f"members[{i}].id_number", f"与第 {seen[number] + 1} 位成员的身份证号码重复"))
+        seen.setdefault(number, i)
+        if m.get("disability_grade") and m.get("health") != "残疾":
+            problems.append(FieldProblem(f"members[{i}].disability_grade", "只有身体状况为「残疾」时才填写残疾等级"))
+    return problems
+
+
+def derive_household(view: dict[str, Any], *, on: date) -> dict[str, Any]:
+    """Ages, household size and income figures the form shows beside what was typed."""
+    members = []
+    total = Decimal("0.00")
+    for m in view.get("members") or []:
+        m = dict(m)
+        m["age"] = age_on(birth_date(m.get("id_number")), on) or ""
+        health = m.get("health") or ""
+        m["health_text"] = f"{health}{m['disability_grade']}" if m.get("disability_grade") else health
+        total += m.get("monthly_income") or Decimal("0")
+        members.append(m)
+    view["members"] = members
+    view["household_size"] = len(members)
+    view["total_income"] = total
+    view["per_capita_income"] = (total / len(members)).quantize(Decimal("0.01")) if members else Decimal("0")
+    applicant = dict(view.get("applicant") or {})
+    applicant["birth_date"] = birth_date(applicant.get("id_number"))
+    view["applicant"] = applicant
+    return view

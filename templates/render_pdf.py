@@ -1,0 +1,216 @@
+"""HTML/CSS → PDF with WeasyPrint, plus the seal slots the signer needs.
+
+One ``PdfRenderer`` per process: it owns the jinja Environment, the pre-parsed stylesheets and the shared
+``FontConfiguration`` (one per process keeps memory flat). User data is autoescaped and WeasyPrint may read
+only our own template assets and ``data:`` URLs.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import segno
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher
+
+from signer.errors import FieldProblem, TemplateDataError
+
+from .catalogue import TEMPLATES_ROOT, Catalogue, Family, Prepared, iter_strings
+from .fonts import FontSet, check_subsetter
+from .validators import mask_id_number
+
+#: CSS px → PDF points
+PX_TO_PT = 0.75
+ASSETS = TEMPLATES_ROOT / "assets"
+
+
+@dataclass(frozen=True)
+class SealSlot:
+    """Where a seal (or the QR code) goes: ``page_index`` is 0-based, ``rect`` is (x1, y1, x2, y2) in PDF
+    points with the origin at the page's lower left, as pyHanko's field boxes are."""
+
+    name: str
+    purpose: str  # "tier" (a form's opinion box) | "issuer" (notice/certificate seal) | "qr"
+    page_index: int
+    rect: tuple[float, float, float, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "purpose": self.purpose, "page_index": self.page_index,
+                "rect": [round(v, 2) for v in self.rect]}
+
+
+@dataclass(frozen=True)
+class RenderedPdf:
+    family_id: str
+    title: str
+    pdf: bytes
+    page_count: int
+    page_size: tuple[float, float]
+    slots: tuple[SealSlot, ...]
+    #: what WeasyPrint logged (a broken stylesheet, a refused URL …); empty for a clean render
+    warnings: tuple[str, ...] = field(default=())
+
+    def slot(self, name: str) -> SealSlot:
+        return next(s for s in self.slots if s.name == name)
+
+
+class AssetOnlyFetcher(URLFetcher):  # type: ignore[misc]
+    """Lets WeasyPrint read our template assets and ``data:`` URLs, nothing else."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(allowed_protocols=("file", "data"), allow_redirects=False)
+        self._root = root.resolve()
+
+    def fetch(self, url: str, headers: Any = None) -> Any:
+        if url.startswith("data:"):
+            return super().fetch(url, headers)
+        if url.startswith("file://"):
+            path = Path(url.removeprefix("file://").split("?")[0].split("#")[0]).resolve()
+            if path.is_relative_to(self._root) and path.suffix in {".css", ".svg", ".png"}:
+                return super().fetch(url, headers)
+        raise ValueError(f"资源被拒绝（只允许模板自带资源）: {url[:200]}")
+
+
+class _LogCollector(logging.Handler):
+    """Collects WeasyPrint's warnings per thread, so one render's problems land in its own result."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self._local = threading.local()
+
+    def start(self) -> None:
+        self._local.records = []
+
+    def stop(self) -> tuple[str, ...]:
+        records: list[str] = getattr(self._local, "records", [])
+        self._local.records = None
+        return tuple(records)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        records = getattr(self._local, "records", None)
+        if records is not None:
+            records.append(record.getMessage())
+
+
+def cn_date(value: date | None) -> str:
+    return f"{value.year}年{value.month}月{value.day}日" if value else ""
+
+
+def money(value: Decimal | None) -> str:
+    return f"{value:,.2f}" if value is not None else ""
+
+
+def qr_data_uri(url: str) -> str:
+    return str(segno.make(url, error="m").svg_data_uri(border=0, dark="#000", scale=4))
+
+
+class PdfRenderer:
+    def __init__(self, catalogue: Catalogue, *, pdf_variant: str | None = "pdf/a-2b") -> None:
+        check_subsetter()
+        self.catalogue = catalogue
+        self.fonts = FontSet.locate()
+        self.pdf_variant = pdf_variant
+        self._font_config = FontConfiguration()
+        self._fetcher = AssetOnlyFetcher(TEMPLATES_ROOT)
+        self._env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(TEMPLATES_ROOT)),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self._env.filters.update(cn_date=cn_date, money=money, mask_id=mask_id_number)
+        self._env.globals.update(qr_data_uri=qr_data_uri)
+        self._stylesheets: dict[str, list[Any]] = {}
+        self._log = _LogCollector()
+        logging.getLogger("weasyprint").addHandler(self._log)
+
+    def close(self) -> None:
+        logging.getLogger("weasyprint").removeHandler(self._log)
+
+    def _styles(self, family: Family) -> list[Any]:
+        if family.id not in self._stylesheets:
+            files = [ASSETS / "common.css", ASSETS / f"{family.kind}.css", family.directory / "style.css"]
+            self._stylesheets[family.id] = [
+                CSS(filename=str(f), font_config=self._font_config, url_fetcher=self._fetcher)
+                for f in files if f.exists()
+            ]
+        return self._stylesheets[family.id]
+
+    def check_glyphs(self, prepared: Prepared) -> None:
+        problems = []
+        for path, text in iter_strings(prepared.family.schema.root, prepared.data):
+            missing = self.fonts.missing([text])
+            if missing:
+                chars = "、".join(f"「{c}」(U+{ord(c):04X})" for c in missing)
+                problems.append(FieldProblem(path, f"含有文书字体无法显示的字符：{chars}"))
+        if problems:
+            raise TemplateDataError(problems, f"「{prepared.family.title}」含有无法显示的字符")
+
+    def html(self, prepared: Prepared, *, verify_url: str | None = None, created: datetime | None = None) -> str:
+        family = prepared.family
+        template = self._env.get_template(f"{family.directory.name}/template.html.j2")
+        return template.render(
+            d=prepared.view,
+            family=family,
+            issuer=prepared.issuer,
+            verify_url=verify_url,
+            created=(created or datetime.now(UTC)).isoformat(timespec="seconds"),
+        )
+
+    def render(
+        self, prepared: Prepared, *, verify_url: str | None = None, created: datetime | None = None
+    ) -> RenderedPdf:
+        self.check_glyphs(prepared)
+        source = self.html(prepared, verify_url=verify_url, created=created)
+        self._log.start()
+        try:
+            document = HTML(string=source, base_url=str(ASSETS) + "/", url_fetcher=self._fetcher).render(
+                font_config=self._font_config, stylesheets=self._styles(prepared.family),
+                pdf_variant=self.pdf_variant,
+            )
+            slots = tuple(_find_slots(document, prepared.family))
+            pdf = document.write_pdf(pdf_variant=self.pdf_variant)
+        finally:
+            warnings = self._log.stop()
+        first = document.pages[0]
+        return RenderedPdf(
+            family_id=prepared.family.id,
+            title=prepared.family.title,
+            pdf=pdf,
+            page_count=len(document.pages),
+            page_size=(first.width * PX_TO_PT, first.height * PX_TO_PT),
+            slots=slots,
+            warnings=warnings,
+        )
+
+
+def _find_slots(document: Any, family: Family) -> Iterator[SealSlot]:
+    """Boxes carrying ``data-seal-slot`` become slots, measured on the laid-out pages."""
+    for index, page in enumerate(document.pages):
+        seen: set[str] = set()
+        height = page.height
+        for box in page._page_box.descendants():
+            element = getattr(box, "element", None)
+            name = element.get("data-seal-slot") if element is not None else None
+            if not name or name in seen:
+                continue
+            seen.add(name)
+            x, y = box.border_box_x(), box.border_box_y()
+            w, h = box.border_width(), box.border_height()
+            purpose = "tier" if name in family.tiers else ("qr" if name == "qr" else "issuer")
+            yield SealSlot(
+                name=name,
+                purpose=purpose,
+                page_index=index,
+                rect=(x * PX_TO_PT, (height - y - h) * PX_TO_PT, (x + w) * PX_TO_PT, (height - y) * PX_TO_PT),
+            )
