@@ -44,6 +44,8 @@ class Family:
     derive: Callable[[dict[str, Any]], dict[str, Any]]
     check: Callable[[dict[str, Any]], list[FieldProblem]]
     build_docx: Callable[[dict[str, Any]], Any]
+    #: functions the family's HTML template may call, so PDF and DOCX share one wording
+    helpers: Mapping[str, Callable[..., Any]]
 
     @property
     def sample_path(self) -> Path:
@@ -129,6 +131,7 @@ def _load_family(meta_path: Path) -> Family:
         derive=getattr(module, "derive", lambda view: view),
         check=getattr(module, "check", lambda data: []),
         build_docx=module.build_docx,
+        helpers=dict(getattr(module, "TEMPLATE_HELPERS", {})),
     )
 
 

@@ -30,6 +30,12 @@ from .validators import mask_id_number
 
 #: CSS px → PDF points
 PX_TO_PT = 0.75
+MM_TO_PX = 96 / 25.4
+#: a seal slot over an issuing office is a square this wide: room for a 42 mm seal (45 mm for county bodies
+#: is scaled to fit)
+ISSUER_SEAL_MM = 44.0
+#: GB/T 9704: office name and date sit slightly below the seal's centre
+SEAL_RAISE_MM = 4.0
 ASSETS = TEMPLATES_ROOT / "assets"
 
 
@@ -160,6 +166,7 @@ class PdfRenderer:
         family = prepared.family
         template = self._env.get_template(f"{family.directory.name}/template.html.j2")
         return template.render(
+            **family.helpers,
             d=prepared.view,
             family=family,
             issuer=prepared.issuer,
@@ -195,18 +202,25 @@ class PdfRenderer:
 
 
 def _find_slots(document: Any, family: Family) -> Iterator[SealSlot]:
-    """Boxes carrying ``data-seal-slot`` become slots, measured on the laid-out pages."""
+    """Boxes carrying ``data-seal-slot`` become slots as laid out; a ``data-seal-anchor`` box (office name and
+    date) gets a seal-sized square centred over it, slightly raised."""
     for index, page in enumerate(document.pages):
         seen: set[str] = set()
         height = page.height
         for box in page._page_box.descendants():
             element = getattr(box, "element", None)
-            name = element.get("data-seal-slot") if element is not None else None
+            if element is None:
+                continue
+            name = element.get("data-seal-slot") or element.get("data-seal-anchor")
             if not name or name in seen:
                 continue
             seen.add(name)
             x, y = box.border_box_x(), box.border_box_y()
             w, h = box.border_width(), box.border_height()
+            if element.get("data-seal-anchor"):
+                side = ISSUER_SEAL_MM * MM_TO_PX
+                cx, cy = x + w / 2, y + h / 2 - SEAL_RAISE_MM * MM_TO_PX
+                x, y, w, h = cx - side / 2, cy - side / 2, side, side
             purpose = "tier" if name in family.tiers else ("qr" if name == "qr" else "issuer")
             yield SealSlot(
                 name=name,

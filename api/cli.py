@@ -1,0 +1,141 @@
+"""``minseal …``: parses arguments, calls the workflow, prints results. Nothing else lives here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from signer.errors import MinSealError, TemplateDataError
+
+from .errors import exit_code
+from .files import read_json, write_atomic
+from .settings import Settings
+from .workflow import DocumentService
+
+app = typer.Typer(
+    name="minseal",
+    help="MinSeal：基层民政文书与电子签章服务",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+class _Context:
+    """What commands share; built once in the callback, never at import time."""
+
+    def __init__(self) -> None:
+        self.settings = Settings()
+        self.documents = DocumentService(self.settings)
+
+
+def _ctx(ctx: typer.Context) -> _Context:
+    if ctx.obj is None:
+        ctx.obj = _Context()
+    assert isinstance(ctx.obj, _Context)
+    return ctx.obj
+
+
+@app.command("templates")
+def templates_cmd(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
+) -> None:
+    """列出文书模板及其字段。"""
+    catalogue = _ctx(ctx).documents.catalogue
+    listing: list[dict[str, Any]] = [
+        {
+            "id": f.id, "title": f.title, "kind": f.kind, "audience": f.audience, "tiers": list(f.tiers),
+            "fields": [
+                {"path": path, "label": spec.label, "type": spec.type, "required": spec.required,
+                 "private": spec.private, **({"choices": list(spec.choices)} if spec.choices else {})}
+                for path, spec in f.schema.flat
+            ],
+        }
+        for f in catalogue
+    ]
+    if as_json:
+        typer.echo(json.dumps(listing, ensure_ascii=False, indent=2))
+        return
+    for family in listing:
+        typer.echo(f"{family['id']}  {family['title']}（{family['kind']}）")
+        for fld in family["fields"]:
+            marks = "".join(m for m, on in (("*", fld["required"]), ("🔒", fld["private"])) if on)
+            choices = f" [{'/'.join(fld['choices'])}]" if "choices" in fld else ""
+            typer.echo(f"    {fld['path']:<40} {fld['type']:<12} {fld['label']}{marks}{choices}")
+    typer.echo("\n* 必填　🔒 个人信息（公开文书中脱敏或不显示）")
+
+
+@app.command("render")
+def render_cmd(
+    ctx: typer.Context,
+    family: Annotated[str, typer.Argument(help="模板编号，见 minseal templates")],
+    data: Annotated[Path, typer.Option("--data", help="数据文件（JSON）")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="输出 PDF 路径")],
+    docx: Annotated[Path | None, typer.Option("--docx", help="同时输出可编辑的 Word 文档")] = None,
+    slots: Annotated[Path | None, typer.Option("--slots", help="把签章位置写入此 JSON 文件")] = None,
+    verify_url: Annotated[str | None, typer.Option("--verify-url", help="二维码指向的核验网址")] = None,
+) -> None:
+    """按模板把数据排成 PDF（及 Word）。数据有误时列出全部问题，不生成任何文件。"""
+    service = _ctx(ctx).documents
+    out = service.render(family, read_json(data), with_docx=docx is not None, verify_url=verify_url)
+    write_atomic(output, out.rendered.pdf)
+    if docx is not None and out.docx is not None:
+        write_atomic(docx, out.docx)
+    slot_list = [s.to_dict() for s in out.rendered.slots]
+    if slots is not None:
+        write_atomic(slots, json.dumps(slot_list, ensure_ascii=False, indent=2).encode())
+    typer.echo(f"已生成 {output}（{out.rendered.page_count} 页，{len(out.rendered.pdf) // 1024} KB，"
+               f"签章位 {', '.join(s['name'] for s in slot_list)}）")
+    if docx is not None:
+        typer.echo(f"已生成 {docx}")
+
+
+@app.command("demo")
+def demo_cmd(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="输出目录")] = Path("out"),
+) -> None:
+    """演示：把每种文书的样例排版输出到目录。"""
+    service = _ctx(ctx).documents
+    typer.echo(f"MinSeal 演示：输出目录 {out.resolve()}")
+    for family in service.catalogue:
+        result = service.render(family.id, family.sample(), with_docx=True)
+        pdf_path, docx_path = out / f"{family.id}.pdf", out / f"{family.id}.docx"
+        write_atomic(pdf_path, result.rendered.pdf)
+        write_atomic(docx_path, result.docx or b"")
+        write_atomic(out / f"{family.id}.slots.json", json.dumps(
+            [s.to_dict() for s in result.rendered.slots], ensure_ascii=False, indent=2).encode())
+        typer.echo(f"  {family.title:<16} → {pdf_path}（{result.rendered.page_count} 页，"
+                   f"{len(result.rendered.pdf) // 1024} KB）, {docx_path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: domain errors become a Chinese message on stderr and a stable exit code."""
+    try:
+        app(args=argv, prog_name="minseal", standalone_mode=False)
+    except MinSealError as error:
+        typer.echo(f"错误[{error.code}]：{error.message}", err=True)
+        if isinstance(error, TemplateDataError):
+            for problem in error.problems:
+                typer.echo(f"  - {problem.path}：{problem.message}", err=True)
+        return exit_code(error)
+    except typer.Abort:
+        return 1
+    except Exception as error:  # click usage errors carry their own exit code
+        code = getattr(error, "exit_code", None)
+        if code is not None:
+            show = getattr(error, "show", None)
+            if callable(show):
+                show()
+            return int(code)
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

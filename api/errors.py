@@ -1,0 +1,32 @@
+"""Where domain errors become HTTP statuses and CLI exit codes: the one mapping for each."""
+
+from __future__ import annotations
+
+from signer.errors import ErrorCategory, MinSealError
+
+HTTP_STATUS: dict[ErrorCategory, int] = {
+    ErrorCategory.INVALID: 422,
+    ErrorCategory.NOT_FOUND: 404,
+    ErrorCategory.FORBIDDEN: 403,
+    ErrorCategory.CONFLICT: 409,
+    ErrorCategory.REFUSED: 422,
+    ErrorCategory.UNAVAILABLE: 503,
+}
+
+#: 0 success, 1 unexpected failure, 2 command-line usage (typer/click's own)
+EXIT_CODE: dict[ErrorCategory, int] = {
+    ErrorCategory.INVALID: 3,
+    ErrorCategory.NOT_FOUND: 4,
+    ErrorCategory.FORBIDDEN: 5,
+    ErrorCategory.CONFLICT: 6,
+    ErrorCategory.REFUSED: 7,
+    ErrorCategory.UNAVAILABLE: 8,
+}
+
+
+def http_status(error: MinSealError) -> int:
+    return HTTP_STATUS[error.category]
+
+
+def exit_code(error: MinSealError) -> int:
+    return EXIT_CODE[error.category]

@@ -1,0 +1,48 @@
+"""Use cases the CLI and (later) the HTTP service share. Routes and commands stay thin; the work is here."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from templates import Catalogue, PdfRenderer, RenderedPdf, render_docx
+
+from .settings import Settings
+
+
+@dataclass(frozen=True)
+class RenderOutput:
+    document_id: str
+    rendered: RenderedPdf
+    docx: bytes | None
+    verify_url: str | None
+
+
+class DocumentService:
+    """Validates and renders documents; one per process (it holds the renderer and its font cache)."""
+
+    def __init__(self, settings: Settings, catalogue: Catalogue | None = None,
+                 renderer: PdfRenderer | None = None) -> None:
+        self.settings = settings
+        self.catalogue = catalogue or Catalogue.load()
+        self._renderer = renderer
+
+    @property
+    def renderer(self) -> PdfRenderer:
+        # Built on first use: listing templates needs no fonts or WeasyPrint.
+        if self._renderer is None:
+            self._renderer = PdfRenderer(self.catalogue, pdf_variant=self.settings.pdf_variant_or_none)
+        return self._renderer
+
+    def render(self, family_id: str, data: Any, *, with_docx: bool = False, verify_url: str | None = None,
+               today: date | None = None) -> RenderOutput:
+        """Validate first (nothing is produced from bad data), then render PDF and optionally DOCX."""
+        prepared = self.catalogue.prepare(family_id, data, today=today)
+        document_id = secrets.token_hex(8)
+        if verify_url is None and prepared.family.kind in ("notice", "certificate"):
+            verify_url = self.settings.verify_url(document_id)
+        rendered = self.renderer.render(prepared, verify_url=verify_url)
+        docx = render_docx(prepared) if with_docx else None
+        return RenderOutput(document_id=document_id, rendered=rendered, docx=docx, verify_url=verify_url)
