@@ -17,11 +17,15 @@ def read_json(path: Path) -> Any:
     except FileNotFoundError:
         raise InputFileError(f"找不到数据文件：{path}") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"无法读取数据文件 {path}（应为 UTF-8 编码的 JSON）：{exc.__class__.__name__}") from None
+        raise InputFileError(
+            f"无法读取数据文件 {path}（应为 UTF-8 编码的 JSON）：{exc.__class__.__name__}"
+        ) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputFileError(f"数据文件 {path} 不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列，{exc.msg}") from None
+        raise InputFileError(
+            f"数据文件 {path} 不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列，{exc.msg}"
+        ) from None
 
 
 def write_atomic(path: Path, content: bytes) -> None:

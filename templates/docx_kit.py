@@ -178,7 +178,8 @@ def applicant_table(doc: Document, a: dict[str, Any], category: str) -> Table:
 
 def members_table(doc: Document, members: list[dict[str, Any]]) -> Table:
     rows: list[list[str | None]] = [
-        ["家庭成员情况", "姓名", "与户主关系", "身份证号码", "年龄", "身份类别", "身体状况", "工作单位或就业情况", "月收入(元)"]
+        ["家庭成员情况", "姓名", "与户主关系", "身份证号码", "年龄", "身份类别", "身体状况", "工作单位或就业情况",
+         "月收入(元)"]
     ]
     for m in members:
         rows.append(["", m["name"], m["relation"], m["id_number"], str(m["age"]), m["identity"],

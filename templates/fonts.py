@@ -80,10 +80,11 @@ class FontSet:
         points: set[int] = set()
         for _face, path, index in self.files:
             if path.suffix.lower() == ".ttc":
-                font = TTCollection(str(path), lazy=True).fonts[index]
+                with TTCollection(str(path), lazy=True) as collection:
+                    points.update(collection.fonts[index].getBestCmap() or {})
             else:
-                font = TTFont(str(path), lazy=True)
-            points.update(font.getBestCmap() or {})
+                with TTFont(str(path), lazy=True) as font:
+                    points.update(font.getBestCmap() or {})
         return frozenset(points)
 
     def missing(self, texts: Iterable[str]) -> list[str]:

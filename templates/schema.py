@@ -184,7 +184,7 @@ def _text(spec: FieldSpec, value: Any, _today: date) -> str | _Problem:
         return _Problem("含有控制字符")
     if spec.type == "string" and "\n" in value:
         return _Problem("不能换行")
-    return value
+    return str(value)
 
 
 def _integer(spec: FieldSpec, value: Any, _today: date) -> int | _Problem:
@@ -193,7 +193,8 @@ def _integer(spec: FieldSpec, value: Any, _today: date) -> int | _Problem:
             value = int(value.strip())
         else:
             return _Problem("应为整数")
-    return _bounded(spec, value, str(value))
+    result: int | _Problem = _bounded(spec, value, str(value))
+    return result
 
 
 def _bounded(spec: FieldSpec, value: Any, shown: str) -> Any:

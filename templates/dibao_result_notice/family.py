@@ -38,8 +38,9 @@ def build_docx(d: dict[str, Any]) -> Document:
     docx_kit.title(doc, d["heading"], face=docx_kit.SONG, size=22)
     for text in body_paragraphs(d):
         docx_kit.para(doc, text)
-    header = ["序号", "户主姓名", *(["身份证号码"] if d["show_id"] else []), "乡镇(街道)", "村(社区)", "保障人数",
-              "保障类别", "月保障金额(元)"]
+    id_column: list[str | None] = ["身份证号码"] if d["show_id"] else []
+    header: list[str | None] = ["序号", "户主姓名", *id_column, "乡镇(街道)", "村(社区)", "保障人数", "保障类别",
+                                "月保障金额(元)"]
     rows: list[list[str | None]] = [header]
     for i, h in enumerate(d["households"], 1):
         rows.append([str(i), h["head_name"], *([h.get("id_number") or ""] if d["show_id"] else []), h["township"],
