@@ -170,6 +170,9 @@ def test_notice_with_1000_households_repeats_header_on_every_page(
             assert "户主姓名" in page and "月保障金额" in page, f"page {number} lacks the table header"
         assert f"— {number} —" in page, f"page {number} lacks its page number"
     assert len(seen) == 1000
+    # every row whole on one line: name, village, persons, amount (nothing wrapped or split across pages)
+    whole = re.findall(r"户主\d{4}\s+\S{3}村\s+\d\s+[\d,]+\.50\s*$", "\n".join(pages), re.M)
+    assert len(whole) == 1000
     assert "合计" in pages[-1] or "合计" in pages[-2]
     assert out.rendered.slot("issuer").page_index == out.rendered.page_count - 1
 

@@ -1,0 +1,82 @@
+"""The ``minseal`` commands, called in-process through their real entry point."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from api.cli import main
+from templates import Catalogue
+
+
+def test_templates_lists_families_and_fields(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["templates", "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    notice = next(f for f in listing if f["id"] == "dibao_notice")
+    ids = {f["path"]: f for f in notice["fields"]}
+    assert ids["households[].id_number"]["private"] is True
+    assert ids["period.days"]["type"] == "integer"
+    assert main(["templates"]) == 0
+    assert "最低生活保障申请审批表" in capsys.readouterr().out
+
+
+def test_render_writes_pdf_docx_and_slots(tmp_path: Path, catalogue: Catalogue,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data.json"
+    data.write_text(json.dumps(catalogue.family("dibao_certificate").sample(), ensure_ascii=False), "utf-8")
+    pdf, word, slots = tmp_path / "c.pdf", tmp_path / "c.docx", tmp_path / "slots.json"
+    code = main(["render", "dibao_certificate", "--data", str(data), "-o", str(pdf), "--docx", str(word),
+                 "--slots", str(slots), "--verify-url", "http://127.0.0.1:8000/v/abc"])
+    assert code == 0, capsys.readouterr().err
+    assert len(PdfReader(pdf).pages) == 1
+    assert word.read_bytes()[:2] == b"PK"
+    assert {s["name"] for s in json.loads(slots.read_text())} == {"issuer", "qr"}
+    assert "已生成" in capsys.readouterr().out
+
+
+def test_render_refuses_bad_data_with_every_field_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "bad.json"
+    data.write_text(json.dumps({"issuer": "燕赵镇人民政府", "issued_on": "2026-13-01",
+                                "households": [{"head_name": "甲", "persons": 0}]}), "utf-8")
+    pdf = tmp_path / "x.pdf"
+    assert main(["render", "dibao_notice", "--data", str(data), "-o", str(pdf)]) == 3
+    err = capsys.readouterr().err
+    for path in ("issued_on", "period", "objection", "households[0].persons", "households[0].village",
+                 "households[0].monthly_amount"):
+        assert f"  - {path}：" in err, path
+    assert "Traceback" not in err
+    assert not pdf.exists() and list(tmp_path.iterdir()) == [data]
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    (None, "找不到数据文件"),
+    (b"{not json", "不是有效的 JSON：第 1 行"),
+    (b"\xff\xfe\x00bad", "UTF-8"),
+])
+def test_render_reports_unreadable_input(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                         content: bytes | None, expected: str) -> None:
+    data = tmp_path / "d.json"
+    if content is not None:
+        data.write_bytes(content)
+    assert main(["render", "dibao_notice", "--data", str(data), "-o", str(tmp_path / "x.pdf")]) == 3
+    assert expected in capsys.readouterr().err
+
+
+def test_unknown_family_and_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "d.json"
+    data.write_text("{}")
+    assert main(["render", "nope", "--data", str(data), "-o", str(tmp_path / "x.pdf")]) == 4
+    assert "没有模板「nope」" in capsys.readouterr().err
+    assert main(["render"]) == 2
+
+
+def test_demo_renders_every_sample(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert "dibao_notice.pdf" in names and "dibao_application.docx" in names
+    assert "dibao_certificate.slots.json" in names
