@@ -40,8 +40,8 @@ def bare_html(renderer: PdfRenderer, prepared) -> str:  # type: ignore[no-untype
     """The same document as a plain WeasyPrint user would feed it: stylesheets linked from the HTML."""
     html = renderer.html(prepared, verify_url="http://127.0.0.1:8000/v/0123456789abcdef")
     family = prepared.family
-    links = "".join(f'<link rel="stylesheet" href="file://{p}">' for p in
-                    (ASSETS / "common.css", ASSETS / f"{family.kind}.css", family.directory / "style.css") if p.exists())
+    sheets = (ASSETS / "common.css", ASSETS / f"{family.kind}.css", family.directory / "style.css")
+    links = "".join(f'<link rel="stylesheet" href="file://{p}">' for p in sheets if p.exists())
     return html.replace("</head>", links + "</head>", 1)
 
 
