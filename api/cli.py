@@ -13,8 +13,9 @@ from signer.errors import MinSealError, TemplateDataError
 
 from .errors import exit_code
 from .files import read_json, write_atomic
+from .seals import REASONS, STATUS_LABELS, SealAuthority
 from .settings import Settings
-from .workflow import DocumentService
+from .workflow import DocumentService, seal_font
 
 app = typer.Typer(
     name="minseal",
@@ -31,6 +32,7 @@ class _Context:
     def __init__(self) -> None:
         self.settings = Settings()
         self.documents = DocumentService(self.settings)
+        self.seals = SealAuthority(self.settings)
 
 
 def _ctx(ctx: typer.Context) -> _Context:
@@ -112,6 +114,70 @@ def demo_cmd(
             [s.to_dict() for s in result.rendered.slots], ensure_ascii=False, indent=2).encode())
         typer.echo(f"  {family.title:<16} → {pdf_path}（{result.rendered.page_count} 页，"
                    f"{len(result.rendered.pdf) // 1024} KB）, {docx_path}")
+
+
+seals_app = typer.Typer(help="单位印章：列出、签发、更换、吊销", no_args_is_help=True)
+app.add_typer(seals_app, name="seals")
+
+
+@app.command("init-demo")
+def init_demo_cmd(ctx: typer.Context) -> None:
+    """建立演示单位名录（曲阳县民政局及其乡镇、村）、根证书、各单位密钥与印章证书、印章图片和吊销列表；可重复运行。"""
+    c = _ctx(ctx)
+    statuses = c.seals.init_demo(seal_font())
+    typer.echo(f"演示数据目录 {c.settings.data_dir.resolve()}，密钥目录 {c.settings.keys_dir.resolve()}")
+    typer.echo(f"根证书 {c.seals.root_cert_path}，吊销列表 {c.seals.crl_path}")
+    for st in statuses:
+        typer.echo(f"  {st.office.id:<14}{st.office.name:<12}\t{st.office.tier.label}\t{st.office.key_store:<22}"
+                   f"{STATUS_LABELS[st.status]}")
+
+
+@seals_app.command("list")
+def seals_list_cmd(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
+) -> None:
+    """每个单位一行：编号、名称、层级、密钥库、状态。"""
+    statuses = _ctx(ctx).seals.status()
+    if as_json:
+        typer.echo(json.dumps([s.to_dict() for s in statuses], ensure_ascii=False, indent=2))
+        return
+    for st in statuses:
+        serial = st.record.serial if st.record else "-"
+        typer.echo(f"{st.office.id}\t{st.office.name}\t{st.office.tier.value}\t{st.office.key_store}\t"
+                   f"{STATUS_LABELS[st.status]}\t{serial}")
+
+
+AlgorithmOption = Annotated[str | None, typer.Option("--algorithm", help="ecdsa-p256（默认）或 rsa-2048")]
+
+
+@seals_app.command("issue")
+def seals_issue_cmd(ctx: typer.Context, office: Annotated[str, typer.Argument(help="单位编号或名称")],
+                    algorithm: AlgorithmOption = None) -> None:
+    """为单位生成密钥并签发印章证书。"""
+    record = _ctx(ctx).seals.issue(office, algorithm=algorithm, font=seal_font())
+    typer.echo(f"已签发：{record.office_id} 序列号 {record.serial}，有效期至 {record.not_after}")
+
+
+@seals_app.command("renew")
+def seals_renew_cmd(ctx: typer.Context, office: Annotated[str, typer.Argument(help="单位编号或名称")],
+                    algorithm: AlgorithmOption = None) -> None:
+    """更换印章：新密钥、新证书，旧证书以“已更换”吊销。"""
+    record = _ctx(ctx).seals.renew(office, algorithm=algorithm, font=seal_font())
+    typer.echo(f"已更换：{record.office_id} 新序列号 {record.serial}")
+
+
+@seals_app.command("revoke")
+def seals_revoke_cmd(
+    ctx: typer.Context,
+    office: Annotated[str, typer.Argument(help="单位编号或名称")],
+    reason: Annotated[str, typer.Option("--reason", help=f"原因：{', '.join(REASONS)}")],
+) -> None:
+    """吊销单位印章证书，并立即发布新的吊销列表。"""
+    c = _ctx(ctx)
+    record = c.seals.revoke(office, reason=reason)
+    typer.echo(f"已吊销：{record.office_id} 序列号 {record.serial}，时间 {record.revoked_at}，"
+               f"原因 {REASONS[reason][1]}；吊销列表已更新 {c.seals.crl_path}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,6 +22,53 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     #: WeasyPrint PDF variant; PDF/A-2b keeps archived files readable, "" turns it off
     pdf_variant: str = "pdf/a-2b"
+
+    #: passphrase of the PKCS#12 key stores and the CA key; else read from ``key_passphrase_file``
+    key_passphrase: SecretStr | None = None
+    #: default: <data_dir>/secrets/keystore.pass (created with a random value by ``init-demo``)
+    key_passphrase_file: Path | None = None
+    #: PIN of the PKCS#11 token(s); else read from ``pkcs11_pin_file`` (default <data_dir>/secrets/pkcs11.pin)
+    pkcs11_pin: SecretStr | None = None
+    pkcs11_pin_file: Path | None = None
+    #: the PKCS#11 module (Debian softhsm2 by default; a vendor's .so for a real token)
+    pkcs11_module: str = "/usr/lib/softhsm/libsofthsm2.so"
+    #: key algorithm for new seals: ecdsa-p256 or rsa-2048
+    key_algorithm: str = "ecdsa-p256"
+    #: seal certificate lifetime, and how long a CRL is good for
+    cert_days: int = 3 * 365
+    crl_days: int = 7
+
+    @property
+    def registry_path(self) -> Path:
+        return self.data_dir / "registry.toml"
+
+    @property
+    def pki_dir(self) -> Path:
+        return self.data_dir / "pki"
+
+    @property
+    def seals_dir(self) -> Path:
+        return self.data_dir / "seals"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.data_dir / "secrets"
+
+    @property
+    def softhsm_dir(self) -> Path:
+        return self.keys_dir / "softhsm"
+
+    @property
+    def crl_url(self) -> str:
+        return f"{self.public_base_url.rstrip('/')}/pki/crl/root.crl"
+
+    @property
+    def ocsp_url(self) -> str:
+        return f"{self.public_base_url.rstrip('/')}/pki/ocsp"
+
+    @property
+    def ca_issuers_url(self) -> str:
+        return f"{self.public_base_url.rstrip('/')}/pki/root.crt"
 
     @property
     def pdf_variant_or_none(self) -> str | None:

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from signer.seal_image import SealFont
 from templates import Catalogue, PdfRenderer, RenderedPdf, render_docx
+from templates.fonts import FontSet
 
 from .settings import Settings
 
@@ -46,3 +48,11 @@ class DocumentService:
         rendered = self.renderer.render(prepared, verify_url=verify_url)
         docx = render_docx(prepared) if with_docx else None
         return RenderOutput(document_id=document_id, rendered=rendered, docx=docx, verify_url=verify_url)
+
+
+def seal_font() -> SealFont:
+    """Seals are cut in the Hei face our documents already use (located through fontconfig)."""
+    for face, path, index in FontSet.locate().files:
+        if face.role == "hei":
+            return SealFont(path, index)
+    raise AssertionError("hei face missing from FACES")

@@ -89,3 +89,31 @@ class InputFileError(MinSealError):
     code = "INPUT_FILE"
     category = ErrorCategory.INVALID
     default_message = "无法读取输入文件"
+
+
+class KeyStoreError(MinSealError):
+    """A key store cannot be opened or used; never carries a PIN, passphrase or key."""
+
+    code = "KEYSTORE_ERROR"
+    category = ErrorCategory.UNAVAILABLE
+    default_message = "密钥库不可用"
+
+
+class SealNotIssuedError(MinSealError):
+    code = "SEAL_NOT_ISSUED"
+    category = ErrorCategory.NOT_FOUND
+    default_message = "该单位尚未签发印章证书"
+
+
+class SealStateError(MinSealError):
+    """The requested lifecycle step does not fit the seal's current state (issue twice, revoke twice …)."""
+
+    code = "SEAL_STATE"
+    category = ErrorCategory.CONFLICT
+    default_message = "印章当前状态不允许此操作"
+
+
+class SealRevokedError(MinSealError):
+    code = "SEAL_REVOKED"
+    category = ErrorCategory.REFUSED
+    default_message = "该单位的印章证书已吊销，不能用印"

@@ -1,0 +1,138 @@
+"""The office hierarchy (county → townships → villages) and its route rules, read from a TOML registry."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from signer.errors import ErrorCategory, MinSealError
+from signer.pki import OfficeIdentity, Tier
+from signer.seal_image import SealSpec
+from templates.validators import check_credit_code
+
+DEMO_REGISTRY = Path(__file__).with_name("demo_registry.toml")
+PARENT_TIER = {Tier.VILLAGE: Tier.TOWNSHIP, Tier.TOWNSHIP: Tier.COUNTY}
+
+
+class RegistryError(MinSealError):
+    code = "REGISTRY_INVALID"
+    category = ErrorCategory.INVALID
+    default_message = "单位名录有误"
+
+
+class UnknownOfficeError(MinSealError):
+    code = "UNKNOWN_OFFICE"
+    category = ErrorCategory.NOT_FOUND
+    default_message = "名录中没有该单位"
+
+
+@dataclass(frozen=True)
+class Office:
+    id: str
+    name: str
+    tier: Tier
+    parent: str | None
+    credit_code: str | None
+    seal_diameter_mm: float
+    seal_bottom_text: str | None
+    key_store: str  # "p12" | "pkcs11:<token label>"
+
+    @property
+    def identity(self) -> OfficeIdentity:
+        return OfficeIdentity(office_id=self.id, name=self.name, tier=self.tier, credit_code=self.credit_code)
+
+    @property
+    def seal_spec(self) -> SealSpec:
+        return SealSpec(self.name, self.seal_diameter_mm, self.seal_bottom_text or None)
+
+
+class Registry:
+    def __init__(self, offices: list[Office]) -> None:
+        self._offices = {o.id: o for o in offices}
+
+    @classmethod
+    def load(cls, path: Path) -> Registry:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise RegistryError(f"找不到单位名录 {path}；可先运行 minseal init-demo", code="REGISTRY_MISSING") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise RegistryError(f"单位名录 {path} 格式错误：{exc}") from None
+        offices, problems = [], []
+        for i, entry in enumerate(raw.get("office", [])):
+            office, entry_problems = _parse_office(entry)
+            problems += [f"office[{i}]（{entry.get('id', '?')}）：{p}" for p in entry_problems]
+            if office:
+                offices.append(office)
+        registry = cls(offices)
+        problems += registry._check_hierarchy()
+        if problems:
+            raise RegistryError("单位名录有误：" + "；".join(problems))
+        return registry
+
+    def _check_hierarchy(self) -> list[str]:
+        problems = []
+        if len(self._offices) == 0:
+            problems.append("名录为空")
+        for office in self._offices.values():
+            want = PARENT_TIER.get(office.tier)
+            if want is None:
+                if office.parent:
+                    problems.append(f"{office.id}：县级单位不应有上级")
+                continue
+            parent = self._offices.get(office.parent or "")
+            if parent is None:
+                problems.append(f"{office.id}：上级单位 {office.parent} 不在名录中")
+            elif parent.tier is not want:
+                problems.append(f"{office.id}：上级单位 {parent.id} 应为{want.label}单位")
+        return problems
+
+    def __iter__(self) -> Iterator[Office]:
+        return iter(self._offices.values())
+
+    def get(self, key: str) -> Office:
+        """By id or by exact name."""
+        if key in self._offices:
+            return self._offices[key]
+        for office in self._offices.values():
+            if office.name == key:
+                return office
+        raise UnknownOfficeError(f"名录中没有单位「{key}」")
+
+    def route(self, office_id: str) -> list[Office]:
+        """The offices a file from ``office_id`` passes, in order: village → its township → its county."""
+        chain = [self.get(office_id)]
+        while chain[-1].parent:
+            chain.append(self.get(chain[-1].parent))
+        return chain
+
+
+def _parse_office(entry: dict[str, Any]) -> tuple[Office | None, list[str]]:
+    problems = []
+    for key in ("id", "name", "tier", "key_store"):
+        if not isinstance(entry.get(key), str) or not entry[key].strip():
+            problems.append(f"缺少 {key}")
+    if problems:
+        return None, problems
+    try:
+        tier = Tier(entry["tier"])
+    except ValueError:
+        return None, [f"tier 只能是 village/township/county（实际 {entry['tier']}）"]
+    code = entry.get("credit_code") or None
+    if code and (message := check_credit_code(code)):
+        problems.append(message)
+    seal = entry.get("seal", {})
+    diameter = seal.get("diameter_mm", 45 if tier is Tier.COUNTY else 42)
+    if not isinstance(diameter, (int, float)) or not 30 <= diameter <= 60:
+        problems.append("印章直径应在 30–60 mm 之间")
+    store = entry["key_store"]
+    if store != "p12" and not (store.startswith("pkcs11:") and len(store) > len("pkcs11:")):
+        problems.append("key_store 只能是 p12 或 pkcs11:<令牌标签>")
+    if problems:
+        return None, problems
+    return Office(id=entry["id"], name=entry["name"], tier=tier, parent=entry.get("parent") or None,
+                  credit_code=code, seal_diameter_mm=float(diameter), seal_bottom_text=seal.get("bottom_text"),
+                  key_store=store), []

@@ -1,0 +1,241 @@
+"""Where office private keys live, behind one interface: encrypted PKCS#12 files or a PKCS#11 token.
+
+Private keys never leave a store in the clear: PKCS#12 files are written encrypted (AES-256, PBKDF2) from the
+moment the key exists; PKCS#11 keys are generated on the token as sensitive and non-extractable. Errors name
+the store and the key, never a PIN or passphrase.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes, PrivateKeyTypes
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+from .errors import KeyStoreError
+from .pki import KeyAlgorithm, generate_private_key
+
+
+class KeyStore(Protocol):
+    """One place office keys live. ``key_id`` is the office's registry id."""
+
+    kind: str
+
+    def generate(self, key_id: str, algorithm: KeyAlgorithm) -> CertificatePublicKeyTypes: ...
+
+    def install_certificate(self, key_id: str, certificate: x509.Certificate,
+                            chain: list[x509.Certificate]) -> None: ...
+
+    def certificate(self, key_id: str) -> x509.Certificate: ...
+
+    def sign(self, key_id: str, data: bytes) -> bytes:
+        """A SHA-256 signature (DER ECDSA or PKCS#1 v1.5 RSA) made inside the store."""
+        ...
+
+    def has_key(self, key_id: str) -> bool: ...
+
+
+def _write_private(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _sign_with(key: PrivateKeyTypes, data: bytes) -> bytes:
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return key.sign(data, ec.ECDSA(hashes.SHA256()))
+    if isinstance(key, rsa.RSAPrivateKey):
+        return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+    raise KeyStoreError("不支持的密钥类型")
+
+
+@dataclass
+class Pkcs12KeyStore:
+    """Encrypted PKCS#12 files, one per office: ``<directory>/<key_id>.p12``."""
+
+    directory: Path
+    passphrase: bytes
+    kind: str = "p12"
+
+    def path(self, key_id: str) -> Path:
+        return self.directory / f"{key_id}.p12"
+
+    def _encryption(self) -> serialization.KeySerializationEncryption:
+        return (serialization.PrivateFormat.PKCS12.encryption_builder()
+                .kdf_rounds(50_000)
+                .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
+                .hmac_hash(hashes.SHA256())
+                .build(self.passphrase))
+
+    def _load(self, key_id: str) -> pkcs12.PKCS12KeyAndCertificates:
+        path = self.path(key_id)
+        try:
+            return pkcs12.load_pkcs12(path.read_bytes(), self.passphrase)
+        except FileNotFoundError:
+            raise KeyStoreError(f"密钥库中没有 {key_id} 的密钥", code="KEY_NOT_FOUND") from None
+        except ValueError:
+            raise KeyStoreError(f"无法打开 {key_id} 的 PKCS#12 文件：口令错误或文件损坏", code="KEYSTORE_LOCKED") from None
+
+    def has_key(self, key_id: str) -> bool:
+        return self.path(key_id).exists()
+
+    def generate(self, key_id: str, algorithm: KeyAlgorithm) -> CertificatePublicKeyTypes:
+        key = generate_private_key(algorithm)
+        # Encrypted from the first write: a key-only PKCS#12 until the certificate arrives.
+        _write_private(self.path(key_id), pkcs12.serialize_key_and_certificates(
+            key_id.encode(), key, None, None, self._encryption()))
+        return key.public_key()
+
+    def install_certificate(self, key_id: str, certificate: x509.Certificate,
+                            chain: list[x509.Certificate]) -> None:
+        bundle = self._load(key_id)
+        if bundle.key is None or bundle.key.public_key() != certificate.public_key():
+            raise KeyStoreError(f"{key_id} 的证书与密钥不匹配", code="KEY_MISMATCH")
+        _write_private(self.path(key_id), pkcs12.serialize_key_and_certificates(
+            key_id.encode(), bundle.key, certificate, chain, self._encryption()))  # type: ignore[arg-type]
+
+    def certificate(self, key_id: str) -> x509.Certificate:
+        bundle = self._load(key_id)
+        if bundle.cert is None:
+            raise KeyStoreError(f"{key_id} 的密钥尚无证书", code="CERT_NOT_INSTALLED")
+        return bundle.cert.certificate
+
+    def private_key(self, key_id: str) -> PrivateKeyTypes:
+        """For the signer in this process only; callers cache it rather than reloading (~90 ms for RSA)."""
+        key = self._load(key_id).key
+        if key is None:
+            raise KeyStoreError(f"{key_id} 的 PKCS#12 文件中没有私钥", code="KEY_NOT_FOUND")
+        return key
+
+    def sign(self, key_id: str, data: bytes) -> bytes:
+        return _sign_with(self.private_key(key_id), data)
+
+
+@dataclass
+class Pkcs11KeyStore:
+    """Keys generated on a PKCS#11 token (SoftHSM2 here, an HSM or USB key in production), labelled by
+    office id, sensitive and non-extractable; the certificate is stored on the token beside its key."""
+
+    module_path: str
+    token_label: str
+    pin: str
+    kind: str = "pkcs11"
+
+    @contextmanager
+    def session(self, *, rw: bool = False) -> Iterator[Any]:
+        import pkcs11
+
+        try:
+            lib = pkcs11.lib(self.module_path)
+            token = lib.get_token(token_label=self.token_label)
+            with token.open(rw=rw, user_pin=self.pin) as session:
+                yield session
+        except pkcs11.exceptions.PKCS11Error as exc:
+            raise KeyStoreError(f"无法使用 PKCS#11 令牌「{self.token_label}」：{type(exc).__name__}",
+                                code="TOKEN_UNAVAILABLE") from None
+        except (OSError, RuntimeError) as exc:
+            raise KeyStoreError(f"无法加载 PKCS#11 模块 {self.module_path}：{type(exc).__name__}",
+                                code="TOKEN_UNAVAILABLE") from None
+
+    def has_key(self, key_id: str) -> bool:
+        from pkcs11 import Attribute, ObjectClass
+
+        with self.session() as s:
+            return any(True for _ in s.get_objects({Attribute.CLASS: ObjectClass.PRIVATE_KEY, Attribute.LABEL: key_id}))
+
+    def generate(self, key_id: str, algorithm: KeyAlgorithm) -> CertificatePublicKeyTypes:
+        from pkcs11 import Attribute, KeyType, ObjectClass
+        from pkcs11.util.ec import encode_named_curve_parameters
+
+        private_template = {Attribute.SENSITIVE: True, Attribute.EXTRACTABLE: False, Attribute.TOKEN: True,
+                            Attribute.SIGN: True, Attribute.LABEL: key_id, Attribute.ID: key_id.encode()}
+        public_template = {Attribute.TOKEN: True, Attribute.VERIFY: True, Attribute.LABEL: key_id,
+                           Attribute.ID: key_id.encode()}
+        with self.session(rw=True) as s:
+            for old in list(s.get_objects({Attribute.LABEL: key_id})):
+                if old.object_class in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY, ObjectClass.CERTIFICATE):
+                    old.destroy()
+            if algorithm is KeyAlgorithm.RSA_2048:
+                public, _private = s.generate_keypair(KeyType.RSA, 2048, store=True, public_template=public_template,
+                                                      private_template=private_template)
+                n = int.from_bytes(public[Attribute.MODULUS], "big")
+                e = int.from_bytes(public[Attribute.PUBLIC_EXPONENT], "big")
+                return rsa.RSAPublicNumbers(e, n).public_key()
+            params = s.create_domain_parameters(KeyType.EC, {
+                Attribute.EC_PARAMS: encode_named_curve_parameters("secp256r1")}, local=True)
+            public, _private = params.generate_keypair(store=True, public_template=public_template,
+                                                       private_template=private_template)
+            from asn1crypto.core import OctetString
+
+            point = OctetString.load(public[Attribute.EC_POINT]).native
+            return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+
+    def install_certificate(self, key_id: str, certificate: x509.Certificate,
+                            chain: list[x509.Certificate]) -> None:
+        from pkcs11 import Attribute, CertificateType, ObjectClass
+
+        with self.session(rw=True) as s:
+            for old in list(s.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.LABEL: key_id})):
+                old.destroy()
+            s.create_object({
+                Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
+                Attribute.TOKEN: True, Attribute.LABEL: key_id, Attribute.ID: key_id.encode(),
+                Attribute.VALUE: certificate.public_bytes(serialization.Encoding.DER),
+                Attribute.SUBJECT: certificate.subject.public_bytes(),
+            })
+
+    def certificate(self, key_id: str) -> x509.Certificate:
+        from pkcs11 import Attribute, ObjectClass
+
+        with self.session() as s:
+            for obj in s.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.LABEL: key_id}):
+                return x509.load_der_x509_certificate(obj[Attribute.VALUE])
+        raise KeyStoreError(f"令牌上没有 {key_id} 的证书", code="CERT_NOT_INSTALLED")
+
+    def sign(self, key_id: str, data: bytes) -> bytes:
+        from pkcs11 import KeyType, Mechanism, ObjectClass
+
+        with self.session() as s:
+            key = s.get_key(object_class=ObjectClass.PRIVATE_KEY, label=key_id)
+            if key.key_type == KeyType.EC:
+                # SoftHSM2 and many tokens offer only raw CKM_ECDSA: hash here, sign the digest there.
+                digest = hashes.Hash(hashes.SHA256())
+                digest.update(data)
+                raw = key.sign(digest.finalize(), mechanism=Mechanism.ECDSA)
+                half = len(raw) // 2
+                return utils.encode_dss_signature(int.from_bytes(raw[:half], "big"),
+                                                  int.from_bytes(raw[half:], "big"))
+            return bytes(key.sign(data, mechanism=Mechanism.SHA256_RSA_PKCS))
+
+
+def init_softhsm_token(*, token_dir: Path, label: str, pin: str, so_pin: str) -> Path:
+    """Create a SoftHSM2 token in ``token_dir`` (idempotent); returns the config file to point
+    ``SOFTHSM2_CONF`` at. For tests and the demo; production tokens are initialised by their owners."""
+    import subprocess
+
+    token_dir.mkdir(parents=True, exist_ok=True)
+    conf = token_dir / "softhsm2.conf"
+    tokens = token_dir / "tokens"
+    tokens.mkdir(exist_ok=True)
+    conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n")
+    env = {**os.environ, "SOFTHSM2_CONF": str(conf)}
+    listing = subprocess.run(["softhsm2-util", "--show-slots"], env=env, capture_output=True, text=True)
+    if f"Label:            {label}" not in listing.stdout and f"Label: {label}" not in listing.stdout:
+        done = subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", label, "--pin", pin,
+                               "--so-pin", so_pin], env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise KeyStoreError(f"无法创建 SoftHSM2 令牌「{label}」", code="TOKEN_INIT_FAILED")
+    return conf

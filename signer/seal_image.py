@@ -1,0 +1,173 @@
+"""The red round seal (公章) drawn from an office's name: SVG (text as glyph outlines, so it looks the same
+everywhere) and a transparent PNG at print resolution.
+
+Office name along the upper arc, clockwise; a five-pointed star in the centre; optional horizontal bottom text
+(e.g. 民政专用章). Long names get a longer arc, then smaller, narrower characters, so they always fit.
+Deterministic: the same input gives the same bytes. Never draws the national emblem.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from fontTools.pens.svgPathPen import SVGPathPen
+from fontTools.ttLib import TTFont
+from PIL import Image, ImageDraw, ImageFont
+
+SEAL_RED = (230, 0, 18)
+SEAL_RED_HEX = "#e60012"
+MAX_ARC_DEGREES = 250.0
+
+
+@dataclass(frozen=True)
+class SealSpec:
+    name: str
+    diameter_mm: float = 42.0
+    bottom_text: str | None = None
+
+
+@dataclass(frozen=True)
+class SealFont:
+    """The face seal characters are drawn in (a TrueType file, with its index inside a collection)."""
+
+    path: Path
+    index: int = 0
+
+    @cached_property
+    def _tt(self) -> TTFont:
+        return TTFont(str(self.path), fontNumber=self.index, lazy=True)
+
+    @cached_property
+    def metrics(self) -> tuple[int, float]:
+        """(units per em, vertical middle between ascender and descender) — Pillow's 'm' anchor."""
+        hhea = self._tt["hhea"]
+        return self._tt["head"].unitsPerEm, (hhea.ascent + hhea.descent) / 2
+
+    def outline(self, char: str) -> tuple[str, float]:
+        """SVG path data (font units, y up) and advance width of one character."""
+        cmap = self._tt.getBestCmap()
+        glyph_name = cmap.get(ord(char))
+        if glyph_name is None:
+            return "", float(self.metrics[0])
+        glyphs = self._tt.getGlyphSet()
+        pen = SVGPathPen(glyphs, ntos=lambda v: f"{v:.0f}")
+        glyphs[glyph_name].draw(pen)
+        return pen.getCommands(), float(glyphs[glyph_name].width)
+
+
+@dataclass(frozen=True)
+class _Glyph:
+    char: str
+    x: float  # centre, mm
+    y: float
+    angle: float  # degrees, clockwise from upright
+    height: float  # mm
+    squeeze: float  # horizontal scale
+
+
+@dataclass(frozen=True)
+class SealLayout:
+    diameter: float
+    ring_width: float
+    ring_radius: float
+    star: tuple[tuple[float, float], ...]
+    glyphs: tuple[_Glyph, ...]
+
+
+def layout(spec: SealSpec) -> SealLayout:
+    d = spec.diameter_mm
+    c = d / 2
+    ring_width = d * 0.032
+    ring_radius = c - ring_width / 2
+    star_outer, star_inner = d * 0.18, d * 0.18 * 0.382
+    star = tuple(
+        (c + r * math.sin(math.radians(i * 36)), c - r * math.cos(math.radians(i * 36)))
+        for i in range(10) for r in [star_outer if i % 2 == 0 else star_inner]
+    )
+    name = spec.name.strip()
+    n = max(len(name), 1)
+    height = d * 0.155
+    squeeze = 0.85
+    radius = ring_radius - ring_width / 2 - d * 0.02 - height / 2
+    step = math.degrees(height * 1.02 / radius)
+    # short names are spread out over a wider arc, as cut seals are; long ones use up to MAX_ARC_DEGREES
+    arc = max(n * step, min(210.0, n * step * 1.6))
+    if arc > MAX_ARC_DEGREES:
+        # long names: keep the arc at its maximum and shrink the characters until they fit
+        arc = MAX_ARC_DEGREES
+        for _ in range(4):
+            height = min(d * 0.155, math.radians(arc / n) * radius / 1.02)
+            radius = ring_radius - ring_width / 2 - d * 0.02 - height / 2
+        squeeze = 0.85 if height > d * 0.11 else 0.75
+    glyphs = []
+    for i, char in enumerate(name):
+        theta = -arc / 2 + (i + 0.5) * arc / n
+        t = math.radians(theta)
+        glyphs.append(_Glyph(char, c + radius * math.sin(t), c - radius * math.cos(t), theta, height, squeeze))
+    if spec.bottom_text:
+        text = spec.bottom_text.strip()
+        size = d * 0.085
+        width = size * 0.9 * len(text)
+        for i, char in enumerate(text):
+            glyphs.append(_Glyph(char, c - width / 2 + (i + 0.5) * size * 0.9, c + d * 0.27, 0.0, size, 0.9))
+    return SealLayout(d, ring_width, ring_radius, star, tuple(glyphs))
+
+
+def seal_svg(spec: SealSpec, font: SealFont) -> str:
+    geo = layout(spec)
+    upem, middle = font.metrics
+    d = geo.diameter
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{d:g}mm" height="{d:g}mm" viewBox="0 0 {d:g} {d:g}">',
+        f'<g fill="{SEAL_RED_HEX}">',
+        f'<circle cx="{d / 2:.3f}" cy="{d / 2:.3f}" r="{geo.ring_radius:.3f}" fill="none" stroke="{SEAL_RED_HEX}" '
+        f'stroke-width="{geo.ring_width:.3f}"/>',
+        '<polygon points="' + " ".join(f"{x:.3f},{y:.3f}" for x, y in geo.star) + '"/>',
+    ]
+    for g in geo.glyphs:
+        path, advance = font.outline(g.char)
+        if not path:
+            continue
+        k = g.height / upem
+        parts.append(
+            f'<path transform="translate({g.x:.3f} {g.y:.3f}) rotate({g.angle:.3f}) '
+            f'scale({k * g.squeeze:.6f} {-k:.6f}) translate({-advance / 2:.1f} {-middle:.1f})" d="{path}"/>'
+        )
+    parts.append("</g></svg>")
+    return "\n".join(parts) + "\n"
+
+
+def seal_png(spec: SealSpec, font: SealFont, *, dpi: int = 600) -> bytes:
+    """Transparent PNG, red only; drawn at twice the size and reduced for smooth edges."""
+    geo = layout(spec)
+    scale = dpi / 25.4 * 2
+    size = math.ceil(geo.diameter * scale)
+    mask = Image.new("L", (size, size), 0)
+    draw = ImageDraw.Draw(mask)
+    c = geo.diameter / 2 * scale
+    outer = (geo.ring_radius + geo.ring_width / 2) * scale
+    draw.ellipse((c - outer, c - outer, c + outer, c + outer), fill=255)
+    inner = (geo.ring_radius - geo.ring_width / 2) * scale
+    draw.ellipse((c - inner, c - inner, c + inner, c + inner), fill=0)
+    draw.polygon([(x * scale, y * scale) for x, y in geo.star], fill=255)
+    faces: dict[int, ImageFont.FreeTypeFont] = {}
+    for g in geo.glyphs:
+        px = max(int(round(g.height * scale)), 4)
+        face = faces.setdefault(px, ImageFont.truetype(str(font.path), size=px, index=font.index))
+        tile = Image.new("L", (px * 2, px * 2), 0)
+        ImageDraw.Draw(tile).text((px, px), g.char, font=face, fill=255, anchor="mm")
+        tile = tile.resize((max(int(px * 2 * g.squeeze), 1), px * 2), Image.Resampling.BICUBIC)
+        tile = tile.rotate(-g.angle, resample=Image.Resampling.BICUBIC, expand=True)
+        mask.paste(255, (int(round(g.x * scale - tile.width / 2)), int(round(g.y * scale - tile.height / 2))),
+                   tile)
+    final = size // 2
+    alpha = mask.resize((final, final), Image.Resampling.LANCZOS)
+    image = Image.new("RGBA", (final, final), (*SEAL_RED, 0))
+    image.putalpha(alpha)
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True, dpi=(dpi, dpi))
+    return out.getvalue()
