@@ -257,7 +257,8 @@ class SealAuthority:
         if record is None:
             raise SealNotIssuedError(f"「{office.name}」尚未签发印章证书")
         if record.status != "active":
-            raise SealRevokedError(f"「{office.name}」的印章证书已于 {record.revoked_at} 吊销（{record.reason}），不能用印")
+            raise SealRevokedError(
+                f"「{office.name}」的印章证书已于 {record.revoked_at} 吊销（{record.reason}），不能用印")
         return office, record
 
     def publish_crl(self) -> x509.CertificateRevocationList:

@@ -87,7 +87,8 @@ class Pkcs12KeyStore:
         except FileNotFoundError:
             raise KeyStoreError(f"密钥库中没有 {key_id} 的密钥", code="KEY_NOT_FOUND") from None
         except ValueError:
-            raise KeyStoreError(f"无法打开 {key_id} 的 PKCS#12 文件：口令错误或文件损坏", code="KEYSTORE_LOCKED") from None
+            raise KeyStoreError(f"无法打开 {key_id} 的 PKCS#12 文件：口令错误或文件损坏",
+                                code="KEYSTORE_LOCKED") from None
 
     def has_key(self, key_id: str) -> bool:
         return self.path(key_id).exists()

@@ -15,7 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes, CertificatePublicKeyTypes
-from cryptography.x509.oid import NameOID, ObjectIdentifier
+from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID, ObjectIdentifier
 
 #: MinSeal's private arc (demo enterprise number); a real deployment registers its own
 MINSEAL_ARC = "1.3.6.1.4.1.61234"
@@ -125,10 +125,10 @@ def issue_office_certificate(
         x509.NameAttribute(NameOID.SERIAL_NUMBER, office.office_id),
         x509.NameAttribute(NameOID.COMMON_NAME, office.name),
     ]
-    access = [x509.AccessDescription(x509.AuthorityInformationAccessOID.OCSP,
+    access = [x509.AccessDescription(AuthorityInformationAccessOID.OCSP,
                                      x509.UniformResourceIdentifier(endpoints.ocsp_url))] if endpoints.ocsp_url else []
     if endpoints.ca_issuers_url:
-        access.append(x509.AccessDescription(x509.AuthorityInformationAccessOID.CA_ISSUERS,
+        access.append(x509.AccessDescription(AuthorityInformationAccessOID.CA_ISSUERS,
                                              x509.UniformResourceIdentifier(endpoints.ca_issuers_url)))
     builder = (
         x509.CertificateBuilder()
@@ -147,7 +147,7 @@ def issue_office_certificate(
             x509.PolicyInformation(office.tier.policy, None),
         ]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),  # type: ignore[arg-type]
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
                        critical=False)
         .add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
             full_name=[x509.UniformResourceIdentifier(endpoints.crl_url)], relative_name=None, reasons=None,
@@ -188,7 +188,7 @@ def make_crl(
         .last_update(now)
         .next_update(now + next_update)
         .add_extension(x509.CRLNumber(number), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),  # type: ignore[arg-type]
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
                        critical=False)
     )
     for entry in revoked:

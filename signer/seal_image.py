@@ -156,13 +156,13 @@ def seal_png(spec: SealSpec, font: SealFont, *, dpi: int = 600) -> bytes:
     draw.polygon([(x * scale, y * scale) for x, y in geo.star], fill=255)
     faces: dict[int, ImageFont.FreeTypeFont] = {}
     for g in geo.glyphs:
-        px = max(int(round(g.height * scale)), 4)
+        px = max(round(g.height * scale), 4)
         face = faces.setdefault(px, ImageFont.truetype(str(font.path), size=px, index=font.index))
         tile = Image.new("L", (px * 2, px * 2), 0)
         ImageDraw.Draw(tile).text((px, px), g.char, font=face, fill=255, anchor="mm")
         tile = tile.resize((max(int(px * 2 * g.squeeze), 1), px * 2), Image.Resampling.BICUBIC)
         tile = tile.rotate(-g.angle, resample=Image.Resampling.BICUBIC, expand=True)
-        mask.paste(255, (int(round(g.x * scale - tile.width / 2)), int(round(g.y * scale - tile.height / 2))),
+        mask.paste(255, (round(g.x * scale - tile.width / 2), round(g.y * scale - tile.height / 2)),
                    tile)
     final = size // 2
     alpha = mask.resize((final, final), Image.Resampling.LANCZOS)
