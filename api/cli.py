@@ -102,9 +102,18 @@ def demo_cmd(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", help="输出目录")] = Path("out"),
 ) -> None:
-    """演示：把每种文书的样例排版输出到目录。"""
-    service = _ctx(ctx).documents
+    """演示：建立单位名录、根证书和各单位印章，再把每种文书的样例排版输出到目录。"""
+    c = _ctx(ctx)
+    service = c.documents
     typer.echo(f"MinSeal 演示：输出目录 {out.resolve()}")
+    typer.echo(f"1. 单位与印章（数据目录 {c.settings.data_dir}，密钥目录 {c.settings.keys_dir}）")
+    for st in c.seals.init_demo(seal_font()):
+        _svg, png = c.seals.seal_image_paths(st.office.id)
+        write_atomic(out / "seals" / png.name, png.read_bytes())
+        typer.echo(f"  {st.office.id:<14}{st.office.name}（{st.office.tier.label}，{st.office.key_store}）"
+                   f"{STATUS_LABELS[st.status]} → {out / 'seals' / png.name}")
+    typer.echo(f"  根证书 {c.seals.root_cert_path}，吊销列表 {c.seals.crl_path}")
+    typer.echo("2. 文书")
     for family in service.catalogue:
         result = service.render(family.id, family.sample(), with_docx=True)
         pdf_path, docx_path = out / f"{family.id}.pdf", out / f"{family.id}.docx"

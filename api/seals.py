@@ -125,10 +125,9 @@ class SealAuthority:
                     pin = self._pin(create=True)
                     so_pin = read_or_create(None, self.settings.secrets_dir / "pkcs11.so-pin", create=True)
                     conf = init_softhsm_token(token_dir=self.settings.softhsm_dir, label=label, pin=pin, so_pin=so_pin)
-                if conf.exists():
-                    # SoftHSM2 finds its tokens through this variable; real tokens ignore it
-                    os.environ["SOFTHSM2_CONF"] = str(conf)
-                self._stores[office.key_store] = Pkcs11KeyStore(self.settings.pkcs11_module, label, self._pin())
+                self._stores[office.key_store] = Pkcs11KeyStore(
+                    self.settings.pkcs11_module, label, self._pin(),
+                    softhsm_conf=conf if conf.exists() else None)
         return self._stores[office.key_store]
 
     # -- CA ----------------------------------------------------------------------------------------------------

@@ -125,6 +125,11 @@ class Pkcs12KeyStore:
         return _sign_with(self.private_key(key_id), data)
 
 
+#: which SoftHSM2 config each loaded PKCS#11 module was initialised with (mirrors the C library's own
+#: process-wide state; lets one process use token directories of several data dirs, as the tests do)
+_LOADED_CONF: dict[str, str] = {}
+
+
 @dataclass
 class Pkcs11KeyStore:
     """Keys generated on a PKCS#11 token (SoftHSM2 here, an HSM or USB key in production), labelled by
@@ -133,14 +138,32 @@ class Pkcs11KeyStore:
     module_path: str
     token_label: str
     pin: str
+    #: SoftHSM2's config (its token directory); None for real tokens
+    softhsm_conf: Path | None = None
     kind: str = "pkcs11"
+
+    def _lib(self) -> Any:
+        import pkcs11
+
+        if self.softhsm_conf is None:
+            return pkcs11.lib(self.module_path)
+        # The module is process-global and reads SOFTHSM2_CONF (and its token list) only when initialised.
+        wanted = str(self.softhsm_conf)
+        os.environ["SOFTHSM2_CONF"] = wanted
+        lib = pkcs11.lib(self.module_path)
+        loaded = _LOADED_CONF.get(self.module_path)
+        if loaded != wanted:
+            if loaded is not None:
+                lib.reinitialize()
+            _LOADED_CONF[self.module_path] = wanted
+        return lib
 
     @contextmanager
     def session(self, *, rw: bool = False) -> Iterator[Any]:
         import pkcs11
 
         try:
-            lib = pkcs11.lib(self.module_path)
+            lib = self._lib()
             token = lib.get_token(token_label=self.token_label)
             with token.open(rw=rw, user_pin=self.pin) as session:
                 yield session
@@ -239,4 +262,6 @@ def init_softhsm_token(*, token_dir: Path, label: str, pin: str, so_pin: str) ->
                                "--so-pin", so_pin], env=env, capture_output=True, text=True)
         if done.returncode != 0:
             raise KeyStoreError(f"无法创建 SoftHSM2 令牌「{label}」", code="TOKEN_INIT_FAILED")
+        for module in _LOADED_CONF:  # a new token appears to loaded modules only after re-initialising
+            _LOADED_CONF[module] = ""
     return conf

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
 from fontTools.pens.svgPathPen import SVGPathPen
@@ -37,26 +36,24 @@ class SealFont:
     path: Path
     index: int = 0
 
-    @cached_property
-    def _tt(self) -> TTFont:
-        return TTFont(str(self.path), fontNumber=self.index, lazy=True)
-
-    @cached_property
-    def metrics(self) -> tuple[int, float]:
-        """(units per em, vertical middle between ascender and descender) — Pillow's 'm' anchor."""
-        hhea = self._tt["hhea"]
-        return self._tt["head"].unitsPerEm, (hhea.ascent + hhea.descent) / 2
-
-    def outline(self, char: str) -> tuple[str, float]:
-        """SVG path data (font units, y up) and advance width of one character."""
-        cmap = self._tt.getBestCmap()
-        glyph_name = cmap.get(ord(char))
-        if glyph_name is None:
-            return "", float(self.metrics[0])
-        glyphs = self._tt.getGlyphSet()
-        pen = SVGPathPen(glyphs, ntos=lambda v: f"{v:.0f}")
-        glyphs[glyph_name].draw(pen)
-        return pen.getCommands(), float(glyphs[glyph_name].width)
+    def outlines(self, chars: str) -> tuple[int, float, dict[str, tuple[str, float]]]:
+        """Units per em, the vertical middle between ascender and descender (Pillow's 'm' anchor), and per
+        character its SVG path data (font units, y up) and advance width. Opens the file once per call."""
+        with TTFont(str(self.path), fontNumber=self.index, lazy=True) as font:
+            hhea = font["hhea"]
+            upem = int(font["head"].unitsPerEm)
+            cmap = font.getBestCmap()
+            glyphs = font.getGlyphSet()
+            out: dict[str, tuple[str, float]] = {}
+            for char in set(chars):
+                glyph_name = cmap.get(ord(char))
+                if glyph_name is None:
+                    out[char] = ("", float(upem))
+                    continue
+                pen = SVGPathPen(glyphs, ntos=lambda v: f"{v:.0f}")
+                glyphs[glyph_name].draw(pen)
+                out[char] = (pen.getCommands(), float(glyphs[glyph_name].width))
+            return upem, (hhea.ascent + hhea.descent) / 2, out
 
 
 @dataclass(frozen=True)
@@ -119,7 +116,7 @@ def layout(spec: SealSpec) -> SealLayout:
 
 def seal_svg(spec: SealSpec, font: SealFont) -> str:
     geo = layout(spec)
-    upem, middle = font.metrics
+    upem, middle, outlines = font.outlines("".join(g.char for g in geo.glyphs))
     d = geo.diameter
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{d:g}mm" height="{d:g}mm" viewBox="0 0 {d:g} {d:g}">',
@@ -129,7 +126,7 @@ def seal_svg(spec: SealSpec, font: SealFont) -> str:
         '<polygon points="' + " ".join(f"{x:.3f},{y:.3f}" for x, y in geo.star) + '"/>',
     ]
     for g in geo.glyphs:
-        path, advance = font.outline(g.char)
+        path, advance = outlines[g.char]
         if not path:
             continue
         k = g.height / upem

@@ -75,8 +75,16 @@ def test_unknown_family_and_usage_errors(tmp_path: Path, capsys: pytest.CaptureF
     assert main(["render"]) == 2
 
 
-def test_demo_renders_every_sample(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--out", str(tmp_path)]) == 0
-    names = sorted(p.name for p in tmp_path.iterdir())
+def test_demo_builds_pki_and_renders_every_sample(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("MINSEAL_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("MINSEAL_KEYS_DIR", str(tmp_path / "keys"))
+    out = tmp_path / "out"
+    assert main(["demo", "--out", str(out)]) == 0
+    names = sorted(p.name for p in out.iterdir())
     assert "dibao_notice.pdf" in names and "dibao_application.docx" in names
     assert "dibao_certificate.slots.json" in names
+    assert len(list((out / "seals").glob("*.png"))) == 8
+    assert (tmp_path / "var" / "pki" / "crl" / "root.crl").exists()
+    printed = capsys.readouterr().out
+    assert "曲阳县民政局（县级，pkcs11:minseal-county）有效" in printed

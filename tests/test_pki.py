@@ -1,0 +1,246 @@
+"""Office PKI through the real stack: CA, certificates checked by openssl, encrypted PKCS#12, a SoftHSM2
+token made here, CRLs, seal images."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import math
+import subprocess
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from PIL import Image
+from pydantic import SecretStr
+
+from api.cli import main
+from api.offices import Registry, RegistryError
+from api.seals import SealAuthority
+from api.settings import Settings
+from api.workflow import seal_font
+from signer.errors import KeyStoreError, SealRevokedError, SealStateError
+from signer.keystore import Pkcs11KeyStore, init_softhsm_token
+from signer.pki import ORGANIZATION_IDENTIFIER, KeyAlgorithm, tier_of
+from signer.seal_image import SealSpec, seal_png, seal_svg
+
+
+def _settings(root: Path) -> Settings:
+    return Settings(data_dir=root / "var", keys_dir=root / "keys", public_base_url="http://127.0.0.1:8765")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> SealAuthority:
+    authority = SealAuthority(_settings(tmp_path_factory.mktemp("pki")))
+    authority.init_demo(seal_font())
+    return authority
+
+
+def _shape(authority: SealAuthority) -> list[tuple[str, str, str, str, str]]:
+    return [(s.office.id, s.office.name, s.office.tier.value, s.office.key_store, s.status)
+            for s in authority.status()]
+
+
+def test_demo_builds_twice_with_the_same_shape(demo: SealAuthority, tmp_path: Path) -> None:
+    first = _shape(demo)
+    assert len(first) == 8 and {t for _, _, t, _, _ in first} == {"county", "township", "village"}
+    assert all(status == "active" for *_, status in first)
+    serials = [r.serial for r in demo.records()]
+    demo.init_demo(seal_font())  # again, same directory: nothing re-issued
+    assert [r.serial for r in demo.records()] == serials
+    other = SealAuthority(_settings(tmp_path))
+    other.init_demo(seal_font())  # from scratch elsewhere: same shape, new keys
+    assert _shape(other) == first
+    assert not set(serials) & {r.serial for r in other.records()}
+
+
+def test_every_certificate_chains_to_the_root(demo: SealAuthority) -> None:
+    root = demo.root_certificate()
+    registry = demo.registry()
+    for record in demo.records():
+        path = demo.cert_path(record)
+        done = subprocess.run(["openssl", "verify", "-CAfile", str(demo.root_cert_path), str(path)],
+                              capture_output=True, text=True)
+        assert done.returncode == 0 and "OK" in done.stdout, done.stderr
+        cert = x509.load_pem_x509_certificate(path.read_bytes())
+        cert.verify_directly_issued_by(root)
+        office = registry.get(record.office_id)
+        assert tier_of(cert) is office.tier
+        names = {a.oid: a.value for a in cert.subject}
+        assert names[x509.NameOID.ORGANIZATION_NAME] == office.name
+        assert names[x509.NameOID.SERIAL_NUMBER] == office.id
+        if office.credit_code:
+            assert names[ORGANIZATION_IDENTIFIER] == f"NTRCN-{office.credit_code}"
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+        assert usage.digital_signature and usage.content_commitment and not usage.key_cert_sign
+        crl_dp = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+        assert crl_dp[0].full_name[0].value == "http://127.0.0.1:8765/pki/crl/root.crl"
+        assert isinstance(cert.public_key(), ec.EllipticCurvePublicKey)
+    # a root-less check fails: the chain test can fail
+    stranger = subprocess.run(["openssl", "verify", str(demo.cert_path(demo.records()[0]))],
+                              capture_output=True, text=True)
+    assert stranger.returncode != 0
+
+
+def test_pkcs12_files_are_unreadable_without_the_passphrase(demo: SealAuthority) -> None:
+    files = sorted((demo.settings.keys_dir / "p12").glob("*.p12"))
+    assert len(files) == 7
+    passphrase = (demo.settings.data_dir / "secrets" / "keystore.pass").read_text().strip().encode()
+    for path in files:
+        assert oct(path.stat().st_mode & 0o777) == "0o600"
+        with pytest.raises(ValueError):
+            pkcs12.load_pkcs12(path.read_bytes(), b"wrong passphrase")
+        with pytest.raises(ValueError):
+            pkcs12.load_pkcs12(path.read_bytes(), None)
+        done = subprocess.run(["openssl", "pkcs12", "-in", str(path), "-nocerts", "-nodes", "-passin", "pass:x"],
+                              capture_output=True)
+        assert done.returncode != 0 and b"PRIVATE KEY" not in done.stdout
+        bundle = pkcs12.load_pkcs12(path.read_bytes(), passphrase)
+        assert bundle.key is not None and bundle.cert is not None
+    key_pem = demo.root_key_path.read_bytes()
+    assert b"ENCRYPTED PRIVATE KEY" in key_pem
+
+
+def test_wrong_passphrase_gives_a_clean_error_without_secrets(demo: SealAuthority,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret = "not-the-right-one-0xDEADBEEF"
+    bad = SealAuthority(demo.settings.model_copy(update={"key_passphrase": SecretStr(secret)}))
+    with pytest.raises(KeyStoreError) as caught:
+        bad.key_store(demo.registry().get("130634100")).sign("130634100", b"x")  # type: ignore[attr-defined]
+    assert caught.value.code == "KEYSTORE_LOCKED"
+    assert secret not in str(caught.value) and secret not in caplog.text
+    real = (demo.settings.data_dir / "secrets" / "keystore.pass").read_text().strip()
+    assert real not in caplog.text
+
+
+def test_softhsm_token_signs_and_never_exports_its_key(tmp_path: Path) -> None:
+    import pkcs11
+    from pkcs11 import Attribute, ObjectClass
+
+    conf = init_softhsm_token(token_dir=tmp_path / "hsm", label="test-token", pin="246810", so_pin="13579")
+    store = Pkcs11KeyStore("/usr/lib/softhsm/libsofthsm2.so", "test-token", "246810", softhsm_conf=conf)
+    for algorithm in (KeyAlgorithm.ECDSA_P256, KeyAlgorithm.RSA_2048):
+        public = store.generate("office-x", algorithm)
+        signature = store.sign("office-x", b"document bytes")
+        if isinstance(public, ec.EllipticCurvePublicKey):
+            public.verify(signature, b"document bytes", ec.ECDSA(hashes.SHA256()))
+        else:
+            assert isinstance(public, rsa.RSAPublicKey)
+            public.verify(signature, b"document bytes", padding.PKCS1v15(), hashes.SHA256())
+        with store.session() as session:
+            key = session.get_key(object_class=ObjectClass.PRIVATE_KEY, label="office-x")
+            assert key[Attribute.SENSITIVE] and not key[Attribute.EXTRACTABLE]
+            with pytest.raises(pkcs11.exceptions.AttributeSensitive):
+                key[Attribute.VALUE if algorithm is KeyAlgorithm.ECDSA_P256 else Attribute.PRIVATE_EXPONENT]
+    with pytest.raises(KeyStoreError) as caught:
+        Pkcs11KeyStore("/usr/lib/softhsm/libsofthsm2.so", "test-token", "000000", softhsm_conf=conf).sign(
+            "office-x", b"x")
+    assert "000000" not in str(caught.value)
+
+
+def test_demo_county_key_lives_on_the_token(demo: SealAuthority) -> None:
+    county = demo.registry().get("曲阳县民政局")
+    store = demo.key_store(county)
+    assert store.kind == "pkcs11" and store.has_key(county.id)
+    cert = store.certificate(county.id)
+    signature = store.sign(county.id, b"abc")
+    public = cert.public_key()
+    assert isinstance(public, ec.EllipticCurvePublicKey)
+    public.verify(signature, b"abc", ec.ECDSA(hashes.SHA256()))
+
+
+def test_revocation_publishes_crl_and_blocks_sealing(demo: SealAuthority) -> None:
+    office = demo.registry().get("130634101202")
+    before = demo.latest(office.id)
+    assert before is not None
+    demo.check_can_seal(office.id)
+    record = demo.revoke(office.id, reason="key-compromise")
+    assert record.revoked_at and record.status == "revoked"
+    text = subprocess.run(["openssl", "crl", "-in", str(demo.crl_path), "-inform", "DER", "-noout", "-text"],
+                          capture_output=True, text=True, check=True).stdout
+    assert record.serial.upper().zfill(len(record.serial)) in text.replace(":", "").upper()
+    assert "Key Compromise" in text and "Next Update" in text
+    verify = subprocess.run(["openssl", "crl", "-in", str(demo.crl_path), "-inform", "DER", "-CAfile",
+                             str(demo.root_cert_path), "-noout"], capture_output=True, text=True)
+    assert verify.returncode == 0 and "verify OK" in (verify.stdout + verify.stderr)
+    with pytest.raises(SealRevokedError):
+        demo.check_can_seal(office.id)
+    with pytest.raises(SealStateError):
+        demo.revoke(office.id, reason="key-compromise")
+    renewed = demo.renew(office.id, font=seal_font())
+    assert renewed.serial != record.serial and renewed.status == "active"
+    demo.check_can_seal(office.id)
+
+
+def _alpha(png: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(png))
+    assert image.mode == "RGBA"
+    return image
+
+
+@pytest.mark.parametrize("name", ["燕赵镇人民政府", "河北省保定市曲阳县燕赵镇东沟南村村民委员会社会救助工作站"])
+def test_seal_png_is_a_red_ring_of_the_right_size_on_transparent_ground(name: str) -> None:
+    spec = SealSpec(name, 42.0, "民政专用章")
+    png = seal_png(spec, seal_font(), dpi=300)
+    assert png == seal_png(spec, seal_font(), dpi=300), "deterministic"
+    image = _alpha(png)
+    w, h = image.size
+    expected = 42.0 / 25.4 * 300
+    assert abs(w - expected) <= 2 and w == h
+    pixels = image.load()
+    inked = [(x, y) for y in range(h) for x in range(w) if pixels[x, y][3] > 128]
+    xs, ys = [p[0] for p in inked], [p[1] for p in inked]
+    assert abs((max(xs) - min(xs) + 1) - expected) < expected * 0.02
+    assert abs((max(ys) - min(ys) + 1) - expected) < expected * 0.02
+    assert all(pixels[x, y][:3] == (230, 0, 18) for x, y in inked[:: max(len(inked) // 500, 1)])
+    assert pixels[0, 0][3] == 0 and pixels[w - 1, h - 1][3] == 0  # corners outside the ring
+    c = w / 2
+    ring = sum(1 for a in range(360) if pixels[int(c + (c - 4) * math.cos(math.radians(a))),
+                                               int(c + (c - 4) * math.sin(math.radians(a)))][3] > 128)
+    assert ring == 360, "the ring is closed"
+    gap = pixels[int(c + c * 0.3), int(c)]  # right of the star, below the text arc
+    assert gap[3] == 0
+    svg = seal_svg(spec, seal_font())
+    assert svg.count("<path") == len(name) + len("民政专用章") and "<text" not in svg
+
+
+def test_registry_refuses_bad_entries(tmp_path: Path) -> None:
+    path = tmp_path / "registry.toml"
+    path.write_text('''
+[[office]]
+id = "1"
+name = "某县民政局"
+tier = "county"
+credit_code = "11130634MB0P12345X"
+key_store = "p12"
+
+[[office]]
+id = "2"
+name = "某村"
+tier = "village"
+parent = "1"
+key_store = "usb"
+''', encoding="utf-8")
+    with pytest.raises(RegistryError) as caught:
+        Registry.load(path)
+    assert "校验位" in caught.value.message and "key_store" in caught.value.message
+
+
+def test_cli_seals_list_json(demo: SealAuthority, monkeypatch: pytest.MonkeyPatch,
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("MINSEAL_DATA_DIR", str(demo.settings.data_dir))
+    monkeypatch.setenv("MINSEAL_KEYS_DIR", str(demo.settings.keys_dir))
+    assert main(["seals", "list", "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    assert listing[0]["id"] == "130634" and listing[0]["tier"] == "county"
+    assert main(["seals", "list"]) == 0
+    first = capsys.readouterr().out.splitlines()[0].split("\t")
+    assert first[:4] == ["130634", "曲阳县民政局", "county", "pkcs11:minseal-county"]
+    assert main(["seals", "revoke", "130634", "--reason", "lost"]) == 6
+    assert "吊销原因只能是" in capsys.readouterr().err
+    assert main(["seals", "issue", "不存在的单位"]) == 4
