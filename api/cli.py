@@ -9,10 +9,12 @@ from typing import Annotated, Any
 
 import typer
 
-from signer.errors import MinSealError, TemplateDataError
+from signer.errors import InputFileError, MinSealError, TemplateDataError
 
+from . import logs
 from .errors import exit_code
 from .files import read_json, write_atomic
+from .sealing import SealingService
 from .seals import REASONS, STATUS_LABELS, SealAuthority
 from .settings import Settings
 from .workflow import DocumentService, seal_font
@@ -33,6 +35,7 @@ class _Context:
         self.settings = Settings()
         self.documents = DocumentService(self.settings)
         self.seals = SealAuthority(self.settings)
+        self.sealing = SealingService(self.settings, self.seals)
 
 
 def _ctx(ctx: typer.Context) -> _Context:
@@ -189,8 +192,31 @@ def seals_revoke_cmd(
                f"原因 {REASONS[reason][1]}；吊销列表已更新 {c.seals.crl_path}")
 
 
+@app.command("seal")
+def seal_cmd(
+    ctx: typer.Context,
+    source: Annotated[Path, typer.Argument(help="待用印的 PDF（由 MinSeal 生成）")],
+    office: Annotated[str, typer.Option("--office", help="用印单位编号或名称")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="输出 PDF 路径")],
+    opinion: Annotated[str | None, typer.Option("--opinion", help="本级意见（表格类文书）")] = None,
+    level: Annotated[str | None, typer.Option("--level", help="B-B、B-T、B-LT（默认）或 B-LTA")] = None,
+) -> None:
+    """以单位电子印章签署：首个印章为认证签名，上级单位在增量更新中会签。"""
+    c = _ctx(ctx)
+    try:
+        pdf = source.read_bytes()
+    except OSError:
+        raise InputFileError(f"无法读取文件：{source}") from None
+    result = c.sealing.seal(pdf, office, opinion=opinion, level=level)
+    write_atomic(output, result.pdf)
+    kind = "认证签名（首个印章）" if result.certified else "会签"
+    typer.echo(f"已用印：{result.office.name}，{kind}，签名域 {result.field_name}，级别 {result.level.value}，"
+               f"证书序列号 {result.serial} → {output}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: domain errors become a Chinese message on stderr and a stable exit code."""
+    logs.configure()
     try:
         app(args=argv, prog_name="minseal", standalone_mode=False)
     except MinSealError as error:

@@ -148,7 +148,7 @@ class SealAuthority:
     def root_certificate(self) -> x509.Certificate:
         return x509.load_pem_x509_certificate(self.root_cert_path.read_bytes())
 
-    def _root_key(self) -> Any:
+    def root_key(self) -> Any:
         try:
             return serialization.load_pem_private_key(self.root_key_path.read_bytes(), self._passphrase())
         except (ValueError, TypeError):
@@ -202,7 +202,7 @@ class SealAuthority:
         store = self.key_store(office, create=True)
         public_key = store.generate(office.id, algorithm)
         cert = pki.issue_office_certificate(office=office.identity, public_key=public_key, ca_cert=root,
-                                            ca_key=self._root_key(), endpoints=self._endpoints(),
+                                            ca_key=self.root_key(), endpoints=self._endpoints(),
                                             days=self.settings.cert_days)
         store.install_certificate(office.id, cert, [root])
         record = CertRecord(serial=f"{cert.serial_number:x}", office_id=office.id, algorithm=algorithm.value,
@@ -267,7 +267,7 @@ class SealAuthority:
             for r in self._records() if r.revoked_at and r.reason
         ]
         number = int(self._ledger().get("crl_number", 0)) + 1
-        crl = pki.make_crl(ca_cert=root, ca_key=self._root_key(), revoked=revoked, number=number,
+        crl = pki.make_crl(ca_cert=root, ca_key=self.root_key(), revoked=revoked, number=number,
                            next_update=dt.timedelta(days=self.settings.crl_days))
         write_atomic(self.crl_path, crl.public_bytes(serialization.Encoding.DER))
         write_atomic(self.crl_path.with_suffix(".crl.pem"), crl.public_bytes(serialization.Encoding.PEM))
@@ -280,12 +280,41 @@ class SealAuthority:
         write_atomic(png_path, seal_png(office.seal_spec, font))
         return svg_path, png_path
 
+    # -- time-stamping authority ------------------------------------------------------------------------------
+    TSA_KEY_ID = "_tsa"
+
+    def tsa_store(self) -> Pkcs12KeyStore:
+        return Pkcs12KeyStore(self.settings.keys_dir / "p12", self._passphrase(create=True))
+
+    def ensure_tsa(self) -> x509.Certificate:
+        """MinSeal's own TSA: a key and a timeStamping certificate under the same root (issued once)."""
+        store = self.tsa_store()
+        if store.has_key(self.TSA_KEY_ID):
+            try:
+                return store.certificate(self.TSA_KEY_ID)
+            except KeyStoreError:
+                pass
+        root = self.ensure_root()
+        # RSA: pyHanko's in-process TSA signs with RSA only
+        public_key = store.generate(self.TSA_KEY_ID, pki.KeyAlgorithm.RSA_2048)
+        cert = pki.issue_tsa_certificate(public_key=public_key, ca_cert=root, ca_key=self.root_key(),
+                                         endpoints=self._endpoints(), common_name="MinSeal 时间戳服务")
+        store.install_certificate(self.TSA_KEY_ID, cert, [root])
+        write_atomic(self.settings.pki_dir / "tsa.crt.pem", cert.public_bytes(serialization.Encoding.PEM))
+        return cert
+
+    def crl(self) -> x509.CertificateRevocationList:
+        if not self.crl_path.exists():
+            return self.publish_crl()
+        return x509.load_der_x509_crl(self.crl_path.read_bytes())
+
     def init_demo(self, font: SealFont) -> list[SealStatus]:
         """Registry, CA, keys, certificates, seal images and CRL for the demo hierarchy; safe to run again."""
         if not self.settings.registry_path.exists():
             self.settings.registry_path.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(DEMO_REGISTRY, self.settings.registry_path)
         self.ensure_root()
+        self.ensure_tsa()
         for office in self.registry():
             current = self.latest(office.id)
             if current is None or current.status != "active":

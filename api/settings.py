@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     #: seal certificate lifetime, and how long a CRL is good for
     cert_days: int = 3 * 365
     crl_days: int = 7
+    #: RFC 3161 TSA; unset = MinSeal's own TSA, in process (its certificate is under the same root)
+    tsa_url: str | None = None
+    #: fetch CRLs/OCSP over HTTP for LTV (the service's own endpoints or a real CA's); else use the local CRL
+    fetch_revocation: bool = False
+    #: default PAdES level of a seal: B-B, B-T, B-LT, B-LTA
+    seal_level: str = "B-LT"
 
     @property
     def registry_path(self) -> Path:

@@ -174,6 +174,16 @@ class Pkcs11KeyStore:
             raise KeyStoreError(f"无法加载 PKCS#11 模块 {self.module_path}：{type(exc).__name__}",
                                 code="TOKEN_UNAVAILABLE") from None
 
+    def open_session(self) -> Any:
+        """A long-lived session for a process-wide signer (pyHanko's PKCS11Signer); errors carry no PIN."""
+        import pkcs11
+
+        try:
+            return self._lib().get_token(token_label=self.token_label).open(user_pin=self.pin)
+        except pkcs11.exceptions.PKCS11Error as exc:
+            raise KeyStoreError(f"无法使用 PKCS#11 令牌「{self.token_label}」：{type(exc).__name__}",
+                                code="TOKEN_UNAVAILABLE") from None
+
     def has_key(self, key_id: str) -> bool:
         from pkcs11 import Attribute, ObjectClass
 

@@ -15,11 +15,16 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes, CertificatePublicKeyTypes
-from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID, ObjectIdentifier
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
 #: MinSeal's private arc (demo enterprise number); a real deployment registers its own
 MINSEAL_ARC = "1.3.6.1.4.1.61234"
 OFFICE_SEAL_POLICY = ObjectIdentifier(f"{MINSEAL_ARC}.1.1")
+#: Extended key usages of a seal certificate. emailProtection is what NSS (and so poppler's pdfsig and
+#: Firefox-family viewers) checks a document signer against; id-kp-documentSigning (RFC 9336) says what the
+#: key is for. Without an EKU, NSS validates the chain but pdfsig 22.x still reports "Unknown issue": it reads
+#: NSS's last error code instead of the result, and a missing EKU leaves SEC_ERROR_EXTENSION_NOT_FOUND there.
+SEAL_EKUS = (ObjectIdentifier("1.3.6.1.5.5.7.3.4"), ObjectIdentifier("1.3.6.1.5.5.7.3.36"))
 ORGANIZATION_IDENTIFIER = ObjectIdentifier("2.5.4.97")
 
 
@@ -142,6 +147,7 @@ def issue_office_certificate(
         .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
                                      data_encipherment=False, key_agreement=False, key_cert_sign=False,
                                      crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage(list(SEAL_EKUS)), critical=False)
         .add_extension(x509.CertificatePolicies([
             x509.PolicyInformation(OFFICE_SEAL_POLICY, None),
             x509.PolicyInformation(office.tier.policy, None),
@@ -200,3 +206,33 @@ def make_crl(
             .build()
         )
     return builder.sign(ca_key, hashes.SHA256())
+
+
+def issue_tsa_certificate(
+    *, public_key: CertificatePublicKeyTypes, ca_cert: x509.Certificate, ca_key: CertificateIssuerPrivateKeyTypes,
+    endpoints: PkiEndpoints, common_name: str, days: int = 5 * 365, now: dt.datetime | None = None,
+) -> x509.Certificate:
+    """The time-stamping authority MinSeal runs itself: timeStamping is its only (critical) extended usage."""
+    now = now or _now()
+    return (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+                                 x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+        .issuer_name(ca_cert.subject)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(min(now + dt.timedelta(days=days), ca_cert.not_valid_after_utc))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                       critical=False)
+        .add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
+            full_name=[x509.UniformResourceIdentifier(endpoints.crl_url)], relative_name=None, reasons=None,
+            crl_issuer=None)]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )

@@ -7,6 +7,7 @@ only our own template assets and ``data:`` URLs.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Iterator
@@ -28,6 +29,8 @@ from .catalogue import TEMPLATES_ROOT, Catalogue, Family, Prepared, iter_strings
 from .fonts import FontSet, check_subsetter
 from .validators import mask_id_number
 
+#: key in the PDF's document information dictionary holding the seal slots as JSON
+SLOTS_INFO_KEY = "MinSealSlots"
 #: CSS px → PDF points
 PX_TO_PT = 0.75
 MM_TO_PX = 96 / 25.4
@@ -48,10 +51,12 @@ class SealSlot:
     purpose: str  # "tier" (a form's opinion box) | "issuer" (notice/certificate seal) | "qr"
     page_index: int
     rect: tuple[float, float, float, float]
+    #: the office whose seal belongs here, as the document names it (None for the QR slot)
+    office: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "purpose": self.purpose, "page_index": self.page_index,
-                "rect": [round(v, 2) for v in self.rect]}
+                "rect": [round(v, 2) for v in self.rect], "office": self.office}
 
 
 @dataclass(frozen=True)
@@ -186,7 +191,10 @@ class PdfRenderer:
                 pdf_variant=self.pdf_variant,
             )
             slots = tuple(_find_slots(document, prepared.family))
-            pdf = document.write_pdf(pdf_variant=self.pdf_variant)
+            # the slots travel inside the file too, so a later tier's signer knows where its box is
+            document.metadata.custom[SLOTS_INFO_KEY] = json.dumps(
+                {"family": prepared.family.id, "slots": [s.to_dict() for s in slots]}, separators=(",", ":"))
+            pdf = document.write_pdf(pdf_variant=self.pdf_variant, custom_metadata=True)
         finally:
             warnings = self._log.stop()
         first = document.pages[0]
@@ -227,4 +235,5 @@ def _find_slots(document: Any, family: Family) -> Iterator[SealSlot]:
                 purpose=purpose,
                 page_index=index,
                 rect=(x * PX_TO_PT, (height - y - h) * PX_TO_PT, (x + w) * PX_TO_PT, (height - y) * PX_TO_PT),
+                office=element.get("data-office"),
             )

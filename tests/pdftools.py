@@ -37,8 +37,8 @@ def info(pdf: Path) -> dict[str, str]:
     return out
 
 
-def page_png(pdf: Path, out_prefix: Path, *, page: int = 1, dpi: int = 72) -> Image.Image:
+def page_png(pdf: Path, out_prefix: Path, *, page: int = 1, dpi: int = 72, mode: str = "L") -> Image.Image:
     """Rasterise one page; at 72 dpi one pixel is one PDF point."""
     subprocess.run(["pdftoppm", "-r", str(dpi), "-png", "-f", str(page), "-l", str(page), "-singlefile",
                     str(pdf), str(out_prefix)], check=True, timeout=120)
-    return Image.open(f"{out_prefix}.png").convert("L")
+    return Image.open(f"{out_prefix}.png").convert(mode)

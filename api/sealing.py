@@ -1,0 +1,251 @@
+"""Use case: an office seals a MinSeal document. Decides certify vs countersign from the file and the route,
+builds the visible seal for the office's slot, signs with the office's cached key, logs the use (用印日志)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from io import BytesIO
+from typing import Any
+
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives import serialization
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import signers
+from pyhanko.sign.fields import MDPPerm
+from pyhanko.sign.timestamps import DummyTimeStamper, HTTPTimeStamper, TimeStamper
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from signer.appearance import MM, BoxAppearance, OutlineFont, box_ops, seal_ops
+from signer.errors import ErrorCategory, MinSealError, SealStateError
+from signer.keystore import Pkcs11KeyStore, Pkcs12KeyStore
+from signer.pki import Tier
+from signer.sign import Sealer, SealLevel, SealPlan, SealTarget
+from templates.fonts import FontSet
+from templates.render_pdf import SLOTS_INFO_KEY
+
+from .files import write_atomic
+from .offices import Office
+from .seals import CertRecord, SealAuthority
+from .settings import Settings
+
+FIELD_PREFIX = "MinSeal-"
+DEFAULT_OPINIONS = {
+    Tier.VILLAGE: "经村民代表民主评议，情况属实，同意上报。",
+    Tier.TOWNSHIP: "经入户调查、家庭经济状况核对和公示，情况属实，同意上报。",
+    Tier.COUNTY: "经审核确认，符合最低生活保障条件，同意纳入保障。",
+}
+TIER_ORDER = (Tier.VILLAGE, Tier.TOWNSHIP, Tier.COUNTY)
+
+
+class WrongOfficeError(MinSealError):
+    code = "WRONG_OFFICE"
+    category = ErrorCategory.FORBIDDEN
+    default_message = "该单位无权在此文书上用印"
+
+
+class NotSealableError(MinSealError):
+    code = "NOT_SEALABLE"
+    category = ErrorCategory.INVALID
+    default_message = "该文件不能用印"
+
+
+@dataclass(frozen=True)
+class SealResult:
+    pdf: bytes
+    field_name: str
+    certified: bool
+    office: Office
+    serial: str
+    level: SealLevel
+
+
+def _cn_date(day: dt.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _asn1_cert(cert: Any) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+
+class SealingService:
+    """One per process: caches office signers (keys are decrypted once), fonts and seal artwork."""
+
+    def __init__(self, settings: Settings, authority: SealAuthority) -> None:
+        self.settings = settings
+        self.authority = authority
+        self._signers: dict[str, signers.Signer] = {}
+        self._seal_art: dict[str, bytes] = {}
+        self._fonts: tuple[OutlineFont, OutlineFont] | None = None
+        self._timestamper: TimeStamper | None = None
+        self._local_tsa: DummyTimeStamper | None = None
+
+    # -- cached material ---------------------------------------------------------------------------------------
+    def fonts(self) -> tuple[OutlineFont, OutlineFont]:
+        """(text face: Kai, as handwritten opinions; seal face: Hei)."""
+        if self._fonts is None:
+            faces = {face.role: (path, index) for face, path, index in FontSet.locate().files}
+            self._fonts = (OutlineFont(*faces["kai"]), OutlineFont(*faces["hei"]))
+        return self._fonts
+
+    def signer_for(self, office: Office, record: CertRecord) -> signers.Signer:
+        key = f"{office.id}:{record.serial}"
+        if key not in self._signers:
+            store = self.authority.key_store(office)
+            root = _asn1_cert(self.authority.root_certificate())
+            if isinstance(store, Pkcs12KeyStore):
+                private = store.private_key(office.id)
+                der = private.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                            serialization.NoEncryption())
+                self._signers[key] = signers.SimpleSigner(
+                    signing_cert=_asn1_cert(store.certificate(office.id)),
+                    signing_key=asn1_keys.PrivateKeyInfo.load(der),
+                    cert_registry=SimpleCertificateStore.from_certs([root]),
+                )
+            elif isinstance(store, Pkcs11KeyStore):
+                from pyhanko.sign.pkcs11 import PKCS11Signer
+
+                session = store.open_session()
+                self._signers[key] = PKCS11Signer(session, key_label=office.id, cert_label=office.id,
+                                                  other_certs_to_pull=(), ca_chain=[root], use_raw_mechanism=True)
+            else:
+                raise NotSealableError("未知的密钥库类型")
+        return self._signers[key]
+
+    def timestamper(self) -> TimeStamper:
+        """The configured TSA over HTTP, or MinSeal's own in process."""
+        if self._timestamper is None:
+            if self.settings.tsa_url:
+                self._timestamper = HTTPTimeStamper(self.settings.tsa_url, timeout=10)
+            else:
+                self._timestamper = self.local_timestamper()
+        return self._timestamper
+
+    def local_timestamper(self) -> DummyTimeStamper:
+        """MinSeal's own TSA (what ``/pki/tsa`` serves): a timeStamping certificate under our root."""
+        if self._local_tsa is None:
+            tsa_cert = self.authority.ensure_tsa()
+            store = self.authority.tsa_store()
+            der = store.private_key(self.authority.TSA_KEY_ID).private_bytes(
+                serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+            root = _asn1_cert(self.authority.root_certificate())
+            self._local_tsa = DummyTimeStamper(
+                tsa_cert=_asn1_cert(tsa_cert), tsa_key=asn1_keys.PrivateKeyInfo.load(der),
+                certs_to_embed=SimpleCertificateStore.from_certs([root]))
+        return self._local_tsa
+
+    def validation_context(self) -> ValidationContext:
+        root = _asn1_cert(self.authority.root_certificate())
+        if self.settings.fetch_revocation:
+            return ValidationContext(trust_roots=[root], allow_fetching=True, revocation_mode="hard-fail")
+        crl = self.authority.crl().public_bytes(serialization.Encoding.DER)
+        return ValidationContext(trust_roots=[root], crls=[crl], allow_fetching=False, revocation_mode="hard-fail")
+
+    def seal_art(self, office: Office) -> bytes:
+        if office.id not in self._seal_art:
+            self._seal_art[office.id] = seal_ops(office.seal_spec, self.fonts()[1])
+        return self._seal_art[office.id]
+
+    # -- the use case --------------------------------------------------------------------------------------------
+    def seal(self, pdf: bytes, office_key: str, *, opinion: str | None = None, level: str | None = None,
+             day: dt.date | None = None, actor: str = "cli") -> SealResult:
+        office, record = self.authority.check_can_seal(office_key)
+        try:
+            seal_level = SealLevel(level or self.settings.seal_level)
+        except ValueError:
+            levels = "、".join(v.value for v in SealLevel)
+            raise NotSealableError(f"签章级别只能是：{levels}", code="BAD_LEVEL") from None
+        plan = self.plan(pdf, office, opinion=opinion, level=seal_level, day=day or dt.date.today())
+        sealer = Sealer(timestamper=self.timestamper() if seal_level is not SealLevel.B_B else None,
+                        validation_context=self.validation_context)
+        out = sealer.seal(pdf, plan, self.signer_for(office, record))
+        self._log_use(actor=actor, office=office, record=record, field=plan.target.field_name,
+                      before=pdf, after=out, level=seal_level, certified=plan.certify)
+        return SealResult(out, plan.target.field_name, plan.certify, office, record.serial, seal_level)
+
+    def plan(self, pdf: bytes, office: Office, *, opinion: str | None, level: SealLevel, day: dt.date) -> SealPlan:
+        slots, signed, pages = _read_layout(pdf)
+        by_name = {s["name"]: s for s in slots}
+        text_font, seal_font = self.fonts()
+        art = self.seal_art(office)
+        if office.tier.value in by_name:  # a form: one box per tier, sealed in route order
+            tier_index = TIER_ORDER.index(office.tier)
+            field = FIELD_PREFIX + office.tier.value
+            slot = by_name[office.tier.value]
+            _check_office(slot, office)
+            if field in signed:
+                raise SealStateError(f"「{office.name}」这一栏已经盖章，不能重复用印")
+            for earlier in TIER_ORDER[:tier_index]:
+                if FIELD_PREFIX + earlier.value not in signed:
+                    raise SealStateError(f"应先由{earlier.label}单位盖章，再由{office.tier.label}单位盖章")
+            x1, y1, x2, y2 = slot["rect"]
+            appearance = box_ops(BoxAppearance(
+                width=x2 - x1, height=y2 - y1, opinion=opinion or DEFAULT_OPINIONS[office.tier],
+                office=office.name, date_text=_cn_date(day), seal=office.seal_spec,
+            ), text_font=text_font, seal_font=seal_font, seal_content=art)
+            certify = not signed
+            reserve = tuple(
+                SealTarget(FIELD_PREFIX + t.value, by_name[t.value]["page_index"], tuple(by_name[t.value]["rect"]))
+                for t in TIER_ORDER[tier_index + 1:] if t.value in by_name
+            ) if certify else ()
+            return SealPlan(target=SealTarget(field, slot["page_index"], tuple(slot["rect"])), appearance=appearance,
+                            level=level, certify=certify, docmdp=MDPPerm.FILL_FORMS, reserve=reserve,
+                            reason=opinion or DEFAULT_OPINIONS[office.tier], signer_name=office.name)
+        if "issuer" in by_name:  # a notice or certificate: one issuing seal, nothing may change after it
+            if signed:
+                raise SealStateError("该文书已由发布单位盖章，不能再次用印")
+            if office.tier is Tier.VILLAGE:
+                raise SealStateError("公示、公布和证明只能由乡镇或县级单位盖章")
+            slot = by_name["issuer"]
+            _check_office(slot, office)
+            x1, y1, x2, y2 = slot["rect"]
+            appearance = box_ops(BoxAppearance(width=x2 - x1, height=y2 - y1, opinion=None, office=None,
+                                               date_text=None, seal=office.seal_spec),
+                                 text_font=text_font, seal_font=seal_font, seal_content=art)
+            riding = (art, office.seal_spec.diameter_mm * MM) if pages > 1 else None
+            return SealPlan(target=SealTarget(FIELD_PREFIX + "issuer", slot["page_index"], tuple(slot["rect"])),
+                            appearance=appearance, level=level, certify=True, docmdp=MDPPerm.NO_CHANGES,
+                            riding_seal=riding, reason="发布", signer_name=office.name)
+        raise NotSealableError(f"「{office.name}」在该文书上没有签章位")
+
+    def _log_use(self, *, actor: str, office: Office, record: CertRecord, field: str, before: bytes,
+                 after: bytes, level: SealLevel, certified: bool) -> None:
+        """用印日志: who, when, which document (hash before and after), which office and certificate."""
+        path = self.settings.data_dir / "audit" / "seal-use.jsonl"
+        entry = {"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "actor": actor,
+                 "office_id": office.id, "office": office.name, "serial": record.serial, "field": field,
+                 "level": level.value, "certified": certified,
+                 "sha256_in": hashlib.sha256(before).hexdigest(), "sha256_out": hashlib.sha256(after).hexdigest()}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        existing = path.read_bytes() if path.exists() else b""
+        write_atomic(path, existing + json.dumps(entry, ensure_ascii=False).encode() + b"\n")
+
+
+def _check_office(slot: dict[str, Any], office: Office) -> None:
+    """A seal goes only where the document names this office: a village seals only its own residents' forms."""
+    named = slot.get("office")
+    if named != office.name:
+        raise WrongOfficeError(f"文书此栏应由「{named or '未指明的单位'}」盖章，「{office.name}」无权用印")
+
+
+def _read_layout(pdf: bytes) -> tuple[list[dict[str, Any]], set[str], int]:
+    """Seal slots the renderer stored in the file, the names of signed fields, and the page count."""
+    try:
+        reader = PdfFileReader(BytesIO(pdf), strict=False)
+        info = reader.trailer_view.get("/Info")
+        raw = info.get_object().get("/" + SLOTS_INFO_KEY) if info is not None else None
+        signed = {s.field_name for s in reader.embedded_signatures}
+        pages = int(reader.root["/Pages"]["/Count"])
+    except Exception as exc:  # pyHanko raises many kinds for broken files
+        raise NotSealableError(f"无法读取待用印的 PDF：{type(exc).__name__}", code="PDF_UNREADABLE") from None
+    if raw is None:
+        raise NotSealableError("该 PDF 没有签章位信息：只能对 MinSeal 生成的文书用印", code="NO_SLOTS")
+    try:
+        slots: list[dict[str, Any]] = json.loads(str(raw))["slots"]
+    except (ValueError, KeyError, TypeError):
+        raise NotSealableError("该 PDF 的签章位信息已损坏", code="NO_SLOTS") from None
+    return slots, signed, pages

@@ -1,0 +1,198 @@
+"""Sealing PDF bytes: certify at the first tier, countersign above, with the seal as the visible signature.
+
+- the first seal is a PAdES *certification* signature; its DocMDP level allows what later tiers need
+  (forms: FILL_FORMS, i.e. signing the fields reserved for them; notices and certificates: NO_CHANGES);
+- the signature fields for the later tiers are created, empty, in the same revision, so a countersignature
+  only fills an existing field — which every validator accepts under FILL_FORMS;
+- 骑缝章 (the seal split across the right edge of every page) is drawn in that same revision, so the
+  certification signature covers it;
+- levels: B-B (signature only), B-T (+ RFC 3161 timestamp), B-LT (+ chain and revocation data in the DSS,
+  verifiable offline), B-LTA (+ document timestamp).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from io import BytesIO
+from typing import Any
+
+from pyhanko.pdf_utils import content, generic
+from pyhanko.pdf_utils.generic import pdf_name
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.layout import BoxConstraints
+from pyhanko.sign import fields, signers
+from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter
+from pyhanko.sign.timestamps import TimeStamper
+from pyhanko.stamp.base import BaseStamp, BaseStampStyle
+from pyhanko_certvalidator import ValidationContext
+
+from .appearance import MM
+from .errors import ErrorCategory, MinSealError
+
+
+class SealingError(MinSealError):
+    code = "SEALING_FAILED"
+    category = ErrorCategory.REFUSED
+    default_message = "用印失败"
+
+
+class SealLevel(StrEnum):
+    B_B = "B-B"
+    B_T = "B-T"
+    B_LT = "B-LT"
+    B_LTA = "B-LTA"
+
+
+@dataclass(frozen=True)
+class SealTarget:
+    """A signature field: its name, page (0-based) and rectangle in PDF points."""
+
+    field_name: str
+    page_index: int
+    rect: tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class SealPlan:
+    """Everything about one seal except the key."""
+
+    target: SealTarget
+    #: PDF operators drawing the box's content (text and seal) in its own coordinate space
+    appearance: bytes
+    level: SealLevel = SealLevel.B_LT
+    #: certification (first seal of the document) or approval (countersignature)
+    certify: bool = False
+    docmdp: MDPPerm = MDPPerm.FILL_FORMS
+    #: empty fields to create with the certification, for the tiers that countersign later
+    reserve: tuple[SealTarget, ...] = ()
+    #: the seal's own operators and size (points) for the 骑缝章 across the pages' right edges, if wanted
+    riding_seal: tuple[bytes, float] | None = None
+    reason: str | None = None
+    location: str | None = None
+    signer_name: str | None = None
+
+
+_INK = generic.DictionaryObject({pdf_name("/Type"): pdf_name("/ExtGState"), pdf_name("/BM"): pdf_name("/Multiply")})
+
+
+@dataclass(frozen=True)
+class _OpsStampStyle(BaseStampStyle):  # type: ignore[misc]
+    """A stamp whose whole content is given as operators (no border, no background)."""
+
+    border_width: int = 0
+    ops: bytes = b""
+
+    def create_stamp(self, writer: Any, box: BoxConstraints, text_params: dict[str, Any]) -> BaseStamp:
+        return _OpsStamp(writer, self, box)
+
+
+class _OpsStamp(BaseStamp):  # type: ignore[misc]
+    def as_form_xobject(self) -> generic.StreamObject:
+        xobject = super().as_form_xobject()
+        xobject.compress()  # glyph outlines compress ~4:1
+        return xobject
+
+    def _render_inner_content(self) -> list[bytes]:
+        self.set_resource(category=content.ResourceType.EXT_G_STATE, name=pdf_name("/MinSealInk"), value=_INK)
+        return [self.style.ops]
+
+
+def _add_riding_seal(writer: IncrementalPdfFileWriter, seal: bytes, diameter: float) -> None:
+    """Each page shows its slice of one seal at its right edge: page i shows the i-th of N vertical strips."""
+    pages = int(writer.root["/Pages"]["/Count"])
+    if pages < 2:
+        return
+    strip = diameter / pages
+    art = generic.StreamObject({
+        pdf_name("/Type"): pdf_name("/XObject"), pdf_name("/Subtype"): pdf_name("/Form"),
+        pdf_name("/BBox"): generic.ArrayObject([generic.FloatObject(v) for v in (0, 0, diameter, diameter)]),
+    }, stream_data=seal)
+    art.compress()
+    art_ref = writer.add_object(art)  # one copy of the seal, shown in slices on every page
+    for index in range(pages):
+        page_ref, _ = writer.find_page_for_modification(index)
+        box = [float(v) for v in page_ref.get_object()["/MediaBox"]]
+        right, middle = box[2], (box[1] + box[3]) / 2
+        y = middle - diameter / 2
+        x = right - strip - index * strip
+        # pages may share one resource dictionary: a name per page avoids clashes when merging
+        ink, name = b"/MinSealRiding%d" % index, b"/MinSealArt%d" % index
+        ops = b"q %.3f %.3f %.3f %.3f re W n %s gs 1 0 0 1 %.3f %.3f cm %s Do Q" % (
+            right - strip, y, strip, diameter, ink, x, y, name)
+        stream = writer.add_object(generic.StreamObject(stream_data=ops))
+        resources = generic.DictionaryObject({
+            pdf_name("/ExtGState"): generic.DictionaryObject({pdf_name(ink.decode()): _INK}),
+            pdf_name("/XObject"): generic.DictionaryObject({pdf_name(name.decode()): art_ref}),
+        })
+        writer.add_stream_to_page(index, stream, resources)
+
+
+@dataclass
+class Sealer:
+    """Signs with a given pyHanko signer; holds the timestamper and how to build validation contexts."""
+
+    timestamper: TimeStamper | None = None
+    #: builds the ValidationContext used to gather revocation info for B-LT/B-LTA
+    validation_context: Callable[[], ValidationContext] | None = None
+
+    def _pdf_signer(self, plan: SealPlan, signer: signers.Signer, writer: IncrementalPdfFileWriter
+                    ) -> signers.PdfSigner:
+        level = plan.level
+        if level is not SealLevel.B_B and self.timestamper is None:
+            raise SealingError(f"{level.value} 级别需要时间戳服务，但未配置", code="TSA_MISSING")
+        long_term = level in (SealLevel.B_LT, SealLevel.B_LTA)
+        if long_term and self.validation_context is None:
+            raise SealingError(f"{level.value} 级别需要吊销信息来源，但未配置", code="REVOCATION_MISSING")
+        meta = signers.PdfSignatureMetadata(
+            field_name=plan.target.field_name,
+            md_algorithm="sha256",
+            subfilter=SigSeedSubFilter.PADES,
+            certify=plan.certify,
+            docmdp_permissions=plan.docmdp,
+            reason=plan.reason,
+            location=plan.location,
+            name=plan.signer_name,
+            embed_validation_info=long_term,
+            use_pades_lta=level is SealLevel.B_LTA,
+            validation_context=self.validation_context() if long_term and self.validation_context else None,
+        )
+        existing = {name for name, _value, _ref in fields.enumerate_sig_fields(writer.prev)}
+        spec = None
+        if plan.target.field_name not in existing:
+            spec = SigFieldSpec(plan.target.field_name, on_page=plan.target.page_index, box=plan.target.rect)
+        return signers.PdfSigner(
+            meta, signer=signer, timestamper=self.timestamper if level is not SealLevel.B_B else None,
+            stamp_style=_OpsStampStyle(ops=plan.appearance), new_field_spec=spec,
+        )
+
+    def _prepare(self, pdf: bytes, plan: SealPlan) -> IncrementalPdfFileWriter:
+        try:
+            writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
+        except Exception as exc:  # pyHanko raises several types for unreadable input
+            raise SealingError(f"无法读取待用印的 PDF：{type(exc).__name__}", code="PDF_UNREADABLE") from None
+        if plan.certify:
+            for reserved in plan.reserve:
+                fields.append_signature_field(writer, SigFieldSpec(
+                    reserved.field_name, on_page=reserved.page_index, box=reserved.rect))
+            if plan.riding_seal is not None:
+                _add_riding_seal(writer, *plan.riding_seal)
+        return writer
+
+    def seal(self, pdf: bytes, plan: SealPlan, signer: signers.Signer) -> bytes:
+        writer = self._prepare(pdf, plan)
+        out = BytesIO()
+        self._pdf_signer(plan, signer, writer).sign_pdf(writer, output=out)
+        return out.getvalue()
+
+    async def async_seal(self, pdf: bytes, plan: SealPlan, signer: signers.Signer) -> bytes:
+        """For the service: pyHanko's async path, so signing and fetching never block the event loop."""
+        writer = self._prepare(pdf, plan)
+        out = BytesIO()
+        await self._pdf_signer(plan, signer, writer).async_sign_pdf(writer, output=out)
+        return out.getvalue()
+
+
+def seal_diameter_pt(diameter_mm: float) -> float:
+    return diameter_mm * MM
