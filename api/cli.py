@@ -12,6 +12,7 @@ import typer
 from signer.errors import InputFileError, MinSealError, TemplateDataError
 
 from . import logs
+from .demo import run_demo
 from .errors import exit_code
 from .files import read_json, write_atomic
 from .sealing import SealingService
@@ -105,27 +106,8 @@ def demo_cmd(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", help="输出目录")] = Path("out"),
 ) -> None:
-    """演示：建立单位名录、根证书和各单位印章，再把每种文书的样例排版输出到目录。"""
-    c = _ctx(ctx)
-    service = c.documents
-    typer.echo(f"MinSeal 演示：输出目录 {out.resolve()}")
-    typer.echo(f"1. 单位与印章（数据目录 {c.settings.data_dir}，密钥目录 {c.settings.keys_dir}）")
-    for st in c.seals.init_demo(seal_font()):
-        _svg, png = c.seals.seal_image_paths(st.office.id)
-        write_atomic(out / "seals" / png.name, png.read_bytes())
-        typer.echo(f"  {st.office.id:<14}{st.office.name}（{st.office.tier.label}，{st.office.key_store}）"
-                   f"{STATUS_LABELS[st.status]} → {out / 'seals' / png.name}")
-    typer.echo(f"  根证书 {c.seals.root_cert_path}，吊销列表 {c.seals.crl_path}")
-    typer.echo("2. 文书")
-    for family in service.catalogue:
-        result = service.render(family.id, family.sample(), with_docx=True)
-        pdf_path, docx_path = out / f"{family.id}.pdf", out / f"{family.id}.docx"
-        write_atomic(pdf_path, result.rendered.pdf)
-        write_atomic(docx_path, result.docx or b"")
-        write_atomic(out / f"{family.id}.slots.json", json.dumps(
-            [s.to_dict() for s in result.rendered.slots], ensure_ascii=False, indent=2).encode())
-        typer.echo(f"  {family.title:<16} → {pdf_path}（{result.rendered.page_count} 页，"
-                   f"{len(result.rendered.pdf) // 1024} KB）, {docx_path}")
+    """演示：建立单位名录、根证书和各单位印章，排版各类文书，并按村→乡镇→县的顺序用印。"""
+    run_demo(_ctx(ctx).settings, out, typer.echo)
 
 
 seals_app = typer.Typer(help="单位印章：列出、签发、更换、吊销", no_args_is_help=True)

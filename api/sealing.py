@@ -10,13 +10,12 @@ from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
 
-from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
 from pyhanko.sign.fields import MDPPerm
-from pyhanko.sign.timestamps import DummyTimeStamper, HTTPTimeStamper, TimeStamper
+from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
@@ -24,7 +23,8 @@ from signer.appearance import MM, BoxAppearance, OutlineFont, box_ops, seal_ops
 from signer.errors import ErrorCategory, MinSealError, SealStateError
 from signer.keystore import Pkcs11KeyStore, Pkcs12KeyStore
 from signer.pki import Tier
-from signer.sign import Sealer, SealLevel, SealPlan, SealTarget
+from signer.sign import LoadedKeySigner, Sealer, SealLevel, SealPlan, SealTarget, container_size
+from signer.tsa import MinSealTimeStamper
 from templates.fonts import FontSet
 from templates.render_pdf import SLOTS_INFO_KEY
 
@@ -82,7 +82,8 @@ class SealingService:
         self._seal_art: dict[str, bytes] = {}
         self._fonts: tuple[OutlineFont, OutlineFont] | None = None
         self._timestamper: TimeStamper | None = None
-        self._local_tsa: DummyTimeStamper | None = None
+        self._local_tsa: MinSealTimeStamper | None = None
+        self._reserve: dict[tuple[str, str, SealLevel, bool], int] = {}
 
     # -- cached material ---------------------------------------------------------------------------------------
     def fonts(self) -> tuple[OutlineFont, OutlineFont]:
@@ -98,12 +99,9 @@ class SealingService:
             store = self.authority.key_store(office)
             root = _asn1_cert(self.authority.root_certificate())
             if isinstance(store, Pkcs12KeyStore):
-                private = store.private_key(office.id)
-                der = private.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                                            serialization.NoEncryption())
-                self._signers[key] = signers.SimpleSigner(
+                self._signers[key] = LoadedKeySigner(
+                    signing_key=store.private_key(office.id),
                     signing_cert=_asn1_cert(store.certificate(office.id)),
-                    signing_key=asn1_keys.PrivateKeyInfo.load(der),
                     cert_registry=SimpleCertificateStore.from_certs([root]),
                 )
             elif isinstance(store, Pkcs11KeyStore):
@@ -125,16 +123,14 @@ class SealingService:
                 self._timestamper = self.local_timestamper()
         return self._timestamper
 
-    def local_timestamper(self) -> DummyTimeStamper:
+    def local_timestamper(self) -> MinSealTimeStamper:
         """MinSeal's own TSA (what ``/pki/tsa`` serves): a timeStamping certificate under our root."""
         if self._local_tsa is None:
             tsa_cert = self.authority.ensure_tsa()
-            store = self.authority.tsa_store()
-            der = store.private_key(self.authority.TSA_KEY_ID).private_bytes(
-                serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+            key = self.authority.tsa_store().private_key(self.authority.TSA_KEY_ID)
             root = _asn1_cert(self.authority.root_certificate())
-            self._local_tsa = DummyTimeStamper(
-                tsa_cert=_asn1_cert(tsa_cert), tsa_key=asn1_keys.PrivateKeyInfo.load(der),
+            self._local_tsa = MinSealTimeStamper(
+                tsa_cert=_asn1_cert(tsa_cert), tsa_key=key,  # type: ignore[arg-type]
                 certs_to_embed=SimpleCertificateStore.from_certs([root]))
         return self._local_tsa
 
@@ -162,7 +158,11 @@ class SealingService:
         plan = self.plan(pdf, office, opinion=opinion, level=seal_level, day=day or dt.date.today())
         sealer = Sealer(timestamper=self.timestamper() if seal_level is not SealLevel.B_B else None,
                         validation_context=self.validation_context)
-        out = sealer.seal(pdf, plan, self.signer_for(office, record))
+        key = (office.id, record.serial, seal_level, plan.certify)
+        out = sealer.seal(pdf, plan, self.signer_for(office, record), reserve=self._reserve.get(key))
+        if key not in self._reserve:
+            # signature sizes vary by a few bytes (ECDSA, timestamps, revocation data): keep headroom
+            self._reserve[key] = container_size(out, plan.target.field_name) + 2048
         self._log_use(actor=actor, office=office, record=record, field=plan.target.field_name,
                       before=pdf, after=out, level=seal_level, certified=plan.certify)
         return SealResult(out, plan.target.field_name, plan.certify, office, record.serial, seal_level)

@@ -158,14 +158,23 @@ class Pkcs11KeyStore:
             _LOADED_CONF[self.module_path] = wanted
         return lib
 
+    def _open(self, token: Any, *, rw: bool) -> Any:
+        """Log in, unless this process already is (login is per process and token in PKCS#11: a long-lived
+        signer session elsewhere in the process makes a second login fail with UserAlreadyLoggedIn)."""
+        import pkcs11
+
+        try:
+            return token.open(rw=rw, user_pin=self.pin)
+        except pkcs11.exceptions.UserAlreadyLoggedIn:
+            return token.open(rw=rw)
+
     @contextmanager
     def session(self, *, rw: bool = False) -> Iterator[Any]:
         import pkcs11
 
         try:
-            lib = self._lib()
-            token = lib.get_token(token_label=self.token_label)
-            with token.open(rw=rw, user_pin=self.pin) as session:
+            token = self._lib().get_token(token_label=self.token_label)
+            with self._open(token, rw=rw) as session:
                 yield session
         except pkcs11.exceptions.PKCS11Error as exc:
             raise KeyStoreError(f"无法使用 PKCS#11 令牌「{self.token_label}」：{type(exc).__name__}",
@@ -179,7 +188,7 @@ class Pkcs11KeyStore:
         import pkcs11
 
         try:
-            return self._lib().get_token(token_label=self.token_label).open(user_pin=self.pin)
+            return self._open(self._lib().get_token(token_label=self.token_label), rw=False)
         except pkcs11.exceptions.PKCS11Error as exc:
             raise KeyStoreError(f"无法使用 PKCS#11 令牌「{self.token_label}」：{type(exc).__name__}",
                                 code="TOKEN_UNAVAILABLE") from None

@@ -18,12 +18,18 @@ from enum import StrEnum
 from io import BytesIO
 from typing import Any
 
+from asn1crypto import cms, keys
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from pyhanko.pdf_utils import content, generic
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.layout import BoxConstraints
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter
+from pyhanko.sign.general import get_pyca_cryptography_hash
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.stamp.base import BaseStamp, BaseStampStyle
 from pyhanko_certvalidator import ValidationContext
@@ -180,19 +186,53 @@ class Sealer:
                 _add_riding_seal(writer, *plan.riding_seal)
         return writer
 
-    def seal(self, pdf: bytes, plan: SealPlan, signer: signers.Signer) -> bytes:
+    def seal(self, pdf: bytes, plan: SealPlan, signer: signers.Signer, *, reserve: int | None = None) -> bytes:
+        """``reserve``: bytes for the signature container, known from an earlier seal by the same key at the
+        same level; without it pyHanko signs twice (a dry run to measure, then for real)."""
         writer = self._prepare(pdf, plan)
         out = BytesIO()
-        self._pdf_signer(plan, signer, writer).sign_pdf(writer, output=out)
+        self._pdf_signer(plan, signer, writer).sign_pdf(writer, output=out, bytes_reserved=reserve)
         return out.getvalue()
 
-    async def async_seal(self, pdf: bytes, plan: SealPlan, signer: signers.Signer) -> bytes:
+    async def async_seal(self, pdf: bytes, plan: SealPlan, signer: signers.Signer, *,
+                         reserve: int | None = None) -> bytes:
         """For the service: pyHanko's async path, so signing and fetching never block the event loop."""
         writer = self._prepare(pdf, plan)
         out = BytesIO()
-        await self._pdf_signer(plan, signer, writer).async_sign_pdf(writer, output=out)
+        await self._pdf_signer(plan, signer, writer).async_sign_pdf(writer, output=out, bytes_reserved=reserve)
         return out.getvalue()
+
+
+def container_size(pdf: bytes, field_name: str) -> int:
+    """Hex length of the signature container in ``field_name`` (the unit of pyHanko's ``bytes_reserved``),
+    to size the next reservation without a dry run."""
+    reader = PdfFileReader(BytesIO(pdf), strict=False)
+    for sig in reader.embedded_signatures:
+        if sig.field_name == field_name:
+            return 2 * len(cms.ContentInfo.load(sig.pkcs7_content, strict=False).dump())
+    raise SealingError("签名域未找到", code="FIELD_MISSING")
 
 
 def seal_diameter_pt(diameter_mm: float) -> float:
     return diameter_mm * MM
+
+
+class LoadedKeySigner(signers.SimpleSigner):  # type: ignore[misc]
+    """pyHanko's SimpleSigner re-parses its private key on every signature (~50-90 ms for RSA-2048 here);
+    this one keeps the parsed key for the life of the process."""
+
+    def __init__(self, *, signing_key: PrivateKeyTypes, **kwargs: Any) -> None:
+        der = signing_key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                        serialization.NoEncryption())
+        super().__init__(signing_key=keys.PrivateKeyInfo.load(der), **kwargs)
+        self._key = signing_key
+
+    async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
+        mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
+        hash_algo = get_pyca_cryptography_hash(digest_algorithm)
+        if mechanism == "rsassa_pkcs1v15" and isinstance(self._key, rsa.RSAPrivateKey):
+            return self._key.sign(data, padding.PKCS1v15(), hash_algo)
+        if mechanism == "ecdsa" and isinstance(self._key, ec.EllipticCurvePrivateKey):
+            return self._key.sign(data, ec.ECDSA(hash_algo))
+        result: bytes = await super().async_sign_raw(data, digest_algorithm, dry_run)
+        return result

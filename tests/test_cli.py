@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,15 @@ def test_demo_builds_pki_and_renders_every_sample(tmp_path: Path, monkeypatch: p
     assert (tmp_path / "var" / "pki" / "crl" / "root.crl").exists()
     printed = capsys.readouterr().out
     assert "曲阳县民政局（县级，pkcs11:minseal-county）有效" in printed
+    assert "县级审批意见：曲阳县民政局 会签，签名 3 个" in printed
+    # the demo's sealed file, made offline (built-in TSA, local CRL), passes poppler with our root trusted
+    db = tmp_path / "nss"
+    db.mkdir()
+    subprocess.run(["certutil", "-N", "-d", f"sql:{db}", "--empty-password"], check=True)
+    subprocess.run(["certutil", "-A", "-n", "root", "-t", "CT,C,C", "-i",
+                    str(tmp_path / "var" / "pki" / "root.crt.pem"), "-d", f"sql:{db}"], check=True)
+    report = subprocess.run(["pdfsig", "-no-ocsp", "-nssdir", f"sql:{db}",
+                             str(out / "dibao_application.sealed-3-county.pdf")],
+                            capture_output=True, text=True, check=True).stdout
+    assert report.count("Signature is Valid.") == 3 and report.count("Certificate is Trusted.") == 3
+    assert (out / "dibao_notice.sealed.pdf").exists() and (out / "dibao_certificate.sealed.pdf").exists()

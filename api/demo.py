@@ -1,0 +1,62 @@
+"""The main job's demo: PKI, every sample document, and the 低保 route sealed village → township → county,
+plus a sealed 公示 with 骑缝章 and a sealed certificate. Everything lands in one output folder."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from .files import write_atomic
+from .sealing import SealingService
+from .seals import STATUS_LABELS, SealAuthority
+from .settings import Settings
+from .workflow import DocumentService, seal_font
+
+ROUTE = (("130634100201", "村委会意见"), ("130634100", "乡镇审核意见"), ("130634", "县级审批意见"))
+
+
+def run_demo(settings: Settings, out: Path, echo: Callable[[str], None]) -> None:
+    documents = DocumentService(settings)
+    authority = SealAuthority(settings)
+    sealing = SealingService(settings, authority)
+
+    echo(f"MinSeal 演示：输出目录 {out.resolve()}")
+    echo(f"1. 单位与印章（数据目录 {settings.data_dir}，密钥目录 {settings.keys_dir}）")
+    for st in authority.init_demo(seal_font()):
+        _svg, png = authority.seal_image_paths(st.office.id)
+        write_atomic(out / "seals" / png.name, png.read_bytes())
+        echo(f"  {st.office.id:<14}{st.office.name}（{st.office.tier.label}，{st.office.key_store}）"
+             f"{STATUS_LABELS[st.status]} → {out / 'seals' / png.name}")
+    echo(f"  根证书 {authority.root_cert_path}，吊销列表 {authority.crl_path}")
+
+    echo("2. 文书")
+    rendered: dict[str, bytes] = {}
+    for family in documents.catalogue:
+        result = documents.render(family.id, family.sample(), with_docx=True)
+        rendered[family.id] = result.rendered.pdf
+        pdf_path, docx_path = out / f"{family.id}.pdf", out / f"{family.id}.docx"
+        write_atomic(pdf_path, result.rendered.pdf)
+        write_atomic(docx_path, result.docx or b"")
+        write_atomic(out / f"{family.id}.slots.json", json.dumps(
+            [s.to_dict() for s in result.rendered.slots], ensure_ascii=False, indent=2).encode())
+        echo(f"  {family.title:<16} → {pdf_path}（{result.rendered.page_count} 页，"
+             f"{len(result.rendered.pdf) // 1024} KB）, {docx_path}")
+
+    echo(f"3. 用印（{settings.seal_level}，时间戳：{settings.tsa_url or 'MinSeal 内置时间戳服务'}）")
+    pdf = rendered["dibao_application"]
+    for step, (office_id, box) in enumerate(ROUTE, 1):
+        sealed = sealing.seal(pdf, office_id, actor="demo")
+        path = out / f"dibao_application.sealed-{step}-{sealed.office.tier.value}.pdf"
+        write_atomic(path, sealed.pdf)
+        kind = "认证签名" if sealed.certified else "会签"
+        echo(f"  低保申请审批表 {box}：{sealed.office.name} {kind}，签名 {step} 个，"
+             f"+{(len(sealed.pdf) - len(pdf)) // 1024} KB → {path}")
+        pdf = sealed.pdf
+    for family_id, office_id, label in (("dibao_notice", "130634100", "拟保障对象公示（骑缝章）"),
+                                        ("dibao_certificate", "130634100", "低保证明")):
+        sealed = sealing.seal(rendered[family_id], office_id, actor="demo")
+        path = out / f"{family_id}.sealed.pdf"
+        write_atomic(path, sealed.pdf)
+        echo(f"  {label}：{sealed.office.name} 发布印章 → {path}")
+    echo(f"  用印日志 {settings.data_dir / 'audit' / 'seal-use.jsonl'}")
