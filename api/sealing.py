@@ -64,6 +64,17 @@ class SealResult:
     level: SealLevel
 
 
+@dataclass(frozen=True)
+class _Job:
+    office: Office
+    record: CertRecord
+    level: SealLevel
+    plan: SealPlan
+    sealer: Sealer
+    signer: signers.Signer
+    key: tuple[str, str, SealLevel, bool]
+
+
 def _cn_date(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
@@ -149,6 +160,21 @@ class SealingService:
     # -- the use case --------------------------------------------------------------------------------------------
     def seal(self, pdf: bytes, office_key: str, *, opinion: str | None = None, level: str | None = None,
              day: dt.date | None = None, actor: str = "cli") -> SealResult:
+        """For the CLI and scripts (blocking)."""
+        job = self._prepare(pdf, office_key, opinion=opinion, level=level, day=day)
+        out = job.sealer.seal(pdf, job.plan, job.signer, reserve=self._reserve.get(job.key))
+        return self._finish(pdf, out, job, actor)
+
+    async def async_seal(self, pdf: bytes, office_key: str, *, opinion: str | None = None,
+                         level: str | None = None, day: dt.date | None = None, actor: str = "api") -> SealResult:
+        """For the service: signing, timestamping and revocation fetching await pyHanko's async API, so the
+        event loop is never blocked by the network."""
+        job = self._prepare(pdf, office_key, opinion=opinion, level=level, day=day)
+        out = await job.sealer.async_seal(pdf, job.plan, job.signer, reserve=self._reserve.get(job.key))
+        return self._finish(pdf, out, job, actor)
+
+    def _prepare(self, pdf: bytes, office_key: str, *, opinion: str | None, level: str | None,
+                 day: dt.date | None) -> _Job:
         office, record = self.authority.check_can_seal(office_key)
         try:
             seal_level = SealLevel(level or self.settings.seal_level)
@@ -158,14 +184,16 @@ class SealingService:
         plan = self.plan(pdf, office, opinion=opinion, level=seal_level, day=day or dt.date.today())
         sealer = Sealer(timestamper=self.timestamper() if seal_level is not SealLevel.B_B else None,
                         validation_context=self.validation_context)
-        key = (office.id, record.serial, seal_level, plan.certify)
-        out = sealer.seal(pdf, plan, self.signer_for(office, record), reserve=self._reserve.get(key))
-        if key not in self._reserve:
+        return _Job(office, record, seal_level, plan, sealer, self.signer_for(office, record),
+                    (office.id, record.serial, seal_level, plan.certify))
+
+    def _finish(self, pdf: bytes, out: bytes, job: _Job, actor: str) -> SealResult:
+        if job.key not in self._reserve:
             # signature sizes vary by a few bytes (ECDSA, timestamps, revocation data): keep headroom
-            self._reserve[key] = container_size(out, plan.target.field_name) + 2048
-        self._log_use(actor=actor, office=office, record=record, field=plan.target.field_name,
-                      before=pdf, after=out, level=seal_level, certified=plan.certify)
-        return SealResult(out, plan.target.field_name, plan.certify, office, record.serial, seal_level)
+            self._reserve[job.key] = container_size(out, job.plan.target.field_name) + 2048
+        self._log_use(actor=actor, office=job.office, record=job.record, field=job.plan.target.field_name,
+                      before=pdf, after=out, level=job.level, certified=job.plan.certify)
+        return SealResult(out, job.plan.target.field_name, job.plan.certify, job.office, job.record.serial, job.level)
 
     def plan(self, pdf: bytes, office: Office, *, opinion: str | None, level: SealLevel, day: dt.date) -> SealPlan:
         slots, signed, pages = _read_layout(pdf)

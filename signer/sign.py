@@ -143,13 +143,18 @@ class Sealer:
     #: builds the ValidationContext used to gather revocation info for B-LT/B-LTA
     validation_context: Callable[[], ValidationContext] | None = None
 
-    def _pdf_signer(self, plan: SealPlan, signer: signers.Signer, writer: IncrementalPdfFileWriter
-                    ) -> signers.PdfSigner:
+    def _context(self, plan: SealPlan) -> ValidationContext | None:
+        if plan.level in (SealLevel.B_LT, SealLevel.B_LTA) and self.validation_context is not None:
+            return self.validation_context()
+        return None
+
+    def _pdf_signer(self, plan: SealPlan, signer: signers.Signer, writer: IncrementalPdfFileWriter,
+                    context: ValidationContext | None) -> signers.PdfSigner:
         level = plan.level
         if level is not SealLevel.B_B and self.timestamper is None:
             raise SealingError(f"{level.value} 级别需要时间戳服务，但未配置", code="TSA_MISSING")
         long_term = level in (SealLevel.B_LT, SealLevel.B_LTA)
-        if long_term and self.validation_context is None:
+        if long_term and context is None:
             raise SealingError(f"{level.value} 级别需要吊销信息来源，但未配置", code="REVOCATION_MISSING")
         meta = signers.PdfSignatureMetadata(
             field_name=plan.target.field_name,
@@ -162,7 +167,7 @@ class Sealer:
             name=plan.signer_name,
             embed_validation_info=long_term,
             use_pades_lta=level is SealLevel.B_LTA,
-            validation_context=self.validation_context() if long_term and self.validation_context else None,
+            validation_context=context,
         )
         existing = {name for name, _value, _ref in fields.enumerate_sig_fields(writer.prev)}
         spec = None
@@ -191,7 +196,9 @@ class Sealer:
         same level; without it pyHanko signs twice (a dry run to measure, then for real)."""
         writer = self._prepare(pdf, plan)
         out = BytesIO()
-        self._pdf_signer(plan, signer, writer).sign_pdf(writer, output=out, bytes_reserved=reserve)
+        # pyHanko's blocking entry point releases the context's HTTP sessions itself
+        self._pdf_signer(plan, signer, writer, self._context(plan)).sign_pdf(
+            writer, output=out, bytes_reserved=reserve)
         return out.getvalue()
 
     async def async_seal(self, pdf: bytes, plan: SealPlan, signer: signers.Signer, *,
@@ -199,7 +206,13 @@ class Sealer:
         """For the service: pyHanko's async path, so signing and fetching never block the event loop."""
         writer = self._prepare(pdf, plan)
         out = BytesIO()
-        await self._pdf_signer(plan, signer, writer).async_sign_pdf(writer, output=out, bytes_reserved=reserve)
+        context = self._context(plan)
+        try:
+            await self._pdf_signer(plan, signer, writer, context).async_sign_pdf(
+                writer, output=out, bytes_reserved=reserve)
+        finally:
+            if context is not None:
+                await context.aclose()  # close the HTTP sessions it opened, on this event loop
         return out.getvalue()
 
 

@@ -270,3 +270,20 @@ def test_rsa_seals_verify_in_pdfsig_too(world, nssdb, form_pdf, tmp_path) -> Non
     for sig in reader.embedded_signatures:
         status = validate_pdf_signature(sig, signer_validation_context=vc)
         assert status.bottom_line and "rsa" in status.signing_cert.public_key.algorithm
+
+
+def test_async_seal_for_the_service(world, form_pdf) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    _settings, authority, sealing = world
+
+    async def seal_twice() -> tuple[bytes, bytes]:
+        first = await sealing.async_seal(form_pdf, VILLAGE, level="B-LT")
+        second = await sealing.async_seal(first.pdf, TOWNSHIP, level="B-T")
+        return first.pdf, second.pdf
+
+    first, second = asyncio.run(seal_twice())
+    assert second.startswith(first)
+    reader = PdfFileReader(BytesIO(second))
+    vc = ValidationContext(trust_roots=[root_asn1(authority)], allow_fetching=True)
+    assert all(validate_pdf_signature(s, signer_validation_context=vc).bottom_line for s in reader.embedded_signatures)
