@@ -9,15 +9,18 @@ from typing import Annotated, Any
 
 import typer
 
-from signer.errors import InputFileError, MinSealError, TemplateDataError
+from signer.errors import ErrorCategory, InputFileError, MinSealError, TemplateDataError
+from signer.verify import Verdict
 
 from . import logs
 from .demo import run_demo
-from .errors import exit_code
+from .errors import EXIT_CODE, exit_code
 from .files import read_json, write_atomic
+from .report_page import report_html
 from .sealing import SealingService
 from .seals import REASONS, STATUS_LABELS, SealAuthority
 from .settings import Settings
+from .verification import VerificationService
 from .workflow import DocumentService, seal_font
 
 app = typer.Typer(
@@ -37,6 +40,7 @@ class _Context:
         self.documents = DocumentService(self.settings)
         self.seals = SealAuthority(self.settings)
         self.sealing = SealingService(self.settings, self.seals)
+        self.verification = VerificationService(self.settings, self.seals)
 
 
 def _ctx(ctx: typer.Context) -> _Context:
@@ -196,11 +200,45 @@ def seal_cmd(
                f"证书序列号 {result.serial} → {output}")
 
 
+@app.command("verify")
+def verify_cmd(
+    ctx: typer.Context,
+    source: Annotated[Path, typer.Argument(help="待校验的 PDF")],
+    trust: Annotated[list[Path] | None, typer.Option("--trust", help="受信任的根证书（PEM/DER），可多次指定")] = None,
+    expect_office: Annotated[list[str] | None, typer.Option(
+        "--expect-office", help="必须盖章的单位（名称或编号），可多次指定")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出完整报告")] = False,
+    html: Annotated[Path | None, typer.Option("--html", help="把报告写成 HTML 页面")] = None,
+) -> None:
+    """校验文件中的全部电子签章；只有“通过”时退出码为 0。"""
+    c = _ctx(ctx)
+    try:
+        pdf = source.read_bytes()
+    except OSError:
+        raise InputFileError(f"无法读取文件：{source}") from None
+    report = c.verification.verify(pdf, roots=trust or [], expected_offices=expect_office or [])
+    if html is not None:
+        write_atomic(html, report_html(report).encode())
+    if as_json:
+        typer.echo(report.to_json())
+    else:
+        typer.echo(report.summary())
+        for s in report.signatures:
+            typer.echo(f"  - {s.field_name}：{s.office_name}（{s.office_id}），时间戳 {s.timestamp_time or '无'}，"
+                       f"{'完整' if s.intact else '已篡改'}，{'证书受信任' if s.trusted else '证书不受信任'}")
+    if report.verdict is Verdict.FAILED:
+        raise typer.Exit(EXIT_CODE[ErrorCategory.REFUSED])
+    if report.verdict is Verdict.INDETERMINATE:
+        raise typer.Exit(EXIT_CODE[ErrorCategory.INDETERMINATE])
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: domain errors become a Chinese message on stderr and a stable exit code."""
     logs.configure()
     try:
-        app(args=argv, prog_name="minseal", standalone_mode=False)
+        code = app(args=argv, prog_name="minseal", standalone_mode=False)
+        if isinstance(code, int) and code:  # typer.Exit(n) comes back as a return value here
+            return code
     except MinSealError as error:
         typer.echo(f"错误[{error.code}]：{error.message}", err=True)
         if isinstance(error, TemplateDataError):
@@ -209,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
         return exit_code(error)
     except typer.Abort:
         return 1
+    except typer.Exit as done:
+        return int(done.exit_code)
     except Exception as error:  # click usage errors carry their own exit code
         code = getattr(error, "exit_code", None)
         if code is not None:

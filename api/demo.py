@@ -11,6 +11,7 @@ from .files import write_atomic
 from .sealing import SealingService
 from .seals import STATUS_LABELS, SealAuthority
 from .settings import Settings
+from .verification import VerificationService
 from .workflow import DocumentService, seal_font
 
 ROUTE = (("130634100201", "村委会意见"), ("130634100", "乡镇审核意见"), ("130634", "县级审批意见"))
@@ -60,3 +61,29 @@ def run_demo(settings: Settings, out: Path, echo: Callable[[str], None]) -> None
         write_atomic(path, sealed.pdf)
         echo(f"  {label}：{sealed.office.name} 发布印章 → {path}")
     echo(f"  用印日志 {settings.data_dir / 'audit' / 'seal-use.jsonl'}")
+
+    echo("4. 校验（下一级收件前验章）")
+    verification = VerificationService(settings, authority)
+    for path in sorted(out.glob("*.sealed*.pdf")):
+        echo(f"  {path.name}：{verification.verify(path.read_bytes()).summary()}")
+    final = out / "dibao_application.sealed-3-county.pdf"
+    tampered = _tamper(final.read_bytes())
+    tampered_path = out / "dibao_application.tampered.pdf"
+    write_atomic(tampered_path, tampered)
+    echo(f"  篡改副本 {tampered_path.name}（签章后在页面上覆盖了一块内容）："
+         f"{verification.verify(tampered).summary()}")
+
+
+def _tamper(pdf: bytes) -> bytes:
+    """What a forger does after the seals: an incremental update painting over part of the page."""
+    from io import BytesIO
+
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    writer.add_stream_to_page(0, writer.add_object(generic.StreamObject(
+        stream_data=b"q 1 1 1 rg 300 600 200 24 re f Q")))
+    buffer = BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()

@@ -11,6 +11,7 @@ HTTP_STATUS: dict[ErrorCategory, int] = {
     ErrorCategory.CONFLICT: 409,
     ErrorCategory.REFUSED: 422,
     ErrorCategory.UNAVAILABLE: 503,
+    ErrorCategory.INDETERMINATE: 422,
 }
 
 #: 0 success, 1 unexpected failure, 2 command-line usage (typer/click's own)
@@ -21,6 +22,7 @@ EXIT_CODE: dict[ErrorCategory, int] = {
     ErrorCategory.CONFLICT: 6,
     ErrorCategory.REFUSED: 7,
     ErrorCategory.UNAVAILABLE: 8,
+    ErrorCategory.INDETERMINATE: 9,
 }
 
 

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     fetch_revocation: bool = False
     #: default PAdES level of a seal: B-B, B-T, B-LT, B-LTA
     seal_level: str = "B-LT"
+    #: roots the verifier trusts (PEM files); empty = this installation's own root
+    trust_roots: list[Path] = []
 
     @property
     def registry_path(self) -> Path:

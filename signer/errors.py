@@ -19,6 +19,7 @@ class ErrorCategory(StrEnum):
     CONFLICT = "conflict"
     REFUSED = "refused"          # a check (seal, route, policy) said no
     UNAVAILABLE = "unavailable"  # a dependency of this machine is missing or down
+    INDETERMINATE = "indeterminate"  # a check could not decide (e.g. no revocation data)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -90,6 +91,8 @@ def test_demo_builds_pki_and_renders_every_sample(tmp_path: Path, monkeypatch: p
     printed = capsys.readouterr().out
     assert "曲阳县民政局（县级，pkcs11:minseal-county）有效" in printed
     assert "县级审批意见：曲阳县民政局 会签，签名 3 个" in printed
+    assert "dibao_application.sealed-3-county.pdf：通过：3 个签章" in printed
+    assert re.search(r"篡改副本 .*：不通过：.*签章后文件被做了不允许的修改", printed)
     # the demo's sealed file, made offline (built-in TSA, local CRL), passes poppler with our root trusted
     db = tmp_path / "nss"
     db.mkdir()

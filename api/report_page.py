@@ -1,0 +1,24 @@
+"""The verification report as a Chinese HTML page (autoescaped; no scripts, no external resources)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+from signer.verify import VerificationReport
+
+_ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(Path(__file__).parent)), autoescape=True, undefined=jinja2.StrictUndefined)
+
+TIERS = {"village": "村级", "township": "乡镇级", "county": "县级"}
+REVOCATION = {"good": "未吊销", "revoked_after_signing": "签章后才吊销（签章仍有效）", "revoked": "已吊销",
+              "unknown": "无法确定"}
+CHANGES = {"none": "无", "ltv_only": "仅补充了长期验证信息", "later_signatures": "仅有后续单位的签章",
+           "other": "有不允许的修改"}
+COVERAGE = {"entire_file": "整个文件", "entire_revision": "所在修订版本全部内容", "partial": "不完整"}
+
+
+def report_html(report: VerificationReport) -> str:
+    template = _ENV.get_template("report.html.j2")
+    return template.render(r=report, tiers=TIERS, revocation=REVOCATION, changes=CHANGES, coverage=COVERAGE)

@@ -1,0 +1,74 @@
+"""Use case: check a file's seals before accepting it. Trust, revocation data and the route come from this
+installation (roots, local CRL, office registry); the verdict comes from ``signer.verify``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from cryptography import x509
+
+from signer.errors import ErrorCategory, InputFileError, MinSealError
+from signer.verify import TrustSettings, Verdict, VerificationReport, verify_pdf
+
+from .offices import RegistryError, UnknownOfficeError
+from .seals import SealAuthority
+from .settings import Settings
+
+
+class VerificationRefused(MinSealError):
+    code = "VERIFICATION_FAILED"
+    category = ErrorCategory.REFUSED
+    default_message = "签章校验不通过"
+
+
+class VerificationIndeterminate(MinSealError):
+    code = "VERIFICATION_INDETERMINATE"
+    category = ErrorCategory.INDETERMINATE
+    default_message = "签章校验无法确定"
+
+
+def load_roots(paths: Sequence[Path]) -> tuple[x509.Certificate, ...]:
+    roots = []
+    for path in paths:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            raise InputFileError(f"无法读取根证书文件：{path}") from None
+        try:
+            roots += x509.load_pem_x509_certificates(data) if b"-----BEGIN" in data else [
+                x509.load_der_x509_certificate(data)]
+        except ValueError:
+            raise InputFileError(f"根证书文件格式错误（应为 PEM 或 DER）：{path}") from None
+    return tuple(roots)
+
+
+class VerificationService:
+    def __init__(self, settings: Settings, authority: SealAuthority) -> None:
+        self.settings = settings
+        self.authority = authority
+
+    def trust(self, roots: Sequence[Path] = ()) -> TrustSettings:
+        paths = list(roots) or list(self.settings.trust_roots) or [self.authority.root_cert_path]
+        crls = (self.authority.crl_path.read_bytes(),) if self.authority.crl_path.exists() else ()
+        return TrustSettings(roots=load_roots(paths), crls=crls, allow_fetching=self.settings.fetch_revocation)
+
+    def _route_of(self, office_id: str) -> list[str] | None:
+        try:
+            return [o.id for o in self.authority.registry().route(office_id)]
+        except (UnknownOfficeError, RegistryError):
+            return None
+
+    def verify(self, pdf: bytes, *, roots: Sequence[Path] = (),
+               expected_offices: Sequence[str] = ()) -> VerificationReport:
+        route_of = self._route_of if self.settings.registry_path.exists() else None
+        return verify_pdf(pdf, self.trust(roots), expected_offices=expected_offices, route_of=route_of)
+
+    def accept(self, pdf: bytes, **kwargs: object) -> VerificationReport:
+        """The gate: returns the report only on 通过; otherwise raises with the report's reasons."""
+        report = self.verify(pdf, **kwargs)  # type: ignore[arg-type]
+        if report.verdict is Verdict.FAILED:
+            raise VerificationRefused(report.summary())
+        if report.verdict is Verdict.INDETERMINATE:
+            raise VerificationIndeterminate(report.summary())
+        return report
