@@ -279,8 +279,10 @@ def verify_pdf(
         reader = PdfFileReader(BytesIO(data), strict=False)
         revisions = reader.xrefs.total_revisions
         pages = int(reader.root["/Pages"]["/Count"])
-        signatures = list(reader.embedded_signatures)
-        timestamps = list(reader.embedded_timestamp_signatures)
+        # one pass: pyHanko's per-kind properties each re-collect (and re-parse every /Contents hex string)
+        embedded = list(reader.embedded_signatures)
+        signatures = [s for s in embedded if s.sig_object_type != "/DocTimeStamp"]
+        timestamps = [s for s in embedded if s.sig_object_type == "/DocTimeStamp"]
         info = reader.trailer_view.get("/Info")
         raw_slots = info.get_object().get(SLOTS_INFO_KEY) if info is not None else None
     except Exception:  # hostile input may break the parser anywhere; that is a finding, not a crash
