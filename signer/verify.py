@@ -283,8 +283,15 @@ def verify_pdf(
         embedded = list(reader.embedded_signatures)
         signatures = [s for s in embedded if s.sig_object_type != "/DocTimeStamp"]
         timestamps = [s for s in embedded if s.sig_object_type == "/DocTimeStamp"]
-        info = reader.trailer_view.get("/Info")
+        # The seal slots are read as of the first seal's revision — the one its certification covers — never
+        # from the latest /Info, which a later incremental update could replace without touching a signature.
+        first_regular = next((s for s in embedded if s.sig_object_type != "/DocTimeStamp"), None)
+        view = (reader.get_historical_resolver(first_regular.signed_revision).trailer_view
+                if first_regular is not None else reader.trailer_view)
+        info = view.get("/Info")
         raw_slots = info.get_object().get(SLOTS_INFO_KEY) if info is not None else None
+        latest_info = reader.trailer_view.get("/Info")
+        latest_slots = latest_info.get_object().get(SLOTS_INFO_KEY) if latest_info is not None else None
     except Exception:  # hostile input may break the parser anywhere; that is a finding, not a crash
         return report([Finding("MALFORMED", REASONS["MALFORMED"])])
     if revisions > MAX_REVISIONS or len(signatures) + len(timestamps) > MAX_SIGNATURES:
@@ -294,6 +301,8 @@ def verify_pdf(
     except Exception:
         return report([Finding("MALFORMED", REASONS["MALFORMED"])], revisions=revisions, pages=pages)
     slots, family = _slots(raw_slots)
+    if str(latest_slots) != str(raw_slots):
+        findings.append(Finding("MODIFIED_AFTER_SIGNING", REASONS["MODIFIED_AFTER_SIGNING"] + "（签章位信息被改动）"))
     doc = {"pages": pages, "revisions": revisions, "ends": ends, "trailing": trailing, "family": family}
     if not signatures:
         return report([*findings, Finding("NO_SIGNATURE", REASONS["NO_SIGNATURE"])], **doc)

@@ -379,3 +379,22 @@ def test_cli_verify(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert main(["verify", str(good), "--trust", str(_foreign_root(tmp_path))]) == 7
     assert main(["verify", str(tmp_path / "missing.pdf")]) == 3
     assert re.search("无法读取文件", capsys.readouterr().err)
+
+
+def test_slot_metadata_replaced_after_sealing(world: World) -> None:
+    """The route is read from the revision the first seal certified: replacing /Info later changes nothing
+    but is itself reported."""
+    def forge_info(w: IncrementalPdfFileWriter) -> None:
+        info = generic.DictionaryObject({pdf_name("/MinSealSlots"): generic.TextStringObject(
+            '{"family":"x","slots":[]}')})
+        w.set_info(w.add_object(info))
+
+    forged = update(world.v1, forge_info)
+    out = BytesIO()  # then another township seals the "unrouted" file with its genuine key
+    signers.sign_pdf(IncrementalPdfFileWriter(BytesIO(forged)),
+                     signers.PdfSignatureMetadata(field_name="MinSeal-township"),
+                     signer=world.signer(OTHER_TOWNSHIP), output=out)
+    report = world.verify(out.getvalue())
+    refused(report, "WRONG_OFFICE")
+    assert report.document.family == "dibao_application"
+    refused(world.verify(forged), "MODIFIED_AFTER_SIGNING")
