@@ -25,8 +25,8 @@ from signer.keystore import Pkcs11KeyStore, Pkcs12KeyStore
 from signer.pki import Tier
 from signer.sign import LoadedKeySigner, Sealer, SealLevel, SealPlan, SealTarget, container_size
 from signer.tsa import MinSealTimeStamper
+from signer.verify import slots_at
 from templates.fonts import FontSet
-from templates.render_pdf import SLOTS_INFO_KEY
 
 from .files import write_atomic
 from .offices import Office
@@ -264,14 +264,18 @@ def _read_layout(pdf: bytes) -> tuple[list[dict[str, Any]], set[str], int]:
     """Seal slots the renderer stored in the file, the names of signed fields, and the page count."""
     try:
         reader = PdfFileReader(BytesIO(pdf), strict=False)
-        info = reader.trailer_view.get("/Info")
-        raw = info.get_object().get("/" + SLOTS_INFO_KEY) if info is not None else None
-        signed = {s.field_name for s in reader.embedded_signatures}
+        embedded = list(reader.embedded_signatures)
+        signed = {s.field_name for s in embedded}
         pages = int(reader.root["/Pages"]["/Count"])
+        latest = slots_at(reader, reader.xrefs.total_revisions - 1)
+        # once sealed, the slots that count are those the first seal certified
+        raw = slots_at(reader, min(s.signed_revision for s in embedded)) if embedded else latest
     except Exception as exc:  # pyHanko raises many kinds for broken files
         raise NotSealableError(f"无法读取待用印的 PDF：{type(exc).__name__}", code="PDF_UNREADABLE") from None
     if raw is None:
         raise NotSealableError("该 PDF 没有签章位信息：只能对 MinSeal 生成的文书用印", code="NO_SLOTS")
+    if latest != raw:
+        raise NotSealableError("该 PDF 的签章位信息在盖章后被改动，拒绝用印", code="SLOTS_TAMPERED")
     try:
         slots: list[dict[str, Any]] = json.loads(str(raw))["slots"]
     except (ValueError, KeyError, TypeError):

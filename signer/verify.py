@@ -28,7 +28,9 @@ from typing import Any
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields
 from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
@@ -84,6 +86,8 @@ REASONS: dict[str, str] = {
     "ROUTE_MISMATCH": "签章单位不是上一级单位的上级机关",
     "EXPECTED_OFFICE_MISSING": "缺少指定单位的签章",
     "NOT_OUR_SEAL": "签章证书不是民政电子印章证书",
+    "BAD_SLOTS": "文书的签章位信息缺失或损坏",
+    "FAKE_SEAL": "未签章的签章栏中画有印章图案",
 }
 
 
@@ -164,6 +168,8 @@ class TrustSettings:
     roots: tuple[x509.Certificate, ...]
     crls: tuple[bytes, ...] = ()
     allow_fetching: bool = False
+    #: verify as of this time instead of now (archives, tests)
+    moment: dt.datetime | None = None
 
 
 def _asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
@@ -209,7 +215,7 @@ def _structure(data: bytes, reader: PdfFileReader) -> tuple[int, bool, list[Find
     for revision in range(1, revisions):
         start = xrefs.get_xref_container_info(revision).start_location
         gap = data[ends[revision - 1]:start]
-        if re.search(rb"[\r\n]%%EOF", gap) or re.search(rb"[\r\n]startxref[\s]", gap):
+        if b"%%EOF" in gap or b"startxref" in gap:
             findings.append(Finding("HIDDEN_REVISION", REASONS["HIDDEN_REVISION"]))
             break
     return trailing, not findings, findings
@@ -242,13 +248,16 @@ def _validate(sig: Any, context: Callable[..., ValidationContext]) -> tuple[PdfS
     status = validate_pdf_signature(sig, signer_validation_context=context())
     ts = status.timestamp_validity
     revoked = status.revocation_details
+    trusted_ts = ts is not None and ts.intact and ts.valid and ts.trusted
     if (
         status.trust_problem_indic in (AdESFailure.REVOKED, AdESIndeterminate.REVOKED_NO_POE)
-        and ts is not None and ts.intact and ts.valid and ts.trusted
-        and revoked is not None and ts.timestamp < revoked.revocation_date
+        and trusted_ts and revoked is not None and ts.timestamp < revoked.revocation_date
     ):
         return validate_pdf_signature(sig, signer_validation_context=context(moment=ts.timestamp)), \
             revoked.revocation_date
+    if status.trust_problem_indic in _EXPIRED and trusted_ts:
+        # the certificate has expired since, but a trusted timestamp proves the seal was made while it was valid
+        return validate_pdf_signature(sig, signer_validation_context=context(moment=ts.timestamp)), None
     return status, None
 
 
@@ -284,14 +293,11 @@ def verify_pdf(
         signatures = [s for s in embedded if s.sig_object_type != "/DocTimeStamp"]
         timestamps = [s for s in embedded if s.sig_object_type == "/DocTimeStamp"]
         # The seal slots are read as of the first seal's revision — the one its certification covers — never
-        # from the latest /Info, which a later incremental update could replace without touching a signature.
+        # from the latest /Info, which a later incremental update may change (pyHanko allows /Info updates).
         first_regular = next((s for s in embedded if s.sig_object_type != "/DocTimeStamp"), None)
-        view = (reader.get_historical_resolver(first_regular.signed_revision).trailer_view
-                if first_regular is not None else reader.trailer_view)
-        info = view.get("/Info")
-        raw_slots = info.get_object().get(SLOTS_INFO_KEY) if info is not None else None
-        latest_info = reader.trailer_view.get("/Info")
-        latest_slots = latest_info.get_object().get(SLOTS_INFO_KEY) if latest_info is not None else None
+        base = first_regular.signed_revision if first_regular is not None else revisions - 1
+        raw_slots = slots_at(reader, base)
+        changed_later = any(slots_at(reader, r) != raw_slots for r in range(base + 1, revisions))
     except Exception:  # hostile input may break the parser anywhere; that is a finding, not a crash
         return report([Finding("MALFORMED", REASONS["MALFORMED"])])
     if revisions > MAX_REVISIONS or len(signatures) + len(timestamps) > MAX_SIGNATURES:
@@ -301,8 +307,13 @@ def verify_pdf(
     except Exception:
         return report([Finding("MALFORMED", REASONS["MALFORMED"])], revisions=revisions, pages=pages)
     slots, family = _slots(raw_slots)
-    if str(latest_slots) != str(raw_slots):
+    if changed_later:
         findings.append(Finding("MODIFIED_AFTER_SIGNING", REASONS["MODIFIED_AFTER_SIGNING"] + "（签章位信息被改动）"))
+    if raw_slots is not None and not slots:
+        findings.append(Finding("BAD_SLOTS", REASONS["BAD_SLOTS"]))
+    if raw_slots is None and any(s.field_name.startswith(FIELD_PREFIX) for s in signatures):
+        findings.append(Finding("BAD_SLOTS", REASONS["BAD_SLOTS"]))
+    findings += _fake_seal_boxes(reader)
     doc = {"pages": pages, "revisions": revisions, "ends": ends, "trailing": trailing, "family": family}
     if not signatures:
         return report([*findings, Finding("NO_SIGNATURE", REASONS["NO_SIGNATURE"])], **doc)
@@ -320,6 +331,8 @@ def verify_pdf(
         }
         if moment is not None:
             kwargs.update(moment=moment, retroactive_revinfo=True)
+        elif trust.moment is not None:
+            kwargs.update(moment=trust.moment)
         if dss is not None:
             try:
                 return dss.as_validation_context(kwargs)  # certificates, CRLs and OCSP responses of the file
@@ -354,6 +367,35 @@ def verify_pdf(
         if not any(wanted in (f.office_name, f.office_id) for f in facts):
             findings.append(Finding("EXPECTED_OFFICE_MISSING", f"{REASONS['EXPECTED_OFFICE_MISSING']}：{wanted}"))
     return report(findings, facts, **doc)
+
+
+def slots_at(reader: PdfFileReader, revision: int) -> str | None:
+    """The /MinSealSlots text as it stood in ``revision`` (resolved in that revision, not the latest)."""
+    history = reader.get_historical_resolver(revision)
+    info_ref = history.trailer_view.raw_get("/Info") if "/Info" in history.trailer_view else None
+    if info_ref is None:
+        return None
+    info = history(info_ref.reference) if isinstance(info_ref, generic.IndirectObject) else info_ref
+    if not isinstance(info, generic.DictionaryObject):
+        return None
+    value = info.get(SLOTS_INFO_KEY)
+    return str(value) if value is not None else None
+
+
+def _fake_seal_boxes(reader: PdfFileReader) -> list[Finding]:
+    """An unsigned signature field must look empty: a painted-on seal in a box nobody signed is a forgery."""
+    out = []
+    try:
+        for name, value, ref in fields.enumerate_sig_fields(reader):
+            if value is not None:
+                continue
+            widget = ref.get_object()
+            normal = widget.get("/AP", {}).get("/N") if "/AP" in widget else None
+            if normal is not None and normal.get_object().data.strip():
+                out.append(Finding("FAKE_SEAL", REASONS["FAKE_SEAL"], field=name))
+    except Exception:
+        out.append(Finding("MALFORMED", REASONS["MALFORMED"]))
+    return out
 
 
 def _slots(raw: Any) -> tuple[dict[str, dict[str, Any]], str | None]:
@@ -394,6 +436,9 @@ def _facts(sig: Any, status: PdfSignatureStatus, index: int, office_name: str | 
         slot=sig.field_name.removeprefix(FIELD_PREFIX) if sig.field_name.startswith(FIELD_PREFIX) else None,
     )
 
+
+_EXPIRED = (AdESIndeterminate.EXPIRED, AdESIndeterminate.OUT_OF_BOUNDS_NO_POE,
+            AdESIndeterminate.OUT_OF_BOUNDS_NOT_REVOKED)
 
 _TRUST_CODES: dict[Any, str] = {
     AdESFailure.REVOKED: "CERT_REVOKED", AdESIndeterminate.REVOKED_NO_POE: "CERT_REVOKED",
@@ -440,10 +485,20 @@ def _signature_findings(status: PdfSignatureStatus, fact: SignatureFacts) -> lis
 def _route_findings(facts: list[SignatureFacts], signatures: list[Any], slots: dict[str, dict[str, Any]],
                     family: str | None, route_of: Callable[[str], list[str] | None] | None) -> list[Finding]:
     """The MinSeal policy for documents that carry our seal slots (the slots are inside the certified
-    revision, so they are as trustworthy as the first seal)."""
-    if not slots:
-        return []
+    revision, so they are as trustworthy as the first seal). Files without slots that still carry several of
+    our office seals must at least follow a route: tiers ascending, each office the parent of the one before."""
     out: list[Finding] = []
+    if not slots:
+        ours = [f for f in facts if f.tier is not None]
+        if len(ours) > 1:
+            ranks = [TIER_ORDER.index(f.tier) for f in ours if f.tier in TIER_ORDER]
+            if ranks != sorted(set(ranks)) or len(ranks) != len(ours):
+                out.append(Finding("ROUTE_ORDER", REASONS["ROUTE_ORDER"]))
+            if route_of is not None and ours[0].office_id:
+                route = route_of(ours[0].office_id) or []
+                if [f.office_id for f in ours] != route[: len(ours)]:
+                    out.append(Finding("ROUTE_MISMATCH", REASONS["ROUTE_MISMATCH"]))
+        return out
     if signatures and signatures[0].docmdp_level is None:
         out.append(Finding("NOT_CERTIFIED", REASONS["NOT_CERTIFIED"], field=signatures[0].field_name))
     tiers = [t for t in TIER_ORDER if t in slots]
@@ -469,9 +524,9 @@ def _route_findings(facts: list[SignatureFacts], signatures: list[Any], slots: d
         if fact.slot == "issuer" and fact.tier == Tier.VILLAGE.value:
             out.append(Finding("WRONG_TIER", REASONS["WRONG_TIER"], field=fact.field_name))
     if route_of is not None and tiers and facts and facts[0].office_id:
-        route = route_of(facts[0].office_id)
+        full_route = route_of(facts[0].office_id)
         signer_ids = [f.office_id for f in facts]
-        if route is None or signer_ids != route[: len(signer_ids)]:
+        if full_route is None or signer_ids != full_route[: len(signer_ids)]:
             out.append(Finding("ROUTE_MISMATCH", REASONS["ROUTE_MISMATCH"]))
     return out
 

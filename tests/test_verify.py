@@ -398,3 +398,95 @@ def test_slot_metadata_replaced_after_sealing(world: World) -> None:
     refused(report, "WRONG_OFFICE")
     assert report.document.family == "dibao_application"
     refused(world.verify(forged), "MODIFIED_AFTER_SIGNING")
+
+
+def test_in_place_info_edit_cannot_strip_or_rename_slots(world: World) -> None:
+    """Reviewer's attack: edit the existing /Info object in place (pyHanko allows /Info updates)."""
+    def strip(w: IncrementalPdfFileWriter) -> None:
+        ref = w.trailer.raw_get("/Info")
+        del ref.get_object()["/MinSealSlots"]
+        w.mark_update(ref)
+
+    def rename(w: IncrementalPdfFileWriter) -> None:
+        ref = w.trailer.raw_get("/Info")
+        info = ref.get_object()
+        slots = json.loads(str(info["/MinSealSlots"]))
+        for slot in slots["slots"]:
+            if slot["office"] == "燕赵镇人民政府":
+                slot["office"] = "孝墓镇人民政府"
+        info["/MinSealSlots"] = generic.TextStringObject(json.dumps(slots))
+        w.mark_update(ref)
+
+    for attack in (strip, rename):
+        forged = update(world.v1, attack)
+        refused(world.verify(forged), "MODIFIED_AFTER_SIGNING")
+        out = BytesIO()
+        signers.sign_pdf(IncrementalPdfFileWriter(BytesIO(forged)),
+                         signers.PdfSignatureMetadata(field_name="MinSeal-township"),
+                         signer=world.signer(OTHER_TOWNSHIP), output=out)
+        refused(world.verify(out.getvalue()), "WRONG_OFFICE")
+
+
+def test_unslotted_file_sealed_by_one_village_thrice(world: World) -> None:
+    """Reviewer's attack: strip the slots before sealing, then one office fills every box."""
+    stripped = update(world.form, lambda w: (w.trailer.raw_get("/Info").get_object().pop("/MinSealSlots"),
+                                             w.mark_update(w.trailer.raw_get("/Info"))))
+    pdf = stripped
+    for field_name in ("Box1", "Box2", "Box3"):
+        out = BytesIO()
+        signers.sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf)), signers.PdfSignatureMetadata(field_name=field_name),
+                         signer=world.signer(OTHER_VILLAGE), output=out)
+        pdf = out.getvalue()
+    refused(world.verify(pdf), "ROUTE_ORDER")
+
+
+def test_painted_seal_in_an_unsigned_box(world: World) -> None:
+    """Reviewer's attack: certify with the village key and paint seals into the empty higher boxes."""
+    def paint(w: IncrementalPdfFileWriter) -> None:
+        for name, _value, ref in fields.enumerate_sig_fields(w):
+            if name in ("MinSeal-township", "MinSeal-county"):
+                ap = w.add_object(generic.StreamObject(
+                    {pdf_name("/Type"): pdf_name("/XObject"), pdf_name("/Subtype"): pdf_name("/Form"),
+                     pdf_name("/BBox"): generic.ArrayObject([generic.NumberObject(v) for v in (0, 0, 400, 100)])},
+                    stream_data=b"1 0 0 rg 0 0 100 100 re f"))
+                ref.get_object()["/AP"] = generic.DictionaryObject({pdf_name("/N"): ap})
+                w.mark_update(ref)
+
+    writer = IncrementalPdfFileWriter(BytesIO(world.form))
+    for name in ("MinSeal-township", "MinSeal-county"):
+        fields.append_signature_field(writer, fields.SigFieldSpec(name, on_page=0, box=(110, 100, 546, 200)))
+    paint(writer)
+    out = BytesIO()
+    signers.sign_pdf(writer, signers.PdfSignatureMetadata(field_name="MinSeal-village", certify=True,
+                                                          docmdp_permissions=fields.MDPPerm.FILL_FORMS),
+                     signer=world.signer(VILLAGE),
+                     new_field_spec=fields.SigFieldSpec("MinSeal-village", on_page=0, box=(110, 314, 546, 427)),
+                     output=out)
+    refused(world.verify(out.getvalue()), "FAKE_SEAL")
+    assert "FAKE_SEAL" not in world.verify(world.v1).codes  # our own reserved boxes are blank
+
+
+def test_genuine_file_still_passes_after_its_certificates_expire(world: World) -> None:
+    """Reviewer's finding: a timestamped seal stays valid after the office certificate expires."""
+    cert = world.authority.root_certificate()
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=3 * 365 + 30)
+    assert later < cert.not_valid_after_utc
+    crl = pki.make_crl(ca_cert=cert, ca_key=world.authority.root_key(), revoked=[], number=99,
+                       now=later - dt.timedelta(days=1))
+    trust = world.verification.trust()
+    from dataclasses import replace
+
+    from signer.verify import verify_pdf
+    future = replace(trust, crls=(crl.public_bytes(serialization.Encoding.DER),), moment=later)
+    report = verify_pdf(world.v3, future)
+    assert report.verdict is Verdict.PASSED, report.summary()
+
+
+def test_hidden_revision_without_line_breaks(world: World) -> None:
+    """Reviewer's construction: a revision outside the /Prev chain, keywords not at line starts."""
+    size = len(world.v3)
+    hidden = (b"\n99 0 obj <<>> endobj xref 99 1 \n0000000000 00000 n \n trailer <</Size 100/Prev "
+              + str(size).encode() + b">> startxref " + str(size).encode() + b" %%EOF\n")
+    forged = update(world.v3 + hidden, lambda w: w.add_object(generic.NullObject()))
+    report = world.verify(forged)
+    assert report.verdict is not Verdict.PASSED, report.summary()
