@@ -297,7 +297,8 @@ def verify_pdf(
         first_regular = next((s for s in embedded if s.sig_object_type != "/DocTimeStamp"), None)
         base = first_regular.signed_revision if first_regular is not None else revisions - 1
         raw_slots = slots_at(reader, base)
-        changed_later = any(slots_at(reader, r) != raw_slots for r in range(base + 1, revisions))
+        # what a viewer or a later tier reads is the latest state; it must equal what was certified
+        changed_later = base != revisions - 1 and slots_at(reader, revisions - 1) != raw_slots
     except Exception:  # hostile input may break the parser anywhere; that is a finding, not a crash
         return report([Finding("MALFORMED", REASONS["MALFORMED"])])
     if revisions > MAX_REVISIONS or len(signatures) + len(timestamps) > MAX_SIGNATURES:
