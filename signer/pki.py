@@ -78,6 +78,17 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
+def _signing_usage(*, non_repudiation: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(digital_signature=True, content_commitment=non_repudiation, key_encipherment=False,
+                         data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+                         encipher_only=False, decipher_only=False)
+
+
+def _crl_point(url: str) -> x509.CRLDistributionPoints:
+    return x509.CRLDistributionPoints([x509.DistributionPoint(
+        full_name=[x509.UniformResourceIdentifier(url)], relative_name=None, reasons=None, crl_issuer=None)])
+
+
 def make_root(
     key: CertificateIssuerPrivateKeyTypes, *, common_name: str, organization: str, years: int = 20,
     now: dt.datetime | None = None,
@@ -144,9 +155,7 @@ def issue_office_certificate(
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(min(now + dt.timedelta(days=days), ca_cert.not_valid_after_utc))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(_signing_usage(non_repudiation=True), critical=True)
         .add_extension(x509.ExtendedKeyUsage(list(SEAL_EKUS)), critical=False)
         .add_extension(x509.CertificatePolicies([
             x509.PolicyInformation(OFFICE_SEAL_POLICY, None),
@@ -155,9 +164,7 @@ def issue_office_certificate(
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
                        critical=False)
-        .add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
-            full_name=[x509.UniformResourceIdentifier(endpoints.crl_url)], relative_name=None, reasons=None,
-            crl_issuer=None)]), critical=False)
+        .add_extension(_crl_point(endpoints.crl_url), critical=False)
     )
     if access:
         builder = builder.add_extension(x509.AuthorityInformationAccess(access), critical=False)
@@ -224,15 +231,11 @@ def issue_tsa_certificate(
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(min(now + dt.timedelta(days=days), ca_cert.not_valid_after_utc))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(_signing_usage(non_repudiation=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
                        critical=False)
-        .add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
-            full_name=[x509.UniformResourceIdentifier(endpoints.crl_url)], relative_name=None, reasons=None,
-            crl_issuer=None)]), critical=False)
+        .add_extension(_crl_point(endpoints.crl_url), critical=False)
         .sign(ca_key, hashes.SHA256())
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 from docx.document import Document
@@ -11,6 +10,7 @@ from docx.document import Document
 from signer.errors import FieldProblem
 
 from .. import docx_kit
+from ..notice_list import derive_list
 
 LAW = "根据《最低生活保障审核确认办法》（民发〔2021〕57号）和省、市有关规定"
 
@@ -27,13 +27,7 @@ def derive(view: dict[str, Any]) -> dict[str, Any]:
     period["days"] = days
     period["end"] = period["start"] + timedelta(days=days - 1)
     view["period"] = period
-    households = view["households"]
-    view["total_households"] = len(households)
-    view["total_persons"] = sum(h["persons"] for h in households)
-    view["total_amount"] = sum((h["monthly_amount"] for h in households), Decimal("0.00"))
-    view["heading"] = view.get("title") or f"{view['issuer']}最低生活保障拟保障对象公示"
-    view["show_id"] = any(h.get("id_number") for h in households)
-    return view
+    return derive_list(view, default_heading="最低生活保障拟保障对象公示")
 
 
 def body_paragraphs(d: dict[str, Any]) -> list[str]:

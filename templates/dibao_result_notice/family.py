@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from docx.document import Document
 
 from .. import docx_kit
+from ..notice_list import derive_list
 
 
 def derive(view: dict[str, Any]) -> dict[str, Any]:
-    households = view["households"]
-    view["total_households"] = len(households)
-    view["total_persons"] = sum(h["persons"] for h in households)
-    view["total_amount"] = sum((h["monthly_amount"] for h in households), Decimal("0.00"))
-    view["heading"] = view.get("title") or f"{view['issuer']}最低生活保障审核确认结果公布"
-    view["show_id"] = any(h.get("id_number") for h in households)
-    return view
+    return derive_list(view, default_heading="最低生活保障审核确认结果公布")
 
 
 def body_paragraphs(d: dict[str, Any]) -> list[str]:
