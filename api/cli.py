@@ -15,7 +15,7 @@ from signer.verify import Verdict
 from . import logs
 from .demo import run_demo
 from .errors import EXIT_CODE, exit_code
-from .files import read_json, write_atomic
+from .files import check_output, read_json, write_atomic
 from .report_page import report_html
 from .sealing import SealingService
 from .seals import REASONS, STATUS_LABELS, SealAuthority
@@ -91,6 +91,7 @@ def render_cmd(
     verify_url: Annotated[str | None, typer.Option("--verify-url", help="二维码指向的核验网址")] = None,
 ) -> None:
     """按模板把数据排成 PDF（及 Word）。数据有误时列出全部问题，不生成任何文件。"""
+    check_output(output, docx, slots)
     service = _ctx(ctx).documents
     out = service.render(family, read_json(data), with_docx=docx is not None, verify_url=verify_url)
     write_atomic(output, out.rendered.pdf)
@@ -189,6 +190,7 @@ def seal_cmd(
 ) -> None:
     """以单位电子印章签署：首个印章为认证签名，上级单位在增量更新中会签。"""
     c = _ctx(ctx)
+    check_output(output)
     try:
         pdf = source.read_bytes()
     except OSError:
@@ -212,6 +214,7 @@ def verify_cmd(
 ) -> None:
     """校验文件中的全部电子签章；只有“通过”时退出码为 0。"""
     c = _ctx(ctx)
+    check_output(html)
     try:
         pdf = source.read_bytes()
     except OSError:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from signer.errors import InputFileError
+from signer.errors import ErrorCategory, InputFileError, MinSealError
 
 
 def read_json(path: Path) -> Any:
@@ -28,16 +29,59 @@ def read_json(path: Path) -> Any:
         ) from None
 
 
-def write_atomic(path: Path, content: bytes) -> None:
-    """Temp file in the same folder, fsync, rename: readers see the old file or the whole new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+class OutputFileError(MinSealError):
+    code = "OUTPUT_FILE"
+    category = ErrorCategory.INVALID
+    default_message = "无法写入输出文件"
+
+
+def check_output(*paths: Path | None) -> None:
+    """Refuse unusable output paths before any work is done, so a command never half-writes its outputs."""
+    for path in paths:
+        if path is None:
+            continue
+        if path.is_dir():
+            raise OutputFileError(f"输出路径是一个目录：{path}")
+        parent = path.parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if not parent.is_dir():
+            raise OutputFileError(f"无法在 {parent} 下创建输出文件（它不是目录）")
+        if not os.access(parent, os.W_OK):
+            raise OutputFileError(f"没有写入权限：{parent}")
+
+
+def write_atomic(path: Path, content: bytes, *, mode: int = 0o644) -> None:
+    """Temp file in the same folder, fsync, rename: readers see the old file or the whole new one.
+    ``mode`` is set before the rename, so a private file is never visible with looser permissions."""
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise OutputFileError(f"无法写入 {path}：{exc.strerror or type(exc).__name__}") from None
+    try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputFileError(f"无法写入 {path}：{exc.strerror or type(exc).__name__}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def append_line(path: Path, line: bytes) -> None:
+    """Append-only log: O_APPEND and one write per entry under an exclusive lock, so concurrent writers
+    never lose each other's entries."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(fd, line.rstrip(b"\n") + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)

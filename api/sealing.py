@@ -28,7 +28,7 @@ from signer.tsa import MinSealTimeStamper
 from signer.verify import slots_at
 from templates.fonts import FontSet
 
-from .files import write_atomic
+from .files import append_line
 from .offices import Office
 from .seals import CertRecord, SealAuthority
 from .settings import Settings
@@ -248,9 +248,7 @@ class SealingService:
                  "office_id": office.id, "office": office.name, "serial": record.serial, "field": field,
                  "level": level.value, "certified": certified,
                  "sha256_in": hashlib.sha256(before).hexdigest(), "sha256_out": hashlib.sha256(after).hexdigest()}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        existing = path.read_bytes() if path.exists() else b""
-        write_atomic(path, existing + json.dumps(entry, ensure_ascii=False).encode() + b"\n")
+        append_line(path, json.dumps(entry, ensure_ascii=False).encode())
 
 
 def _check_office(slot: dict[str, Any], office: Office) -> None:

@@ -8,10 +8,12 @@ before a revocation from those after). Every write is atomic; a revocation publi
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import logging
-import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from signer import pki
-from signer.errors import KeyStoreError, SealNotIssuedError, SealRevokedError, SealStateError
+from signer.errors import ErrorCategory, KeyStoreError, SealNotIssuedError, SealRevokedError, SealStateError
 from signer.keystore import KeyStore, Pkcs11KeyStore, Pkcs12KeyStore, init_softhsm_token
 from signer.seal_image import SealFont, seal_png, seal_svg
 
@@ -124,7 +126,8 @@ class SealAuthority:
                 if create and self.settings.pkcs11_module.endswith("libsofthsm2.so"):
                     pin = self._pin(create=True)
                     so_pin = read_or_create(None, self.settings.secrets_dir / "pkcs11.so-pin", create=True)
-                    conf = init_softhsm_token(token_dir=self.settings.softhsm_dir, label=label, pin=pin, so_pin=so_pin)
+                    conf = init_softhsm_token(token_dir=self.settings.softhsm_dir, label=label, pin=pin,
+                                              so_pin=so_pin, module_path=self.settings.pkcs11_module)
                 self._stores[office.key_store] = Pkcs11KeyStore(
                     self.settings.pkcs11_module, label, self._pin(),
                     softhsm_conf=conf if conf.exists() else None)
@@ -139,8 +142,7 @@ class SealAuthority:
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.BestAvailableEncryption(self._passphrase(create=True)))
         self.root_key_path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(self.root_key_path, pem)
-        os.chmod(self.root_key_path, 0o600)
+        write_atomic(self.root_key_path, pem, mode=0o600)
         write_atomic(self.root_cert_path, cert.public_bytes(serialization.Encoding.PEM))
         log.info("root CA created serial=%x", cert.serial_number)
         return cert
@@ -190,12 +192,21 @@ class SealAuthority:
             out.append(SealStatus(office, record.status if record else "none", record))
         return out
 
+    def _algorithm(self, value: str | None, fallback: str) -> pki.KeyAlgorithm:
+        try:
+            return pki.KeyAlgorithm(value or fallback)
+        except ValueError:
+            raise SealStateError(f"密钥算法只能是：{'、'.join(a.value for a in pki.KeyAlgorithm)}",
+                                 code="BAD_ALGORITHM", category=ErrorCategory.INVALID) from None
+
     def issue(self, office_key: str, *, algorithm: str | None = None, font: SealFont | None = None) -> CertRecord:
+        key_algorithm = self._algorithm(algorithm, self.settings.key_algorithm)
         office = self.registry().get(office_key)
         current = self.latest(office.id)
         if current and current.status == "active":
             raise SealStateError(f"「{office.name}」已有有效印章证书（序列号 {current.serial}），如需更换请用 renew")
-        return self._issue(office, pki.KeyAlgorithm(algorithm or self.settings.key_algorithm), font)
+        with self._lock():
+            return self._issue(office, key_algorithm, font)
 
     def _issue(self, office: Office, algorithm: pki.KeyAlgorithm, font: SealFont | None) -> CertRecord:
         root = self.ensure_root()
@@ -222,22 +233,28 @@ class SealAuthority:
         current = self.latest(office.id)
         if current is None:
             raise SealNotIssuedError(f"「{office.name}」尚未签发印章证书，请用 issue")
-        if current.status == "active":
-            self._revoke(office, current, "superseded")
-        return self._issue(office, pki.KeyAlgorithm(algorithm or current.algorithm), font)
+        key_algorithm = self._algorithm(algorithm, current.algorithm)  # before anything is revoked
+        with self._lock():
+            if current.status == "active":
+                self._revoke(office, current, "superseded")
+            return self._issue(office, key_algorithm, font)
 
     def revoke(self, office_key: str, *, reason: str) -> CertRecord:
         if reason not in REASONS:
-            raise SealStateError(f"吊销原因只能是：{'、'.join(REASONS)}", code="BAD_REASON")
+            raise SealStateError(f"吊销原因只能是：{'、'.join(REASONS)}", code="BAD_REASON",
+                                 category=ErrorCategory.INVALID)
         office = self.registry().get(office_key)
-        current = self.latest(office.id)
-        if current is None:
-            raise SealNotIssuedError(f"「{office.name}」尚未签发印章证书")
-        if current.status != "active":
-            raise SealStateError(f"「{office.name}」的印章证书已是「{STATUS_LABELS[current.status]}」状态")
-        return self._revoke(office, current, reason)
+        with self._lock():
+            current = self.latest(office.id)
+            if current is None:
+                raise SealNotIssuedError(f"「{office.name}」尚未签发印章证书")
+            if current.status != "active":
+                raise SealStateError(f"「{office.name}」的印章证书已是「{STATUS_LABELS[current.status]}」状态")
+            return self._revoke(office, current, reason)
 
     def _revoke(self, office: Office, record: CertRecord, reason: str) -> CertRecord:
+        """Caller holds the lock. The new CRL is signed before the ledger changes: if the CA key cannot be
+        unlocked, nothing is recorded, so ledger and published CRL never disagree."""
         records = self._records()
         for r in records:
             if r.serial == record.serial:
@@ -245,10 +262,23 @@ class SealAuthority:
                 r.revoked_at = _iso(dt.datetime.now(dt.UTC))
                 r.reason = reason
                 record = r
-        self._save(records)
-        self.publish_crl()
+        crl, number = self._build_crl(records)
+        self._save(records, crl_number=number)
+        self._write_crl(crl)
         log.info("seal revoked office=%s serial=%s reason=%s", office.id, record.serial, reason)
         return record
+
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
+        """One writer at a time for the ledger and the CRL, across processes (flock on a lock file)."""
+        path = self.settings.pki_dir / "ledger.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def check_can_seal(self, office_key: str) -> tuple[Office, CertRecord]:
         office = self.registry().get(office_key)
@@ -261,18 +291,27 @@ class SealAuthority:
         return office, record
 
     def publish_crl(self) -> x509.CertificateRevocationList:
+        with self._lock():
+            records = self._records()
+            crl, number = self._build_crl(records)
+            self._save(records, crl_number=number)
+            self._write_crl(crl)
+            return crl
+
+    def _build_crl(self, records: list[CertRecord]) -> tuple[x509.CertificateRevocationList, int]:
         root = self.ensure_root()
         revoked = [
             pki.RevokedEntry(int(r.serial, 16), dt.datetime.fromisoformat(r.revoked_at), REASONS[r.reason][0])
-            for r in self._records() if r.revoked_at and r.reason
+            for r in records if r.revoked_at and r.reason
         ]
         number = int(self._ledger().get("crl_number", 0)) + 1
         crl = pki.make_crl(ca_cert=root, ca_key=self.root_key(), revoked=revoked, number=number,
                            next_update=dt.timedelta(days=self.settings.crl_days))
+        return crl, number
+
+    def _write_crl(self, crl: x509.CertificateRevocationList) -> None:
         write_atomic(self.crl_path, crl.public_bytes(serialization.Encoding.DER))
         write_atomic(self.crl_path.with_suffix(".crl.pem"), crl.public_bytes(serialization.Encoding.PEM))
-        self._save(self._records(), crl_number=number)
-        return crl
 
     def draw_seal(self, office: Office, font: SealFont) -> tuple[Path, Path]:
         svg_path, png_path = self.seal_image_paths(office.id)
@@ -308,13 +347,8 @@ class SealAuthority:
             return self.publish_crl()
         return x509.load_der_x509_crl(self.crl_path.read_bytes())
 
-    def init_demo(self, font: SealFont) -> list[SealStatus]:
-        """Registry, CA, keys, certificates, seal images and CRL for the demo hierarchy; safe to run again."""
-        if not self.settings.registry_path.exists():
-            self.settings.registry_path.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(DEMO_REGISTRY, self.settings.registry_path)
-        self.ensure_root()
-        self.ensure_tsa()
+    def _issue_missing(self, font: SealFont) -> None:
+        """Caller holds the lock."""
         for office in self.registry():
             current = self.latest(office.id)
             if current is None or current.status != "active":
@@ -323,5 +357,15 @@ class SealAuthority:
                 svg_path, png_path = self.seal_image_paths(office.id)
                 if not (svg_path.exists() and png_path.exists()):
                     self.draw_seal(office, font)
+
+    def init_demo(self, font: SealFont) -> list[SealStatus]:
+        """Registry, CA, keys, certificates, seal images and CRL for the demo hierarchy; safe to run again."""
+        if not self.settings.registry_path.exists():
+            self.settings.registry_path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(DEMO_REGISTRY, self.settings.registry_path)
+        self.ensure_root()
+        self.ensure_tsa()
+        with self._lock():
+            self._issue_missing(font)
         self.publish_crl()
         return self.status()

@@ -18,8 +18,8 @@ def read_or_create(value: SecretStr | None, path: Path, *, create: bool, length:
         return path.read_text(encoding="utf-8").strip()
     if not create:
         raise KeyStoreError(f"未配置口令：请设置环境变量或提供口令文件 {path}", code="SECRET_MISSING")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o700)
+    if not path.parent.exists():  # only a folder we create is ours to restrict
+        path.parent.mkdir(parents=True, mode=0o700)
     secret = secrets.token_urlsafe(length)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:

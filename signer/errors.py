@@ -40,10 +40,13 @@ class MinSealError(Exception):
     category: ErrorCategory = ErrorCategory.INVALID
     default_message: str = "操作失败"
 
-    def __init__(self, message: str | None = None, *, code: str | None = None) -> None:
+    def __init__(self, message: str | None = None, *, code: str | None = None,
+                 category: ErrorCategory | None = None) -> None:
         self.message = message or self.default_message
         if code is not None:
             self.code = code
+        if category is not None:
+            self.category = category
         super().__init__(self.message)
 
     def to_dict(self) -> dict[str, object]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -67,7 +67,7 @@ class Pkcs12KeyStore:
     """Encrypted PKCS#12 files, one per office: ``<directory>/<key_id>.p12``."""
 
     directory: Path
-    passphrase: bytes
+    passphrase: bytes = field(repr=False)
     kind: str = "p12"
 
     def path(self, key_id: str) -> Path:
@@ -137,7 +137,7 @@ class Pkcs11KeyStore:
 
     module_path: str
     token_label: str
-    pin: str
+    pin: str = field(repr=False)
     #: SoftHSM2's config (its token directory); None for real tokens
     softhsm_conf: Path | None = None
     kind: str = "pkcs11"
@@ -264,9 +264,14 @@ class Pkcs11KeyStore:
             return bytes(key.sign(data, mechanism=Mechanism.SHA256_RSA_PKCS))
 
 
-def init_softhsm_token(*, token_dir: Path, label: str, pin: str, so_pin: str) -> Path:
+def init_softhsm_token(*, token_dir: Path, label: str, pin: str, so_pin: str,
+                       module_path: str = "/usr/lib/softhsm/libsofthsm2.so") -> Path:
     """Create a SoftHSM2 token in ``token_dir`` (idempotent); returns the config file to point
-    ``SOFTHSM2_CONF`` at. For tests and the demo; production tokens are initialised by their owners."""
+    ``SOFTHSM2_CONF`` at. For tests and the demo; production tokens are initialised by their owners.
+
+    softhsm2-util takes PINs only as arguments, which any local user can read from the process list: the
+    token is created with throwaway PINs, which are then replaced through PKCS#11 (C_InitPIN, C_SetPIN)."""
+    import secrets
     import subprocess
 
     token_dir.mkdir(parents=True, exist_ok=True)
@@ -277,10 +282,16 @@ def init_softhsm_token(*, token_dir: Path, label: str, pin: str, so_pin: str) ->
     env = {**os.environ, "SOFTHSM2_CONF": str(conf)}
     listing = subprocess.run(["softhsm2-util", "--show-slots"], env=env, capture_output=True, text=True)
     if f"Label:            {label}" not in listing.stdout and f"Label: {label}" not in listing.stdout:
-        done = subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", label, "--pin", pin,
-                               "--so-pin", so_pin], env=env, capture_output=True, text=True)
+        throwaway_pin, throwaway_so = secrets.token_hex(8), secrets.token_hex(8)
+        done = subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", label, "--pin", throwaway_pin,
+                               "--so-pin", throwaway_so], env=env, capture_output=True, text=True)
         if done.returncode != 0:
             raise KeyStoreError(f"无法创建 SoftHSM2 令牌「{label}」", code="TOKEN_INIT_FAILED")
         for module in _LOADED_CONF:  # a new token appears to loaded modules only after re-initialising
             _LOADED_CONF[module] = ""
+        store = Pkcs11KeyStore(module_path, label, throwaway_pin, softhsm_conf=conf)
+        token = store._lib().get_token(token_label=label)
+        with token.open(rw=True, so_pin=throwaway_so) as session:
+            session.init_pin(pin)
+            session.set_pin(throwaway_so, so_pin)
     return conf

@@ -104,3 +104,18 @@ def test_demo_builds_pki_and_renders_every_sample(tmp_path: Path, monkeypatch: p
                             capture_output=True, text=True, check=True).stdout
     assert report.count("Signature is Valid.") == 3 and report.count("Certificate is Trusted.") == 3
     assert (out / "dibao_notice.sealed.pdf").exists() and (out / "dibao_certificate.sealed.pdf").exists()
+
+
+def test_unusable_output_paths_are_refused_before_any_work(tmp_path: Path, catalogue: Catalogue,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data.json"
+    data.write_text(json.dumps(catalogue.family("dibao_certificate").sample(), ensure_ascii=False), "utf-8")
+    pdf = tmp_path / "c.pdf"
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    assert main(["render", "dibao_certificate", "--data", str(data), "-o", str(pdf), "--docx", str(folder)]) == 3
+    assert "输出路径是一个目录" in capsys.readouterr().err and not pdf.exists()
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    assert main(["render", "dibao_certificate", "--data", str(data), "-o", str(blocker / "x.pdf")]) == 3
+    assert "Traceback" not in capsys.readouterr().err

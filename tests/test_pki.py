@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import math
+import os
 import subprocess
 from pathlib import Path
 
@@ -241,6 +242,85 @@ def test_cli_seals_list_json(demo: SealAuthority, monkeypatch: pytest.MonkeyPatc
     assert main(["seals", "list"]) == 0
     first = capsys.readouterr().out.splitlines()[0].split("\t")
     assert first[:4] == ["130634", "曲阳县民政局", "county", "pkcs11:minseal-county"]
-    assert main(["seals", "revoke", "130634", "--reason", "lost"]) == 6
+    assert main(["seals", "revoke", "130634", "--reason", "lost"]) == 3
     assert "吊销原因只能是" in capsys.readouterr().err
     assert main(["seals", "issue", "不存在的单位"]) == 4
+
+
+def test_token_pins_never_reach_a_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """softhsm2-util takes PINs as arguments (visible in the process list): only throwaway ones may go there."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "args.log"
+    wrapper = bin_dir / "softhsm2-util"
+    wrapper.write_text(f'#!/bin/sh\necho "$@" >> {log}\nexec /usr/bin/softhsm2-util "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    conf = init_softhsm_token(token_dir=tmp_path / "hsm", label="pin-test", pin="real-user-pin",
+                              so_pin="real-so-pin")
+    assert "--init-token" in log.read_text()
+    assert "real-user-pin" not in log.read_text() and "real-so-pin" not in log.read_text()
+    store = Pkcs11KeyStore("/usr/lib/softhsm/libsofthsm2.so", "pin-test", "real-user-pin", softhsm_conf=conf)
+    store.generate("k", KeyAlgorithm.ECDSA_P256)
+    assert store.sign("k", b"x")
+    assert "real-user-pin" not in repr(store)
+
+
+def test_concurrent_revocations_and_use_log_lose_nothing(demo: SealAuthority, tmp_path: Path) -> None:
+    import threading
+
+    from api.files import append_line
+
+    offices = ["130634100203", "130634101201"]
+    errors: list[BaseException] = []
+
+    def revoke(office_id: str) -> None:
+        try:
+            SealAuthority(demo.settings).revoke(office_id, reason="affiliation-changed")
+        except BaseException as exc:  # collected, asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=revoke, args=(o,)) for o in offices]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    crl = x509.load_der_x509_crl(demo.crl_path.read_bytes())
+    for office_id in offices:
+        record = demo.latest(office_id)
+        assert record is not None and record.status == "revoked"
+        assert crl.get_revoked_certificate_by_serial_number(int(record.serial, 16)) is not None
+    log = tmp_path / "use.jsonl"
+    writers = [threading.Thread(target=lambda n=n: [append_line(log, f'{{"w":{n},"i":{i}}}'.encode())
+                                                    for i in range(50)]) for n in range(4)]
+    for t in writers:
+        t.start()
+    for t in writers:
+        t.join()
+    assert len(log.read_text().splitlines()) == 200
+
+
+def test_failed_lifecycle_steps_change_nothing(demo: SealAuthority) -> None:
+    office = "130634100201"
+    before = demo.latest(office)
+    assert before is not None and before.status == "active"
+    with pytest.raises(SealStateError) as caught:
+        demo.renew(office, algorithm="rsa2048")  # a typo must not revoke the live seal
+    assert caught.value.code == "BAD_ALGORITHM"
+    locked = SealAuthority(demo.settings.model_copy(update={"key_passphrase": SecretStr("wrong")}))
+    with pytest.raises(KeyStoreError):
+        locked.revoke(office, reason="key-compromise")  # CA key locked: nothing recorded
+    after = demo.latest(office)
+    assert after == before
+
+
+def test_secret_file_does_not_touch_a_shared_folder(tmp_path: Path) -> None:
+    from api.secrets_store import read_or_create
+
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o1777)
+    shared.chmod(0o1777)
+    secret = read_or_create(None, shared / "minseal.pass", create=True)
+    assert oct(shared.stat().st_mode & 0o7777) == "0o1777"
+    assert oct((shared / "minseal.pass").stat().st_mode & 0o777) == "0o600" and secret
