@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
 
-from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
@@ -22,24 +21,25 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from signer.appearance import MM, BoxAppearance, OutlineFont, box_ops, seal_ops
 from signer.errors import ErrorCategory, MinSealError, SealStateError
 from signer.keystore import Pkcs11KeyStore, Pkcs12KeyStore
-from signer.pki import Tier
+from signer.pki import Tier, to_asn1
 from signer.sign import LoadedKeySigner, Sealer, SealLevel, SealPlan, SealTarget, container_size
+from signer.slots import FIELD_PREFIX
 from signer.tsa import MinSealTimeStamper
 from signer.verify import slots_at
 from templates.fonts import FontSet
+from templates.formats import cn_date
 
 from .files import append_line
 from .offices import Office
 from .seals import CertRecord, SealAuthority
 from .settings import Settings
 
-FIELD_PREFIX = "MinSeal-"
 DEFAULT_OPINIONS = {
     Tier.VILLAGE: "经村民代表民主评议，情况属实，同意上报。",
     Tier.TOWNSHIP: "经入户调查、家庭经济状况核对和公示，情况属实，同意上报。",
     Tier.COUNTY: "经审核确认，符合最低生活保障条件，同意纳入保障。",
 }
-TIER_ORDER = (Tier.VILLAGE, Tier.TOWNSHIP, Tier.COUNTY)
+TIER_ORDER = tuple(Tier)  # village → township → county
 
 
 class WrongOfficeError(MinSealError):
@@ -75,14 +75,6 @@ class _Job:
     key: tuple[str, str, SealLevel, bool]
 
 
-def _cn_date(day: dt.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
-def _asn1_cert(cert: Any) -> asn1_x509.Certificate:
-    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
-
-
 class SealingService:
     """One per process: caches office signers (keys are decrypted once), fonts and seal artwork."""
 
@@ -108,11 +100,11 @@ class SealingService:
         key = f"{office.id}:{record.serial}"
         if key not in self._signers:
             store = self.authority.key_store(office)
-            root = _asn1_cert(self.authority.root_certificate())
+            root = to_asn1(self.authority.root_certificate())
             if isinstance(store, Pkcs12KeyStore):
                 self._signers[key] = LoadedKeySigner(
                     signing_key=store.private_key(office.id),
-                    signing_cert=_asn1_cert(store.certificate(office.id)),
+                    signing_cert=to_asn1(store.certificate(office.id)),
                     cert_registry=SimpleCertificateStore.from_certs([root]),
                 )
             elif isinstance(store, Pkcs11KeyStore):
@@ -139,14 +131,14 @@ class SealingService:
         if self._local_tsa is None:
             tsa_cert = self.authority.ensure_tsa()
             key = self.authority.tsa_store().private_key(self.authority.TSA_KEY_ID)
-            root = _asn1_cert(self.authority.root_certificate())
+            root = to_asn1(self.authority.root_certificate())
             self._local_tsa = MinSealTimeStamper(
-                tsa_cert=_asn1_cert(tsa_cert), tsa_key=key,  # type: ignore[arg-type]
+                tsa_cert=to_asn1(tsa_cert), tsa_key=key,  # type: ignore[arg-type]
                 certs_to_embed=SimpleCertificateStore.from_certs([root]))
         return self._local_tsa
 
     def validation_context(self) -> ValidationContext:
-        root = _asn1_cert(self.authority.root_certificate())
+        root = to_asn1(self.authority.root_certificate())
         if self.settings.fetch_revocation:
             return ValidationContext(trust_roots=[root], allow_fetching=True, revocation_mode="hard-fail")
         crl = self.authority.crl().public_bytes(serialization.Encoding.DER)
@@ -213,7 +205,7 @@ class SealingService:
             x1, y1, x2, y2 = slot["rect"]
             appearance = box_ops(BoxAppearance(
                 width=x2 - x1, height=y2 - y1, opinion=opinion or DEFAULT_OPINIONS[office.tier],
-                office=office.name, date_text=_cn_date(day), seal=office.seal_spec,
+                office=office.name, date_text=cn_date(day), seal=office.seal_spec,
             ), text_font=text_font, seal_font=seal_font, seal_content=art)
             certify = not signed
             reserve = tuple(

@@ -11,8 +11,9 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes, CertificatePublicKeyTypes
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID, ObjectIdentifier
@@ -169,6 +170,11 @@ def issue_office_certificate(
     if access:
         builder = builder.add_extension(x509.AuthorityInformationAccess(access), critical=False)
     return builder.sign(ca_key, hashes.SHA256())
+
+
+def to_asn1(certificate: x509.Certificate) -> asn1_x509.Certificate:
+    """The same certificate as pyHanko's asn1crypto object."""
+    return asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
 
 
 def tier_of(certificate: x509.Certificate) -> Tier | None:

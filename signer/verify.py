@@ -27,7 +27,6 @@ from typing import Any
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields
@@ -38,14 +37,14 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
-from .pki import OFFICE_SEAL_POLICY, Tier
+from .pki import OFFICE_SEAL_POLICY, Tier, to_asn1
+from .slots import FIELD_PREFIX, SLOTS_INFO_KEY
 
 MAX_BYTES = 50 * 2**20
 MAX_SIGNATURES = 12
 MAX_REVISIONS = 40
-FIELD_PREFIX = "MinSeal-"
-TIER_ORDER = ("village", "township", "county")
-SLOTS_INFO_KEY = "/MinSealSlots"
+#: the route's tiers in order (Tier's own order)
+TIER_ORDER = tuple(t.value for t in Tier)
 
 
 class Verdict(StrEnum):
@@ -170,10 +169,6 @@ class TrustSettings:
     allow_fetching: bool = False
     #: verify as of this time instead of now (archives, tests)
     moment: dt.datetime | None = None
-
-
-def _asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
-    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -323,7 +318,7 @@ def verify_pdf(
         dss = DocumentSecurityStore.read_dss(reader)
     except Exception:
         dss = None
-    roots = [_asn1(c) for c in trust.roots]
+    roots = [to_asn1(c) for c in trust.roots]
 
     def context(moment: dt.datetime | None = None) -> ValidationContext:
         kwargs: dict[str, Any] = {
@@ -379,7 +374,7 @@ def slots_at(reader: PdfFileReader, revision: int) -> str | None:
     info = history(info_ref.reference) if isinstance(info_ref, generic.IndirectObject) else info_ref
     if not isinstance(info, generic.DictionaryObject):
         return None
-    value = info.get(SLOTS_INFO_KEY)
+    value = info.get("/" + SLOTS_INFO_KEY)
     return str(value) if value is not None else None
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from decimal import Decimal
 from io import BytesIO
 from typing import Any
 
@@ -24,15 +23,11 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
+from .formats import cn_date, money
+
+__all__ = ["cn_date", "money"]  # re-exported for the family builders, beside the helpers below
+
 SONG, HEI, FANGSONG = "宋体", "黑体", "仿宋_GB2312"
-
-
-def cn_date(value: date | None) -> str:
-    return f"{value.year}年{value.month}月{value.day}日" if value else ""
-
-
-def money(value: Decimal | None) -> str:
-    return f"{value:,.2f}" if value is not None else ""
 
 
 def to_bytes(document: Document) -> bytes:

@@ -12,8 +12,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +23,13 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from signer.errors import FieldProblem, TemplateDataError
+from signer.slots import SLOTS_INFO_KEY
 
 from .catalogue import TEMPLATES_ROOT, Catalogue, Family, Prepared, iter_strings
 from .fonts import FontSet, check_subsetter
+from .formats import cn_date, money
 from .validators import mask_id_number
 
-#: key in the PDF's document information dictionary holding the seal slots as JSON
-SLOTS_INFO_KEY = "MinSealSlots"
 #: CSS px → PDF points
 PX_TO_PT = 0.75
 MM_TO_PX = 96 / 25.4
@@ -110,14 +109,6 @@ class _LogCollector(logging.Handler):
         records = getattr(self._local, "records", None)
         if records is not None:
             records.append(record.getMessage())
-
-
-def cn_date(value: date | None) -> str:
-    return f"{value.year}年{value.month}月{value.day}日" if value else ""
-
-
-def money(value: Decimal | None) -> str:
-    return f"{value:,.2f}" if value is not None else ""
 
 
 def qr_data_uri(url: str) -> str:
