@@ -9,13 +9,13 @@ from typing import Annotated, Any
 
 import typer
 
-from signer.errors import ErrorCategory, InputFileError, MinSealError, TemplateDataError
+from signer.errors import ErrorCategory, MinSealError, TemplateDataError
 from signer.verify import Verdict
 
 from . import logs
 from .demo import run_demo
 from .errors import EXIT_CODE, exit_code
-from .files import check_output, read_json, write_atomic
+from .files import check_output, read_input, read_json, write_atomic
 from .report_page import report_html
 from .sealing import SealingService
 from .seals import REASONS, STATUS_LABELS, SealAuthority
@@ -191,10 +191,7 @@ def seal_cmd(
     """以单位电子印章签署：首个印章为认证签名，上级单位在增量更新中会签。"""
     c = _ctx(ctx)
     check_output(output)
-    try:
-        pdf = source.read_bytes()
-    except OSError:
-        raise InputFileError(f"无法读取文件：{source}") from None
+    pdf = read_input(source)
     result = c.sealing.seal(pdf, office, opinion=opinion, level=level)
     write_atomic(output, result.pdf)
     kind = "认证签名（首个印章）" if result.certified else "会签"
@@ -215,10 +212,7 @@ def verify_cmd(
     """校验文件中的全部电子签章；只有“通过”时退出码为 0。"""
     c = _ctx(ctx)
     check_output(html)
-    try:
-        pdf = source.read_bytes()
-    except OSError:
-        raise InputFileError(f"无法读取文件：{source}") from None
+    pdf = read_input(source)
     report = c.verification.verify(pdf, roots=trust or [], expected_offices=expect_office or [])
     if html is not None:
         write_atomic(html, report_html(report).encode())

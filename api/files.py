@@ -51,6 +51,13 @@ def check_output(*paths: Path | None) -> None:
             raise OutputFileError(f"没有写入权限：{parent}")
 
 
+def read_input(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        raise InputFileError(f"无法读取文件：{path}") from None
+
+
 def write_atomic(path: Path, content: bytes, *, mode: int = 0o644) -> None:
     """Temp file in the same folder, fsync, rename: readers see the old file or the whole new one.
     ``mode`` is set before the rename, so a private file is never visible with looser permissions."""

@@ -79,15 +79,32 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
-def _signing_usage(*, non_repudiation: bool) -> x509.KeyUsage:
-    return x509.KeyUsage(digital_signature=True, content_commitment=non_repudiation, key_encipherment=False,
-                         data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-                         encipher_only=False, decipher_only=False)
-
-
-def _crl_point(url: str) -> x509.CRLDistributionPoints:
-    return x509.CRLDistributionPoints([x509.DistributionPoint(
-        full_name=[x509.UniformResourceIdentifier(url)], relative_name=None, reasons=None, crl_issuer=None)])
+def _end_entity(
+    subject: x509.Name, public_key: CertificatePublicKeyTypes, ca_cert: x509.Certificate,
+    ca_key: CertificateIssuerPrivateKeyTypes, *, crl_url: str, days: int, now: dt.datetime, non_repudiation: bool,
+) -> x509.CertificateBuilder:
+    """What every certificate our root issues to a signer has: validity within the root's, not a CA, a
+    signing key usage, key identifiers and the CRL distribution point."""
+    usage = x509.KeyUsage(digital_signature=True, content_commitment=non_repudiation, key_encipherment=False,
+                          data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+                          encipher_only=False, decipher_only=False)
+    crl_point = x509.CRLDistributionPoints([x509.DistributionPoint(
+        full_name=[x509.UniformResourceIdentifier(crl_url)], relative_name=None, reasons=None, crl_issuer=None)])
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(ca_cert.subject)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(min(now + dt.timedelta(days=days), ca_cert.not_valid_after_utc))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(usage, critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                       critical=False)
+        .add_extension(crl_point, critical=False)
+    )
 
 
 def make_root(
@@ -113,12 +130,8 @@ def make_root(
                                      data_encipherment=False, key_agreement=False, key_cert_sign=True,
                                      crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-        .sign(key, _hash_for(key))
+        .sign(key, hashes.SHA256())
     )
-
-
-def _hash_for(key: CertificateIssuerPrivateKeyTypes) -> hashes.SHA256:
-    return hashes.SHA256()
 
 
 def issue_office_certificate(
@@ -148,24 +161,13 @@ def issue_office_certificate(
         access.append(x509.AccessDescription(AuthorityInformationAccessOID.CA_ISSUERS,
                                              x509.UniformResourceIdentifier(endpoints.ca_issuers_url)))
     builder = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name(attributes))
-        .issuer_name(ca_cert.subject)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(min(now + dt.timedelta(days=days), ca_cert.not_valid_after_utc))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_signing_usage(non_repudiation=True), critical=True)
+        _end_entity(x509.Name(attributes), public_key, ca_cert, ca_key, crl_url=endpoints.crl_url, days=days,
+                    now=now, non_repudiation=True)
         .add_extension(x509.ExtendedKeyUsage(list(SEAL_EKUS)), critical=False)
         .add_extension(x509.CertificatePolicies([
             x509.PolicyInformation(OFFICE_SEAL_POLICY, None),
             x509.PolicyInformation(office.tier.policy, None),
         ]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-                       critical=False)
-        .add_extension(_crl_point(endpoints.crl_url), critical=False)
     )
     if access:
         builder = builder.add_extension(x509.AuthorityInformationAccess(access), critical=False)
@@ -226,22 +228,11 @@ def issue_tsa_certificate(
     endpoints: PkiEndpoints, common_name: str, days: int = 5 * 365, now: dt.datetime | None = None,
 ) -> x509.Certificate:
     """The time-stamping authority MinSeal runs itself: timeStamping is its only (critical) extended usage."""
-    now = now or _now()
+    subject = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+                         x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     return (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-                                 x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
-        .issuer_name(ca_cert.subject)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(min(now + dt.timedelta(days=days), ca_cert.not_valid_after_utc))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_signing_usage(non_repudiation=False), critical=True)
+        _end_entity(subject, public_key, ca_cert, ca_key, crl_url=endpoints.crl_url, days=days, now=now or _now(),
+                    non_repudiation=False)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-                       critical=False)
-        .add_extension(_crl_point(endpoints.crl_url), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
