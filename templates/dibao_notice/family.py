@@ -10,7 +10,7 @@ from docx.document import Document
 from signer.errors import FieldProblem
 
 from .. import docx_kit
-from ..notice_list import derive_list
+from ..notice_list import build_list_docx, derive_list
 
 LAW = "根据《最低生活保障审核确认办法》（民发〔2021〕57号）和省、市有关规定"
 
@@ -42,19 +42,9 @@ def body_paragraphs(d: dict[str, Any]) -> list[str]:
 
 
 def build_docx(d: dict[str, Any]) -> Document:
-    doc = docx_kit.new_notice_document()
-    docx_kit.title(doc, d["heading"], face=docx_kit.SONG, size=22)
-    for text in body_paragraphs(d):
-        docx_kit.para(doc, text)
-    id_column: list[str | None] = ["身份证号码"] if d["show_id"] else []
-    header: list[str | None] = ["序号", "户主姓名", *id_column, "所在村(社区)", "保障人数", "月保障金额(元)"]
-    rows: list[list[str | None]] = [header]
-    for i, h in enumerate(d["households"], 1):
-        rows.append([str(i), h["head_name"], *([h.get("id_number") or ""] if d["show_id"] else []),
-                     h["village"], str(h["persons"]), docx_kit.money(h["monthly_amount"])])
-    rows.append(["合计", f"{d['total_households']}户", *([None] if d["show_id"] else []), None,
-                 f"{d['total_persons']}人", docx_kit.money(d["total_amount"])])
-    docx_kit.repeat_header(docx_kit.grid(doc, rows))
-    docx_kit.closing(doc, d["issuer"], d["issued_on"])
-    return doc
+    return build_list_docx(d, body_paragraphs(d), [
+        ("所在村(社区)", lambda h: h["village"], None),
+        ("保障人数", lambda h: str(h["persons"]), f"{d['total_persons']}人"),
+        ("月保障金额(元)", lambda h: docx_kit.money(h["monthly_amount"]), docx_kit.money(d["total_amount"])),
+    ])
 TEMPLATE_HELPERS = {"body_paragraphs": body_paragraphs}

@@ -7,7 +7,7 @@ from typing import Any
 from docx.document import Document
 
 from .. import docx_kit
-from ..notice_list import derive_list
+from ..notice_list import build_list_docx, derive_list
 
 
 def derive(view: dict[str, Any]) -> dict[str, Any]:
@@ -28,19 +28,10 @@ TEMPLATE_HELPERS = {"body_paragraphs": body_paragraphs}
 
 
 def build_docx(d: dict[str, Any]) -> Document:
-    doc = docx_kit.new_notice_document()
-    docx_kit.title(doc, d["heading"], face=docx_kit.SONG, size=22)
-    for text in body_paragraphs(d):
-        docx_kit.para(doc, text)
-    id_column: list[str | None] = ["身份证号码"] if d["show_id"] else []
-    header: list[str | None] = ["序号", "户主姓名", *id_column, "乡镇(街道)", "村(社区)", "保障人数", "保障类别",
-                                "月保障金额(元)"]
-    rows: list[list[str | None]] = [header]
-    for i, h in enumerate(d["households"], 1):
-        rows.append([str(i), h["head_name"], *([h.get("id_number") or ""] if d["show_id"] else []), h["township"],
-                     h["village"], str(h["persons"]), h["category"], docx_kit.money(h["monthly_amount"])])
-    rows.append(["合计", f"{d['total_households']}户", *([None] if d["show_id"] else []), None, None,
-                 f"{d['total_persons']}人", None, docx_kit.money(d["total_amount"])])
-    docx_kit.repeat_header(docx_kit.grid(doc, rows))
-    docx_kit.closing(doc, d["issuer"], d["issued_on"])
-    return doc
+    return build_list_docx(d, body_paragraphs(d), [
+        ("乡镇(街道)", lambda h: h["township"], None),
+        ("村(社区)", lambda h: h["village"], None),
+        ("保障人数", lambda h: str(h["persons"]), f"{d['total_persons']}人"),
+        ("保障类别", lambda h: h["category"], None),
+        ("月保障金额(元)", lambda h: docx_kit.money(h["monthly_amount"]), docx_kit.money(d["total_amount"])),
+    ])
