@@ -181,8 +181,9 @@ class SealAuthority:
         mine = [r for r in self._records() if r.office_id == office_id]
         return mine[-1] if mine else None
 
-    def records(self, office_id: str | None = None) -> list[CertRecord]:
-        return [r for r in self._records() if office_id is None or r.office_id == office_id]
+    def records(self) -> list[CertRecord]:
+        """Every certificate ever issued, oldest first."""
+        return self._records()
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def status(self) -> list[SealStatus]:

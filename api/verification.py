@@ -8,24 +8,12 @@ from pathlib import Path
 
 from cryptography import x509
 
-from signer.errors import ErrorCategory, InputFileError, MinSealError
-from signer.verify import TrustSettings, Verdict, VerificationReport, verify_pdf
+from signer.errors import InputFileError
+from signer.verify import TrustSettings, VerificationReport, verify_pdf
 
 from .offices import RegistryError, UnknownOfficeError
 from .seals import SealAuthority
 from .settings import Settings
-
-
-class VerificationRefused(MinSealError):
-    code = "VERIFICATION_FAILED"
-    category = ErrorCategory.REFUSED
-    default_message = "签章校验不通过"
-
-
-class VerificationIndeterminate(MinSealError):
-    code = "VERIFICATION_INDETERMINATE"
-    category = ErrorCategory.INDETERMINATE
-    default_message = "签章校验无法确定"
 
 
 def load_roots(paths: Sequence[Path]) -> tuple[x509.Certificate, ...]:
@@ -63,12 +51,3 @@ class VerificationService:
                expected_offices: Sequence[str] = ()) -> VerificationReport:
         route_of = self._route_of if self.settings.registry_path.exists() else None
         return verify_pdf(pdf, self.trust(roots), expected_offices=expected_offices, route_of=route_of)
-
-    def accept(self, pdf: bytes, **kwargs: object) -> VerificationReport:
-        """The gate: returns the report only on 通过; otherwise raises with the report's reasons."""
-        report = self.verify(pdf, **kwargs)  # type: ignore[arg-type]
-        if report.verdict is Verdict.FAILED:
-            raise VerificationRefused(report.summary())
-        if report.verdict is Verdict.INDETERMINATE:
-            raise VerificationIndeterminate(report.summary())
-        return report

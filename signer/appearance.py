@@ -30,7 +30,6 @@ class _PdfPathPen(BasePen):  # type: ignore[misc]
     def __init__(self, glyph_set: object) -> None:
         super().__init__(glyph_set)
         self.ops: list[str] = []
-        self._last = (0.0, 0.0)
 
     def _moveTo(self, pt: tuple[float, float]) -> None:
         self.ops.append(f"{pt[0]:.0f} {pt[1]:.0f} m")

@@ -34,7 +34,6 @@ from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.stamp.base import BaseStamp, BaseStampStyle
 from pyhanko_certvalidator import ValidationContext
 
-from .appearance import MM
 from .errors import ErrorCategory, MinSealError
 
 
@@ -225,9 +224,6 @@ def container_size(pdf: bytes, field_name: str) -> int:
             return 2 * len(cms.ContentInfo.load(sig.pkcs7_content, strict=False).dump())
     raise SealingError("签名域未找到", code="FIELD_MISSING")
 
-
-def seal_diameter_pt(diameter_mm: float) -> float:
-    return diameter_mm * MM
 
 
 class LoadedKeySigner(signers.SimpleSigner):  # type: ignore[misc]

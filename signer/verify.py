@@ -37,7 +37,7 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
-from .pki import OFFICE_SEAL_POLICY, Tier, to_asn1
+from .pki import Tier, tier_of, to_asn1
 from .slots import FIELD_PREFIX, SLOTS_INFO_KEY
 
 MAX_BYTES = 50 * 2**20
@@ -182,13 +182,11 @@ def _office_of(cert: asn1_x509.Certificate) -> tuple[str | None, str | None, str
     if isinstance(name, list):
         name = name[0]
     office_id = subject.get("serial_number")
-    tier = None
-    policies = cert.certificate_policies_value
-    if policies is not None:
-        oids = {p["policy_identifier"].dotted for p in policies}
-        if OFFICE_SEAL_POLICY.dotted_string in oids:
-            tier = next((t.value for t in Tier if t.policy.dotted_string in oids), None)
-    return name, office_id, tier
+    try:
+        tier = tier_of(x509.load_der_x509_certificate(cert.dump()))
+    except ValueError:  # extensions cryptography refuses to parse: not one of our seal certificates
+        tier = None
+    return name, office_id, tier.value if tier is not None else None
 
 
 def _structure(data: bytes, reader: PdfFileReader) -> tuple[int, bool, list[Finding]]:
