@@ -25,7 +25,7 @@ from signer.pki import Tier, to_asn1
 from signer.sign import LoadedKeySigner, Sealer, SealLevel, SealPlan, SealTarget, container_size
 from signer.slots import FIELD_PREFIX
 from signer.tsa import MinSealTimeStamper
-from signer.verify import slots_at
+from signer.verify import parse_slots, slots_at
 from templates.fonts import FontSet
 from templates.formats import cn_date
 
@@ -188,8 +188,7 @@ class SealingService:
         return SealResult(out, job.plan.target.field_name, job.plan.certify, job.office, job.record.serial, job.level)
 
     def plan(self, pdf: bytes, office: Office, *, opinion: str | None, level: SealLevel, day: dt.date) -> SealPlan:
-        slots, signed, pages = _read_layout(pdf)
-        by_name = {s["name"]: s for s in slots}
+        by_name, signed, pages = _read_layout(pdf)
         text_font, seal_font = self.fonts()
         art = self.seal_art(office)
         if office.tier.value in by_name:  # a form: one box per tier, sealed in route order
@@ -250,8 +249,8 @@ def _check_office(slot: dict[str, Any], office: Office) -> None:
         raise WrongOfficeError(f"文书此栏应由「{named or '未指明的单位'}」盖章，「{office.name}」无权用印")
 
 
-def _read_layout(pdf: bytes) -> tuple[list[dict[str, Any]], set[str], int]:
-    """Seal slots the renderer stored in the file, the names of signed fields, and the page count."""
+def _read_layout(pdf: bytes) -> tuple[dict[str, dict[str, Any]], set[str], int]:
+    """Seal slots (by name) the renderer stored in the file, the names of signed fields, and the page count."""
     try:
         reader = PdfFileReader(BytesIO(pdf), strict=False)
         # filled signature fields and the revision each value was written in — what pyHanko's
@@ -269,8 +268,7 @@ def _read_layout(pdf: bytes) -> tuple[list[dict[str, Any]], set[str], int]:
         raise NotSealableError("该 PDF 没有签章位信息：只能对 MinSeal 生成的文书用印", code="NO_SLOTS")
     if latest != raw:
         raise NotSealableError("该 PDF 的签章位信息在盖章后被改动，拒绝用印", code="SLOTS_TAMPERED")
-    try:
-        slots: list[dict[str, Any]] = json.loads(str(raw))["slots"]
-    except (ValueError, KeyError, TypeError):
-        raise NotSealableError("该 PDF 的签章位信息已损坏", code="NO_SLOTS") from None
-    return slots, signed, pages
+    by_name, _family = parse_slots(raw)
+    if not by_name:
+        raise NotSealableError("该 PDF 的签章位信息已损坏", code="NO_SLOTS")
+    return by_name, signed, pages

@@ -300,7 +300,7 @@ def verify_pdf(
         trailing, ends, findings = _structure(data, reader)
     except Exception:
         return report([Finding("MALFORMED", REASONS["MALFORMED"])], revisions=revisions, pages=pages)
-    slots, family = _slots(raw_slots)
+    slots, family = parse_slots(raw_slots)
     if changed_later:
         findings.append(Finding("MODIFIED_AFTER_SIGNING", REASONS["MODIFIED_AFTER_SIGNING"] + "（签章位信息被改动）"))
     if raw_slots is not None and not slots:
@@ -392,7 +392,8 @@ def _fake_seal_boxes(reader: PdfFileReader) -> list[Finding]:
     return out
 
 
-def _slots(raw: Any) -> tuple[dict[str, dict[str, Any]], str | None]:
+def parse_slots(raw: Any) -> tuple[dict[str, dict[str, Any]], str | None]:
+    """Slots by name, and the family, from the /MinSealSlots text; ({}, None) when absent or unreadable."""
     if raw is None:
         return {}, None
     try:
