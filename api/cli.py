@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from signer.errors import ErrorCategory, MinSealError, TemplateDataError
-from signer.verify import Verdict
+from signer.report import Verdict
 
 from . import logs
 from .demo import run_demo
@@ -147,11 +147,12 @@ def seals_list_cmd(
                    f"{STATUS_LABELS[st.status]}\t{serial}")
 
 
+OfficeArg = Annotated[str, typer.Argument(help="单位编号（见 minseal seals list）")]
 AlgorithmOption = Annotated[str | None, typer.Option("--algorithm", help="ecdsa-p256（默认）或 rsa-2048")]
 
 
 @seals_app.command("issue")
-def seals_issue_cmd(ctx: typer.Context, office: Annotated[str, typer.Argument(help="单位编号或名称")],
+def seals_issue_cmd(ctx: typer.Context, office: OfficeArg,
                     algorithm: AlgorithmOption = None) -> None:
     """为单位生成密钥并签发印章证书。"""
     record = _ctx(ctx).seals.issue(office, algorithm=algorithm, font=seal_font())
@@ -159,7 +160,7 @@ def seals_issue_cmd(ctx: typer.Context, office: Annotated[str, typer.Argument(he
 
 
 @seals_app.command("renew")
-def seals_renew_cmd(ctx: typer.Context, office: Annotated[str, typer.Argument(help="单位编号或名称")],
+def seals_renew_cmd(ctx: typer.Context, office: OfficeArg,
                     algorithm: AlgorithmOption = None) -> None:
     """更换印章：新密钥、新证书，旧证书以“已更换”吊销。"""
     record = _ctx(ctx).seals.renew(office, algorithm=algorithm, font=seal_font())
@@ -169,7 +170,7 @@ def seals_renew_cmd(ctx: typer.Context, office: Annotated[str, typer.Argument(he
 @seals_app.command("revoke")
 def seals_revoke_cmd(
     ctx: typer.Context,
-    office: Annotated[str, typer.Argument(help="单位编号或名称")],
+    office: OfficeArg,
     reason: Annotated[str, typer.Option("--reason", help=f"原因：{', '.join(REASONS)}")],
 ) -> None:
     """吊销单位印章证书，并立即发布新的吊销列表。"""
@@ -183,7 +184,7 @@ def seals_revoke_cmd(
 def seal_cmd(
     ctx: typer.Context,
     source: Annotated[Path, typer.Argument(help="待用印的 PDF（由 MinSeal 生成）")],
-    office: Annotated[str, typer.Option("--office", help="用印单位编号或名称")],
+    office: Annotated[str, typer.Option("--office", help="用印单位编号（见 minseal seals list）")],
     output: Annotated[Path, typer.Option("-o", "--output", help="输出 PDF 路径")],
     opinion: Annotated[str | None, typer.Option("--opinion", help="本级意见（表格类文书）")] = None,
     level: Annotated[str | None, typer.Option("--level", help="B-B、B-T、B-LT（默认）或 B-LTA")] = None,

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from signer.errors import ErrorCategory, MinSealError
+from signer.errors import ErrorCategory, FieldProblem, MinSealError, TemplateDataError
 from signer.pki import OfficeIdentity, Tier
+from signer.route import PARENT_TIER
 from signer.seal_image import SealSpec
+from templates import Prepared
 from templates.validators import check_credit_code
 
 DEMO_REGISTRY = Path(__file__).with_name("demo_registry.toml")
-PARENT_TIER = {Tier.VILLAGE: Tier.TOWNSHIP, Tier.TOWNSHIP: Tier.COUNTY}
 
 
 class RegistryError(MinSealError):
@@ -93,14 +94,15 @@ class Registry:
     def __iter__(self) -> Iterator[Office]:
         return iter(self._offices.values())
 
-    def get(self, key: str) -> Office:
-        """By id or by exact name."""
-        if key in self._offices:
-            return self._offices[key]
-        for office in self._offices.values():
-            if office.name == key:
-                return office
-        raise UnknownOfficeError(f"名录中没有单位「{key}」")
+    def get(self, office_id: str) -> Office:
+        """By registry id only: two offices may share a display name, never an id."""
+        if office_id in self._offices:
+            return self._offices[office_id]
+        hint = f"（「{named.name}」的编号是 {named.id}）" if (named := self.by_name(office_id)) else ""
+        raise UnknownOfficeError(f"名录中没有编号为「{office_id}」的单位{hint}")
+
+    def by_name(self, name: str) -> Office | None:
+        return next((o for o in self._offices.values() if o.name == name), None)
 
     def route(self, office_id: str) -> list[Office]:
         """The offices a file from ``office_id`` passes, in order: village → its township → its county."""
@@ -108,6 +110,30 @@ class Registry:
         while chain[-1].parent:
             chain.append(self.get(chain[-1].parent))
         return chain
+
+
+def resolve_office_ids(prepared: Prepared, registry: Registry) -> dict[str, str]:
+    """The registry ids of the offices a document's data names for its seal boxes (tiers, or the issuer).
+
+    This is where a typed name is resolved once, at input; from here on sealing and verification match the ids
+    written into the file. A name that is not in the registry is a field error naming the field."""
+    family = prepared.family
+    wanted: dict[str, tuple[str, str]] = {}
+    if family.tiers:
+        offices = prepared.data.get("offices", {}) if isinstance(prepared.data, dict) else {}
+        wanted = {tier: (f"offices.{tier}", str(offices.get(tier, ""))) for tier in family.tiers}
+    else:
+        wanted = {"issuer": (family.issuer_field, prepared.issuer)}
+    ids, problems = {}, []
+    for slot, (path, name) in wanted.items():
+        office = registry.by_name(name)
+        if office is None:
+            problems.append(FieldProblem(path, f"单位名录中没有「{name}」"))
+        else:
+            ids[slot] = office.id
+    if problems:
+        raise TemplateDataError(problems, "文书中的单位不在单位名录中")
+    return ids
 
 
 def _parse_office(entry: dict[str, Any]) -> tuple[Office | None, list[str]]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import jinja2
 
-from signer.verify import VerificationReport
+from signer.report import VerificationReport
 
 _ENV = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(Path(__file__).parent)), autoescape=True, undefined=jinja2.StrictUndefined)

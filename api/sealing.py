@@ -7,25 +7,22 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
-from io import BytesIO
-from typing import Any
 
 from cryptography.hazmat.primitives import serialization
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign import fields, signers
+from pyhanko.sign import signers
 from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from signer.appearance import MM, BoxAppearance, OutlineFont, box_ops, seal_ops
-from signer.errors import ErrorCategory, MinSealError, SealStateError
+from signer.errors import NotSealableError
 from signer.keystore import Pkcs11KeyStore, Pkcs12KeyStore
+from signer.layout import read_layout
 from signer.pki import Tier, to_asn1
+from signer.route import plan_box
 from signer.sign import LoadedKeySigner, Sealer, SealLevel, SealPlan, SealTarget, container_size
-from signer.slots import FIELD_PREFIX
 from signer.tsa import MinSealTimeStamper
-from signer.verify import parse_slots, slots_at
 from templates.fonts import FontSet
 from templates.formats import cn_date
 
@@ -39,19 +36,6 @@ DEFAULT_OPINIONS = {
     Tier.TOWNSHIP: "经入户调查、家庭经济状况核对和公示，情况属实，同意上报。",
     Tier.COUNTY: "经审核确认，符合最低生活保障条件，同意纳入保障。",
 }
-TIER_ORDER = tuple(Tier)  # village → township → county
-
-
-class WrongOfficeError(MinSealError):
-    code = "WRONG_OFFICE"
-    category = ErrorCategory.FORBIDDEN
-    default_message = "该单位无权在此文书上用印"
-
-
-class NotSealableError(MinSealError):
-    code = "NOT_SEALABLE"
-    category = ErrorCategory.INVALID
-    default_message = "该文件不能用印"
 
 
 @dataclass(frozen=True)
@@ -188,48 +172,28 @@ class SealingService:
         return SealResult(out, job.plan.target.field_name, job.plan.certify, job.office, job.record.serial, job.level)
 
     def plan(self, pdf: bytes, office: Office, *, opinion: str | None, level: SealLevel, day: dt.date) -> SealPlan:
-        by_name, signed, pages = _read_layout(pdf)
+        layout = read_layout(pdf)
+        box = plan_box(layout.table, layout.signed, office_id=office.id, office_name=office.name, tier=office.tier)
         text_font, seal_font = self.fonts()
         art = self.seal_art(office)
-        if office.tier.value in by_name:  # a form: one box per tier, sealed in route order
-            tier_index = TIER_ORDER.index(office.tier)
-            field = FIELD_PREFIX + office.tier.value
-            slot = by_name[office.tier.value]
-            _check_office(slot, office)
-            if field in signed:
-                raise SealStateError(f"「{office.name}」这一栏已经盖章，不能重复用印")
-            for earlier in TIER_ORDER[:tier_index]:
-                if FIELD_PREFIX + earlier.value not in signed:
-                    raise SealStateError(f"应先由{earlier.label}单位盖章，再由{office.tier.label}单位盖章")
-            x1, y1, x2, y2 = slot["rect"]
+        slot = box.slot
+        x1, y1, x2, y2 = slot.rect
+        target = SealTarget(slot.field_name, slot.page_index, slot.rect)
+        if not box.issuing:
+            text = opinion or DEFAULT_OPINIONS[office.tier]
             appearance = box_ops(BoxAppearance(
-                width=x2 - x1, height=y2 - y1, opinion=opinion or DEFAULT_OPINIONS[office.tier],
-                office=office.name, date_text=cn_date(day), seal=office.seal_spec,
+                width=x2 - x1, height=y2 - y1, opinion=text, office=office.name, date_text=cn_date(day),
+                seal=office.seal_spec,
             ), text_font=text_font, seal_font=seal_font, seal_content=art)
-            certify = not signed
-            reserve = tuple(
-                SealTarget(FIELD_PREFIX + t.value, by_name[t.value]["page_index"], tuple(by_name[t.value]["rect"]))
-                for t in TIER_ORDER[tier_index + 1:] if t.value in by_name
-            ) if certify else ()
-            return SealPlan(target=SealTarget(field, slot["page_index"], tuple(slot["rect"])), appearance=appearance,
-                            level=level, certify=certify, docmdp=MDPPerm.FILL_FORMS, reserve=reserve,
-                            reason=opinion or DEFAULT_OPINIONS[office.tier], signer_name=office.name)
-        if "issuer" in by_name:  # a notice or certificate: one issuing seal, nothing may change after it
-            if signed:
-                raise SealStateError("该文书已由发布单位盖章，不能再次用印")
-            if office.tier is Tier.VILLAGE:
-                raise SealStateError("公示、公布和证明只能由乡镇或县级单位盖章")
-            slot = by_name["issuer"]
-            _check_office(slot, office)
-            x1, y1, x2, y2 = slot["rect"]
-            appearance = box_ops(BoxAppearance(width=x2 - x1, height=y2 - y1, opinion=None, office=None,
-                                               date_text=None, seal=office.seal_spec),
-                                 text_font=text_font, seal_font=seal_font, seal_content=art)
-            riding = (art, office.seal_spec.diameter_mm * MM) if pages > 1 else None
-            return SealPlan(target=SealTarget(FIELD_PREFIX + "issuer", slot["page_index"], tuple(slot["rect"])),
-                            appearance=appearance, level=level, certify=True, docmdp=MDPPerm.NO_CHANGES,
-                            riding_seal=riding, reason="发布", signer_name=office.name)
-        raise NotSealableError(f"「{office.name}」在该文书上没有签章位")
+            reserve = tuple(SealTarget(s.field_name, s.page_index, s.rect) for s in box.reserve)
+            return SealPlan(target=target, appearance=appearance, level=level, certify=box.certify,
+                            docmdp=MDPPerm.FILL_FORMS, reserve=reserve, reason=text, signer_name=office.name)
+        appearance = box_ops(BoxAppearance(width=x2 - x1, height=y2 - y1, opinion=None, office=None,
+                                           date_text=None, seal=office.seal_spec),
+                             text_font=text_font, seal_font=seal_font, seal_content=art)
+        riding = (art, office.seal_spec.diameter_mm * MM) if layout.pages > 1 else None
+        return SealPlan(target=target, appearance=appearance, level=level, certify=True, docmdp=MDPPerm.NO_CHANGES,
+                        riding_seal=riding, reason="发布", signer_name=office.name)
 
     def _log_use(self, *, actor: str, office: Office, record: CertRecord, field: str, before: bytes,
                  after: bytes, level: SealLevel, certified: bool) -> None:
@@ -240,35 +204,3 @@ class SealingService:
                  "level": level.value, "certified": certified,
                  "sha256_in": hashlib.sha256(before).hexdigest(), "sha256_out": hashlib.sha256(after).hexdigest()}
         append_line(path, json.dumps(entry, ensure_ascii=False).encode())
-
-
-def _check_office(slot: dict[str, Any], office: Office) -> None:
-    """A seal goes only where the document names this office: a village seals only its own residents' forms."""
-    named = slot.get("office")
-    if named != office.name:
-        raise WrongOfficeError(f"文书此栏应由「{named or '未指明的单位'}」盖章，「{office.name}」无权用印")
-
-
-def _read_layout(pdf: bytes) -> tuple[dict[str, dict[str, Any]], set[str], int]:
-    """Seal slots (by name) the renderer stored in the file, the names of signed fields, and the page count."""
-    try:
-        reader = PdfFileReader(BytesIO(pdf), strict=False)
-        # filled signature fields and the revision each value was written in — what pyHanko's
-        # embedded_signatures would tell, without parsing every signature container (~10 ms each)
-        filled = {name: reader.xrefs.get_last_change(ref.get_object().raw_get("/V").reference)
-                  for name, _value, ref in fields.enumerate_sig_fields(reader, filled_status=True)}
-        signed = set(filled)
-        pages = int(reader.root["/Pages"]["/Count"])
-        latest = slots_at(reader, reader.xrefs.total_revisions - 1)
-        # once sealed, the slots that count are those the first seal certified
-        raw = slots_at(reader, min(filled.values())) if filled else latest
-    except Exception as exc:  # pyHanko raises many kinds for broken files
-        raise NotSealableError(f"无法读取待用印的 PDF：{type(exc).__name__}", code="PDF_UNREADABLE") from None
-    if raw is None:
-        raise NotSealableError("该 PDF 没有签章位信息：只能对 MinSeal 生成的文书用印", code="NO_SLOTS")
-    if latest != raw:
-        raise NotSealableError("该 PDF 的签章位信息在盖章后被改动，拒绝用印", code="SLOTS_TAMPERED")
-    by_name, _family = parse_slots(raw)
-    if not by_name:
-        raise NotSealableError("该 PDF 的签章位信息已损坏", code="NO_SLOTS")
-    return by_name, signed, pages

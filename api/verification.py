@@ -9,7 +9,8 @@ from pathlib import Path
 from cryptography import x509
 
 from signer.errors import InputFileError
-from signer.verify import TrustSettings, VerificationReport, verify_pdf
+from signer.report import VerificationReport
+from signer.verify import TrustSettings, verify_pdf
 
 from .offices import RegistryError, UnknownOfficeError
 from .seals import SealAuthority

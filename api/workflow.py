@@ -11,6 +11,7 @@ from signer.seal_image import SealFont
 from templates import Catalogue, PdfRenderer, RenderedPdf, render_docx
 from templates.fonts import FontSet
 
+from .offices import Registry, resolve_office_ids
 from .settings import Settings
 
 
@@ -26,10 +27,17 @@ class DocumentService:
     """Validates and renders documents; one per process (it holds the renderer and its font cache)."""
 
     def __init__(self, settings: Settings, catalogue: Catalogue | None = None,
-                 renderer: PdfRenderer | None = None) -> None:
+                 renderer: PdfRenderer | None = None, registry: Registry | None = None) -> None:
         self.settings = settings
         self.catalogue = catalogue or Catalogue.load()
         self._renderer = renderer
+        self._registry = registry
+
+    def registry(self) -> Registry | None:
+        """The office registry the documents' seal boxes are resolved against (None: no installation yet)."""
+        if self._registry is None and self.settings.registry_path.exists():
+            self._registry = Registry.load(self.settings.registry_path)
+        return self._registry
 
     @property
     def renderer(self) -> PdfRenderer:
@@ -45,7 +53,9 @@ class DocumentService:
         document_id = secrets.token_hex(8)
         if verify_url is None and prepared.family.kind in ("notice", "certificate"):
             verify_url = self.settings.verify_url(document_id)
-        rendered = self.renderer.render(prepared, verify_url=verify_url)
+        registry = self.registry()
+        office_ids = resolve_office_ids(prepared, registry) if registry is not None else None
+        rendered = self.renderer.render(prepared, verify_url=verify_url, office_ids=office_ids)
         docx = render_docx(prepared) if with_docx else None
         return RenderOutput(document_id=document_id, rendered=rendered, docx=docx, verify_url=verify_url)
 

@@ -121,3 +121,15 @@ class SealRevokedError(MinSealError):
     code = "SEAL_REVOKED"
     category = ErrorCategory.REFUSED
     default_message = "该单位的印章证书已吊销，不能用印"
+
+
+class WrongOfficeError(MinSealError):
+    code = "WRONG_OFFICE"
+    category = ErrorCategory.FORBIDDEN
+    default_message = "该单位无权在此文书上用印"
+
+
+class NotSealableError(MinSealError):
+    code = "NOT_SEALABLE"
+    category = ErrorCategory.INVALID
+    default_message = "该文件不能用印"

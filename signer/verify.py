@@ -17,17 +17,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
-from enum import StrEnum
+from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields
 from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate
@@ -37,127 +34,15 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
-from .pki import Tier, tier_of, to_asn1
-from .slots import FIELD_PREFIX, SLOTS_INFO_KEY
+from .layout import slots_at
+from .pki import tier_of, to_asn1
+from .report import REASONS, DocumentFacts, Finding, SignatureFacts, Verdict, VerificationReport
+from .route import RouteLookup, route_findings
+from .slots import FIELD_PREFIX, SlotTable
 
 MAX_BYTES = 50 * 2**20
 MAX_SIGNATURES = 12
 MAX_REVISIONS = 40
-#: the route's tiers in order (Tier's own order)
-TIER_ORDER = tuple(t.value for t in Tier)
-
-
-class Verdict(StrEnum):
-    PASSED = "PASSED"
-    FAILED = "FAILED"
-    INDETERMINATE = "INDETERMINATE"
-
-    @property
-    def label(self) -> str:
-        return {"PASSED": "通过", "FAILED": "不通过", "INDETERMINATE": "无法确定"}[self.value]
-
-
-#: stable reason codes and their Chinese explanations
-REASONS: dict[str, str] = {
-    "TOO_LARGE": "文件过大，拒绝处理",
-    "MALFORMED": "文件结构损坏，无法解析",
-    "NO_SIGNATURE": "文件中没有电子签章",
-    "TOO_MANY": "签章或修订版本过多，拒绝处理",
-    "TRAILING_DATA": "文件末尾有未经签章覆盖的多余数据",
-    "HIDDEN_REVISION": "文件中含有校验程序未检查的修订版本",
-    "SIG_BROKEN": "签章后文件内容被改动（摘要不符）",
-    "SIG_INVALID": "签名值无效或签名格式错误",
-    "CERT_UNTRUSTED": "签章证书不属于受信任的根证书",
-    "CERT_REVOKED": "签章时证书已被吊销",
-    "CERT_EXPIRED": "签章时证书已过期",
-    "CERT_NOT_YET_VALID": "签章时证书尚未生效",
-    "REVOCATION_UNKNOWN": "无法确定证书吊销状态",
-    "CERT_PROBLEM": "签章证书校验未通过",
-    "TIMESTAMP_INVALID": "时间戳无效或不受信任",
-    "MODIFIED_AFTER_SIGNING": "签章后文件被做了不允许的修改",
-    "DOCMDP_VIOLATION": "修改超出首个签章（认证签名）允许的范围",
-    "COVERAGE": "签章未覆盖其所在修订版本的全部内容",
-    "NOT_CERTIFIED": "首个签章不是认证签名",
-    "UNEXPECTED_SIGNATURE": "文件中有不属于本文书流转路径的签章",
-    "ROUTE_ORDER": "签章顺序不符合村→乡镇→县的流转路径",
-    "WRONG_OFFICE": "签章单位与文书指定的单位不符",
-    "WRONG_TIER": "签章证书的层级与签章栏不符",
-    "ROUTE_MISMATCH": "签章单位不是上一级单位的上级机关",
-    "EXPECTED_OFFICE_MISSING": "缺少指定单位的签章",
-    "NOT_OUR_SEAL": "签章证书不是民政电子印章证书",
-    "BAD_SLOTS": "文书的签章位信息缺失或损坏",
-    "FAKE_SEAL": "未签章的签章栏中画有印章图案",
-}
-
-
-@dataclass(frozen=True)
-class Finding:
-    code: str
-    message: str
-    field: str | None = None
-    indeterminate: bool = False
-
-
-@dataclass(frozen=True)
-class SignatureFacts:
-    field_name: str
-    revision: int
-    office_name: str | None
-    office_id: str | None
-    tier: str | None
-    cert_serial: str
-    cert_sha256: str
-    claimed_signing_time: str | None
-    timestamp_time: str | None
-    intact: bool
-    valid: bool
-    trusted: bool
-    revocation: str  # good | revoked_after_signing | revoked | unknown
-    revoked_at: str | None
-    certification: bool
-    docmdp: str | None
-    changes_after: str  # none | ltv_only | later_signatures | other
-    coverage: str  # entire_file | entire_revision | partial
-    slot: str | None
-
-
-@dataclass(frozen=True)
-class DocumentFacts:
-    sha256: str
-    size: int
-    pages: int | None
-    revisions: int | None
-    ends_at_last_revision: bool
-    trailing_bytes: int
-    family: str | None
-
-
-@dataclass(frozen=True)
-class VerificationReport:
-    verdict: Verdict
-    findings: tuple[Finding, ...]
-    signatures: tuple[SignatureFacts, ...]
-    document: DocumentFacts
-
-    @property
-    def codes(self) -> list[str]:
-        return [f.code for f in self.findings]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "verdict": self.verdict.value, "verdict_label": self.verdict.label,
-            "findings": [asdict(f) for f in self.findings],
-            "signatures": [asdict(s) for s in self.signatures],
-            "document": asdict(self.document),
-        }
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
-
-    def summary(self) -> str:
-        offices = "、".join(s.office_name or "未知单位" for s in self.signatures) or "无"
-        reasons = "；".join(dict.fromkeys(f.message for f in self.findings))
-        return f"{self.verdict.label}：{len(self.signatures)} 个签章（{offices}）" + (f"。{reasons}" if reasons else "")
 
 
 @dataclass(frozen=True)
@@ -259,7 +144,7 @@ def verify_pdf(
     trust: TrustSettings,
     *,
     expected_offices: Sequence[str] = (),
-    route_of: Callable[[str], list[str] | None] | None = None,
+    route_of: RouteLookup | None = None,
 ) -> VerificationReport:
     """Verify every signature of a PDF and apply the MinSeal policy. Never raises on bad input."""
     digest = hashlib.sha256(data).hexdigest()
@@ -300,10 +185,11 @@ def verify_pdf(
         trailing, ends, findings = _structure(data, reader)
     except Exception:
         return report([Finding("MALFORMED", REASONS["MALFORMED"])], revisions=revisions, pages=pages)
-    slots, family = parse_slots(raw_slots)
+    table = SlotTable.parse(raw_slots)
+    family = table.family if table is not None else None
     if changed_later:
         findings.append(Finding("MODIFIED_AFTER_SIGNING", REASONS["MODIFIED_AFTER_SIGNING"] + "（签章位信息被改动）"))
-    if raw_slots is not None and not slots:
+    if raw_slots is not None and table is None:
         findings.append(Finding("BAD_SLOTS", REASONS["BAD_SLOTS"]))
     if raw_slots is None and any(s.field_name.startswith(FIELD_PREFIX) for s in signatures):
         findings.append(Finding("BAD_SLOTS", REASONS["BAD_SLOTS"]))
@@ -356,24 +242,12 @@ def verify_pdf(
             ok = False
         if not ok:
             findings.append(Finding("TIMESTAMP_INVALID", REASONS["TIMESTAMP_INVALID"], field=ts_sig.field_name))
-    findings += _route_findings(facts, signatures, slots, family, route_of)
+    first_certified = signatures[0].docmdp_level is not None if signatures else None
+    findings += route_findings(facts, first_certified=first_certified, table=table, route_of=route_of)
     for wanted in expected_offices:
         if not any(wanted in (f.office_name, f.office_id) for f in facts):
             findings.append(Finding("EXPECTED_OFFICE_MISSING", f"{REASONS['EXPECTED_OFFICE_MISSING']}：{wanted}"))
     return report(findings, facts, **doc)
-
-
-def slots_at(reader: PdfFileReader, revision: int) -> str | None:
-    """The /MinSealSlots text as it stood in ``revision`` (resolved in that revision, not the latest)."""
-    history = reader.get_historical_resolver(revision)
-    info_ref = history.trailer_view.raw_get("/Info") if "/Info" in history.trailer_view else None
-    if info_ref is None:
-        return None
-    info = history(info_ref.reference) if isinstance(info_ref, generic.IndirectObject) else info_ref
-    if not isinstance(info, generic.DictionaryObject):
-        return None
-    value = info.get("/" + SLOTS_INFO_KEY)
-    return str(value) if value is not None else None
 
 
 def _fake_seal_boxes(reader: PdfFileReader) -> list[Finding]:
@@ -390,17 +264,6 @@ def _fake_seal_boxes(reader: PdfFileReader) -> list[Finding]:
     except Exception:
         out.append(Finding("MALFORMED", REASONS["MALFORMED"]))
     return out
-
-
-def parse_slots(raw: Any) -> tuple[dict[str, dict[str, Any]], str | None]:
-    """Slots by name, and the family, from the /MinSealSlots text; ({}, None) when absent or unreadable."""
-    if raw is None:
-        return {}, None
-    try:
-        parsed = json.loads(str(raw))
-        return {s["name"]: s for s in parsed["slots"]}, parsed.get("family")
-    except (ValueError, KeyError, TypeError):
-        return {}, None
 
 
 def _facts(sig: Any, status: PdfSignatureStatus, index: int, office_name: str | None, office_id: str | None,
@@ -475,53 +338,3 @@ def _signature_findings(status: PdfSignatureStatus, fact: SignatureFacts) -> lis
     if ts is not None and not (ts.intact and ts.valid and ts.trusted):
         out.append(Finding("TIMESTAMP_INVALID", REASONS["TIMESTAMP_INVALID"], field=name))
     return out
-
-
-def _route_findings(facts: list[SignatureFacts], signatures: list[Any], slots: dict[str, dict[str, Any]],
-                    family: str | None, route_of: Callable[[str], list[str] | None] | None) -> list[Finding]:
-    """The MinSeal policy for documents that carry our seal slots (the slots are inside the certified
-    revision, so they are as trustworthy as the first seal). Files without slots that still carry several of
-    our office seals must at least follow a route: tiers ascending, each office the parent of the one before."""
-    out: list[Finding] = []
-    if not slots:
-        ours = [f for f in facts if f.tier is not None]
-        if len(ours) > 1:
-            ranks = [TIER_ORDER.index(f.tier) for f in ours if f.tier in TIER_ORDER]
-            if ranks != sorted(set(ranks)) or len(ranks) != len(ours):
-                out.append(Finding("ROUTE_ORDER", REASONS["ROUTE_ORDER"]))
-            if route_of is not None and ours[0].office_id:
-                route = route_of(ours[0].office_id) or []
-                if [f.office_id for f in ours] != route[: len(ours)]:
-                    out.append(Finding("ROUTE_MISMATCH", REASONS["ROUTE_MISMATCH"]))
-        return out
-    if signatures and signatures[0].docmdp_level is None:
-        out.append(Finding("NOT_CERTIFIED", REASONS["NOT_CERTIFIED"], field=signatures[0].field_name))
-    tiers = [t for t in TIER_ORDER if t in slots]
-    allowed = [FIELD_PREFIX + t for t in tiers] if tiers else [FIELD_PREFIX + "issuer"]
-    names = [f.field_name for f in facts]
-    for fact in facts:
-        if fact.field_name not in allowed:
-            out.append(Finding("UNEXPECTED_SIGNATURE", REASONS["UNEXPECTED_SIGNATURE"], field=fact.field_name))
-    expected_order = [n for n in allowed if n in names]
-    if names != expected_order or names != allowed[: len(names)]:
-        out.append(Finding("ROUTE_ORDER", REASONS["ROUTE_ORDER"]))
-    for fact in facts:
-        slot = slots.get(fact.slot or "")
-        if slot is None:
-            continue
-        if fact.tier is None:
-            out.append(Finding("NOT_OUR_SEAL", REASONS["NOT_OUR_SEAL"], field=fact.field_name))
-        if slot.get("office") and slot["office"] != fact.office_name:
-            out.append(Finding("WRONG_OFFICE", f"{REASONS['WRONG_OFFICE']}：此栏应为「{slot['office']}」，"
-                               f"实为「{fact.office_name}」", field=fact.field_name))
-        if fact.slot in TIER_ORDER and fact.tier != fact.slot:
-            out.append(Finding("WRONG_TIER", REASONS["WRONG_TIER"], field=fact.field_name))
-        if fact.slot == "issuer" and fact.tier == Tier.VILLAGE.value:
-            out.append(Finding("WRONG_TIER", REASONS["WRONG_TIER"], field=fact.field_name))
-    if route_of is not None and tiers and facts and facts[0].office_id:
-        full_route = route_of(facts[0].office_id)
-        signer_ids = [f.office_id for f in facts]
-        if full_route is None or signer_ids != full_route[: len(signer_ids)]:
-            out.append(Finding("ROUTE_MISMATCH", REASONS["ROUTE_MISMATCH"]))
-    return out
-

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from signer.slots import SealSlot
+
 from .catalogue import Catalogue, Family, Prepared
-from .render_pdf import PdfRenderer, RenderedPdf, SealSlot
+from .render_pdf import PdfRenderer, RenderedPdf
 
 __all__ = ["Catalogue", "Family", "PdfRenderer", "Prepared", "RenderedPdf", "SealSlot", "render_docx"]
 

@@ -7,10 +7,9 @@ only our own template assets and ``data:`` URLs.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +22,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from signer.errors import FieldProblem, TemplateDataError
-from signer.slots import SLOTS_INFO_KEY
+from signer.slots import SLOTS_INFO_KEY, SealSlot, SlotTable
 
 from .catalogue import TEMPLATES_ROOT, Catalogue, Family, Prepared, iter_strings
 from .fonts import FontSet, check_subsetter
@@ -39,23 +38,6 @@ ISSUER_SEAL_MM = 44.0
 #: GB/T 9704: office name and date sit slightly below the seal's centre
 SEAL_RAISE_MM = 4.0
 ASSETS = TEMPLATES_ROOT / "assets"
-
-
-@dataclass(frozen=True)
-class SealSlot:
-    """Where a seal (or the QR code) goes: ``page_index`` is 0-based, ``rect`` is (x1, y1, x2, y2) in PDF
-    points with the origin at the page's lower left, as pyHanko's field boxes are."""
-
-    name: str
-    purpose: str  # "tier" (a form's opinion box) | "issuer" (notice/certificate seal) | "qr"
-    page_index: int
-    rect: tuple[float, float, float, float]
-    #: the office whose seal belongs here, as the document names it (None for the QR slot)
-    office: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "purpose": self.purpose, "page_index": self.page_index,
-                "rect": [round(v, 2) for v in self.rect], "office": self.office}
 
 
 @dataclass(frozen=True)
@@ -171,8 +153,11 @@ class PdfRenderer:
         )
 
     def render(
-        self, prepared: Prepared, *, verify_url: str | None = None, created: datetime | None = None
+        self, prepared: Prepared, *, verify_url: str | None = None, created: datetime | None = None,
+        office_ids: Mapping[str, str] | None = None,
     ) -> RenderedPdf:
+        """``office_ids`` maps slot names (tiers, "issuer") to the registry ids of the offices that seal them;
+        sealing and verification match those ids, never the printed names."""
         self.check_glyphs(prepared)
         source = self.html(prepared, verify_url=verify_url, created=created)
         self._log.start()
@@ -181,10 +166,9 @@ class PdfRenderer:
                 font_config=self._font_config, stylesheets=self._styles(prepared.family),
                 pdf_variant=self.pdf_variant,
             )
-            slots = tuple(_find_slots(document, prepared.family))
+            slots = tuple(_find_slots(document, prepared.family, office_ids or {}))
             # the slots travel inside the file too, so a later tier's signer knows where its box is
-            document.metadata.custom[SLOTS_INFO_KEY] = json.dumps(
-                {"family": prepared.family.id, "slots": [s.to_dict() for s in slots]}, separators=(",", ":"))
+            document.metadata.custom[SLOTS_INFO_KEY] = SlotTable(prepared.family.id, slots).to_json()
             pdf = document.write_pdf(pdf_variant=self.pdf_variant, custom_metadata=True)
         finally:
             warnings = self._log.stop()
@@ -200,7 +184,7 @@ class PdfRenderer:
         )
 
 
-def _find_slots(document: Any, family: Family) -> Iterator[SealSlot]:
+def _find_slots(document: Any, family: Family, office_ids: Mapping[str, str]) -> Iterator[SealSlot]:
     """Boxes carrying ``data-seal-slot`` become slots as laid out; a ``data-seal-anchor`` box (office name and
     date) gets a seal-sized square centred over it, slightly raised."""
     for index, page in enumerate(document.pages):
@@ -227,4 +211,5 @@ def _find_slots(document: Any, family: Family) -> Iterator[SealSlot]:
                 page_index=index,
                 rect=(x * PX_TO_PT, (height - y - h) * PX_TO_PT, (x + w) * PX_TO_PT, (height - y) * PX_TO_PT),
                 office=element.get("data-office"),
+                office_id=office_ids.get(name) if purpose != "qr" else None,
             )

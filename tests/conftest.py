@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from api.offices import DEMO_REGISTRY, Registry
 from api.settings import Settings
 from api.workflow import DocumentService
 from templates import Catalogue, PdfRenderer
@@ -24,7 +25,7 @@ def renderer(catalogue: Catalogue) -> Iterator[PdfRenderer]:
 
 @pytest.fixture(scope="session")
 def documents(catalogue: Catalogue, renderer: PdfRenderer) -> DocumentService:
-    return DocumentService(Settings(), catalogue=catalogue, renderer=renderer)
+    return DocumentService(Settings(), catalogue=catalogue, renderer=renderer, registry=Registry.load(DEMO_REGISTRY))
 
 
 @pytest.fixture()

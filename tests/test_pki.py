@@ -145,7 +145,7 @@ def test_softhsm_token_signs_and_never_exports_its_key(tmp_path: Path) -> None:
 
 
 def test_demo_county_key_lives_on_the_token(demo: SealAuthority) -> None:
-    county = demo.registry().get("曲阳县民政局")
+    county = demo.registry().get("130634")
     store = demo.key_store(county)
     assert store.kind == "pkcs11" and store.has_key(county.id)
     cert = store.certificate(county.id)

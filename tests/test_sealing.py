@@ -24,11 +24,11 @@ from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfWriter
 
 from api.cli import main
-from api.sealing import NotSealableError, SealingService, WrongOfficeError
+from api.sealing import SealingService
 from api.seals import SealAuthority
 from api.settings import Settings
 from api.workflow import DocumentService, seal_font
-from signer.errors import SealRevokedError, SealStateError
+from signer.errors import NotSealableError, SealRevokedError, SealStateError, WrongOfficeError
 
 from . import pdftools
 from .servers import free_port, serve
@@ -239,7 +239,7 @@ def test_cli_seal_and_use_log(world, form_pdf, tmp_path, monkeypatch, capsys) ->
         monkeypatch.setenv(f"MINSEAL_{key}", str(value))
     source, out = tmp_path / "form.pdf", tmp_path / "sealed.pdf"
     source.write_bytes(form_pdf)
-    code = main(["seal", str(source), "--office", "东沟南村村民委员会", "--opinion", "经评议，同意上报。",
+    code = main(["seal", str(source), "--office", "130634100201", "--opinion", "经评议，同意上报。",
                  "--level", "B-T", "-o", str(out)])
     assert code == 0, capsys.readouterr().err
     assert "认证签名" in capsys.readouterr().out

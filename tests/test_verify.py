@@ -31,7 +31,7 @@ from api.settings import Settings
 from api.verification import VerificationService
 from api.workflow import DocumentService, seal_font
 from signer import pki
-from signer.verify import Verdict, VerificationReport
+from signer.report import Verdict, VerificationReport
 
 VILLAGE, OTHER_VILLAGE, TOWNSHIP, OTHER_TOWNSHIP, COUNTY = (
     "130634100201", "130634100202", "130634100", "130634101", "130634")
