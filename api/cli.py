@@ -13,6 +13,7 @@ from signer.errors import ErrorCategory, MinSealError, TemplateDataError
 from signer.report import Verdict
 
 from . import logs
+from .cli_service import register as register_service_commands
 from .demo import run_demo
 from .errors import EXIT_CODE, exit_code
 from .files import check_output, read_input, read_json, write_atomic
@@ -115,6 +116,8 @@ def demo_cmd(
     run_demo(_ctx(ctx).settings, out, typer.echo)
 
 
+register_service_commands(app, lambda ctx: _ctx(ctx).settings)
+
 seals_app = typer.Typer(help="单位印章：列出、签发、更换、吊销", no_args_is_help=True)
 app.add_typer(seals_app, name="seals")
 
@@ -129,6 +132,13 @@ def init_demo_cmd(ctx: typer.Context) -> None:
     for st in statuses:
         typer.echo(f"  {st.office.id:<14}{st.office.name:<12}\t{st.office.tier.label}\t{st.office.key_store:<22}"
                    f"{STATUS_LABELS[st.status]}")
+    from .services.container import Services
+    from .services.demo_users import create_demo_users
+
+    services = Services.build(c.settings)
+    services.prepare()
+    path, created = create_demo_users(services)
+    typer.echo(f"演示用户：新建 {created} 个，密码在 {path}（仅本机可读）")
 
 
 @seals_app.command("list")

@@ -6,6 +6,8 @@ from signer.errors import ErrorCategory, MinSealError
 
 HTTP_STATUS: dict[ErrorCategory, int] = {
     ErrorCategory.INVALID: 422,
+    ErrorCategory.UNAUTHENTICATED: 401,
+    ErrorCategory.TOO_LARGE: 413,
     ErrorCategory.NOT_FOUND: 404,
     ErrorCategory.FORBIDDEN: 403,
     ErrorCategory.CONFLICT: 409,
@@ -23,6 +25,8 @@ EXIT_CODE: dict[ErrorCategory, int] = {
     ErrorCategory.REFUSED: 7,
     ErrorCategory.UNAVAILABLE: 8,
     ErrorCategory.INDETERMINATE: 9,
+    ErrorCategory.UNAUTHENTICATED: 10,
+    ErrorCategory.TOO_LARGE: 11,
 }
 
 

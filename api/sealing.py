@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from pyhanko.sign import signers
@@ -46,6 +48,8 @@ class SealResult:
     office: Office
     serial: str
     level: SealLevel
+    #: the 用印日志 entry for this use (who, when, which office/certificate, document hash before and after)
+    use_entry: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -62,9 +66,14 @@ class _Job:
 class SealingService:
     """One per process: caches office signers (keys are decrypted once), fonts and seal artwork."""
 
-    def __init__(self, settings: Settings, authority: SealAuthority) -> None:
+    def __init__(self, settings: Settings, authority: SealAuthority,
+                 use_log: Callable[[dict[str, Any]], None] | None = None) -> None:
+        """``use_log`` records each use; default: the append-only file <data_dir>/audit/seal-use.jsonl. The
+        service passes its own and writes the entry into the audit chain in the same transaction as the
+        new version."""
         self.settings = settings
         self.authority = authority
+        self._use_log = use_log or self._append_use
         self._signers: dict[str, signers.Signer] = {}
         self._seal_art: dict[str, bytes] = {}
         self._fonts: tuple[OutlineFont, OutlineFont] | None = None
@@ -167,9 +176,11 @@ class SealingService:
         if job.key not in self._reserve:
             # signature sizes vary by a few bytes (ECDSA, timestamps, revocation data): keep headroom
             self._reserve[job.key] = container_size(out, job.plan.target.field_name) + 2048
-        self._log_use(actor=actor, office=job.office, record=job.record, field=job.plan.target.field_name,
-                      before=pdf, after=out, level=job.level, certified=job.plan.certify)
-        return SealResult(out, job.plan.target.field_name, job.plan.certify, job.office, job.record.serial, job.level)
+        entry = _use_entry(actor=actor, office=job.office, record=job.record, field=job.plan.target.field_name,
+                           before=pdf, after=out, level=job.level, certified=job.plan.certify)
+        self._use_log(entry)
+        return SealResult(out, job.plan.target.field_name, job.plan.certify, job.office, job.record.serial, job.level,
+                          entry)
 
     def plan(self, pdf: bytes, office: Office, *, opinion: str | None, level: SealLevel, day: dt.date) -> SealPlan:
         layout = read_layout(pdf)
@@ -195,12 +206,15 @@ class SealingService:
         return SealPlan(target=target, appearance=appearance, level=level, certify=True, docmdp=MDPPerm.NO_CHANGES,
                         riding_seal=riding, reason="发布", signer_name=office.name)
 
-    def _log_use(self, *, actor: str, office: Office, record: CertRecord, field: str, before: bytes,
-                 after: bytes, level: SealLevel, certified: bool) -> None:
-        """用印日志: who, when, which document (hash before and after), which office and certificate."""
+    def _append_use(self, entry: dict[str, Any]) -> None:
         path = self.settings.data_dir / "audit" / "seal-use.jsonl"
-        entry = {"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "actor": actor,
-                 "office_id": office.id, "office": office.name, "serial": record.serial, "field": field,
-                 "level": level.value, "certified": certified,
-                 "sha256_in": hashlib.sha256(before).hexdigest(), "sha256_out": hashlib.sha256(after).hexdigest()}
         append_line(path, json.dumps(entry, ensure_ascii=False).encode())
+
+
+def _use_entry(*, actor: str, office: Office, record: CertRecord, field: str, before: bytes, after: bytes,
+               level: SealLevel, certified: bool) -> dict[str, Any]:
+    """用印日志: who, when, which document (hash before and after), which office and certificate."""
+    return {"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "actor": actor,
+            "office_id": office.id, "office": office.name, "serial": record.serial, "field": field,
+            "level": level.value, "certified": certified,
+            "sha256_in": hashlib.sha256(before).hexdigest(), "sha256_out": hashlib.sha256(after).hexdigest()}

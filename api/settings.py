@@ -46,6 +46,22 @@ class Settings(BaseSettings):
     #: roots the verifier trusts (PEM files); empty = this installation's own root
     trust_roots: list[Path] = []
 
+    #: SQLAlchemy URL; unset = SQLite (WAL) at <data_dir>/minseal.db
+    database_url: str | None = None
+    #: threads that run WeasyPrint and signing off the event loop
+    worker_threads: int = 4
+    #: uploads (PDF to verify or import): bytes and pages
+    max_upload_bytes: int = 20 * 2**20
+    max_upload_pages: int = 50
+    #: a signed-in browser session ends after this long without use
+    session_minutes: int = 30
+    #: cookies only over HTTPS (set true behind TLS)
+    secure_cookies: bool = False
+
+    @property
+    def blobs_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
     @property
     def registry_path(self) -> Path:
         return self.data_dir / "registry.toml"

@@ -47,14 +47,14 @@ class DocumentService:
         return self._renderer
 
     def render(self, family_id: str, data: Any, *, with_docx: bool = False, verify_url: str | None = None,
-               today: date | None = None) -> RenderOutput:
+               today: date | None = None, office_ids: dict[str, str] | None = None) -> RenderOutput:
         """Validate first (nothing is produced from bad data), then render PDF and optionally DOCX."""
         prepared = self.catalogue.prepare(family_id, data, today=today)
         document_id = secrets.token_hex(8)
         if verify_url is None and prepared.family.kind in ("notice", "certificate"):
             verify_url = self.settings.verify_url(document_id)
-        registry = self.registry()
-        office_ids = resolve_office_ids(prepared, registry) if registry is not None else None
+        if office_ids is None and (registry := self.registry()) is not None:
+            office_ids = resolve_office_ids(prepared, registry)
         rendered = self.renderer.render(prepared, verify_url=verify_url, office_ids=office_ids)
         docx = render_docx(prepared) if with_docx else None
         return RenderOutput(document_id=document_id, rendered=rendered, docx=docx, verify_url=verify_url)

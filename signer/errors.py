@@ -14,6 +14,8 @@ from enum import StrEnum
 
 class ErrorCategory(StrEnum):
     INVALID = "invalid"          # the caller's input is wrong
+    UNAUTHENTICATED = "unauthenticated"  # no (valid) sign-in
+    TOO_LARGE = "too_large"      # an upload over the configured limits
     NOT_FOUND = "not_found"
     FORBIDDEN = "forbidden"
     CONFLICT = "conflict"
@@ -133,3 +135,66 @@ class NotSealableError(MinSealError):
     code = "NOT_SEALABLE"
     category = ErrorCategory.INVALID
     default_message = "该文件不能用印"
+
+
+# -- the service's errors (they live here too: one tree, one file) ------------------------------------------------
+
+
+class NotSignedInError(MinSealError):
+    code = "NOT_SIGNED_IN"
+    category = ErrorCategory.UNAUTHENTICATED
+    default_message = "请先登录"
+
+
+class ForbiddenError(MinSealError):
+    code = "FORBIDDEN"
+    category = ErrorCategory.FORBIDDEN
+    default_message = "无权进行此操作"
+
+
+class NotFoundError(MinSealError):
+    """Also what a caller gets for a document of another office: existence is never revealed."""
+
+    code = "NOT_FOUND"
+    category = ErrorCategory.NOT_FOUND
+    default_message = "没有找到该文书"
+
+
+class ConflictError(MinSealError):
+    code = "CONFLICT"
+    category = ErrorCategory.CONFLICT
+    default_message = "文书状态已变化，请刷新后重试"
+
+
+class UserError(MinSealError):
+    code = "USER_INVALID"
+    category = ErrorCategory.INVALID
+    default_message = "用户信息有误"
+
+
+class UploadTooLargeError(MinSealError):
+    code = "UPLOAD_TOO_LARGE"
+    category = ErrorCategory.TOO_LARGE
+    default_message = "上传的文件超过大小或页数限制"
+
+
+class BlobMissingError(MinSealError):
+    code = "BLOB_MISSING"
+    category = ErrorCategory.NOT_FOUND
+    default_message = "文件内容不存在"
+
+
+class VerificationRefusedError(MinSealError):
+    """A file failed the seal check at a gate (accept, import); carries the report so the caller sees why."""
+
+    code = "VERIFICATION_FAILED"
+    category = ErrorCategory.REFUSED
+    default_message = "文件未通过电子签章校验，拒绝接收"
+
+    def __init__(self, message: str | None = None, *, report: dict[str, object] | None = None,
+                 code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.report = report
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), **({"report": self.report} if self.report is not None else {})}

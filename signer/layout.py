@@ -58,3 +58,11 @@ def read_layout(pdf: bytes) -> Layout:
     if table is None:
         raise NotSealableError("该 PDF 的签章位信息已损坏", code="NO_SLOTS")
     return Layout(table, frozenset(filled), pages)
+
+
+def page_count(pdf: bytes) -> int | None:
+    """The page count a PDF declares, or None when it cannot be read (the verifier then says why)."""
+    try:
+        return int(PdfFileReader(BytesIO(pdf), strict=False).root["/Pages"]["/Count"])
+    except Exception:
+        return None

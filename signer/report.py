@@ -122,3 +122,13 @@ class VerificationReport:
         offices = "、".join(s.office_name or "未知单位" for s in self.signatures) or "无"
         reasons = "；".join(dict.fromkeys(f.message for f in self.findings))
         return f"{self.verdict.label}：{len(self.signatures)} 个签章（{offices}）" + (f"。{reasons}" if reasons else "")
+
+
+def report_from_dict(data: dict[str, Any]) -> VerificationReport:
+    """The inverse of ``VerificationReport.to_dict`` (for reports kept in a cache)."""
+    return VerificationReport(
+        verdict=Verdict(data["verdict"]),
+        findings=tuple(Finding(**f) for f in data["findings"]),
+        signatures=tuple(SignatureFacts(**s) for s in data["signatures"]),
+        document=DocumentFacts(**data["document"]),
+    )

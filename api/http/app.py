@@ -1,0 +1,83 @@
+"""The HTTP service's app factory: settings in, an app out; nothing is built at import time.
+
+``uvicorn --factory api.http.app:app_from_env`` (or ``minseal serve``) serves it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from signer.errors import MinSealError
+
+from ..errors import http_status
+from ..pki_http import pki_router
+from ..services.container import Services
+from ..settings import Settings
+from .routes import admin, auth, documents, verify
+
+
+def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
+    services = services or Services.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(services.prepare)
+        yield
+        services.db.dispose()
+
+    app = FastAPI(title="MinSeal", description="基层民政文书与电子签章服务", lifespan=lifespan)
+    app.state.services = services
+    app.state.limiter = anyio.CapacityLimiter(max(1, settings.worker_threads))
+    for router in (auth.router, documents.router, verify.router, admin.router):
+        app.include_router(router)
+    app.include_router(pki_router(services.authority, services.sealing))
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> JSONResponse:
+        checks = await anyio.to_thread.run_sync(_health, services)
+        ok = all(checks.values())
+        return JSONResponse({"status": "ok" if ok else "degraded", "checks": checks}, status_code=200 if ok else 503)
+
+    @app.exception_handler(MinSealError)
+    async def domain_error(request: Request, error: MinSealError) -> JSONResponse:
+        return JSONResponse(error.to_dict(), status_code=http_status(error))
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        fields = [{"path": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "message": _cn(e)}
+                  for e in error.errors()]
+        return JSONResponse({"code": "INVALID_REQUEST", "message": f"请求有误（共 {len(fields)} 处）",
+                             "fields": fields}, status_code=422)
+
+    return app
+
+
+def _cn(error: dict[str, Any]) -> str:
+    kind = str(error.get("type", ""))
+    return {"missing": "缺少此项", "string_too_long": "内容过长", "string_too_short": "内容过短",
+            "dict_type": "应为对象", "string_type": "应为文本", "int_parsing": "应为整数",
+            "json_invalid": "不是有效的 JSON"}.get(kind, "格式不正确")
+
+
+def _health(services: Services) -> dict[str, bool]:
+    from templates.fonts import FontSet
+
+    try:
+        FontSet.locate()
+        fonts = True
+    except Exception:
+        fonts = False
+    return {"database": services.db.ping(), "key_stores": services.authority.root_cert_path.exists(),
+            "registry": services.settings.registry_path.exists(), "fonts": fonts}
+
+
+def app_from_env() -> FastAPI:
+    """For uvicorn/gunicorn workers: each worker builds its own app from the environment (MINSEAL_*)."""
+    return create_app(Settings())

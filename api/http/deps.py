@@ -1,0 +1,75 @@
+"""What routes declare they need (Annotated dependencies), and the bridge that runs blocking work off the loop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import anyio
+from fastapi import Depends, Request, UploadFile
+
+from signer.errors import ForbiddenError, InputFileError, NotSignedInError, UploadTooLargeError
+from signer.layout import page_count
+
+from ..services.container import Services
+from ..services.identity import Principal
+
+SESSION_COOKIE = "minseal_session"
+CSRF_HEADER = "x-csrf-token"
+T = TypeVar("T")
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def run_blocking(request: Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """WeasyPrint, signing, verification and database work run in the worker threads (sized by a setting)."""
+    limiter: anyio.CapacityLimiter = request.app.state.limiter
+    return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs), limiter=limiter)
+
+
+def _authenticate(request: Request, services: Services) -> Principal:
+    auth = request.headers.get("authorization", "")
+    with services.db.session() as session:
+        if auth.lower().startswith("bearer "):
+            return services.identity.from_token(session, auth[7:].strip())
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if not cookie:
+            raise NotSignedInError()
+        principal, csrf = services.identity.from_session(session, cookie)
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        # cookie sessions are CSRF-protected: the token issued at sign-in comes back in a header
+        sent = request.headers.get(CSRF_HEADER)
+        if sent != csrf:
+            raise ForbiddenError("请求缺少有效的 CSRF 令牌", code="CSRF")
+    return principal
+
+
+async def current_user(request: Request, services: ServicesDep) -> Principal:
+    return await run_blocking(request, _authenticate, request, services)
+
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+async def read_upload(file: UploadFile, services: Services) -> bytes:
+    """An uploaded PDF within the byte and page limits; read in chunks so an oversized upload stops early."""
+    limit = services.settings.max_upload_bytes
+    chunks, size = [], 0
+    while chunk := await file.read(1 << 20):
+        size += len(chunk)
+        if size > limit:
+            raise UploadTooLargeError(f"上传的文件超过 {limit // 2**20} MB 的限制")
+        chunks.append(chunk)
+    data = b"".join(chunks)
+    if not data.startswith(b"%PDF-"):
+        raise InputFileError("上传的文件不是 PDF", code="NOT_PDF")
+    pages = page_count(data)
+    if pages is not None and pages > services.settings.max_upload_pages:
+        raise UploadTooLargeError(f"上传的文件超过 {services.settings.max_upload_pages} 页的限制")
+    return data

@@ -1,0 +1,114 @@
+"""Documents and the workflow: create, seal, submit, accept, return, re-create, import; versions and history."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+from pydantic import BaseModel, Field
+
+from ..deps import CurrentUser, ServicesDep, read_upload, run_blocking
+
+router = APIRouter(prefix="/api", tags=["documents"])
+
+
+class DocumentCreate(BaseModel):
+    family: str = Field(max_length=64)
+    data: dict[str, Any]
+
+
+class SealBody(BaseModel):
+    opinion: str | None = Field(default=None, max_length=300)
+
+
+class ReturnBody(BaseModel):
+    reason: str = Field(max_length=500)
+
+
+@router.get("/templates")
+async def templates(services: ServicesDep, _user: CurrentUser) -> list[dict[str, Any]]:
+    families = services.documents.catalogue
+    return [{"id": f.id, "title": f.title, "kind": f.kind, "tiers": list(f.tiers)} for f in families]
+
+
+@router.post("/documents", status_code=201)
+async def create(body: DocumentCreate, request: Request, services: ServicesDep, user: CurrentUser) -> dict[str, Any]:
+    view = await run_blocking(request, services.workflow.create, user, body.family, body.data)
+    return view.to_dict()
+
+
+@router.get("/documents")
+async def listing(request: Request, services: ServicesDep, user: CurrentUser, inbox: bool = False) -> list[Any]:
+    views = await run_blocking(request, services.workflow.listing, user, inbox=inbox)
+    return [v.to_dict() for v in views]
+
+
+@router.get("/inbox")
+async def inbox(request: Request, services: ServicesDep, user: CurrentUser) -> list[Any]:
+    views = await run_blocking(request, services.workflow.listing, user, inbox=True)
+    return [v.to_dict() for v in views]
+
+
+@router.get("/documents/{document_id}")
+async def get(document_id: str, request: Request, services: ServicesDep, user: CurrentUser) -> dict[str, Any]:
+    return (await run_blocking(request, services.workflow.get, user, document_id)).to_dict()
+
+
+def _pdf(view: Any, pdf: bytes, number: int) -> Response:
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{view.family}-{view.id[:8]}-v{number}.pdf"',
+        "Cache-Control": "private, no-store"})
+
+
+@router.get("/documents/{document_id}/pdf")
+async def current_pdf(document_id: str, request: Request, services: ServicesDep, user: CurrentUser) -> Response:
+    view, pdf = await run_blocking(request, services.workflow.pdf, user, document_id)
+    return _pdf(view, pdf, view.current_version)
+
+
+@router.get("/documents/{document_id}/versions/{number}/pdf")
+async def version_pdf(document_id: str, number: int, request: Request, services: ServicesDep,
+                      user: CurrentUser) -> Response:
+    view, pdf = await run_blocking(request, services.workflow.pdf, user, document_id, number)
+    return _pdf(view, pdf, number)
+
+
+@router.post("/documents/{document_id}/seal")
+async def seal(document_id: str, body: SealBody, request: Request, services: ServicesDep,
+               user: CurrentUser) -> dict[str, Any]:
+    return (await run_blocking(request, services.workflow.seal, user, document_id, opinion=body.opinion)).to_dict()
+
+
+@router.post("/documents/{document_id}/submit")
+async def submit(document_id: str, request: Request, services: ServicesDep, user: CurrentUser) -> dict[str, Any]:
+    return (await run_blocking(request, services.workflow.submit, user, document_id)).to_dict()
+
+
+@router.post("/documents/{document_id}/accept")
+async def accept(document_id: str, request: Request, services: ServicesDep, user: CurrentUser,
+                 opinion: Annotated[str | None, Form(max_length=300)] = None,
+                 file: Annotated[UploadFile | None, File()] = None) -> dict[str, Any]:
+    """Verify against the record, then countersign (the county: approve). Optional ``file``: the file as this
+    office received it; it must be the registered version."""
+    received = await read_upload(file, services) if file is not None else None
+    view = await run_blocking(request, services.workflow.accept, user, document_id, opinion=opinion or None,
+                              received=received)
+    return view.to_dict()
+
+
+@router.post("/documents/{document_id}/return")
+async def return_(document_id: str, body: ReturnBody, request: Request, services: ServicesDep,
+                  user: CurrentUser) -> dict[str, Any]:
+    return (await run_blocking(request, services.workflow.return_, user, document_id, reason=body.reason)).to_dict()
+
+
+@router.post("/documents/{document_id}/recreate", status_code=201)
+async def recreate(document_id: str, request: Request, services: ServicesDep, user: CurrentUser) -> dict[str, Any]:
+    return (await run_blocking(request, services.workflow.recreate, user, document_id)).to_dict()
+
+
+@router.post("/documents/import", status_code=201)
+async def import_pdf(request: Request, services: ServicesDep, user: CurrentUser,
+                     file: Annotated[UploadFile, File()]) -> dict[str, Any]:
+    pdf = await read_upload(file, services)
+    return (await run_blocking(request, services.workflow.import_pdf, user, pdf)).to_dict()

@@ -1,0 +1,23 @@
+"""POST /api/verify: any signed-in staff member checks a PDF; JSON, or the Chinese HTML report."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Request, UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from ...report_page import report_html
+from ..deps import CurrentUser, ServicesDep, read_upload, run_blocking
+
+router = APIRouter(prefix="/api", tags=["verify"])
+
+
+@router.post("/verify")
+async def verify(request: Request, services: ServicesDep, _user: CurrentUser,
+                 file: Annotated[UploadFile, File()]) -> Response:
+    pdf = await read_upload(file, services)
+    report = await run_blocking(request, services.checks.verify, pdf)
+    if "text/html" in request.headers.get("accept", ""):
+        return HTMLResponse(report_html(report))
+    return JSONResponse(report.to_dict())

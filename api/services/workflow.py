@@ -1,0 +1,397 @@
+"""The village → township → county workflow: create, seal, submit, accept (verify + countersign), return,
+re-create, import. Every transition is one database transaction; blocking work (rendering, signing, verifying)
+happens before it, and the new blob is written before the row that points at it commits.
+
+Methods are synchronous: the HTTP layer runs them in its worker threads, the CLI and tests call them directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from signer.errors import (
+    ConflictError,
+    ForbiddenError,
+    TemplateDataError,
+    VerificationRefusedError,
+)
+from signer.pki import Tier
+from signer.report import Verdict, VerificationReport
+
+from ..sealing import SealingService, SealResult
+from ..storage import audit, repositories
+from ..storage.blobs import BlobStore
+from ..storage.engine import Database
+from ..storage.models import DocumentRow, OfficeRow, VersionRow, utcnow
+from ..workflow import DocumentService
+from .access import Action, may_see, role_may
+from .checks import ReportCache
+from .identity import Principal
+from .states import ACTION_LABELS, Status, next_status
+
+
+@dataclass(frozen=True)
+class VersionView:
+    number: int
+    sha256: str
+    size: int
+    kind: str
+    office_id: str
+    note: str | None
+    created_at: str
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    """What staff see of a document; the data holds personal information and is shown to route offices only."""
+
+    id: str
+    public_id: str
+    family: str
+    title: str
+    owner_office_id: str
+    route: list[str]
+    holder_office_id: str
+    status: str
+    status_label: str
+    return_reason: str | None
+    replaces_id: str | None
+    replaced_by_id: str | None
+    current_version: int
+    created_at: str
+    updated_at: str
+    versions: list[VersionView]
+    data: dict[str, Any] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+def route_key(route: Sequence[str]) -> str:
+    """",a,b,c," — lets any database find a route's documents with LIKE '%,office,%'."""
+    return "," + ",".join(route) + ","
+
+
+def _iso(value: dt.datetime) -> str:
+    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat(timespec="seconds")
+
+
+def _view(session: Session, doc: DocumentRow) -> DocumentView:
+    versions = [VersionView(v.number, v.sha256, v.size, v.kind, v.office_id, v.note, _iso(v.created_at))
+                for v in repositories.versions(session, doc.id)]
+    return DocumentView(doc.id, doc.public_id, doc.family, doc.title, doc.owner_office_id, list(doc.route),
+                        doc.holder_office_id, doc.status, Status(doc.status).label, doc.return_reason,
+                        doc.replaces_id, doc.replaced_by_id, doc.current_version, _iso(doc.created_at),
+                        _iso(doc.updated_at), versions, doc.data)
+
+
+class _Denial(Exception):
+    def __init__(self, who: Principal, action: Action, message: str, document_id: str | None, code: str) -> None:
+        super().__init__(message)
+        self.who, self.action, self.message, self.document_id, self.code = who, action, message, document_id, code
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _records_denials(method: F) -> F:
+    @functools.wraps(method)
+    def wrapper(self: Workflow, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except _Denial as denial:
+            raise self.record_denial(denial) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class _Read:
+    """What a transition read before its slow work: the document as it was, and its current file."""
+
+    doc: DocumentRow
+    pdf: bytes
+
+
+class Workflow:
+    def __init__(self, *, db: Database, blobs: BlobStore, documents: DocumentService, sealing: SealingService,
+                 checks: ReportCache, public_url: Any) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.documents = documents
+        self.sealing = sealing
+        self.checks = checks
+        self._public_url = public_url
+
+    # -- guards ---------------------------------------------------------------------------------------------
+    def deny(self, who: Principal, action: Action, message: str, *, document_id: str | None = None,
+             code: str = "FORBIDDEN") -> _Denial:
+        """The error to raise; :func:`_records_denials` writes it to the audit chain once the transaction that
+        found it has been rolled back (a second writer inside it would wait on the first)."""
+        return _Denial(who, action, message, document_id, code)
+
+    def record_denial(self, denial: _Denial) -> ForbiddenError:
+        with self.db.session() as session:
+            audit.append(session, actor=denial.who.actor, action="deny", office_id=denial.who.office_id,
+                         document_id=denial.document_id,
+                         detail={"action": denial.action.value, "code": denial.code, "message": denial.message})
+        return ForbiddenError(denial.message, code=denial.code)
+
+    def _require_role(self, who: Principal, action: Action, document_id: str | None = None) -> None:
+        if not role_may(who, action):
+            raise self.deny(who, action, f"{who.role.label}（{who.office_name}）不能{ACTION_LABELS[action]}",
+                            document_id=document_id, code="ROLE_FORBIDDEN")
+
+    def _visible(self, session: Session, who: Principal, document_id: str, action: Action) -> DocumentRow:
+        doc = repositories.document(session, document_id)
+        if not may_see(who, doc.route, doc.reached):
+            raise self.deny(who, action, "该文书不属于本单位，无权访问", document_id=document_id,
+                            code="OTHER_OFFICE")
+        return doc
+
+    def _holder(self, who: Principal, doc: DocumentRow, action: Action) -> None:
+        if doc.holder_office_id != who.office_id:
+            raise self.deny(who, action, "该文书当前不在本单位办理", document_id=doc.id, code="NOT_HOLDER")
+
+    def _read(self, who: Principal, document_id: str, action: Action) -> _Read:
+        self._require_role(who, action, document_id)
+        with self.db.session() as session:
+            doc = self._visible(session, who, document_id, action)
+            self._holder(who, doc, action)
+            current = repositories.version(session, doc.id, doc.current_version)
+        return _Read(doc, self.blobs.get(current.sha256))
+
+    # -- reading --------------------------------------------------------------------------------------------
+    @_records_denials
+    def get(self, who: Principal, document_id: str) -> DocumentView:
+        with self.db.session() as session:
+            return _view(session, self._visible(session, who, document_id, Action.READ))
+
+    @_records_denials
+    def pdf(self, who: Principal, document_id: str, number: int | None = None) -> tuple[DocumentView, bytes]:
+        with self.db.session() as session:
+            doc = self._visible(session, who, document_id, Action.READ)
+            version = repositories.version(session, doc.id, number if number is not None else doc.current_version)
+            view = _view(session, doc)
+        return view, self.blobs.get(version.sha256)
+
+    @_records_denials
+    def listing(self, who: Principal, *, inbox: bool = False, limit: int = 100) -> list[DocumentView]:
+        """Documents this office can see; ``inbox``: those waiting for this office to act."""
+        with self.db.session() as session:
+            query = select(DocumentRow).order_by(DocumentRow.updated_at.desc()).limit(limit * 5)
+            if inbox:
+                query = query.where(DocumentRow.holder_office_id == who.office_id,
+                                    DocumentRow.status.in_([Status.DRAFT, Status.SEALED, Status.SUBMITTED,
+                                                            Status.ACCEPTED, Status.RETURNED]))
+            else:
+                query = query.where(DocumentRow.route_key.like(f"%,{who.office_id},%"))  # narrowed below
+            rows = [d for d in session.execute(query).scalars() if may_see(who, d.route, d.reached)]
+            return [_view(session, d) for d in rows[:limit]]
+
+    # -- transitions ----------------------------------------------------------------------------------------
+    @_records_denials
+    def create(self, who: Principal, family_id: str, data: Any, *, replaces: str | None = None) -> DocumentView:
+        """Validate and render; the route and the offices printed in the boxes come from the registry."""
+        self._require_role(who, Action.CREATE)
+        family = self.documents.catalogue.family(family_id)
+        if family.tiers and who.tier is not Tier(family.tiers[0]):
+            raise self.deny(who, Action.CREATE, f"「{family.title}」由{Tier(family.tiers[0]).label}单位填报",
+                            code="WRONG_TIER")
+        if not family.tiers and who.tier is Tier.VILLAGE:
+            raise self.deny(who, Action.CREATE, "公示、公布和证明由乡镇或县级单位发布", code="WRONG_TIER")
+        if not isinstance(data, dict):
+            raise TemplateDataError([], "文书数据应为 JSON 对象")
+        with self.db.session() as session:
+            route = repositories.route_of(session, who.office_id) if family.tiers else [who.office_id]
+            names = {o.id: o.name for o in session.execute(select(OfficeRow).where(OfficeRow.id.in_(route)))
+                     .scalars()}
+        office_ids: dict[str, str] = {}
+        if family.tiers:
+            tiers = [t.value for t in Tier][: len(route)]
+            office_ids = {tier: route[i] for i, tier in enumerate(tiers) if tier in family.tiers}
+            data = {**data, "offices": {tier: names[oid] for tier, oid in office_ids.items()}}
+        else:
+            office_ids = {"issuer": who.office_id}
+        public_id = secrets.token_urlsafe(16)  # 128 bits
+        out = self.documents.render(family_id, data, verify_url=self._public_url(public_id), office_ids=office_ids)
+        sha = self.blobs.put(out.rendered.pdf)
+        document_id = secrets.token_hex(16)
+        with self.db.session() as session:
+            now = utcnow()
+            session.add(DocumentRow(id=document_id, public_id=public_id, family=family_id, title=family.title,
+                                    owner_office_id=who.office_id, route=route, route_key=route_key(route), reached=0,
+                                    holder_office_id=who.office_id, status=Status.DRAFT.value, data=data,
+                                    replaces_id=replaces, current_version=1, created_by=who.user_id,
+                                    created_at=now, updated_at=now))
+            session.flush()
+            session.add(VersionRow(document_id=document_id, number=1, sha256=sha, size=len(out.rendered.pdf),
+                                   kind="rendered", office_id=who.office_id, actor_id=who.user_id))
+            audit.append(session, actor=who.actor, action="document.create", office_id=who.office_id,
+                         document_id=document_id, detail={"family": family_id, "sha256": sha})
+            if replaces is not None:
+                old = repositories.document(session, replaces)
+                repositories.transition(session, old, old.lock_version, status=Status.CLOSED.value,
+                                        replaced_by_id=document_id, updated_at=now)
+            doc = repositories.document(session, document_id)
+            return _view(session, doc)
+
+    @_records_denials
+    def seal(self, who: Principal, document_id: str, *, opinion: str | None = None) -> DocumentView:
+        """The first seal of the route (a form's village box, or a notice's issuing seal)."""
+        read = self._read(who, document_id, Action.SEAL)
+        with self.db.session() as session:
+            if not repositories.office(session, who.office_id).clerks_may_seal and who.role.value == "clerk":
+                raise self.deny(who, Action.SEAL, "本单位的经办人不能使用印章", document_id=document_id,
+                                code="CLERK_NO_SEAL")
+        family = self.documents.catalogue.family(read.doc.family)
+        target = next_status(read.doc.status, Action.SEAL, issuing=not family.tiers)
+        result = self.sealing.seal(read.pdf, who.office_id, opinion=opinion, actor=who.actor)
+        return self._commit_version(who, read.doc, result, status=target, kind="sealed", action="seal",
+                                    note=opinion)
+
+    @_records_denials
+    def submit(self, who: Principal, document_id: str) -> DocumentView:
+        """Send the file to the next office of its route."""
+        self._require_role(who, Action.SUBMIT, document_id)
+        with self.db.session() as session:
+            doc = self._visible(session, who, document_id, Action.SUBMIT)
+            self._holder(who, doc, Action.SUBMIT)
+            target = next_status(doc.status, Action.SUBMIT)
+            index = doc.route.index(who.office_id)
+            if index + 1 >= len(doc.route):
+                raise ConflictError("该文书已在流转路径的最后一级", code="END_OF_ROUTE")
+            parent = doc.route[index + 1]
+            repositories.transition(session, doc, doc.lock_version, status=target.value, holder_office_id=parent,
+                                    reached=max(doc.reached, index + 1), updated_at=utcnow())
+            audit.append(session, actor=who.actor, action="document.submit", office_id=who.office_id,
+                         document_id=doc.id, detail={"to": parent, "version": doc.current_version})
+            return _view(session, repositories.document(session, doc.id))
+
+    @_records_denials
+    def accept(self, who: Principal, document_id: str, *, opinion: str | None = None,
+               received: bytes | None = None) -> DocumentView:
+        """Check the file against its record (hash of the version on record, seals of the route so far, in
+        order), then countersign. ``received``: the file as the office got it, when it came another way; it
+        must be the registered version."""
+        read = self._read(who, document_id, Action.ACCEPT)
+        doc = read.doc
+        last_tier = doc.route.index(who.office_id) == len(doc.route) - 1
+        target = next_status(doc.status, Action.ACCEPT, last_tier=last_tier)
+        if received is not None and received != read.pdf:
+            report = self.checks.verify(received)
+            raise VerificationRefusedError("收到的文件与系统中登记的版本不一致，拒绝接收",
+                                           code="NOT_REGISTERED_VERSION", report=report.to_dict())
+        report = self.checks.verify(read.pdf)
+        expected = doc.route[: doc.route.index(who.office_id)]
+        self._gate(report, expected)
+        result = self.sealing.seal(read.pdf, who.office_id, opinion=opinion, actor=who.actor)
+        kind = "approved" if last_tier else "countersigned"
+        return self._commit_version(who, doc, result, status=target, kind=kind, action="accept", note=opinion,
+                                    extra={"verdict": report.verdict.value})
+
+    @staticmethod
+    def _gate(report: VerificationReport, expected_offices: Sequence[str]) -> None:
+        signers = [s.office_id for s in report.signatures]
+        if report.verdict is not Verdict.PASSED:
+            raise VerificationRefusedError(f"文件未通过电子签章校验（{report.verdict.label}）：{report.summary()}",
+                                           report=report.to_dict())
+        if signers != list(expected_offices):
+            raise VerificationRefusedError(
+                f"文件的签章单位（{'、'.join(str(s) for s in signers) or '无'}）与流转记录"
+                f"（{'、'.join(expected_offices)}）不符", code="ROUTE_RECORD_MISMATCH", report=report.to_dict())
+
+    @_records_denials
+    def return_(self, who: Principal, document_id: str, *, reason: str) -> DocumentView:
+        self._require_role(who, Action.RETURN, document_id)
+        reason = (reason or "").strip()
+        if not reason or len(reason) > 500:
+            raise TemplateDataError([], "退回须写明原因（1–500 字）")
+        with self.db.session() as session:
+            doc = self._visible(session, who, document_id, Action.RETURN)
+            self._holder(who, doc, Action.RETURN)
+            target = next_status(doc.status, Action.RETURN)
+            repositories.transition(session, doc, doc.lock_version, status=target.value,
+                                    holder_office_id=doc.owner_office_id, return_reason=reason, updated_at=utcnow())
+            audit.append(session, actor=who.actor, action="document.return", office_id=who.office_id,
+                         document_id=doc.id, detail={"reason": reason, "to": doc.owner_office_id})
+            return _view(session, repositories.document(session, doc.id))
+
+    @_records_denials
+    def recreate(self, who: Principal, document_id: str) -> DocumentView:
+        """A returned certified file cannot be edited: a new document from its data, linked; the old one closed."""
+        self._require_role(who, Action.RECREATE, document_id)
+        with self.db.session() as session:
+            doc = self._visible(session, who, document_id, Action.RECREATE)
+            self._holder(who, doc, Action.RECREATE)
+            next_status(doc.status, Action.RECREATE)
+            if doc.data is None:
+                raise ConflictError("该文书是导入的文件，没有可用于重新填报的数据", code="NO_DATA")
+            data, family = dict(doc.data), doc.family
+        return self.create(who, family, data, replaces=document_id)
+
+    @_records_denials
+    def import_pdf(self, who: Principal, pdf: bytes) -> DocumentView:
+        """A file sealed elsewhere (a village working offline with the CLI) enters only if it verifies and its
+        last seal is this office's."""
+        self._require_role(who, Action.IMPORT)
+        report = self.checks.verify(pdf)
+        signers = [s.office_id or "" for s in report.signatures]
+        family_id = report.document.family
+        if report.verdict is not Verdict.PASSED or not signers or not all(signers) or family_id is None:
+            raise VerificationRefusedError(f"导入的文件未通过电子签章校验：{report.summary()}", report=report.to_dict())
+        with self.db.session() as session:
+            route = repositories.route_of(session, signers[0])
+            if signers != route[: len(signers)] or signers[-1] != who.office_id:
+                raise VerificationRefusedError("导入的文件最后一个签章不是本单位的，或签章单位不在同一流转路径上",
+                                               code="IMPORT_NOT_OURS", report=report.to_dict())
+        family = self.documents.catalogue.family(family_id)
+        if not family.tiers:
+            route = [who.office_id]
+        status = Status.ISSUED if not family.tiers else (
+            Status.SEALED if len(signers) == 1 else Status.ACCEPTED if len(signers) < len(route) else Status.APPROVED)
+        sha = self.blobs.put(pdf)
+        document_id = secrets.token_hex(16)
+        with self.db.session() as session:
+            now = utcnow()
+            session.add(DocumentRow(id=document_id, public_id=secrets.token_urlsafe(16), family=family_id,
+                                    title=family.title, owner_office_id=route[0], route=route,
+                                    route_key=route_key(route),
+                                    reached=len(signers) - 1, holder_office_id=who.office_id, status=status.value,
+                                    data=None, current_version=1, created_by=who.user_id, created_at=now,
+                                    updated_at=now))
+            session.flush()
+            session.add(VersionRow(document_id=document_id, number=1, sha256=sha, size=len(pdf), kind="imported",
+                                   office_id=who.office_id, actor_id=who.user_id))
+            audit.append(session, actor=who.actor, action="document.import", office_id=who.office_id,
+                         document_id=document_id, detail={"sha256": sha, "signers": signers})
+            return _view(session, repositories.document(session, document_id))
+
+    # -- the one place a new version is committed -------------------------------------------------------------
+    def _commit_version(self, who: Principal, seen: DocumentRow, result: SealResult, *, status: Status, kind: str,
+                        action: str, note: str | None, extra: dict[str, Any] | None = None) -> DocumentView:
+        sha = self.blobs.put(result.pdf)  # durable before any row points at it
+        with self.db.session() as session:
+            doc = repositories.document(session, seen.id)
+            number = seen.current_version + 1
+            repositories.transition(session, doc, seen.lock_version, status=status.value, current_version=number,
+                                    updated_at=utcnow())
+            session.add(VersionRow(document_id=doc.id, number=number, sha256=sha, size=len(result.pdf), kind=kind,
+                                   office_id=who.office_id, actor_id=who.user_id, note=note))
+            audit.append(session, actor=who.actor, action="seal.use", office_id=who.office_id, document_id=doc.id,
+                         detail=result.use_entry)
+            audit.append(session, actor=who.actor, action=f"document.{action}", office_id=who.office_id,
+                         document_id=doc.id, detail={"version": number, "sha256": sha, **(extra or {})})
+            session.flush()
+            return _view(session, repositories.document(session, doc.id))
+

@@ -1,0 +1,71 @@
+"""The audit chain (用印日志 and every accept, return, import, denial, user or seal change).
+
+Each row's hash covers its content and the previous row's hash, so an edited, deleted or reordered row breaks
+the chain at a place :func:`verify_chain` names. Appends serialise on the chain's head: the next sequence number
+is the primary key, so two writers racing for it cannot both commit (the loser retries on the new head).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import AuditRow
+
+GENESIS = "0" * 64
+
+
+def _canonical(seq: int, at: dt.datetime, actor: str, office_id: str | None, action: str,
+               document_id: str | None, detail: dict[str, Any], prev_hash: str) -> bytes:
+    at_utc = at.astimezone(dt.UTC) if at.tzinfo else at.replace(tzinfo=dt.UTC)
+    return json.dumps([seq, at_utc.isoformat(timespec="microseconds"), actor, office_id, action, document_id,
+                       detail, prev_hash], ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def row_hash(row: AuditRow) -> str:
+    return hashlib.sha256(_canonical(row.seq, row.at, row.actor, row.office_id, row.action, row.document_id,
+                                     row.detail, row.prev_hash)).hexdigest()
+
+
+def append(session: Session, *, actor: str, action: str, office_id: str | None = None,
+           document_id: str | None = None, detail: dict[str, Any] | None = None) -> AuditRow:
+    """Add one row inside the caller's transaction (so it commits with the change it records)."""
+    head = session.execute(select(AuditRow).order_by(AuditRow.seq.desc()).limit(1).with_for_update()).scalar()
+    seq = head.seq + 1 if head else 1
+    prev = head.hash if head else GENESIS
+    row = AuditRow(seq=seq, at=dt.datetime.now(dt.UTC), actor=actor, office_id=office_id, action=action,
+                   document_id=document_id, detail=detail or {}, prev_hash=prev, hash="")
+    row.hash = row_hash(row)
+    session.add(row)
+    session.flush()
+    return row
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    ok: bool
+    rows: int
+    #: the first row that does not fit (edited, or after a deleted/reordered one)
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+
+def verify_chain(rows: Iterable[AuditRow]) -> ChainCheck:
+    prev, expected_seq, count = GENESIS, 1, 0
+    for row in rows:
+        count += 1
+        if row.seq != expected_seq:
+            return ChainCheck(False, count, row.seq, f"第 {expected_seq} 条缺失或顺序被改动（实际为第 {row.seq} 条）")
+        if row.prev_hash != prev:
+            return ChainCheck(False, count, row.seq, f"第 {row.seq} 条与前一条不衔接（前一条被删除、改动或调换）")
+        if row_hash(row) != row.hash:
+            return ChainCheck(False, count, row.seq, f"第 {row.seq} 条内容被改动")
+        prev, expected_seq = row.hash, expected_seq + 1
+    return ChainCheck(True, count)

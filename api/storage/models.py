@@ -1,0 +1,142 @@
+"""The database tables (SQLAlchemy 2.0). Nothing SQLite-only: the same models and migrations run on PostgreSQL.
+
+Blobs (PDFs) are not stored here: a version row holds the SHA-256 that addresses its bytes in the blob store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JSON, list[Any]: JSON, dt.datetime: DateTime(timezone=True)}
+
+
+class OfficeRow(Base):
+    """The office registry (imported once from registry.toml)."""
+
+    __tablename__ = "offices"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    tier: Mapped[str] = mapped_column(String(16))
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("offices.id"), default=None)
+    credit_code: Mapped[str | None] = mapped_column(String(18), default=None)
+    seal_diameter_mm: Mapped[float] = mapped_column(Float)
+    seal_bottom_text: Mapped[str | None] = mapped_column(String(40), default=None)
+    key_store: Mapped[str] = mapped_column(String(64))
+    #: may this office's clerks seal (village stations usually do; a township may reserve it to reviewers)
+    clerks_may_seal: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    office_id: Mapped[str] = mapped_column(ForeignKey("offices.id"))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ApiTokenRow(Base):
+    """Stored as SHA-256 of the token (tokens are 256-bit random; a slow hash adds nothing)."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class WebSessionRow(Base):
+    """A signed-in browser: in the database, so any worker can serve it."""
+
+    __tablename__ = "web_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[dt.datetime] = mapped_column()
+
+
+class DocumentRow(Base):
+    __tablename__ = "documents"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    #: what the QR code carries: random, ≥ 96 bits, never derived from the internal id
+    public_id: Mapped[str] = mapped_column(String(40), unique=True)
+    family: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(120))
+    owner_office_id: Mapped[str] = mapped_column(ForeignKey("offices.id"), index=True)
+    #: office ids along the route, from the registry at creation (village, township, county)
+    route: Mapped[list[Any]] = mapped_column(JSON)
+    #: the route as ",id,id,id," so any database can find an office's documents (LIKE '%,id,%')
+    route_key: Mapped[str] = mapped_column(String(200), index=True)
+    #: how far up the route the file has been sent (index into route); who may see it follows from this
+    reached: Mapped[int] = mapped_column(Integer, default=0)
+    #: whose inbox it is in
+    holder_office_id: Mapped[str] = mapped_column(ForeignKey("offices.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    return_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    replaces_id: Mapped[str | None] = mapped_column(ForeignKey("documents.id"), default=None)
+    replaced_by_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    current_version: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: optimistic lock: every transition is UPDATE … WHERE lock_version = the one read
+    lock_version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class VersionRow(Base):
+    """Every state of a document's file; never updated, never deleted."""
+
+    __tablename__ = "document_versions"
+    __table_args__ = (UniqueConstraint("document_id", "number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))  # rendered | sealed | countersigned | approved | imported
+    office_id: Mapped[str] = mapped_column(ForeignKey("offices.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AuditRow(Base):
+    """The 用印日志 and audit trail: append-only, each row carrying the hash of the previous one."""
+
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column()
+    actor: Mapped[str] = mapped_column(String(64))
+    office_id: Mapped[str | None] = mapped_column(String(32), index=True, default=None)
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    document_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class ReportCacheRow(Base):
+    """Verification reports by (file SHA-256, trust configuration): shared by every worker."""
+
+    __tablename__ = "report_cache"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    trust_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
