@@ -73,6 +73,20 @@ def run_demo(settings: Settings, out: Path, echo: Callable[[str], None]) -> None
     echo(f"  篡改副本 {tampered_path.name}（签章后在页面上覆盖了一块内容）："
          f"{verification.verify(tampered).summary()}")
 
+    from .demo_network import run_network_demo
+    from .services.container import Services
+    from .services.demo_users import create_demo_users
+    from .storage.audit import verify_chain
+
+    services = Services.build(settings)
+    services.prepare()
+    path, created = create_demo_users(services)
+    echo(f"  演示用户 {path}（新建 {created} 个）")
+    sample = documents.catalogue.family("dibao_application").sample()
+    run_network_demo(settings, out, sample, tampered, echo)
+    check = verify_chain(services.audit_rows())
+    echo(f"6. 审计链（用印日志）：{'完整' if check.ok else '被破坏：' + str(check.problem)}，共 {check.rows} 条")
+
 
 def _tamper(pdf: bytes) -> bytes:
     """What a forger does after the seals: an incremental update painting over part of the page."""
