@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     seal_level: str = "B-LT"
     #: roots the verifier trusts (PEM files); empty = this installation's own root
     trust_roots: list[Path] = []
+    #: tests only: SIGKILL the process at this named step (see api/faults.py); never set in production
+    test_kill_at: str | None = None
 
     @property
     def registry_path(self) -> Path:
