@@ -147,8 +147,8 @@ def test_softhsm_token_signs_and_never_exports_its_key(tmp_path: Path) -> None:
         Pkcs11KeyStore("/usr/lib/softhsm/libsofthsm2.so", "test-token", "000000", softhsm_conf=conf).sign(
             "office-x", b"x")
     assert "000000" not in str(caught.value) and caught.value.code == "PIN_WRONG"
-    assert store.has_key("archive/office-x-rsa-2048") is False  # nothing was current before the first switch
-    assert store.has_key("archive/office-x-ecdsa-p256")  # the first key survived the second switch
+    assert not store.has_key("archive/office-x-ecdsa-p256")  # nothing was current before the first switch
+    assert store.has_key("archive/office-x-rsa-2048")  # the first key survived the second switch
 
 
 def test_demo_county_key_lives_on_the_token(demo: SealAuthority) -> None:
