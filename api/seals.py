@@ -194,7 +194,7 @@ class SealAuthority:
             pass
         if self._passphrase_opens_a_store(passphrase):
             raise KeyStoreError(f"根证书私钥文件已损坏：{self.root_key_path}", code="CA_DAMAGED") from None
-        raise KeyStoreError("密钥库口令错误：无法解开根证书私钥和密钥库（请检查 MINSEAL_KEY_PASSPHRASE 或口令文件）",
+        raise KeyStoreError("密钥库口令错误：请检查 MINSEAL_KEY_PASSPHRASE 或口令文件中的口令",
                             code="WRONG_PASSPHRASE") from None
 
     def _passphrase_opens_a_store(self, passphrase: bytes) -> bool:
