@@ -72,6 +72,22 @@ class Install:
         return subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=REPO, env=self.env(**extra),
                               capture_output=True, text=True, timeout=120)
 
+    def main(self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str,
+             **extra: str) -> subprocess.CompletedProcess[str]:
+        """The same entry point in this process (for behaviour that is not about processes: it is faster)."""
+        from api.cli import main
+
+        with monkeypatch.context() as m:
+            for key in [k for k in os.environ if k.startswith("MINSEAL_")]:
+                m.delenv(key)
+            for key, value in self.env(**extra).items():
+                if key.startswith("MINSEAL_"):
+                    m.setenv(key, value)
+            capsys.readouterr()
+            code = main(list(args))
+        out = capsys.readouterr()
+        return subprocess.CompletedProcess(list(args), code, out.out, out.err)
+
     def ledger(self) -> dict[str, object]:
         data: dict[str, object] = json.loads((self.data / "pki" / "ledger.json").read_text("utf-8"))
         return data
@@ -205,33 +221,36 @@ def _key_files(inst: Install) -> dict[str, bytes]:
             for p in sorted(inst.root.rglob("*")) if p.is_file() and ("keys" in p.parts or "secrets" in p.parts)}
 
 
-def test_wrong_or_missing_secrets_never_touch_key_material(install: Install) -> None:
+def test_wrong_or_missing_secrets_never_touch_key_material(install: Install, monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    def run(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return install.main(monkeypatch, capsys, *args, **extra)
+
     before = _key_files(install)
-    (install.data / "seals").mkdir(exist_ok=True)
-    wrong = install.run("seals", "renew", VILLAGE, key_passphrase="wrong-passphrase")
+    wrong = run("seals", "renew", VILLAGE, key_passphrase="wrong-passphrase")
     assert wrong.returncode == 8 and "WRONG_PASSPHRASE" in wrong.stderr and "根证书私钥" not in wrong.stderr
     assert "wrong-passphrase" not in wrong.stderr
-    revoke = install.run("seals", "revoke", VILLAGE, "--reason", "key-compromise", key_passphrase="x")
+    revoke = run("seals", "revoke", VILLAGE, "--reason", "key-compromise", key_passphrase="x")
     assert revoke.returncode == 8 and "WRONG_PASSPHRASE" in revoke.stderr
     secret = install.data / "secrets" / "keystore.pass"
     moved = secret.with_name("moved")
     secret.rename(moved)
-    missing = install.run("seals", "renew", VILLAGE)
+    missing = run("seals", "renew", VILLAGE)
     assert missing.returncode == 8 and "SECRET_MISSING" in missing.stderr
     assert not secret.exists(), "a missing passphrase file is never silently created"
     secret.mkdir()
-    assert "SECRET_UNREADABLE" in install.run("seals", "renew", VILLAGE).stderr
+    assert "SECRET_UNREADABLE" in run("seals", "renew", VILLAGE).stderr
     secret.rmdir()
     for content, code in ((b"", "SECRET_EMPTY"), (b"\xff\xfe\x00", "SECRET_UNREADABLE")):
         secret.write_bytes(content)
-        done = install.run("seals", "renew", VILLAGE)
+        done = run("seals", "renew", VILLAGE)
         assert done.returncode == 8 and code in done.stderr, done.stderr
         assert_no_traceback(done)
     secret.unlink()
     moved.rename(secret)
     assert _key_files(install) == before, "no key, certificate or secret was created or changed"
     assert install.records(VILLAGE)[-1]["status"] == "active"
-    good = install.run("seals", "renew", VILLAGE)
+    good = run("seals", "renew", VILLAGE)
     assert good.returncode == 0, good.stderr
     assert_consistent(install, VILLAGE)
 
@@ -265,7 +284,9 @@ def fifo(tmp_path: Path) -> Iterator[Path]:
     yield path
 
 
-def test_outputs_refuse_devices_twice_used_paths_and_inputs(install: Install, tmp_path: Path, fifo: Path) -> None:
+def test_outputs_refuse_devices_twice_used_paths_and_inputs(install: Install, tmp_path: Path, fifo: Path,
+                                                            monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
     data = tmp_path / "data.json"
     data.write_text((REPO / "templates" / "dibao_certificate" / "sample.json").read_text("utf-8"), "utf-8")
     render = ("render", "dibao_certificate", "--data", str(data))
@@ -282,7 +303,8 @@ def test_outputs_refuse_devices_twice_used_paths_and_inputs(install: Install, tm
     ]
     (tmp_path / "sub").mkdir()
     for args, code in cases:
-        done = install.run(*args)
+        # device files through a real process (a FIFO would block a reader forever); the rest in-process
+        done = install.run(*args) if str(fifo) in args else install.main(monkeypatch, capsys, *args)
         assert done.returncode == 3 and code in done.stderr, (args, done.returncode, done.stderr)
         assert_no_traceback(done)
     assert fifo.exists() and not fifo.is_file()  # still a FIFO: never replaced, never written
@@ -316,7 +338,7 @@ def test_seal_racing_revoke_ends_in_seal_revoked_never_a_traceback(install: Inst
     def seal(i: int) -> None:
         outputs.append(install.run("seal", str(source), "--office", TOWNSHIP, "-o", str(tmp_path / "same.pdf")))
 
-    threads = [threading.Thread(target=seal, args=(i,)) for i in range(3)]
+    threads = [threading.Thread(target=seal, args=(i,)) for i in range(2)]
     for t in threads:
         t.start()
     revoked = install.run("seals", "revoke", TOWNSHIP, "--reason", "key-compromise")
