@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -361,3 +362,108 @@ def test_seal_racing_revoke_ends_in_seal_revoked_never_a_traceback(install: Inst
     log = install.data / "audit" / "seal-use.jsonl"
     entries = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
     assert len(entries) == sum(d.returncode == 0 for d in outputs)
+
+
+#: every exit code the CLI may give: success, usage (click) and the categories of api/errors.py — never 1
+ALLOWED_EXITS = {0, 2, *__import__("api.errors", fromlist=["EXIT_CODE"]).EXIT_CODE.values()}
+
+
+def _mutate(rng: random.Random, data: bytes) -> bytes:
+    b = bytearray(data)
+    op = rng.choice(("flip", "truncate", "zero", "splice"))
+    if op == "flip":
+        for _ in range(rng.randint(1, 16)):
+            b[rng.randrange(len(b))] = rng.randrange(256)
+    elif op == "truncate":
+        del b[rng.randrange(len(b)):]
+    elif op == "zero":
+        at = rng.randrange(len(b))
+        b[at:at + 64] = bytes(len(b[at:at + 64]))
+    else:
+        at, src = rng.randrange(len(b)), rng.randrange(len(b))
+        b[at:at] = b[src:src + rng.randint(1, 400)]
+    return bytes(b)
+
+
+def _json_mutant(rng: random.Random, sample: dict[str, object]) -> bytes:
+    hostile: list[object] = [
+        None, "\x7f", "\u202e", "１３０６３４", "x" * 5000, [], {}, -1, 1e308, True, "0" * 3, [[[[]]]], "\u0000",
+        "2026-02-30", "13063419680512002x", "\u0085", 10**30,
+    ]
+    data = json.loads(json.dumps(sample))
+    households = data.get("households")
+    target = rng.choice(households) if isinstance(households, list) and households else data
+    key = rng.choice(list(target))
+    target[key] = rng.choice(hostile)
+    if rng.random() < 0.2:
+        target[f"extra{rng.randrange(9)}"] = rng.choice(hostile)
+    return json.dumps(data, ensure_ascii=rng.random() < 0.5).encode()
+
+
+def test_bounded_cli_fuzz_of_bad_input(install: Install, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """Hostile data files, arguments and damaged PDFs: never a traceback, always an exit code from the mapping."""
+    import time
+
+    from api.settings import Settings
+    from api.workflow import DocumentService
+
+    rng = random.Random(14)
+    deadline = time.monotonic() + 45
+    sample = json.loads((REPO / "templates" / "dibao_notice" / "sample.json").read_text("utf-8"))
+    out = tmp_path / "out.pdf"
+    fixed: list[tuple[str, ...]] = []
+    specials = {
+        "bigint.json": b'{"households": [{"persons": ' + b"9" * 4400 + b"}]}",
+        "deep.json": b"[" * 1000 + b"]" * 1000,
+        "deeper.json": b'{"a":' * 100_000 + b"1" + b"}" * 100_000,
+        "nul.json": b"\x00" * 100,
+        "latin1.json": "{\"issuer\": \"é\"}".encode("latin-1"),
+        "empty.json": b"",
+        "bom.json": b"\xef\xbb\xbf{}",
+    }
+    for name, content in specials.items():
+        (tmp_path / name).write_bytes(content)
+        fixed.append(("render", "dibao_notice", "--data", str(tmp_path / name), "-o", str(out)))
+    data = tmp_path / "sample.json"
+    data.write_text(json.dumps(sample, ensure_ascii=False), "utf-8")
+    fixed += [
+        ("render", "dibao_notice", "--data", str(data), "-o", str(out), "--verify-url", "http://x/" + "a" * 5000),
+        ("render", "dibao_notice", "--data", str(data), "-o", str(out), "--verify-url", "javascript:alert(1)"),
+        ("render", "dibao_notice", "--data", str(tmp_path), "-o", str(out)),
+        ("seals", "revoke", "不存在", "--reason", "superseded"),
+        ("seals", "renew", "\x7f"),
+        ("seals", "issue", VILLAGE, "--algorithm", "dsa"),
+        ("seal", str(data), "--office", VILLAGE, "-o", str(out)),
+        ("seal", str(tmp_path / "none.pdf"), "--office", VILLAGE, "-o", str(out)),
+        ("verify", str(data)),
+        ("verify", str(tmp_path)),
+    ]
+    pdf = DocumentService(Settings(data_dir=install.data, keys_dir=install.keys)).render(
+        "dibao_application", json.loads((REPO / "templates" / "dibao_application" / "sample.json").read_text())
+    ).rendered.pdf
+    runs: list[tuple[str, ...]] = list(fixed)
+    for i in range(40):
+        path = tmp_path / f"m{i}.json"
+        path.write_bytes(_json_mutant(rng, sample))
+        runs.append(("render", "dibao_notice", "--data", str(path), "-o", str(out)))
+    for i in range(60):
+        path = tmp_path / f"m{i}.pdf"
+        path.write_bytes(_mutate(rng, pdf))
+        runs.append(("seal", str(path), "--office", VILLAGE, "--level", "B-B", "-o", str(tmp_path / f"s{i}.pdf"))
+                    if i % 2 else ("verify", str(path)))
+    done_count = 0
+    for args in runs:
+        if time.monotonic() > deadline and done_count >= len(fixed):
+            break
+        done = install.main(monkeypatch, capsys, *args)
+        done_count += 1
+        assert done.returncode in ALLOWED_EXITS, (args, done.returncode, done.stderr)
+        assert_no_traceback(done)
+        if done.returncode not in (0, 2) and args[0] != "verify":  # verify reports a verdict, not an error
+            assert done.stderr.startswith("错误["), (args, done.stderr)
+    assert done_count >= len(fixed) + 20
+    for name in ("bigint.json", "deep.json"):
+        done = install.main(monkeypatch, capsys, "render", "dibao_notice", "--data", str(tmp_path / name), "-o",
+                            str(out))
+        assert done.returncode == 3 and "INPUT_FILE" in done.stderr
