@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from cryptography import x509
 
 from signer.errors import ErrorCategory, MinSealError, TemplateDataError
 from signer.report import Verdict
 
-from . import logs
+from . import faults, logs
 from .cli_service import register as register_service_commands
 from .demo import run_demo
 from .errors import EXIT_CODE, exit_code
@@ -38,6 +39,7 @@ class _Context:
 
     def __init__(self) -> None:
         self.settings = Settings()
+        faults.configure(self.settings)
         self.documents = DocumentService(self.settings)
         self.seals = SealAuthority(self.settings)
         self.sealing = SealingService(self.settings, self.seals)
@@ -92,7 +94,7 @@ def render_cmd(
     verify_url: Annotated[str | None, typer.Option("--verify-url", help="二维码指向的核验网址")] = None,
 ) -> None:
     """按模板把数据排成 PDF（及 Word）。数据有误时列出全部问题，不生成任何文件。"""
-    check_output(output, docx, slots)
+    check_output(output, docx, slots, inputs=(data,))
     service = _ctx(ctx).documents
     out = service.render(family, read_json(data), with_docx=docx is not None, verify_url=verify_url)
     write_atomic(output, out.rendered.pdf)
@@ -190,6 +192,16 @@ def seals_revoke_cmd(
                f"原因 {REASONS[reason][1]}；吊销列表已更新 {c.seals.crl_path}")
 
 
+@seals_app.command("crl")
+def seals_crl_cmd(ctx: typer.Context) -> None:
+    """按证书台账重新签发并发布吊销列表（中断的更换或吊销之后也可用它补发）。"""
+    c = _ctx(ctx)
+    crl = c.seals.publish_crl()
+    number = crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+    typer.echo(f"已发布吊销列表：编号 {number}，吊销 {len(list(crl))} 个证书，下次更新 "
+               f"{crl.next_update_utc:%Y-%m-%d %H:%M} UTC → {c.seals.crl_path}")
+
+
 @app.command("seal")
 def seal_cmd(
     ctx: typer.Context,
@@ -201,10 +213,10 @@ def seal_cmd(
 ) -> None:
     """以单位电子印章签署：首个印章为认证签名，上级单位在增量更新中会签。"""
     c = _ctx(ctx)
-    check_output(output)
+    check_output(output, inputs=(source,))
     pdf = read_input(source)
-    result = c.sealing.seal(pdf, office, opinion=opinion, level=level)
-    write_atomic(output, result.pdf)
+    result = c.sealing.seal(pdf, office, opinion=opinion, level=level,
+                            deliver=lambda sealed: write_atomic(output, sealed))
     kind = "认证签名（首个印章）" if result.certified else "会签"
     typer.echo(f"已用印：{result.office.name}，{kind}，签名域 {result.field_name}，级别 {result.level.value}，"
                f"证书序列号 {result.serial} → {output}")
@@ -222,7 +234,7 @@ def verify_cmd(
 ) -> None:
     """校验文件中的全部电子签章；只有“通过”时退出码为 0。"""
     c = _ctx(ctx)
-    check_output(html)
+    check_output(html, inputs=(source,))
     pdf = read_input(source)
     report = c.verification.verify(pdf, roots=trust or [], expected_offices=expect_office or [])
     if html is not None:

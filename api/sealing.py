@@ -23,7 +23,7 @@ from signer.keystore import Pkcs11KeyStore, Pkcs12KeyStore
 from signer.layout import read_layout
 from signer.pki import Tier, to_asn1
 from signer.route import plan_box
-from signer.sign import LoadedKeySigner, Sealer, SealLevel, SealPlan, SealTarget, container_size
+from signer.sign import LoadedKeySigner, Sealer, SealingError, SealLevel, SealPlan, SealTarget, container_size
 from signer.tsa import MinSealTimeStamper
 from templates.fonts import FontSet
 from templates.formats import cn_date
@@ -144,19 +144,29 @@ class SealingService:
 
     # -- the use case --------------------------------------------------------------------------------------------
     def seal(self, pdf: bytes, office_key: str, *, opinion: str | None = None, level: str | None = None,
-             day: dt.date | None = None, actor: str = "cli") -> SealResult:
-        """For the CLI and scripts (blocking)."""
+             day: dt.date | None = None, actor: str = "cli",
+             deliver: Callable[[bytes], None] | None = None) -> SealResult:
+        """For the CLI and scripts (blocking). ``deliver`` writes the sealed file; the use log records it
+        only after it returned, so the log never names an output that does not exist."""
         job = self._prepare(pdf, office_key, opinion=opinion, level=level, day=day)
-        out = job.sealer.seal(pdf, job.plan, job.signer, reserve=self._reserve.get(job.key))
-        return self._finish(pdf, out, job, actor)
+        try:
+            out = job.sealer.seal(pdf, job.plan, job.signer, reserve=self._reserve.get(job.key))
+        except SealingError:
+            self.authority.check_can_seal(office_key)  # revoked while we signed: say so (SEAL_REVOKED)
+            raise
+        return self._finish(pdf, out, job, actor, deliver)
 
     async def async_seal(self, pdf: bytes, office_key: str, *, opinion: str | None = None,
                          level: str | None = None, day: dt.date | None = None, actor: str = "api") -> SealResult:
         """For the service: signing, timestamping and revocation fetching await pyHanko's async API, so the
         event loop is never blocked by the network."""
         job = self._prepare(pdf, office_key, opinion=opinion, level=level, day=day)
-        out = await job.sealer.async_seal(pdf, job.plan, job.signer, reserve=self._reserve.get(job.key))
-        return self._finish(pdf, out, job, actor)
+        try:
+            out = await job.sealer.async_seal(pdf, job.plan, job.signer, reserve=self._reserve.get(job.key))
+        except SealingError:
+            self.authority.check_can_seal(office_key)  # revoked while we signed: say so (SEAL_REVOKED)
+            raise
+        return self._finish(pdf, out, job, actor, None)
 
     def _prepare(self, pdf: bytes, office_key: str, *, opinion: str | None, level: str | None,
                  day: dt.date | None) -> _Job:
@@ -172,7 +182,10 @@ class SealingService:
         return _Job(office, record, seal_level, plan, sealer, self.signer_for(office, record),
                     (office.id, record.serial, seal_level, plan.certify))
 
-    def _finish(self, pdf: bytes, out: bytes, job: _Job, actor: str) -> SealResult:
+    def _finish(self, pdf: bytes, out: bytes, job: _Job, actor: str,
+                deliver: Callable[[bytes], None] | None) -> SealResult:
+        if deliver is not None:
+            deliver(out)
         if job.key not in self._reserve:
             # signature sizes vary by a few bytes (ECDSA, timestamps, revocation data): keep headroom
             self._reserve[job.key] = container_size(out, job.plan.target.field_name) + 2048

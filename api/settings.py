@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     seal_level: str = "B-LT"
     #: roots the verifier trusts (PEM files); empty = this installation's own root
     trust_roots: list[Path] = []
+    #: tests only: SIGKILL the process at this named step (see api/faults.py); never set in production
+    test_kill_at: str | None = None
 
     #: SQLAlchemy URL; unset = SQLite (WAL) at <data_dir>/minseal.db
     database_url: str | None = None

@@ -42,16 +42,45 @@ class KeyStore(Protocol):
 
     def has_key(self, key_id: str) -> bool: ...
 
+    def promote(self, staged_id: str, key_id: str, *, archive_id: str | None) -> None:
+        """Make the staged key ``key_id``; the key that was ``key_id`` is kept as ``archive_id`` (never lost)."""
+        ...
 
-def _write_private(path: Path, content: bytes) -> None:
+    def discard(self, key_id: str) -> None:
+        """Remove a staged key that no ledger names (left by an interrupted issue or renewal)."""
+        ...
+
+
+def _write_private(path: Path, content: bytes, *, replace: bool = True) -> None:
+    """Encrypted key material: 0600 temp file, fsync, then rename (``replace``) or link (never overwrites)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(content)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if replace:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise KeyStoreError(f"密钥文件 {path.name} 已存在，拒绝覆盖", code="KEY_EXISTS") from None
+            os.unlink(tmp)
+        _sync_dir(path.parent)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _sync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _sign_with(key: PrivateKeyTypes, data: bytes) -> bytes:
@@ -94,11 +123,28 @@ class Pkcs12KeyStore:
         return self.path(key_id).exists()
 
     def generate(self, key_id: str, algorithm: KeyAlgorithm) -> CertificatePublicKeyTypes:
+        """A new key in a new file; an existing file is never overwritten (``KEY_EXISTS``)."""
+        if self.path(key_id).exists():
+            raise KeyStoreError(f"密钥库中已有 {key_id} 的密钥，拒绝覆盖", code="KEY_EXISTS")
         key = generate_private_key(algorithm)
         # Encrypted from the first write: a key-only PKCS#12 until the certificate arrives.
         _write_private(self.path(key_id), pkcs12.serialize_key_and_certificates(
-            key_id.encode(), key, None, None, self._encryption()))
+            key_id.encode(), key, None, None, self._encryption()), replace=False)
         return key.public_key()
+
+    def promote(self, staged_id: str, key_id: str, *, archive_id: str | None) -> None:
+        current, staged = self.path(key_id), self.path(staged_id)
+        if current.exists() and archive_id is not None:
+            archive = self.path(archive_id)
+            archive.parent.mkdir(parents=True, exist_ok=True)
+            if not archive.exists():
+                os.link(current, archive)  # the old key stays on disk under its archive name
+                _sync_dir(archive.parent)
+        os.replace(staged, current)  # atomic: readers see the old key or the new one
+        _sync_dir(current.parent)
+
+    def discard(self, key_id: str) -> None:
+        self.path(key_id).unlink(missing_ok=True)
 
     def install_certificate(self, key_id: str, certificate: x509.Certificate,
                             chain: list[x509.Certificate]) -> None:
@@ -124,6 +170,21 @@ class Pkcs12KeyStore:
     def sign(self, key_id: str, data: bytes) -> bytes:
         return _sign_with(self.private_key(key_id), data)
 
+
+def _key_object_classes() -> tuple[Any, ...]:
+    from pkcs11 import ObjectClass
+
+    return (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY, ObjectClass.CERTIFICATE)
+
+
+class _KeyObjects:
+    """``obj.object_class in _KEY_OBJECTS`` without importing python-pkcs11 at module import."""
+
+    def __contains__(self, item: object) -> bool:
+        return item in _key_object_classes()
+
+
+_KEY_OBJECTS = _KeyObjects()
 
 #: which SoftHSM2 config each loaded PKCS#11 module was initialised with (mirrors the C library's own
 #: process-wide state; lets one process use token directories of several data dirs, as the tests do)
@@ -177,8 +238,7 @@ class Pkcs11KeyStore:
             with self._open(token, rw=rw) as session:
                 yield session
         except pkcs11.exceptions.PKCS11Error as exc:
-            raise KeyStoreError(f"无法使用 PKCS#11 令牌「{self.token_label}」：{type(exc).__name__}",
-                                code="TOKEN_UNAVAILABLE") from None
+            raise self._token_error(exc) from None
         except (OSError, RuntimeError) as exc:
             raise KeyStoreError(f"无法加载 PKCS#11 模块 {self.module_path}：{type(exc).__name__}",
                                 code="TOKEN_UNAVAILABLE") from None
@@ -190,8 +250,25 @@ class Pkcs11KeyStore:
         try:
             return self._open(self._lib().get_token(token_label=self.token_label), rw=False)
         except pkcs11.exceptions.PKCS11Error as exc:
-            raise KeyStoreError(f"无法使用 PKCS#11 令牌「{self.token_label}」：{type(exc).__name__}",
+            raise self._token_error(exc) from None
+        except (OSError, RuntimeError) as exc:
+            raise KeyStoreError(f"无法加载 PKCS#11 模块 {self.module_path}：{type(exc).__name__}",
                                 code="TOKEN_UNAVAILABLE") from None
+
+    def _token_error(self, exc: Exception) -> KeyStoreError:
+        """Wrong PIN, locked token and the rest each get their own code; the PIN never appears."""
+        import pkcs11
+
+        label = self.token_label
+        if isinstance(exc, pkcs11.exceptions.PinIncorrect | pkcs11.exceptions.PinInvalid
+                      | pkcs11.exceptions.PinLenRange):
+            return KeyStoreError(f"PKCS#11 令牌「{label}」的 PIN 码错误", code="PIN_WRONG")
+        if isinstance(exc, pkcs11.exceptions.PinLocked):
+            return KeyStoreError(f"PKCS#11 令牌「{label}」已锁定（PIN 码错误次数过多），请联系令牌管理员解锁",
+                                 code="TOKEN_LOCKED")
+        if isinstance(exc, pkcs11.exceptions.NoSuchToken):
+            return KeyStoreError(f"找不到 PKCS#11 令牌「{label}」", code="TOKEN_NOT_FOUND")
+        return KeyStoreError(f"无法使用 PKCS#11 令牌「{label}」：{type(exc).__name__}", code="TOKEN_UNAVAILABLE")
 
     def has_key(self, key_id: str) -> bool:
         from pkcs11 import Attribute, ObjectClass
@@ -200,7 +277,7 @@ class Pkcs11KeyStore:
             return any(True for _ in s.get_objects({Attribute.CLASS: ObjectClass.PRIVATE_KEY, Attribute.LABEL: key_id}))
 
     def generate(self, key_id: str, algorithm: KeyAlgorithm) -> CertificatePublicKeyTypes:
-        from pkcs11 import Attribute, KeyType, ObjectClass
+        from pkcs11 import Attribute, KeyType
         from pkcs11.util.ec import encode_named_curve_parameters
 
         private_template = {Attribute.SENSITIVE: True, Attribute.EXTRACTABLE: False, Attribute.TOKEN: True,
@@ -208,9 +285,8 @@ class Pkcs11KeyStore:
         public_template = {Attribute.TOKEN: True, Attribute.VERIFY: True, Attribute.LABEL: key_id,
                            Attribute.ID: key_id.encode()}
         with self.session(rw=True) as s:
-            for old in list(s.get_objects({Attribute.LABEL: key_id})):
-                if old.object_class in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY, ObjectClass.CERTIFICATE):
-                    old.destroy()
+            if any(o.object_class in _KEY_OBJECTS for o in s.get_objects({Attribute.LABEL: key_id})):
+                raise KeyStoreError(f"令牌上已有 {key_id} 的密钥，拒绝覆盖", code="KEY_EXISTS")
             if algorithm is KeyAlgorithm.RSA_2048:
                 public, _private = s.generate_keypair(KeyType.RSA, 2048, store=True, public_template=public_template,
                                                       private_template=private_template)
@@ -225,6 +301,29 @@ class Pkcs11KeyStore:
 
             point = OctetString.load(public[Attribute.EC_POINT]).native
             return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+
+    def promote(self, staged_id: str, key_id: str, *, archive_id: str | None) -> None:
+        """Relabel: the current objects become ``archive_id`` (kept on the token), the staged ones ``key_id``."""
+        from pkcs11 import Attribute
+
+        with self.session(rw=True) as s:
+            if any(True for _ in s.get_objects({Attribute.LABEL: staged_id})):
+                for old in list(s.get_objects({Attribute.LABEL: key_id})):
+                    if archive_id is None:
+                        raise KeyStoreError(f"令牌上已有 {key_id} 的密钥，拒绝覆盖", code="KEY_EXISTS")
+                    old[Attribute.LABEL] = archive_id
+                    old[Attribute.ID] = archive_id.encode()
+                for new in list(s.get_objects({Attribute.LABEL: staged_id})):
+                    new[Attribute.LABEL] = key_id
+                    new[Attribute.ID] = key_id.encode()
+
+    def discard(self, key_id: str) -> None:
+        from pkcs11 import Attribute
+
+        with self.session(rw=True) as s:
+            for obj in list(s.get_objects({Attribute.LABEL: key_id})):
+                if obj.object_class in _KEY_OBJECTS:
+                    obj.destroy()
 
     def install_certificate(self, key_id: str, certificate: x509.Certificate,
                             chain: list[x509.Certificate]) -> None:

@@ -193,26 +193,40 @@ class Sealer:
     def seal(self, pdf: bytes, plan: SealPlan, signer: signers.Signer, *, reserve: int | None = None) -> bytes:
         """``reserve``: bytes for the signature container, known from an earlier seal by the same key at the
         same level; without it pyHanko signs twice (a dry run to measure, then for real)."""
-        writer = self._prepare(pdf, plan)
         out = BytesIO()
-        # pyHanko's blocking entry point releases the context's HTTP sessions itself
-        self._pdf_signer(plan, signer, writer, self._context(plan)).sign_pdf(
-            writer, output=out, bytes_reserved=reserve)
+        try:
+            writer = self._prepare(pdf, plan)
+            # pyHanko's blocking entry point releases the context's HTTP sessions itself
+            self._pdf_signer(plan, signer, writer, self._context(plan)).sign_pdf(
+                writer, output=out, bytes_reserved=reserve)
+        except MinSealError:
+            raise
+        except Exception as exc:  # damaged input, a certificate revoked meanwhile, a TSA down …
+            raise _signing_failed(exc) from None
         return out.getvalue()
 
     async def async_seal(self, pdf: bytes, plan: SealPlan, signer: signers.Signer, *,
                          reserve: int | None = None) -> bytes:
         """For the service: pyHanko's async path, so signing and fetching never block the event loop."""
-        writer = self._prepare(pdf, plan)
         out = BytesIO()
         context = self._context(plan)
         try:
+            writer = self._prepare(pdf, plan)
             await self._pdf_signer(plan, signer, writer, context).async_sign_pdf(
                 writer, output=out, bytes_reserved=reserve)
+        except MinSealError:
+            raise
+        except Exception as exc:  # damaged input, a certificate revoked meanwhile, a TSA down …
+            raise _signing_failed(exc) from None
         finally:
             if context is not None:
                 await context.aclose()  # close the HTTP sessions it opened, on this event loop
         return out.getvalue()
+
+
+def _signing_failed(exc: Exception) -> SealingError:
+    """pyHanko's many failure types as one domain error (never a traceback); the type name helps support."""
+    return SealingError(f"用印失败：签名时出错（{type(exc).__name__}），文件未写出", code="SIGNING_FAILED")
 
 
 def container_size(pdf: bytes, field_name: str) -> int:

@@ -19,7 +19,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
-from docx.table import Table
+from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
@@ -132,25 +132,32 @@ def note(doc: Document, text: str) -> None:
 
 
 def grid(doc: Document, rows: Sequence[Sequence[str | None]], *, widths_mm: Sequence[float] | None = None) -> Table:
-    """A bordered table; ``None`` in a row continues the cell to its left (horizontal merge)."""
+    """A bordered table; ``None`` in a row continues the cell to its left (horizontal merge).
+
+    Linear in the number of cells: each row's cells are taken from its own ``<w:tr>`` once. (python-docx's
+    ``table.cell(r, c)`` rebuilds the whole cell grid on every call, which made a 5,000-row list quadratic.)"""
     columns = max(len(r) for r in rows)
     table = doc.add_table(rows=len(rows), cols=columns)
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    for r, row in enumerate(rows):
+    widths = [Mm(w) for w in widths_mm] if widths_mm else None
+    for tr, row in zip(table._tbl.tr_lst, rows, strict=True):
+        cells = [_Cell(tc, table) for tc in tr.tc_lst]
+        if widths:
+            for cell, width in zip(cells, widths, strict=False):
+                cell.width = width
+        spans: list[tuple[int, int]] = []  # (first, last) column of each merged run
         start = 0
         for c in range(columns + 1):
             value = row[c] if c < len(row) else None
             if c == columns or value is not None:
                 if c - 1 > start:
-                    table.cell(r, start).merge(table.cell(r, c - 1))
+                    spans.append((start, c - 1))
                 if c < columns:
-                    table.cell(r, c).text = value or ""
+                    cells[c].text = value or ""
                     start = c
-    if widths_mm:
-        for r in range(len(rows)):
-            for c, width in enumerate(widths_mm):
-                table.cell(r, c).width = Mm(width)
+        for first, last in reversed(spans):  # right to left: merging never shifts a run still to merge
+            cells[first].merge(cells[last])
     return table
 
 

@@ -93,6 +93,25 @@ class _LogCollector(logging.Handler):
             records.append(record.getMessage())
 
 
+#: a verification URL must fit a QR code a phone reads at print size (version ≤ 10 at level M holds ~213 bytes)
+MAX_VERIFY_URL = 200
+
+
+def check_verify_url(url: str | None) -> None:
+    """Refuse a verification URL the QR code cannot carry, before anything renders."""
+    if url is None:
+        return
+    problem = None
+    if not url.startswith(("https://", "http://")):
+        problem = "核验网址应以 http:// 或 https:// 开头"
+    elif len(url) > MAX_VERIFY_URL:
+        problem = f"核验网址过长（最多 {MAX_VERIFY_URL} 个字符，实际 {len(url)} 个）"
+    elif any(ord(c) < 33 or ord(c) == 127 or not c.isascii() for c in url):
+        problem = "核验网址含有空白、控制字符或非 ASCII 字符"
+    if problem:
+        raise TemplateDataError([FieldProblem("verify_url", problem)])
+
+
 def qr_data_uri(url: str) -> str:
     return str(segno.make(url, error="m").svg_data_uri(border=0, dark="#000", scale=4))
 
@@ -158,6 +177,7 @@ class PdfRenderer:
     ) -> RenderedPdf:
         """``office_ids`` maps slot names (tiers, "issuer") to the registry ids of the offices that seal them;
         sealing and verification match those ids, never the printed names."""
+        check_verify_url(verify_url)
         self.check_glyphs(prepared)
         source = self.html(prepared, verify_url=verify_url, created=created)
         self._log.start()

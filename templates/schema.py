@@ -180,8 +180,9 @@ def _text(spec: FieldSpec, value: Any, _today: date) -> str | _Problem:
     limit = spec.max_length or (2000 if spec.type == "text" else 100)
     if len(value) > limit:
         return _Problem(f"过长（最多 {limit} 字，实际 {len(value)} 字）")
-    if any(ord(c) < 32 and c not in "\n\t" for c in value):
-        return _Problem("含有控制字符")
+    bad = validators.control_chars(value)
+    if bad:
+        return _Problem(f"含有控制字符（{'、'.join(bad)}）")
     if spec.type == "string" and "\n" in value:
         return _Problem("不能换行")
     return str(value)
@@ -221,7 +222,10 @@ def _with_check(check: Callable[..., str | None]) -> Callable[[FieldSpec, Any, d
     def run(spec: FieldSpec, value: Any, today: date) -> str | _Problem:
         if not isinstance(value, str):
             return _Problem("应为文字")
-        value = value.strip().upper() if spec.type in ("id_number", "credit_code") else value.strip()
+        bad = validators.control_chars(value, allow="")
+        if bad:
+            return _Problem(f"含有控制字符（{'、'.join(bad)}）")
+        value = validators.normalize_code(value)
         message = check(value, today=today) if spec.type == "id_number" else check(value)
         return _Problem(message) if message else value
 
@@ -241,6 +245,8 @@ def _boolean(spec: FieldSpec, value: Any, _today: date) -> bool | _Problem:
 def _url(spec: FieldSpec, value: Any, _today: date) -> str | _Problem:
     if not isinstance(value, str) or not value.startswith(("https://", "http://")) or len(value) > 500:
         return _Problem("应为 http(s) 网址")
+    if validators.control_chars(value, allow="") or any(c.isspace() for c in value):
+        return _Problem("网址含有空白或控制字符")
     return value
 
 

@@ -6,19 +6,43 @@ Each check returns ``None`` when the value is good, or a Chinese message saying 
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
-_ID_RE = re.compile(r"^\d{17}[\dX]$")
+_ID_RE = re.compile(r"^[0-9]{17}[0-9X]$")
 
 _CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
-_MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
-_LANDLINE_RE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
-_AMOUNT_RE = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
+_MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
+_LANDLINE_RE = re.compile(r"^0[0-9]{2,3}-?[0-9]{7,8}$")
+_AMOUNT_RE = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,2})?$")
+_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+#: bidirectional overrides and isolates: they reorder what a reader sees without changing the stored text
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+
+
+def normalize_code(value: str) -> str:
+    """An identifier as typed, in canonical form: NFKC (full-width digits and letters become ASCII), no
+    surrounding blanks, upper case (the X of an ID number). Both the checks and the "no ID twice" rule see
+    this form, so ０１２ and 012 are the same number."""
+    return unicodedata.normalize("NFKC", value).strip().upper()
+
+
+def control_chars(value: str, *, allow: str = "\n\t") -> list[str]:
+    """Characters that must not appear in document text: C0/C1 controls and DEL (U+007F), line and paragraph
+    separators, bidirectional overrides; returned as U+XXXX, in order of appearance."""
+    found = []
+    for c in value:
+        if c in allow:
+            continue
+        if unicodedata.category(c) in ("Cc", "Zl", "Zp") or c in _BIDI_CONTROLS:
+            found.append(f"U+{ord(c):04X}")
+    return list(dict.fromkeys(found))
 
 
 def id_check_char(first17: str) -> str:
@@ -78,7 +102,7 @@ def parse_amount(value: object) -> Decimal | str:
     """Yuan with at most two decimals; returns the Decimal or a message."""
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         return "金额应为数字（元，最多两位小数）"
-    text = repr(value) if isinstance(value, float) else str(value)
+    text = repr(value) if isinstance(value, float) else unicodedata.normalize("NFKC", str(value))
     if not _AMOUNT_RE.match(text.strip()):
         return "金额应为非负数，单位元，最多两位小数"
     try:
@@ -88,7 +112,7 @@ def parse_amount(value: object) -> Decimal | str:
 
 
 def parse_date(value: object) -> date | str:
-    if not isinstance(value, str) or not re.match(r"^\d{4}-\d{2}-\d{2}$", value):
+    if not isinstance(value, str) or not _DATE_RE.match(value):
         return "日期应写作 YYYY-MM-DD"
     try:
         return date.fromisoformat(value)

@@ -113,7 +113,7 @@ def test_wrong_passphrase_gives_a_clean_error_without_secrets(demo: SealAuthorit
     bad = SealAuthority(demo.settings.model_copy(update={"key_passphrase": SecretStr(secret)}))
     with pytest.raises(KeyStoreError) as caught:
         bad.key_store(demo.registry().get("130634100")).sign("130634100", b"x")  # type: ignore[attr-defined]
-    assert caught.value.code == "KEYSTORE_LOCKED"
+    assert caught.value.code == "WRONG_PASSPHRASE" and "口令错误" in caught.value.message
     assert secret not in str(caught.value) and secret not in caplog.text
     real = (demo.settings.data_dir / "secrets" / "keystore.pass").read_text().strip()
     assert real not in caplog.text
@@ -126,7 +126,12 @@ def test_softhsm_token_signs_and_never_exports_its_key(tmp_path: Path) -> None:
     conf = init_softhsm_token(token_dir=tmp_path / "hsm", label="test-token", pin="246810", so_pin="13579")
     store = Pkcs11KeyStore("/usr/lib/softhsm/libsofthsm2.so", "test-token", "246810", softhsm_conf=conf)
     for algorithm in (KeyAlgorithm.ECDSA_P256, KeyAlgorithm.RSA_2048):
-        public = store.generate("office-x", algorithm)
+        # made under a staging label, then switched in; the key it replaces is kept under an archive label
+        public = store.generate("staging/office-x", algorithm)
+        store.promote("staging/office-x", "office-x", archive_id=f"archive/office-x-{algorithm.value}")
+        with pytest.raises(KeyStoreError) as exists:
+            store.generate("office-x", algorithm)  # never overwritten
+        assert exists.value.code == "KEY_EXISTS"
         signature = store.sign("office-x", b"document bytes")
         if isinstance(public, ec.EllipticCurvePublicKey):
             public.verify(signature, b"document bytes", ec.ECDSA(hashes.SHA256()))
@@ -141,7 +146,9 @@ def test_softhsm_token_signs_and_never_exports_its_key(tmp_path: Path) -> None:
     with pytest.raises(KeyStoreError) as caught:
         Pkcs11KeyStore("/usr/lib/softhsm/libsofthsm2.so", "test-token", "000000", softhsm_conf=conf).sign(
             "office-x", b"x")
-    assert "000000" not in str(caught.value)
+    assert "000000" not in str(caught.value) and caught.value.code == "PIN_WRONG"
+    assert not store.has_key("archive/office-x-ecdsa-p256")  # nothing was current before the first switch
+    assert store.has_key("archive/office-x-rsa-2048")  # the first key survived the second switch
 
 
 def test_demo_county_key_lives_on_the_token(demo: SealAuthority) -> None:
