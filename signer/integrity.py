@@ -235,6 +235,8 @@ def _classify(reader: PdfFileReader, revision: int, signed_fields: list[str]) ->
     for key in sorted(written - allowed):
         if key == info_key:
             out.append(Finding("INFO_CHANGED", REASONS["INFO_CHANGED"] + f"（修订版本 {revision}：对象 {_name(key)}）"))
+        elif key == metadata_key and _same_xmp(now, before, key):
+            continue  # pyHanko's writer restamps the producer and dates on every update; nothing else changed
         elif key == metadata_key:
             out.append(Finding("XMP_CHANGED", REASONS["XMP_CHANGED"] + f"（修订版本 {revision}：对象 {_name(key)}）"))
         else:
@@ -243,6 +245,22 @@ def _classify(reader: PdfFileReader, revision: int, signed_fields: list[str]) ->
         if len(out) > 20:
             break
     return out
+
+
+#: what pyHanko's incremental writer rewrites in the XMP packet of every update
+_XMP_VOLATILE = re.compile(rb'\s(?:pdf:Producer|xmp:ModifyDate|xmp:MetadataDate|x:xmptk)="[^"]*"')
+
+
+def _same_xmp(now: Any, before: Any, key: tuple[int, int]) -> bool:
+    try:
+        new, old = now(generic.Reference(*key)), before(generic.Reference(*key))
+        if not isinstance(new, generic.StreamObject) or not isinstance(old, generic.StreamObject):
+            return False
+        if _changed_keys(new, old) - {"/Length", "/Filter", "/DecodeParms"}:
+            return False
+        return bool(_XMP_VOLATILE.sub(b"", new.data) == _XMP_VOLATILE.sub(b"", old.data))
+    except Exception:
+        return False
 
 
 def _kind(resolver: Any, key: tuple[int, int]) -> str:

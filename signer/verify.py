@@ -39,6 +39,7 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
+from .errors import MinSealError
 from .integrity import TIMESTAMP_TOKEN_OID, contents_findings, prescan, revision_findings
 from .layout import slots_at
 from .pki import parent_of, tier_of, to_asn1
@@ -70,6 +71,10 @@ class TrustSettings:
     #: a seal below this PAdES level fails (B-B: none; B-T: a trusted timestamp; B-LT: + revocation data in
     #: the file; B-LTA: + a document timestamp)
     min_level: str = "B-T"
+
+    def __post_init__(self) -> None:
+        if self.min_level not in LEVELS:
+            raise MinSealError(f"签章级别只能是：{'、'.join(LEVELS)}", code="BAD_LEVEL")
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -386,7 +391,7 @@ def _verify(data: bytes, trust: TrustSettings, *, expected_offices: Sequence[str
         dss, dss_certs = None, []
         pool = _revinfo_pool(trust, None)
     roots = [to_asn1(c) for c in trust.roots]
-    min_level = trust.min_level if trust.min_level in LEVELS else "B-T"
+    min_level = trust.min_level
 
     def context(revinfo: Sequence[_RevInfo], moment: dt.datetime | None = None) -> ValidationContext:
         kwargs: dict[str, Any] = {
