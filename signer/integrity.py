@@ -45,7 +45,8 @@ _STREAM = re.compile(rb"(?<!end)stream(?:\r\n|\n|\r)")
 _WHITESPACE = b" \t\r\n\x00\x0c"
 #: keys a later revision may change in the catalog: /DSS always; /AcroForm in a signing revision;
 #: /Extensions (pyHanko declares the ESIC extension level with the DSS)
-_CATALOG_MUTABLE = {"/DSS", "/Extensions"}
+_CATALOG_MUTABLE = {"/DSS"}
+_EXTENSION_KEYS = {"/Type", "/BaseVersion", "/ExtensionLevel", "/URL", "/ExtensionRevision"}
 _DSS_KEYS = {"/Type", "/Certs", "/CRLs", "/OCSPs", "/VRI"}
 _VRI_KEYS = {"/Type", "/Cert", "/CRL", "/OCSP", "/TU", "/TS"}
 
@@ -214,6 +215,7 @@ def _classify(reader: PdfFileReader, revision: int, signed_fields: list[str]) ->
         out.append(Finding("UNEXPECTED_OBJECT",
                            REASONS["UNEXPECTED_OBJECT"] + f"（修订版本 {revision}：/Root 被替换）"))
         return out
+    out += _trailer_shape(reader, revision, trailer, old_trailer)
     info_key = _key(info.reference) if isinstance(info, generic.IndirectObject) else None
     root_ref = trailer.raw_get("/Root")
     root_key = _key(root_ref.reference)
@@ -223,7 +225,10 @@ def _classify(reader: PdfFileReader, revision: int, signed_fields: list[str]) ->
     if root_key in written:
         allowed.add(root_key)
         mutable = _CATALOG_MUTABLE | ({"/AcroForm"} if signed_fields else set())
-        for changed in sorted(_changed_keys(catalog, old_catalog) - mutable):
+        changes = _changed_keys(catalog, old_catalog)
+        if "/Extensions" in changes and _extensions_only_added(catalog, old_catalog):
+            changes.discard("/Extensions")
+        for changed in sorted(changes - mutable):
             code = "XMP_CHANGED" if changed == "/Metadata" else "UNEXPECTED_OBJECT"
             out.append(Finding(code, REASONS[code] + f"（修订版本 {revision}：文档目录的 {changed} 被改动）"))
     dss = dict.get(catalog, "/DSS") if isinstance(catalog, generic.DictionaryObject) else None
@@ -261,6 +266,51 @@ def _same_xmp(now: Any, before: Any, key: tuple[int, int]) -> bool:
         return bool(_XMP_VOLATILE.sub(b"", new.data) == _XMP_VOLATILE.sub(b"", old.data))
     except Exception:
         return False
+
+
+def _extensions_only_added(catalog: Any, old_catalog: Any) -> bool:
+    """pyHanko declares developer extensions (ESIC, ISO_) when it adds LTV data: existing declarations stay as
+    they were; new ones are developer-extension dictionaries and nothing else."""
+    try:
+        new = catalog["/Extensions"]
+        old = old_catalog["/Extensions"] if "/Extensions" in old_catalog else generic.DictionaryObject()
+        for key in dict.keys(old):
+            if key not in new or not _same(dict.get(new, key), dict.get(old, key)):
+                return False
+        for key in dict.keys(new):
+            if key in old:
+                continue
+            value = new[key]
+            entries = list(value) if isinstance(value, generic.ArrayObject) else [value]
+            for entry in entries:
+                entry = entry.get_object() if isinstance(entry, generic.IndirectObject) else entry
+                if not isinstance(entry, generic.DictionaryObject) or set(map(str, dict.keys(entry))) - _EXTENSION_KEYS:
+                    return False
+                if any(isinstance(v, generic.IndirectObject) for v in dict.values(entry)):
+                    return False
+        return True
+    except Exception:
+        return False
+
+
+_TRAILER_KEYS = {"/Size", "/Root", "/Info", "/ID", "/Prev", "/Type", "/W", "/Index", "/Filter", "/DecodeParms",
+                 "/Length"}
+
+
+def _trailer_shape(reader: PdfFileReader, revision: int, trailer: Any, old_trailer: Any) -> list[Finding]:
+    """A later trailer (or cross-reference stream dictionary) holds only its own keys, and keeps the first /ID
+    element (the second one changes with every update, by definition)."""
+    own = reader.trailer._trailer_revisions[reader.xrefs.total_revisions - 1 - revision]
+    extra = sorted(set(map(str, dict.keys(own))) - _TRAILER_KEYS)
+    out = []
+    if extra:
+        out.append(Finding("UNEXPECTED_OBJECT", REASONS["UNEXPECTED_OBJECT"]
+                           + f"（修订版本 {revision}：文件尾字典含有 {'、'.join(extra)}）"))
+    new_id, old_id = dict.get(trailer, "/ID"), dict.get(old_trailer, "/ID")
+    if old_id is not None and (new_id is None or not _same(new_id.get_object()[0], old_id.get_object()[0])):
+        out.append(Finding("UNEXPECTED_OBJECT",
+                           REASONS["UNEXPECTED_OBJECT"] + f"（修订版本 {revision}：文件标识 /ID 被改动）"))
+    return out
 
 
 def _kind(resolver: Any, key: tuple[int, int]) -> str:

@@ -180,16 +180,19 @@ def _ocsp_info(resp: asn1_ocsp.OCSPResponse) -> _RevInfo | None:
 
 
 def _revinfo_pool(trust: TrustSettings, dss: DocumentSecurityStore | None) -> list[_RevInfo]:
+    """Revocation data the verifier knows and the file carries; a DSS entry that does not parse raises (the
+    caller reports the DSS as broken)."""
     pool = [_crl_info(c, own=True) for c in trust.own_crls] + [_crl_info(c, own=False) for c in trust.crls]
     if dss is not None:
         for ref in dss.crls:
-            pool.append(_crl_info(ref.get_object().data, own=False))
+            pool.append(_crl_info(ref.get_object().data, own=False) or _broken())
         for ref in dss.ocsps:
-            try:
-                pool.append(_ocsp_info(asn1_ocsp.OCSPResponse.load(ref.get_object().data)))
-            except Exception:
-                continue
+            pool.append(_ocsp_info(asn1_ocsp.OCSPResponse.load(ref.get_object().data)) or _broken())
     return [p for p in pool if p is not None]
+
+
+def _broken() -> _RevInfo:
+    raise ValueError("unreadable revocation data in the DSS")
 
 
 def _covers(info: _RevInfo, cert: asn1_x509.Certificate) -> bool:
@@ -241,17 +244,19 @@ def _validate(sig: Any, trust: TrustSettings, pool: list[_RevInfo],
     stamped = _token_time(sig)
     if stamped is not None:
         fresh = [p for p in pool if p.vouches_for(stamped)]
-        status = validate_pdf_signature(sig, signer_validation_context=context(fresh, moment=stamped))
+        checked = trust.allow_fetching or any(_covers(p, cert) for p in fresh)
+        # without fresh data the revocation question stays open (reported as unknown); the rest is still judged
+        status = validate_pdf_signature(sig, signer_validation_context=context(fresh, moment=stamped,
+                                                                               hard=checked))
         ts = status.timestamp_validity
         if ts is not None and ts.intact and ts.valid and ts.trusted and ts.timestamp == stamped:
-            checked = trust.allow_fetching or any(_covers(p, cert) for p in fresh)
             return _Outcome(status, True, checked, _revoked_at(cert, fresh))
     claimed = sig.self_reported_timestamp
     now = trust.moment or dt.datetime.now(dt.UTC)
     current = [p for p in pool if (p.own or claimed is None or p.this_update >= claimed)
                and (p.next_update is None or now <= p.next_update)]
-    status = validate_pdf_signature(sig, signer_validation_context=context(current))
     checked = trust.allow_fetching or any(_covers(p, cert) for p in current)
+    status = validate_pdf_signature(sig, signer_validation_context=context(current, hard=checked))
     return _Outcome(status, False, checked, _revoked_at(cert, current))
 
 
@@ -391,11 +396,16 @@ def _verify(data: bytes, trust: TrustSettings, *, expected_offices: Sequence[str
         dss, dss_certs = None, []
         pool = _revinfo_pool(trust, None)
     roots = [to_asn1(c) for c in trust.roots]
+    try:
+        findings += _dss_findings(dss_certs, pool, trust.roots)
+    except Exception:  # cryptography parses lazily: a broken field surfaces only when read
+        findings.append(Finding("BAD_DSS", REASONS["BAD_DSS"]))
     min_level = trust.min_level
 
-    def context(revinfo: Sequence[_RevInfo], moment: dt.datetime | None = None) -> ValidationContext:
+    def context(revinfo: Sequence[_RevInfo], moment: dt.datetime | None = None, hard: bool = True) -> ValidationContext:
         kwargs: dict[str, Any] = {
-            "trust_roots": roots, "allow_fetching": trust.allow_fetching, "revocation_mode": "hard-fail",
+            "trust_roots": roots, "allow_fetching": trust.allow_fetching,
+            "revocation_mode": "hard-fail" if hard else "soft-fail",
             "crls": [p.item for p in revinfo if p.is_crl], "ocsps": [p.item for p in revinfo if not p.is_crl],
             "other_certs": dss_certs,
         }
@@ -428,7 +438,8 @@ def _verify(data: bytes, trust: TrustSettings, *, expected_offices: Sequence[str
     now_pool = [p for p in pool if p.next_update is None or (trust.moment or dt.datetime.now(dt.UTC)) <= p.next_update]
     for ts_sig in timestamps:
         try:
-            ts_status = validate_pdf_timestamp(ts_sig, validation_context=context(now_pool))
+            ts_status = validate_pdf_timestamp(ts_sig, validation_context=context(
+                now_pool, hard=trust.allow_fetching or any(p.is_crl for p in now_pool)))
             ok = ts_status.intact and ts_status.valid and ts_status.trusted
         except Exception:
             ok = False
@@ -442,6 +453,50 @@ def _verify(data: bytes, trust: TrustSettings, *, expected_offices: Sequence[str
         if not any(wanted in (f.office_id, f.common_name) for f in facts):
             findings.append(Finding("EXPECTED_OFFICE_MISSING", f"{REASONS['EXPECTED_OFFICE_MISSING']}：{wanted}"))
     return report(findings, facts, **doc)
+
+
+def _dss_findings(certs: Sequence[asn1_x509.Certificate], pool: Sequence[_RevInfo],
+                  roots: Sequence[x509.Certificate]) -> list[Finding]:
+    """The DSS is unsigned: each certificate and CRL in it must be exactly what its issuer signed (issuer: a
+    trusted root or another certificate there), so no byte of it is free."""
+    issuers = list(roots)
+    parsed = []
+    try:
+        for cert in certs:
+            parsed.append(x509.load_der_x509_certificate(cert.dump()))
+    except ValueError:
+        return [Finding("BAD_DSS", REASONS["BAD_DSS"] + "（证书无法解析）")]
+    issuers += parsed
+
+    def signed_by_issuer(check: Callable[[x509.Certificate], None]) -> bool:
+        for issuer in issuers:
+            try:
+                check(issuer)
+                return True
+            except Exception:
+                continue
+        return False
+
+    for cert in parsed:
+        if cert.issuer == cert.subject and cert in roots:
+            continue
+        if not signed_by_issuer(cert.verify_directly_issued_by):
+            return [Finding("BAD_DSS", REASONS["BAD_DSS"] + f"（证书 {cert.serial_number:x} 的签名无效）")]
+    for info in pool:
+        if not info.is_crl or info.own:
+            continue
+        try:
+            crl = x509.load_der_x509_crl(info.item.dump())
+        except ValueError:
+            return [Finding("BAD_DSS", REASONS["BAD_DSS"] + "（吊销列表无法解析）")]
+
+        def check(issuer: x509.Certificate, crl: x509.CertificateRevocationList = crl) -> None:
+            if crl.issuer != issuer.subject or not crl.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
+                raise ValueError("not this issuer")
+
+        if not signed_by_issuer(check):
+            return [Finding("BAD_DSS", REASONS["BAD_DSS"] + "（吊销列表的签名无效）")]
+    return []
 
 
 def _level(sig: Any, outcome: _Outcome, pool: Sequence[_RevInfo], timestamps: Sequence[Any]) -> str:
