@@ -231,12 +231,14 @@ def verify_cmd(
         "--expect-office", help="必须盖章的单位（名称或编号），可多次指定")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出完整报告")] = False,
     html: Annotated[Path | None, typer.Option("--html", help="把报告写成 HTML 页面")] = None,
+    min_level: Annotated[str | None, typer.Option(
+        "--min-level", help="最低签章级别：B-B、B-T（默认）、B-LT 或 B-LTA")] = None,
 ) -> None:
     """校验文件中的全部电子签章；只有“通过”时退出码为 0。"""
     c = _ctx(ctx)
     check_output(html, inputs=(source,))
     pdf = read_input(source)
-    report = c.verification.verify(pdf, roots=trust or [], expected_offices=expect_office or [])
+    report = c.verification.verify(pdf, roots=trust or [], expected_offices=expect_office or [], min_level=min_level)
     if html is not None:
         write_atomic(html, report_html(report).encode())
     if as_json:

@@ -43,7 +43,8 @@ class Office:
 
     @property
     def identity(self) -> OfficeIdentity:
-        return OfficeIdentity(office_id=self.id, name=self.name, tier=self.tier, credit_code=self.credit_code)
+        return OfficeIdentity(office_id=self.id, name=self.name, tier=self.tier, credit_code=self.credit_code,
+                              parent_id=self.parent)
 
     @property
     def seal_spec(self) -> SealSpec:

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     fetch_revocation: bool = False
     #: default PAdES level of a seal: B-B, B-T, B-LT, B-LTA
     seal_level: str = "B-LT"
+    #: lowest PAdES level a seal must reach to pass verification: B-B, B-T, B-LT, B-LTA
+    min_level: str = "B-T"
     #: roots the verifier trusts (PEM files); empty = this installation's own root
     trust_roots: list[Path] = []
     #: tests only: SIGKILL the process at this named step (see api/faults.py); never set in production

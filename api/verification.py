@@ -37,10 +37,11 @@ class VerificationService:
         self.settings = settings
         self.authority = authority
 
-    def trust(self, roots: Sequence[Path] = ()) -> TrustSettings:
+    def trust(self, roots: Sequence[Path] = (), *, min_level: str | None = None) -> TrustSettings:
         paths = list(roots) or list(self.settings.trust_roots) or [self.authority.root_cert_path]
         crls = (self.authority.crl_path.read_bytes(),) if self.authority.crl_path.exists() else ()
-        return TrustSettings(roots=load_roots(paths), crls=crls, allow_fetching=self.settings.fetch_revocation)
+        return TrustSettings(roots=load_roots(paths), own_crls=crls, allow_fetching=self.settings.fetch_revocation,
+                             min_level=min_level or self.settings.min_level)
 
     def _route_of(self, office_id: str) -> list[str] | None:
         try:
@@ -48,7 +49,8 @@ class VerificationService:
         except (UnknownOfficeError, RegistryError):
             return None
 
-    def verify(self, pdf: bytes, *, roots: Sequence[Path] = (),
-               expected_offices: Sequence[str] = ()) -> VerificationReport:
+    def verify(self, pdf: bytes, *, roots: Sequence[Path] = (), expected_offices: Sequence[str] = (),
+               min_level: str | None = None) -> VerificationReport:
         route_of = self._route_of if self.settings.registry_path.exists() else None
-        return verify_pdf(pdf, self.trust(roots), expected_offices=expected_offices, route_of=route_of)
+        return verify_pdf(pdf, self.trust(roots, min_level=min_level), expected_offices=expected_offices,
+                          route_of=route_of)

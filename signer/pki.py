@@ -27,6 +27,10 @@ OFFICE_SEAL_POLICY = ObjectIdentifier(f"{MINSEAL_ARC}.1.1")
 #: NSS's last error code instead of the result, and a missing EKU leaves SEC_ERROR_EXTENSION_NOT_FOUND there.
 SEAL_EKUS = (ObjectIdentifier("1.3.6.1.5.5.7.3.4"), ObjectIdentifier("1.3.6.1.5.5.7.3.36"))
 ORGANIZATION_IDENTIFIER = ObjectIdentifier("2.5.4.97")
+#: Private, non-critical extension of a seal certificate: the registry id of the office's parent office (the
+#: township of a village, the county of a township), DER UTF8String. Absent on a county (top of the route).
+#: It lets any verifier check the route's parent chain from the certificates alone, without the registry.
+PARENT_OFFICE_OID = ObjectIdentifier(f"{MINSEAL_ARC}.2.1")
 
 
 class Tier(StrEnum):
@@ -64,6 +68,8 @@ class OfficeIdentity:
     tier: Tier
     credit_code: str | None = None
     locality: str | None = None
+    #: registry id of the parent office (written into the certificate, see PARENT_OFFICE_OID)
+    parent_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -171,7 +177,32 @@ def issue_office_certificate(
     )
     if access:
         builder = builder.add_extension(x509.AuthorityInformationAccess(access), critical=False)
+    if office.parent_id:
+        builder = builder.add_extension(
+            x509.UnrecognizedExtension(PARENT_OFFICE_OID, _utf8_string(office.parent_id)), critical=False)
     return builder.sign(ca_key, hashes.SHA256())
+
+
+def _utf8_string(text: str) -> bytes:
+    raw = text.encode()
+    if len(raw) > 127:
+        raise ValueError("parent office id too long")
+    return bytes([0x0C, len(raw)]) + raw
+
+
+def parent_of(certificate: x509.Certificate) -> str | None:
+    """The parent office id a seal certificate carries (None: none, or not a well-formed UTF8String)."""
+    try:
+        value = certificate.extensions.get_extension_for_oid(PARENT_OFFICE_OID).value
+    except x509.ExtensionNotFound:
+        return None
+    raw = value.value if isinstance(value, x509.UnrecognizedExtension) else b""
+    if len(raw) < 2 or raw[0] != 0x0C or raw[1] != len(raw) - 2:
+        return None
+    try:
+        return raw[2:].decode()
+    except UnicodeDecodeError:
+        return None
 
 
 def to_asn1(certificate: x509.Certificate) -> asn1_x509.Certificate:

@@ -51,6 +51,20 @@ REASONS: dict[str, str] = {
     "NOT_OUR_SEAL": "签章证书不是民政电子印章证书",
     "BAD_SLOTS": "文书的签章位信息缺失或损坏",
     "FAKE_SEAL": "未签章的签章栏中画有印章图案",
+    "NOT_SEAL_CERT": "签章证书不是电子印章证书（例如时间戳服务的证书），不能用于盖章",
+    "PARENT_UNKNOWN": "签章证书未载明上级单位，无法仅凭证书核对流转路径",
+    "TIME_ORDER": "签章时间与流转顺序矛盾（后盖的印章声称的时间早于此前印章的可信时间戳）",
+    "LEVEL_TOO_LOW": "签章级别低于要求",
+    "SIG_PADDING": "签名数据之后的填充区不全为零",
+    "UNSIGNED_ATTRIBUTE": "签名中含有时间戳以外的未签名属性或数据",
+    "INFO_CHANGED": "签章后文档信息（/Info）被改动",
+    "XMP_CHANGED": "签章后 XMP 元数据被改动",
+    "UNEXPECTED_OBJECT": "签章后新增或改动了不属于后续印章、验证数据或文档时间戳的对象",
+    "UNACCOUNTED_BYTES": "签章后的修订版本中含有不属于任何对象的数据",
+    "BAD_DSS": "长期验证数据（DSS/VRI）格式错误",
+    "SIG_TOO_LARGE": "签名数据过大，拒绝处理",
+    "STREAM_TOO_LARGE": "数据流解压后过大，拒绝处理",
+    "TOO_DEEP": "对象嵌套过深，拒绝处理",
 }
 
 
@@ -69,6 +83,12 @@ class SignatureFacts:
     office_name: str | None
     office_id: str | None
     tier: str | None
+    #: the certificate's exact common name (what --expect-office matches besides the id)
+    common_name: str | None
+    #: the parent office id the certificate carries (MinSeal extension), None for a county or a foreign cert
+    parent_id: str | None
+    #: PAdES level this seal reaches: B-B | B-T | B-LT | B-LTA
+    level: str
     cert_serial: str
     cert_sha256: str
     claimed_signing_time: str | None

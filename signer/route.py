@@ -5,6 +5,8 @@ service's workflow (who receives a file next) all ask this module; offices are m
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -17,6 +19,9 @@ from .slots import FIELD_PREFIX, SealSlot, SlotTable
 TIER_ORDER: tuple[Tier, ...] = tuple(Tier)
 #: which tier an office's parent must have
 PARENT_TIER: dict[Tier, Tier] = {Tier.VILLAGE: Tier.TOWNSHIP, Tier.TOWNSHIP: Tier.COUNTY}
+
+#: clock difference tolerated between a signer's computer and the time-stamping authority
+TIME_TOLERANCE = dt.timedelta(minutes=5)
 
 #: given an office id, the ids of its route (itself, its parent, …), or None when the office is unknown
 RouteLookup = Callable[[str], list[str] | None]
@@ -99,11 +104,14 @@ def route_findings(facts: Sequence[SignatureFacts], *, first_certified: bool | N
             ranks = [tier_rank(f.tier) for f in ours if f.tier in _TIER_VALUES]
             if ranks != sorted(set(ranks)) or len(ranks) != len(ours):
                 out.append(Finding("ROUTE_ORDER", REASONS["ROUTE_ORDER"]))
+            registry_ok = False
             if route_of is not None and ours[0].office_id:
                 route = route_of(ours[0].office_id) or []
-                if [f.office_id for f in ours] != route[: len(ours)]:
+                registry_ok = [f.office_id for f in ours] == route[: len(ours)]
+                if not registry_ok:
                     out.append(Finding("ROUTE_MISMATCH", REASONS["ROUTE_MISMATCH"]))
-        return out
+            out += parent_chain_findings(ours, registry_confirms=registry_ok)
+        return out + time_findings(facts)
     slots = table.by_name
     if facts and first_certified is False:
         out.append(Finding("NOT_CERTIFIED", REASONS["NOT_CERTIFIED"], field=facts[0].field_name))
@@ -135,6 +143,54 @@ def route_findings(facts: Sequence[SignatureFacts], *, first_certified: bool | N
     if route_of is not None and tiers and facts and facts[0].office_id:
         full_route = route_of(facts[0].office_id)
         signer_ids = [f.office_id for f in facts]
-        if full_route is None or signer_ids != full_route[: len(signer_ids)]:
+        registry_ok = full_route is not None and signer_ids == full_route[: len(signer_ids)]
+        if not registry_ok:
             out.append(Finding("ROUTE_MISMATCH", REASONS["ROUTE_MISMATCH"]))
+    else:
+        registry_ok = False
+    if tiers:
+        out += parent_chain_findings([f for f in facts if f.slot in tiers], registry_confirms=registry_ok)
+    return out + time_findings(facts)
+
+
+def parent_chain_findings(route: Sequence[SignatureFacts], *, registry_confirms: bool = False) -> list[Finding]:
+    """The parent chain from the certificates alone: each seal's office must be the parent office that the
+    previous seal's certificate names (MinSeal's parent-office extension). A certificate without it cannot prove
+    the chain; the registry, where present and agreeing, stands in for it (certificates issued before the
+    extension existed)."""
+    out: list[Finding] = []
+    for lower, upper in itertools.pairwise(route):
+        if lower.parent_id is None:
+            if not registry_confirms:
+                out.append(Finding("PARENT_UNKNOWN", REASONS["PARENT_UNKNOWN"], field=lower.field_name))
+        elif upper.office_id != lower.parent_id:
+            out.append(Finding("ROUTE_MISMATCH", f"{REASONS['ROUTE_MISMATCH']}：「{lower.office_name}」的上级单位"
+                               f"为 {lower.parent_id}，此后盖章的是「{upper.office_name}」（{upper.office_id}）",
+                               field=upper.field_name))
+    return out
+
+
+def _time(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+def time_findings(facts: Sequence[SignatureFacts]) -> list[Finding]:
+    """Times must not contradict the revision order: a later seal covers the earlier one, so its claimed signing
+    time cannot be before the earlier seal's trusted timestamp, and timestamps never go backwards. A seal's own
+    claim cannot be after its own timestamp either. (Tolerance: TIME_TOLERANCE for computer clocks.)"""
+    out: list[Finding] = []
+    latest_ts: dt.datetime | None = None
+    for fact in facts:
+        claimed, stamped = _time(fact.claimed_signing_time), _time(fact.timestamp_time)
+        problem = None
+        if latest_ts is not None and claimed is not None and claimed < latest_ts - TIME_TOLERANCE:
+            problem = f"声称签章时间 {fact.claimed_signing_time} 早于此前印章的时间戳 {latest_ts.isoformat()}"
+        elif latest_ts is not None and stamped is not None and stamped < latest_ts - TIME_TOLERANCE:
+            problem = f"时间戳 {fact.timestamp_time} 早于此前印章的时间戳 {latest_ts.isoformat()}"
+        elif claimed is not None and stamped is not None and claimed > stamped + TIME_TOLERANCE:
+            problem = f"声称签章时间 {fact.claimed_signing_time} 晚于其自身的时间戳 {fact.timestamp_time}"
+        if problem:
+            out.append(Finding("TIME_ORDER", f"{REASONS['TIME_ORDER']}：{problem}", field=fact.field_name))
+        if stamped is not None and (latest_ts is None or stamped > latest_ts):
+            latest_ts = stamped
     return out

@@ -15,14 +15,19 @@ changes after approval signatures, and trusts file structure more than a gate sh
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+import logging
 import re
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
 
+from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -34,8 +39,10 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
+from .errors import MinSealError
+from .integrity import TIMESTAMP_TOKEN_OID, contents_findings, prescan, revision_findings
 from .layout import slots_at
-from .pki import tier_of, to_asn1
+from .pki import parent_of, tier_of, to_asn1
 from .report import REASONS, DocumentFacts, Finding, SignatureFacts, Verdict, VerificationReport
 from .route import RouteLookup, route_findings
 from .slots import FIELD_PREFIX, SlotTable
@@ -45,36 +52,215 @@ MAX_SIGNATURES = 12
 MAX_REVISIONS = 40
 
 
+LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
+
+
 @dataclass(frozen=True)
 class TrustSettings:
     """What the verifier may rely on: roots, known revocation data, whether it may fetch more."""
 
     roots: tuple[x509.Certificate, ...]
+    #: other revocation data the verifier knows (judged by when it was issued, like the file's own)
     crls: tuple[bytes, ...] = ()
     allow_fetching: bool = False
     #: verify as of this time instead of now (archives, tests)
     moment: dt.datetime | None = None
+    #: the issuing installation's own CRL, republished on every revocation: it speaks for "now" (until its
+    #: next update), not only for the time it was issued
+    own_crls: tuple[bytes, ...] = ()
+    #: a seal below this PAdES level fails (B-B: none; B-T: a trusted timestamp; B-LT: + revocation data in
+    #: the file; B-LTA: + a document timestamp)
+    min_level: str = "B-T"
+
+    def __post_init__(self) -> None:
+        if self.min_level not in LEVELS:
+            raise MinSealError(f"签章级别只能是：{'、'.join(LEVELS)}", code="BAD_LEVEL")
 
 
 def _iso(value: dt.datetime | None) -> str | None:
     return value.astimezone(dt.UTC).isoformat(timespec="seconds") if value else None
 
 
-def _office_of(cert: asn1_x509.Certificate) -> tuple[str | None, str | None, str | None]:
-    """(office name, registry id, tier) from the certificate — never from the file's claims."""
+@dataclass(frozen=True)
+class _Office:
+    name: str | None
+    common_name: str | None
+    office_id: str | None
+    tier: str | None
+    parent_id: str | None
+
+
+def _first(value: Any) -> str | None:
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return str(value) if value is not None else None
+
+
+def _office_of(cert: asn1_x509.Certificate) -> _Office:
+    """Office name, registry id, tier and parent office from the certificate — never from the file's claims."""
     subject = cert.subject.native
-    name = subject.get("organization_name") or subject.get("common_name")
-    if isinstance(name, list):
-        name = name[0]
-    office_id = subject.get("serial_number")
+    common_name = _first(subject.get("common_name"))
     try:
-        tier = tier_of(x509.load_der_x509_certificate(cert.dump()))
+        parsed = x509.load_der_x509_certificate(cert.dump())
+        tier, parent = tier_of(parsed), parent_of(parsed)
     except ValueError:  # extensions cryptography refuses to parse: not one of our seal certificates
-        tier = None
-    return name, office_id, tier.value if tier is not None else None
+        tier, parent = None, None
+    return _Office(name=common_name or _first(subject.get("organization_name")), common_name=common_name,
+                   office_id=_first(subject.get("serial_number")), tier=tier.value if tier is not None else None,
+                   parent_id=parent if tier is not None else None)
 
 
-def _structure(data: bytes, reader: PdfFileReader) -> tuple[int, bool, list[Finding]]:
+_QUIET_LOCK = threading.Lock()
+_QUIET_DEPTH = 0
+_QUIET_LOGGERS = ("pyhanko", "pyhanko_certvalidator")
+
+
+@contextlib.contextmanager
+def _quiet_pyhanko() -> Iterator[None]:
+    """pyHanko logs warnings (with tracebacks) for every untrusted, expired or revoked certificate and every
+    suspicious modification; the report states each of them as a finding, so none reaches the user's stderr."""
+    global _QUIET_DEPTH
+    with _QUIET_LOCK:
+        _QUIET_DEPTH += 1
+        if _QUIET_DEPTH == 1:
+            for name in _QUIET_LOGGERS:
+                logger = logging.getLogger(name)
+                logger.propagate = False
+                logger.addHandler(_SWALLOW)
+    try:
+        yield
+    finally:
+        with _QUIET_LOCK:
+            _QUIET_DEPTH -= 1
+            if _QUIET_DEPTH == 0:
+                for name in _QUIET_LOGGERS:
+                    logger = logging.getLogger(name)
+                    logger.removeHandler(_SWALLOW)
+                    logger.propagate = True
+
+
+_SWALLOW = logging.NullHandler()
+
+
+@dataclass(frozen=True)
+class _RevInfo:
+    """One CRL or OCSP response: who issued it (for certificates of which issuer), when, until when."""
+
+    item: Any
+    is_crl: bool
+    issuer: bytes
+    this_update: dt.datetime
+    next_update: dt.datetime | None
+    own: bool
+
+    def vouches_for(self, moment: dt.datetime) -> bool:
+        """Fresh for ``moment``: issued after it; or the installation's own CRL, current until its next update."""
+        if self.own:
+            return self.next_update is None or moment <= self.next_update
+        return self.this_update >= moment
+
+
+def _crl_info(der: Any, *, own: bool) -> _RevInfo | None:
+    try:
+        crl = der if isinstance(der, asn1_crl.CertificateList) else asn1_crl.CertificateList.load(der)
+        tbs = crl["tbs_cert_list"]
+        return _RevInfo(crl, True, tbs["issuer"].dump(), tbs["this_update"].native, tbs["next_update"].native, own)
+    except Exception:
+        return None
+
+
+def _ocsp_info(resp: asn1_ocsp.OCSPResponse) -> _RevInfo | None:
+    try:
+        data = resp["response_bytes"]["response"].parsed["tbs_response_data"]
+        single = data["responses"][0]
+        issuer = single["cert_id"]["issuer_name_hash"].native
+        return _RevInfo(resp, False, issuer, single["this_update"].native, single["next_update"].native, False)
+    except Exception:
+        return None
+
+
+def _revinfo_pool(trust: TrustSettings, dss: DocumentSecurityStore | None) -> list[_RevInfo]:
+    """Revocation data the verifier knows and the file carries; a DSS entry that does not parse raises (the
+    caller reports the DSS as broken)."""
+    pool = [_crl_info(c, own=True) for c in trust.own_crls] + [_crl_info(c, own=False) for c in trust.crls]
+    if dss is not None:
+        for ref in dss.crls:
+            pool.append(_crl_info(ref.get_object().data, own=False) or _broken())
+        for ref in dss.ocsps:
+            pool.append(_ocsp_info(asn1_ocsp.OCSPResponse.load(ref.get_object().data)) or _broken())
+    return [p for p in pool if p is not None]
+
+
+def _broken() -> _RevInfo:
+    raise ValueError("unreadable revocation data in the DSS")
+
+
+def _covers(info: _RevInfo, cert: asn1_x509.Certificate) -> bool:
+    if info.is_crl:
+        return bool(info.issuer == cert.issuer.dump())
+    return bool(info.issuer == hashlib.sha1(cert.issuer.dump()).digest())
+
+
+def _token_time(sig: Any) -> dt.datetime | None:
+    """The genTime of the seal's signature timestamp token, read without trusting it (that comes later)."""
+    try:
+        for attribute in sig.signer_info["unsigned_attrs"]:
+            if attribute["type"].dotted == TIMESTAMP_TOKEN_OID:
+                token = attribute["values"][0]
+                value: dt.datetime = token["content"]["encap_content_info"]["content"].parsed["gen_time"].native
+                return value
+    except Exception:
+        return None
+    return None
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    status: PdfSignatureStatus
+    #: validated as of its trusted timestamp (else: now)
+    at_timestamp: bool
+    #: revocation data fresh for the time that counts was available (or fetching was allowed)
+    revocation_checked: bool
+    revoked_at: dt.datetime | None
+
+
+def _revoked_at(cert: asn1_x509.Certificate, pool: Sequence[_RevInfo]) -> dt.datetime | None:
+    serial = cert.serial_number
+    for info in pool:
+        if info.is_crl and _covers(info, cert):
+            for entry in info.item["tbs_cert_list"]["revoked_certificates"]:
+                if entry["user_certificate"].native == serial:
+                    when: dt.datetime = entry["revocation_date"].native
+                    return when
+    return None
+
+
+def _validate(sig: Any, trust: TrustSettings, pool: list[_RevInfo],
+              context: Callable[..., ValidationContext]) -> _Outcome:
+    """A seal with a trusted timestamp is judged as of that time, with revocation data issued after it (or the
+    installation's own current CRL); else it is judged now, with current data issued after its claimed time.
+    Stale data — a CRL an earlier seal embedded before the key was revoked — vouches for nothing."""
+    cert = sig.signer_cert
+    stamped = _token_time(sig)
+    if stamped is not None:
+        fresh = [p for p in pool if p.vouches_for(stamped)]
+        checked = trust.allow_fetching or any(_covers(p, cert) for p in fresh)
+        # without fresh data the revocation question stays open (reported as unknown); the rest is still judged
+        status = validate_pdf_signature(sig, signer_validation_context=context(fresh, moment=stamped,
+                                                                               hard=checked))
+        ts = status.timestamp_validity
+        if ts is not None and ts.intact and ts.valid and ts.trusted and ts.timestamp == stamped:
+            return _Outcome(status, True, checked, _revoked_at(cert, fresh))
+    claimed = sig.self_reported_timestamp
+    now = trust.moment or dt.datetime.now(dt.UTC)
+    current = [p for p in pool if (p.own or claimed is None or p.this_update >= claimed)
+               and (p.next_update is None or now <= p.next_update)]
+    checked = trust.allow_fetching or any(_covers(p, cert) for p in current)
+    status = validate_pdf_signature(sig, signer_validation_context=context(current, hard=checked))
+    return _Outcome(status, False, checked, _revoked_at(cert, current))
+
+
+def _structure(data: bytes, reader: PdfFileReader) -> tuple[int, bool, list[Finding], list[int]]:
     """Every byte must belong to a revision the reader examined: no data after the last %%EOF, no %%EOF of a
     revision that is not in the /Prev chain."""
     findings = []
@@ -96,7 +282,7 @@ def _structure(data: bytes, reader: PdfFileReader) -> tuple[int, bool, list[Find
         if b"%%EOF" in gap or b"startxref" in gap:
             findings.append(Finding("HIDDEN_REVISION", REASONS["HIDDEN_REVISION"]))
             break
-    return trailing, not findings, findings
+    return trailing, not findings, findings, ends
 
 
 def _changes_after(status: PdfSignatureStatus, later_fields: set[str]) -> str:
@@ -119,26 +305,6 @@ def _coverage(status: PdfSignatureStatus) -> str:
     return "partial"
 
 
-def _validate(sig: Any, context: Callable[..., ValidationContext]) -> tuple[PdfSignatureStatus, dt.datetime | None]:
-    """Validate now; if the certificate is revoked but a trusted timestamp proves the seal came first,
-    validate again as of that time (the revocation then does not count against it). Returns the status and,
-    in that case, when the certificate was revoked."""
-    status = validate_pdf_signature(sig, signer_validation_context=context())
-    ts = status.timestamp_validity
-    revoked = status.revocation_details
-    trusted_ts = ts is not None and ts.intact and ts.valid and ts.trusted
-    if (
-        status.trust_problem_indic in (AdESFailure.REVOKED, AdESIndeterminate.REVOKED_NO_POE)
-        and trusted_ts and revoked is not None and ts.timestamp < revoked.revocation_date
-    ):
-        return validate_pdf_signature(sig, signer_validation_context=context(moment=ts.timestamp)), \
-            revoked.revocation_date
-    if status.trust_problem_indic in _EXPIRED and trusted_ts:
-        # the certificate has expired since, but a trusted timestamp proves the seal was made while it was valid
-        return validate_pdf_signature(sig, signer_validation_context=context(moment=ts.timestamp)), None
-    return status, None
-
-
 def verify_pdf(
     data: bytes,
     trust: TrustSettings,
@@ -146,7 +312,14 @@ def verify_pdf(
     expected_offices: Sequence[str] = (),
     route_of: RouteLookup | None = None,
 ) -> VerificationReport:
-    """Verify every signature of a PDF and apply the MinSeal policy. Never raises on bad input."""
+    """Verify every signature of a PDF and apply the MinSeal policy. Never raises on bad input, and nothing
+    pyHanko logs reaches the caller's stderr."""
+    with _quiet_pyhanko():
+        return _verify(data, trust, expected_offices=expected_offices, route_of=route_of)
+
+
+def _verify(data: bytes, trust: TrustSettings, *, expected_offices: Sequence[str],
+            route_of: RouteLookup | None) -> VerificationReport:
     digest = hashlib.sha256(data).hexdigest()
 
     def report(findings: list[Finding], signatures: Sequence[SignatureFacts] = (), **doc: Any) -> VerificationReport:
@@ -162,6 +335,9 @@ def verify_pdf(
 
     if len(data) > MAX_BYTES:
         return report([Finding("TOO_LARGE", REASONS["TOO_LARGE"])])
+    early = prescan(data)
+    if early:
+        return report(early)
     try:
         reader = PdfFileReader(BytesIO(data), strict=False)
         revisions = reader.xrefs.total_revisions
@@ -177,13 +353,21 @@ def verify_pdf(
         raw_slots = slots_at(reader, base)
         # what a viewer or a later tier reads is the latest state; it must equal what was certified
         changed_later = base != revisions - 1 and slots_at(reader, revisions - 1) != raw_slots
-    except Exception:  # hostile input may break the parser anywhere; that is a finding, not a crash
+    except (Exception, RecursionError):  # hostile input may break the parser anywhere: a finding, not a crash
         return report([Finding("MALFORMED", REASONS["MALFORMED"])])
     if revisions > MAX_REVISIONS or len(signatures) + len(timestamps) > MAX_SIGNATURES:
         return report([Finding("TOO_MANY", REASONS["TOO_MANY"])], revisions=revisions, pages=pages)
     try:
-        trailing, ends, findings = _structure(data, reader)
-    except Exception:
+        trailing, ends, findings, revision_ends = _structure(data, reader)
+        for sig in embedded:
+            findings += contents_findings(data, sig.byte_range, sig.field_name)
+        if embedded:
+            signing: dict[int, list[str]] = {}
+            for sig in embedded:
+                signing.setdefault(sig.signed_revision, []).append(sig.field_name)
+            findings += revision_findings(reader, data, after=min(signing), signing_revisions=signing,
+                                          revision_ends=revision_ends)
+    except (Exception, RecursionError):
         return report([Finding("MALFORMED", REASONS["MALFORMED"])], revisions=revisions, pages=pages)
     table = SlotTable.parse(raw_slots)
     family = table.family if table is not None else None
@@ -198,45 +382,64 @@ def verify_pdf(
     if not signatures:
         return report([*findings, Finding("NO_SIGNATURE", REASONS["NO_SIGNATURE"])], **doc)
 
+    dss: DocumentSecurityStore | None = None
+    pool: list[_RevInfo] = []
     try:
-        dss = DocumentSecurityStore.read_dss(reader)
-    except Exception:
-        dss = None
+        if "/DSS" in reader.root:
+            dss = DocumentSecurityStore.read_dss(reader)
+            dss_certs = list(dss.load_certs())
+        else:
+            dss_certs = []
+        pool = _revinfo_pool(trust, dss)
+    except Exception:  # a broken DSS contributes nothing, and says so
+        findings.append(Finding("BAD_DSS", REASONS["BAD_DSS"]))
+        dss, dss_certs = None, []
+        pool = _revinfo_pool(trust, None)
     roots = [to_asn1(c) for c in trust.roots]
+    try:
+        findings += _dss_findings(dss_certs, pool, trust.roots)
+    except Exception:  # cryptography parses lazily: a broken field surfaces only when read
+        findings.append(Finding("BAD_DSS", REASONS["BAD_DSS"]))
+    min_level = trust.min_level
 
-    def context(moment: dt.datetime | None = None) -> ValidationContext:
+    def context(revinfo: Sequence[_RevInfo], moment: dt.datetime | None = None, hard: bool = True) -> ValidationContext:
         kwargs: dict[str, Any] = {
-            "trust_roots": roots, "allow_fetching": trust.allow_fetching, "revocation_mode": "hard-fail",
-            "crls": list(trust.crls), "ocsps": [],
+            "trust_roots": roots, "allow_fetching": trust.allow_fetching,
+            "revocation_mode": "hard-fail" if hard else "soft-fail",
+            "crls": [p.item for p in revinfo if p.is_crl], "ocsps": [p.item for p in revinfo if not p.is_crl],
+            "other_certs": dss_certs,
         }
         if moment is not None:
             kwargs.update(moment=moment, retroactive_revinfo=True)
         elif trust.moment is not None:
             kwargs.update(moment=trust.moment)
-        if dss is not None:
-            try:
-                return dss.as_validation_context(kwargs)  # certificates, CRLs and OCSP responses of the file
-            except Exception:  # a broken DSS contributes nothing
-                pass
         return ValidationContext(**kwargs)
 
     facts: list[SignatureFacts] = []
     field_names = [s.field_name for s in signatures]
+    root_subjects = {to_asn1(c).subject.dump() for c in trust.roots}
     for index, sig in enumerate(signatures):
         name = sig.field_name
         try:
-            status, revoked_later = _validate(sig, context)
+            outcome = _validate(sig, trust, pool, context)
         except Exception:
             findings.append(Finding("SIG_INVALID", REASONS["SIG_INVALID"], field=name))
             continue
-        office_name, office_id, tier = _office_of(status.signing_cert)
+        status = outcome.status
+        office = _office_of(status.signing_cert)
         later = set(field_names[index + 1:])
-        fact = _facts(sig, status, index, office_name, office_id, tier, later, revoked_later)
+        level = _level(sig, outcome, pool, timestamps)
+        fact = _facts(sig, outcome, index, office, later, level)
         facts.append(fact)
-        findings += _signature_findings(status, fact)
+        findings += _signature_findings(status, fact, under_our_root=status.signing_cert.issuer.dump() in root_subjects)
+        if LEVELS.index(level) < LEVELS.index(min_level):
+            findings.append(Finding("LEVEL_TOO_LOW", f"{REASONS['LEVEL_TOO_LOW']}：此印章为 {level}，要求至少 "
+                                    f"{min_level}" + ("（没有可信时间戳）" if level == "B-B" else ""), field=name))
+    now_pool = [p for p in pool if p.next_update is None or (trust.moment or dt.datetime.now(dt.UTC)) <= p.next_update]
     for ts_sig in timestamps:
         try:
-            ts_status = validate_pdf_timestamp(ts_sig, validation_context=context())
+            ts_status = validate_pdf_timestamp(ts_sig, validation_context=context(
+                now_pool, hard=trust.allow_fetching or any(p.is_crl for p in now_pool)))
             ok = ts_status.intact and ts_status.valid and ts_status.trusted
         except Exception:
             ok = False
@@ -245,9 +448,66 @@ def verify_pdf(
     first_certified = signatures[0].docmdp_level is not None if signatures else None
     findings += route_findings(facts, first_certified=first_certified, table=table, route_of=route_of)
     for wanted in expected_offices:
-        if not any(wanted in (f.office_name, f.office_id) for f in facts):
+        # the office id or the exact office name (certificate CN) — never the organisation, which several
+        # offices of one body share
+        if not any(wanted in (f.office_id, f.common_name) for f in facts):
             findings.append(Finding("EXPECTED_OFFICE_MISSING", f"{REASONS['EXPECTED_OFFICE_MISSING']}：{wanted}"))
     return report(findings, facts, **doc)
+
+
+def _dss_findings(certs: Sequence[asn1_x509.Certificate], pool: Sequence[_RevInfo],
+                  roots: Sequence[x509.Certificate]) -> list[Finding]:
+    """The DSS is unsigned: each certificate and CRL in it must be exactly what its issuer signed (issuer: a
+    trusted root or another certificate there), so no byte of it is free."""
+    issuers = list(roots)
+    parsed = []
+    try:
+        for cert in certs:
+            parsed.append(x509.load_der_x509_certificate(cert.dump()))
+    except ValueError:
+        return [Finding("BAD_DSS", REASONS["BAD_DSS"] + "（证书无法解析）")]
+    issuers += parsed
+
+    def signed_by_issuer(check: Callable[[x509.Certificate], None]) -> bool:
+        for issuer in issuers:
+            try:
+                check(issuer)
+                return True
+            except Exception:
+                continue
+        return False
+
+    for cert in parsed:
+        if cert.issuer == cert.subject and cert in roots:
+            continue
+        if not signed_by_issuer(cert.verify_directly_issued_by):
+            return [Finding("BAD_DSS", REASONS["BAD_DSS"] + f"（证书 {cert.serial_number:x} 的签名无效）")]
+    for info in pool:
+        if not info.is_crl or info.own:
+            continue
+        try:
+            crl = x509.load_der_x509_crl(info.item.dump())
+        except ValueError:
+            return [Finding("BAD_DSS", REASONS["BAD_DSS"] + "（吊销列表无法解析）")]
+
+        def check(issuer: x509.Certificate, crl: x509.CertificateRevocationList = crl) -> None:
+            if crl.issuer != issuer.subject or not crl.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
+                raise ValueError("not this issuer")
+
+        if not signed_by_issuer(check):
+            return [Finding("BAD_DSS", REASONS["BAD_DSS"] + "（吊销列表的签名无效）")]
+    return []
+
+
+def _level(sig: Any, outcome: _Outcome, pool: Sequence[_RevInfo], timestamps: Sequence[Any]) -> str:
+    if not outcome.at_timestamp:
+        return "B-B"
+    cert = sig.signer_cert
+    if not any(not p.own and _covers(p, cert) for p in pool):
+        return "B-T"
+    if any(ts.signed_revision > sig.signed_revision for ts in timestamps):
+        return "B-LTA"
+    return "B-LT"
 
 
 def _fake_seal_boxes(reader: PdfFileReader) -> list[Finding]:
@@ -266,16 +526,18 @@ def _fake_seal_boxes(reader: PdfFileReader) -> list[Finding]:
     return out
 
 
-def _facts(sig: Any, status: PdfSignatureStatus, index: int, office_name: str | None, office_id: str | None,
-           tier: str | None, later: set[str], revoked_later: dt.datetime | None) -> SignatureFacts:
+def _facts(sig: Any, outcome: _Outcome, index: int, office: _Office, later: set[str], level: str) -> SignatureFacts:
+    status = outcome.status
     cert = status.signing_cert
     ts = status.timestamp_validity
     revoked = status.revocation_details
-    revoked_at = revoked.revocation_date if revoked is not None else revoked_later
-    if revoked_later is not None and status.trusted:
-        revocation = "revoked_after_signing"
+    revoked_at = revoked.revocation_date if revoked is not None else outcome.revoked_at
+    if not outcome.revocation_checked:
+        revocation = "unknown"
     elif revoked is not None:
         revocation = "revoked"
+    elif outcome.revoked_at is not None and status.trusted:
+        revocation = "revoked_after_signing"
     elif status.trust_problem_indic in (AdESIndeterminate.TRY_LATER,
                                         AdESIndeterminate.REVOCATION_OUT_OF_BOUNDS_NO_POE):
         revocation = "unknown"
@@ -283,8 +545,9 @@ def _facts(sig: Any, status: PdfSignatureStatus, index: int, office_name: str | 
         revocation = "good" if status.trusted else "unknown"
     docmdp = sig.docmdp_level
     return SignatureFacts(
-        field_name=sig.field_name, revision=sig.signed_revision, office_name=office_name, office_id=office_id,
-        tier=tier, cert_serial=f"{cert.serial_number:x}", cert_sha256=hashlib.sha256(cert.dump()).hexdigest(),
+        field_name=sig.field_name, revision=sig.signed_revision, office_name=office.name, office_id=office.office_id,
+        tier=office.tier, common_name=office.common_name, parent_id=office.parent_id, level=level,
+        cert_serial=f"{cert.serial_number:x}", cert_sha256=hashlib.sha256(cert.dump()).hexdigest(),
         claimed_signing_time=_iso(status.signer_reported_dt),
         timestamp_time=_iso(ts.timestamp) if ts is not None else None,
         intact=bool(status.intact), valid=bool(status.valid), trusted=bool(status.trusted),
@@ -310,7 +573,7 @@ _TRUST_CODES: dict[Any, str] = {
 }
 
 
-def _signature_findings(status: PdfSignatureStatus, fact: SignatureFacts) -> list[Finding]:
+def _signature_findings(status: PdfSignatureStatus, fact: SignatureFacts, *, under_our_root: bool) -> list[Finding]:
     name = fact.field_name
     out = []
     if not fact.intact:
@@ -327,7 +590,14 @@ def _signature_findings(status: PdfSignatureStatus, fact: SignatureFacts) -> lis
                 code = "CERT_NOT_YET_VALID"
             elif validity["not_after"].native < moment:
                 code = "CERT_EXPIRED"
+            elif fact.tier is None and under_our_root:
+                code = "NOT_SEAL_CERT"  # e.g. the TSA's certificate: our root, but not for sealing
+            elif not under_our_root:
+                code = "CERT_UNTRUSTED"
         out.append(Finding(code, REASONS[code], field=name, indeterminate=code == "REVOCATION_UNKNOWN"))
+    elif fact.revocation == "unknown":
+        out.append(Finding("REVOCATION_UNKNOWN", REASONS["REVOCATION_UNKNOWN"] + "（没有适用于签章时间的吊销信息）",
+                           field=name, indeterminate=True))
     if fact.changes_after == "other":
         out.append(Finding("MODIFIED_AFTER_SIGNING", REASONS["MODIFIED_AFTER_SIGNING"], field=name))
     if status.docmdp_ok is False:

@@ -1,0 +1,426 @@
+"""What no signature covers, accounted for byte by byte; and bounds on the work a file can cause.
+
+Three unsigned areas exist in a sealed PDF, and each may hold only this (anything else is a finding):
+
+- a signature's ``/Contents`` hex string: the DER CMS container, then zeros (padding);
+  inside the CMS, unsigned attributes may only be signature-timestamp tokens (id-aa-signatureTimeStampToken);
+- revisions after a seal's own revision: the route's later seals (their signature dictionaries, fields, widgets
+  and appearances, the AcroForm and the pages' /Annots that list them), DSS/VRI long-term-validation data,
+  document timestamps, and the revision's own cross-reference stream and object streams. A changed /Info or XMP
+  metadata stream, any other changed object, or a new object nothing of that list reaches is a finding naming
+  the object; in revisions no signature covers, the bytes between objects may only be whitespace;
+- after the last ``%%EOF``: whitespace and NUL bytes only (checked in ``signer.verify``).
+
+``prescan`` runs before pyHanko parses anything: oversized signature containers, streams that decompress beyond
+a bound, and runs of nested arrays/dictionaries are refused unread.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from asn1crypto import cms
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.reader import PdfFileReader
+
+from .report import REASONS, Finding
+
+#: a MinSeal container is ~8-12 KiB of hex (ECDSA/RSA chain + timestamp); 64 KiB of hex leaves room for a long chain
+MAX_CONTENTS_HEX = 64 * 1024
+#: one stream's decoded size, and all streams together
+MAX_STREAM_DECODED = 32 * 2**20
+MAX_TOTAL_DECODED = 160 * 2**20
+#: consecutive '[' / '<<' openers; pyHanko parses nesting recursively
+MAX_NESTING_RUN = 48
+#: objects examined per revision
+MAX_OBJECTS = 20_000
+
+TIMESTAMP_TOKEN_OID = "1.2.840.113549.1.9.16.2.14"
+_CONTENTS = re.compile(rb"/Contents\s*<([^>]*)>")
+_NESTING = re.compile(rb"(?:\[\s*|<<\s*){%d}" % MAX_NESTING_RUN)
+_STREAM = re.compile(rb"(?<!end)stream(?:\r\n|\n|\r)")
+_WHITESPACE = b" \t\r\n\x00\x0c"
+#: keys a later revision may change in the catalog: /DSS always; /AcroForm in a signing revision;
+#: /Extensions (pyHanko declares the ESIC extension level with the DSS)
+_CATALOG_MUTABLE = {"/DSS"}
+_EXTENSION_KEYS = {"/Type", "/BaseVersion", "/ExtensionLevel", "/URL", "/ExtensionRevision"}
+_DSS_KEYS = {"/Type", "/Certs", "/CRLs", "/OCSPs", "/VRI"}
+_VRI_KEYS = {"/Type", "/Cert", "/CRL", "/OCSP", "/TU", "/TS"}
+
+
+def prescan(data: bytes) -> list[Finding]:
+    """Cheap checks on the raw bytes, before any parser sees them."""
+    for match in _CONTENTS.finditer(data):
+        if len(match.group(1)) > MAX_CONTENTS_HEX:
+            return [Finding("SIG_TOO_LARGE", REASONS["SIG_TOO_LARGE"] + f"（{len(match.group(1))} 个十六进制字符）")]
+    if _NESTING.search(data):
+        return [Finding("TOO_DEEP", REASONS["TOO_DEEP"])]
+    total = 0
+    position = 0
+    while True:
+        found = _STREAM.search(data, position)
+        if found is None:
+            break
+        match = found
+        end = data.find(b"endstream", match.end())
+        if end < 0:
+            break
+        position = end + 9
+        decoder = zlib.decompressobj()
+        try:
+            decoded = decoder.decompress(data[match.end():end], MAX_STREAM_DECODED + 1)
+        except zlib.error:
+            continue  # not Flate (or broken, which the parser reports)
+        total += len(decoded)
+        if len(decoded) > MAX_STREAM_DECODED or total > MAX_TOTAL_DECODED:
+            return [Finding("STREAM_TOO_LARGE", REASONS["STREAM_TOO_LARGE"])]
+    return []
+
+
+def _der_length(raw: bytes) -> int | None:
+    if len(raw) < 2 or raw[0] != 0x30:
+        return None
+    first = raw[1]
+    if first < 0x80:
+        return 2 + first
+    count = first & 0x7F
+    if count == 0 or count > 4 or len(raw) < 2 + count:
+        return None
+    return 2 + count + int.from_bytes(raw[2:2 + count], "big")
+
+
+def contents_findings(data: bytes, byte_range: Iterable[int], field: str) -> list[Finding]:
+    """The signature's unsigned gap: exactly ``<hex>``, the DER container, then zero padding; the container's
+    unsigned attributes only timestamp tokens."""
+    try:
+        a, b, c, _d = (int(v) for v in byte_range)
+    except (TypeError, ValueError):
+        return [Finding("SIG_INVALID", REASONS["SIG_INVALID"], field=field)]
+    gap = data[a + b:c]
+    if not re.fullmatch(rb"<[0-9A-Fa-f]*>", gap) or len(gap) % 2:
+        return [Finding("SIG_PADDING", REASONS["SIG_PADDING"] + "（签名值不是完整的十六进制串）", field=field)]
+    raw = bytes.fromhex(gap[1:-1].decode())
+    length = _der_length(raw)
+    if length is None or length > len(raw):
+        return [Finding("SIG_INVALID", REASONS["SIG_INVALID"], field=field)]
+    out = []
+    if raw[length:].strip(b"\x00"):
+        out.append(Finding("SIG_PADDING", REASONS["SIG_PADDING"], field=field))
+    try:
+        info = cms.ContentInfo.load(raw[:length])
+        for signer_info in info["content"]["signer_infos"]:
+            unsigned = signer_info["unsigned_attrs"]
+            if unsigned.native is None:
+                continue
+            for attribute in unsigned:
+                if attribute["type"].dotted != TIMESTAMP_TOKEN_OID:
+                    out.append(Finding("UNSIGNED_ATTRIBUTE", REASONS["UNSIGNED_ATTRIBUTE"]
+                                       + f"（{attribute['type'].dotted}）", field=field))
+    except Exception:  # asn1crypto raises several kinds on broken DER
+        out.append(Finding("SIG_INVALID", REASONS["SIG_INVALID"], field=field))
+    return out
+
+
+def _key(ref: Any) -> tuple[int, int]:
+    return int(ref.idnum), int(ref.generation)
+
+
+def _name(key: tuple[int, int]) -> str:
+    return f"{key[0]} {key[1]} R"
+
+
+def _raw_children(obj: Any) -> Iterable[Any]:
+    if isinstance(obj, generic.DictionaryObject):  # (a stream is a dictionary too)
+        return dict.values(obj)
+    if isinstance(obj, generic.ArrayObject):
+        return list.__iter__(obj)
+    return ()
+
+
+def _reach(resolver: Any, start: Iterable[Any], written: set[tuple[int, int]], *,
+           skip_keys: frozenset[str] = frozenset()) -> set[tuple[int, int]]:
+    """Objects written in this revision reachable from ``start`` (objects or references), never following
+    ``skip_keys`` (e.g. /P and /Parent, which lead back to the page and the whole tree)."""
+    found: set[tuple[int, int]] = set()
+    stack = list(start)
+    steps = 0
+    while stack and steps < MAX_OBJECTS:
+        steps += 1
+        item = stack.pop()
+        if isinstance(item, generic.IndirectObject | generic.Reference):
+            key = _key(item.reference if isinstance(item, generic.IndirectObject) else item)
+            if key not in written or key in found:
+                continue
+            found.add(key)
+            item = resolver(generic.Reference(*key))
+        if isinstance(item, generic.DictionaryObject):
+            stack.extend(v for k, v in dict.items(item) if k not in skip_keys)
+        else:
+            stack.extend(_raw_children(item))
+    return found
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, generic.IndirectObject) and isinstance(b, generic.IndirectObject):
+        return _key(a.reference) == _key(b.reference)
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
+def _changed_keys(new: Any, old: Any) -> set[str]:
+    if not isinstance(new, generic.DictionaryObject) or not isinstance(old, generic.DictionaryObject):
+        return {"*"}
+    keys = set(dict.keys(new)) | set(dict.keys(old))
+    return {str(k) for k in keys if not _same(dict.get(new, k), dict.get(old, k))}
+
+
+def revision_findings(reader: PdfFileReader, data: bytes, *, after: int,
+                      signing_revisions: Mapping[int, list[str]], revision_ends: list[int]) -> list[Finding]:
+    """Classify every object written in each revision after ``after`` (the first seal's revision).
+    ``signing_revisions``: revision → field names of the signatures / document timestamps signed in it."""
+    out: list[Finding] = []
+    xrefs = reader.xrefs
+    last_signed = max(signing_revisions, default=after)
+    for revision in range(after + 1, xrefs.total_revisions):
+        out += _classify(reader, revision, signing_revisions.get(revision, []))
+        if revision > last_signed:
+            out += _account_bytes(reader, data, revision, revision_ends)
+    return out
+
+
+def _classify(reader: PdfFileReader, revision: int, signed_fields: list[str]) -> list[Finding]:
+    xrefs = reader.xrefs
+    written = {_key(r) for r in xrefs.explicit_refs_in_revision(revision)}
+    if not written:
+        return []
+    now, before = reader.get_historical_resolver(revision), reader.get_historical_resolver(revision - 1)
+    trailer, old_trailer = now.trailer_view, before.trailer_view
+    out: list[Finding] = []
+    allowed: set[tuple[int, int]] = set()
+    meta = xrefs.get_xref_container_info(revision)
+    if meta.stream_ref is not None:
+        allowed.add(_key(meta.stream_ref))
+    allowed |= {_key(r) for r in xrefs.object_streams_used_in(revision)}
+
+    old_info = old_trailer.raw_get("/Info") if "/Info" in old_trailer else None
+    info = trailer.raw_get("/Info") if "/Info" in trailer else None
+    if not _same(info, old_info):
+        out.append(Finding("INFO_CHANGED", REASONS["INFO_CHANGED"] + f"（修订版本 {revision}：/Info 指向了新对象）"))
+    if not _same(trailer.raw_get("/Root"), old_trailer.raw_get("/Root")):
+        out.append(Finding("UNEXPECTED_OBJECT",
+                           REASONS["UNEXPECTED_OBJECT"] + f"（修订版本 {revision}：/Root 被替换）"))
+        return out
+    out += _trailer_shape(reader, revision, trailer, old_trailer)
+    info_key = _key(info.reference) if isinstance(info, generic.IndirectObject) else None
+    root_ref = trailer.raw_get("/Root")
+    root_key = _key(root_ref.reference)
+    catalog, old_catalog = now(root_ref.reference), before(root_ref.reference)
+    metadata = dict.get(catalog, "/Metadata") if isinstance(catalog, generic.DictionaryObject) else None
+    metadata_key = _key(metadata.reference) if isinstance(metadata, generic.IndirectObject) else None
+    if root_key in written:
+        allowed.add(root_key)
+        mutable = _CATALOG_MUTABLE | ({"/AcroForm"} if signed_fields else set())
+        changes = _changed_keys(catalog, old_catalog)
+        if "/Extensions" in changes and _extensions_only_added(catalog, old_catalog):
+            changes.discard("/Extensions")
+        for changed in sorted(changes - mutable):
+            code = "XMP_CHANGED" if changed == "/Metadata" else "UNEXPECTED_OBJECT"
+            out.append(Finding(code, REASONS[code] + f"（修订版本 {revision}：文档目录的 {changed} 被改动）"))
+    dss = dict.get(catalog, "/DSS") if isinstance(catalog, generic.DictionaryObject) else None
+    if dss is not None:
+        out += _dss_shape(now, dss, revision)
+        allowed |= _reach(now, [dss], written)
+    if signed_fields:
+        allowed |= _signing_objects(now, before, catalog, signed_fields, written)
+    for key in sorted(written - allowed):
+        if key == info_key:
+            out.append(Finding("INFO_CHANGED", REASONS["INFO_CHANGED"] + f"（修订版本 {revision}：对象 {_name(key)}）"))
+        elif key == metadata_key and _same_xmp(now, before, key):
+            continue  # pyHanko's writer restamps the producer and dates on every update; nothing else changed
+        elif key == metadata_key:
+            out.append(Finding("XMP_CHANGED", REASONS["XMP_CHANGED"] + f"（修订版本 {revision}：对象 {_name(key)}）"))
+        else:
+            out.append(Finding("UNEXPECTED_OBJECT", REASONS["UNEXPECTED_OBJECT"]
+                               + f"（修订版本 {revision}：对象 {_name(key)}{_kind(now, key)}）"))
+        if len(out) > 20:
+            break
+    return out
+
+
+#: what pyHanko's incremental writer rewrites in the XMP packet of every update
+_XMP_VOLATILE = re.compile(rb'\s(?:pdf:Producer|xmp:ModifyDate|xmp:MetadataDate|x:xmptk)="[^"]*"')
+
+
+def _same_xmp(now: Any, before: Any, key: tuple[int, int]) -> bool:
+    try:
+        new, old = now(generic.Reference(*key)), before(generic.Reference(*key))
+        if not isinstance(new, generic.StreamObject) or not isinstance(old, generic.StreamObject):
+            return False
+        if _changed_keys(new, old) - {"/Length", "/Filter", "/DecodeParms"}:
+            return False
+        return bool(_XMP_VOLATILE.sub(b"", new.data) == _XMP_VOLATILE.sub(b"", old.data))
+    except Exception:
+        return False
+
+
+def _extensions_only_added(catalog: Any, old_catalog: Any) -> bool:
+    """pyHanko declares developer extensions (ESIC, ISO_) when it adds LTV data: existing declarations stay as
+    they were; new ones are developer-extension dictionaries and nothing else."""
+    try:
+        new = catalog["/Extensions"]
+        old = old_catalog["/Extensions"] if "/Extensions" in old_catalog else generic.DictionaryObject()
+        for key in dict.keys(old):
+            if key not in new or not _same(dict.get(new, key), dict.get(old, key)):
+                return False
+        for key in dict.keys(new):
+            if key in old:
+                continue
+            value = new[key]
+            entries = list(value) if isinstance(value, generic.ArrayObject) else [value]
+            for entry in entries:
+                entry = entry.get_object() if isinstance(entry, generic.IndirectObject) else entry
+                if not isinstance(entry, generic.DictionaryObject) or set(map(str, dict.keys(entry))) - _EXTENSION_KEYS:
+                    return False
+                if any(isinstance(v, generic.IndirectObject) for v in dict.values(entry)):
+                    return False
+        return True
+    except Exception:
+        return False
+
+
+_TRAILER_KEYS = {"/Size", "/Root", "/Info", "/ID", "/Prev", "/Type", "/W", "/Index", "/Filter", "/DecodeParms",
+                 "/Length"}
+
+
+def _trailer_shape(reader: PdfFileReader, revision: int, trailer: Any, old_trailer: Any) -> list[Finding]:
+    """A later trailer (or cross-reference stream dictionary) holds only its own keys, and keeps the first /ID
+    element (the second one changes with every update, by definition)."""
+    own = reader.trailer._trailer_revisions[reader.xrefs.total_revisions - 1 - revision]
+    extra = sorted(set(map(str, dict.keys(own))) - _TRAILER_KEYS)
+    out = []
+    if extra:
+        out.append(Finding("UNEXPECTED_OBJECT", REASONS["UNEXPECTED_OBJECT"]
+                           + f"（修订版本 {revision}：文件尾字典含有 {'、'.join(extra)}）"))
+    new_id, old_id = dict.get(trailer, "/ID"), dict.get(old_trailer, "/ID")
+    if old_id is not None and (new_id is None or not _same(new_id.get_object()[0], old_id.get_object()[0])):
+        out.append(Finding("UNEXPECTED_OBJECT",
+                           REASONS["UNEXPECTED_OBJECT"] + f"（修订版本 {revision}：文件标识 /ID 被改动）"))
+    return out
+
+
+def _kind(resolver: Any, key: tuple[int, int]) -> str:
+    try:
+        obj = resolver(generic.Reference(*key))
+    except Exception:
+        return "，无法解析"
+    if isinstance(obj, generic.DictionaryObject):
+        kind = dict.get(obj, "/Type") or dict.get(obj, "/Subtype")
+        return f"，{'数据流' if isinstance(obj, generic.StreamObject) else '字典'}" + (f" {kind}" if kind else "")
+    return f"，{type(obj).__name__}"
+
+
+def _dss_shape(resolver: Any, dss: Any, revision: int) -> list[Finding]:
+    """DSS and VRI: only their own keys, arrays of streams, VRI entries keyed by a 40-hex SHA-1."""
+    bad = Finding("BAD_DSS", REASONS["BAD_DSS"] + f"（修订版本 {revision}）")
+    try:
+        dss = dss.get_object()
+        if not isinstance(dss, generic.DictionaryObject) or set(map(str, dict.keys(dss))) - _DSS_KEYS:
+            return [bad]
+        for key in ("/Certs", "/CRLs", "/OCSPs"):
+            if key in dss and not all(isinstance(v.get_object(), generic.StreamObject) for v in dss[key]):
+                return [bad]
+        vri = dss.get("/VRI")
+        if vri is not None:
+            for name, entry in dss["/VRI"].items():
+                entry = entry.get_object() if entry is not None else None
+                if not re.fullmatch(r"/[0-9A-F]{40}", str(name)) or not isinstance(entry, generic.DictionaryObject):
+                    return [bad]
+                if set(map(str, dict.keys(entry))) - _VRI_KEYS:
+                    return [bad]
+    except Exception:
+        return [bad]
+    return []
+
+
+def _signing_objects(now: Any, before: Any, catalog: Any, signed_fields: list[str],
+                     written: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """What a seal (or document timestamp) legitimately writes: its field, widget, /V and appearances, the
+    AcroForm's field list, and the pages' /Annots that show its widget (a page may change nothing else)."""
+    allowed: set[tuple[int, int]] = set()
+    skip = frozenset({"/P", "/Parent"})
+    acroform = dict.get(catalog, "/AcroForm")
+    if isinstance(acroform, generic.IndirectObject):
+        key = _key(acroform.reference)
+        if key in written and not (_changed_keys(now(acroform.reference), before(acroform.reference))
+                                   - {"/Fields", "/SigFlags"}):
+            allowed.add(key)
+    form = acroform.get_object() if acroform is not None else None
+    fields = dict.get(form, "/Fields") if isinstance(form, generic.DictionaryObject) else None
+    if isinstance(fields, generic.IndirectObject) and _key(fields.reference) in written:
+        allowed.add(_key(fields.reference))
+    widgets: set[tuple[int, int]] = set()
+    for field in list.__iter__(fields.get_object()) if fields is not None else ():
+        if not isinstance(field, generic.IndirectObject):
+            continue
+        obj = field.get_object()
+        if isinstance(obj, generic.DictionaryObject) and str(obj.get("/T", "")) in signed_fields:
+            found = _reach(now, [field], written, skip_keys=skip)
+            allowed |= found
+            widgets |= found | {_key(field.reference)}
+            for kid in list.__iter__(obj.get("/Kids", generic.ArrayObject())):
+                if isinstance(kid, generic.IndirectObject):
+                    widgets.add(_key(kid.reference))
+    for key in list(written):
+        try:
+            obj, old = now(generic.Reference(*key)), before(generic.Reference(*key))
+        except Exception:
+            continue
+        if isinstance(obj, generic.DictionaryObject) and dict.get(obj, "/Type") == "/Page" \
+                and not (_changed_keys(obj, old) - {"/Annots"}):
+            allowed.add(key)
+            annots = dict.get(obj, "/Annots")
+            old_annots = dict.get(old, "/Annots") if isinstance(old, generic.DictionaryObject) else None
+            if isinstance(annots, generic.IndirectObject):
+                allowed.add(_key(annots.reference))
+                annots = annots.get_object()
+            if isinstance(old_annots, generic.IndirectObject):
+                old_annots = old_annots.get_object()
+            new = {_key(a.reference) for a in list.__iter__(annots or []) if isinstance(a, generic.IndirectObject)}
+            old_set = {_key(a.reference) for a in list.__iter__(old_annots or [])
+                       if isinstance(a, generic.IndirectObject)}
+            if not (new - old_set) <= widgets or not old_set <= new:
+                allowed.discard(key)
+    return allowed
+
+
+def _account_bytes(reader: PdfFileReader, data: bytes, revision: int, ends: list[int]) -> list[Finding]:
+    """In a revision no signature covers, every byte up to its cross-reference section is inside an object
+    that revision lists, or whitespace."""
+    xrefs = reader.xrefs
+    start, stop = ends[revision - 1], xrefs.get_xref_container_info(revision).start_location
+    spans = []
+    for ref in xrefs.explicit_refs_in_revision(revision):
+        offset = xrefs.get_historical_ref(ref, revision)
+        if isinstance(offset, int):
+            spans.append(offset)
+    position = start
+    for offset in sorted(spans):
+        if offset < position or data[position:offset].strip(_WHITESPACE):
+            return [Finding("UNACCOUNTED_BYTES", REASONS["UNACCOUNTED_BYTES"] + f"（修订版本 {revision}，"
+                            f"偏移 {position}）")]
+        end = data.find(b"endobj", offset)
+        stream = data.find(b"stream", offset, end if end >= 0 else None)
+        if stream >= 0:
+            end = data.find(b"endobj", data.find(b"endstream", stream))
+        if end < 0:
+            return [Finding("UNACCOUNTED_BYTES", REASONS["UNACCOUNTED_BYTES"] + f"（修订版本 {revision}）")]
+        position = end + len(b"endobj")
+    if stop > position and data[position:stop].strip(_WHITESPACE):
+        return [Finding("UNACCOUNTED_BYTES",
+                        REASONS["UNACCOUNTED_BYTES"] + f"（修订版本 {revision}，偏移 {position}）")]
+    return []

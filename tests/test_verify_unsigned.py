@@ -1,0 +1,357 @@
+"""Issue 13: the forgery classes an independent set found. Each file here is built from our own sealed files with
+real keys made at test time, and each passed the verifier before these rules existed."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import random
+import re
+import time
+import zlib
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asn1crypto import cms
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.generic import pdf_name
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import signers
+from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from api.cli import main
+from api.workflow import DocumentService
+from signer import pki
+from signer.report import Verdict, VerificationReport
+from signer.verify import TrustSettings, verify_pdf
+from tests.test_verify import COUNTY, OTHER_TOWNSHIP, TOWNSHIP, VILLAGE, World, _plain_pdf, update
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, documents: DocumentService) -> World:
+    return World(tmp_path_factory.mktemp("unsigned"), documents)
+
+
+def refused(report: VerificationReport, *codes: str) -> None:
+    assert report.verdict is Verdict.FAILED, report.summary()
+    for code in codes:
+        assert code in report.codes, (code, report.codes)
+
+
+def _sign(pdf: bytes, signer: signers.Signer, field: str, *, certify: bool = False, **kwargs: Any) -> bytes:
+    out = BytesIO()
+    signers.sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf)),
+                     signers.PdfSignatureMetadata(field_name=field, certify=certify),
+                     signer=signer, output=out, **kwargs)
+    return out.getvalue()
+
+
+def _signer(cert: x509.Certificate, key: Any, *chain: x509.Certificate) -> signers.SimpleSigner:
+    return signers.SimpleSigner(
+        signing_cert=asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
+        signing_key=asn1_keys.PrivateKeyInfo.load(key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())),
+        cert_registry=SimpleCertificateStore.from_certs([pki.to_asn1(c) for c in chain]))
+
+
+# -- 1. metadata and objects after the last seal ---------------------------------------------------------------
+
+
+def test_info_and_xmp_changed_after_the_last_seal(world: World) -> None:
+    def retitle(w: IncrementalPdfFileWriter) -> None:
+        ref = w.trailer.raw_get("/Info")
+        ref.get_object()["/Title"] = generic.TextStringObject("已批准：每月 2000 元")
+        w.mark_update(ref)
+
+    report = world.verify(update(world.v3, retitle))
+    refused(report, "INFO_CHANGED")
+    assert any("对象" in f.message for f in report.findings if f.code == "INFO_CHANGED")
+
+    def new_info(w: IncrementalPdfFileWriter) -> None:
+        old = w.trailer["/Info"]
+        w.set_info(w.add_object(generic.DictionaryObject({**old, pdf_name("/Author"): generic.TextStringObject("x")})))
+
+    refused(world.verify(update(world.v3, new_info)), "INFO_CHANGED")
+
+    def new_xmp(w: IncrementalPdfFileWriter) -> None:
+        ref = w.root.raw_get("/Metadata")
+        stream = ref.get_object()
+        w.objects[(ref.generation, ref.idnum)] = generic.StreamObject(
+            dict(stream), stream_data=stream.data.replace("最低生活保障".encode(), "临时救助".encode()))
+
+    refused(world.verify(update(world.v3, new_xmp)), "XMP_CHANGED")
+
+
+def test_unreferenced_objects_after_the_last_seal(world: World) -> None:
+    report = world.verify(update(world.v3, lambda w: w.add_object(generic.TextStringObject("hidden"))))
+    refused(report, "UNEXPECTED_OBJECT")
+    deep = b"[" * 10_000 + b"]" * 10_000
+    forged = update(world.v3, lambda w: w.add_object(generic.NullObject()))
+    forged = forged.replace(b"null", deep, 1) if forged.count(b"null") == 1 else forged + deep
+    assert world.verify(forged).verdict is Verdict.FAILED
+    bomb = generic.StreamObject({pdf_name("/Filter"): pdf_name("/FlateDecode")},
+                                encoded_data=zlib.compress(b"\0" * (48 * 2**20), 9))
+    start = time.monotonic()
+    refused(world.verify(update(world.v3, lambda w: w.add_object(bomb))), "STREAM_TOO_LARGE")
+    assert time.monotonic() - start < 5
+
+
+# -- 2. time order along the route -----------------------------------------------------------------------------
+
+
+class _BackdatingSigner(signers.SimpleSigner):  # type: ignore[misc]
+    """A township insider's key, claiming a signing time before the township's trusted timestamp."""
+
+    backdate = dt.timedelta(days=2)
+
+    async def async_sign(self, data_digest: bytes, digest_algorithm: str, *args: Any, **kwargs: Any) -> Any:
+        attrs = kwargs.get("signed_attr_settings")
+        if attrs is not None:
+            kwargs["signed_attr_settings"] = dataclasses.replace(attrs, signing_time=attrs.signing_time - self.backdate)
+        return await super().async_sign(data_digest, digest_algorithm, *args, **kwargs)
+
+
+def test_backdated_claim_after_a_timestamped_seal(world: World) -> None:
+    genuine = world.signer(TOWNSHIP)
+    backdating = _BackdatingSigner(signing_cert=genuine.signing_cert, signing_key=genuine.signing_key,
+                                   cert_registry=genuine.cert_registry)
+    forged = _sign(world.v1, backdating, "MinSeal-township", timestamper=world.sealing.local_timestamper())
+    report = world.verify(forged)
+    refused(report, "TIME_ORDER")
+    assert [s.office_id for s in report.signatures] == [VILLAGE, TOWNSHIP]
+    untimestamped = _sign(world.v1, backdating, "MinSeal-township")
+    refused(world.verify(untimestamped, min_level="B-B"), "TIME_ORDER")
+
+
+# -- 3. stale revocation data at another site; minimum level ------------------------------------------------------
+
+
+def test_stale_crl_does_not_clear_a_revoked_key(world: World, documents: DocumentService) -> None:
+    data = documents.catalogue.family("dibao_notice").sample() | {"issuer": "孝墓镇人民政府"}
+    notice = documents.render("dibao_notice", data).rendered.pdf
+    genuine = world.sealing.seal(notice, OTHER_TOWNSHIP).pdf  # B-LT: embeds today's (pre-revocation) CRL
+    stale_crl = DocumentSecurityStore.read_dss(PdfFileReader(BytesIO(genuine))).crls[0].get_object().data
+    thief = world.signer(OTHER_TOWNSHIP)
+    time.sleep(1.1)
+    world.authority.revoke(OTHER_TOWNSHIP, reason="key-compromise")
+    stolen = _sign(notice, thief, "MinSeal-issuer", certify=True, timestamper=world.sealing.local_timestamper())
+    out = BytesIO(stolen)
+    reader = PdfFileReader(out)
+    contents = next(iter(reader.embedded_signatures)).pkcs7_content
+    DocumentSecurityStore.add_dss(out, contents, crls=[__import__("asn1crypto.crl").crl.CertificateList.load(
+        stale_crl)])
+    forged = out.getvalue()
+    remote = TrustSettings(roots=(world.authority.root_certificate(),))  # another site: the root, nothing else
+    report = verify_pdf(forged, remote)
+    assert report.verdict is not Verdict.PASSED, report.summary()
+    assert report.signatures[0].revocation == "unknown" and "REVOCATION_UNKNOWN" in report.codes
+    here = world.verify(forged)  # the issuing installation knows better
+    refused(here, "CERT_REVOKED")
+    # the genuine seal, made before the revocation: at the remote site its CRL predates nothing — unknown
+    assert verify_pdf(genuine, remote).verdict is Verdict.INDETERMINATE
+    assert world.verify(genuine).verdict is Verdict.PASSED
+
+
+# -- 4. the route from the certificates alone -----------------------------------------------------------------------
+
+
+def test_parent_chain_from_certificates_in_an_empty_data_dir(world: World, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    cert = world.authority.registry().get(VILLAGE)
+    assert pki.parent_of(world.authority.key_store(cert).certificate(VILLAGE)) == TOWNSHIP
+
+    def reroute(w: IncrementalPdfFileWriter) -> None:  # an unsealed form naming another township
+        ref = w.trailer.raw_get("/Info")
+        info = ref.get_object()
+        slots = json.loads(str(info["/MinSealSlots"]))
+        for slot in slots["slots"]:
+            if slot.get("office_id") == TOWNSHIP:
+                slot["office_id"], slot["office"] = OTHER_TOWNSHIP, "孝墓镇人民政府"
+        info["/MinSealSlots"] = generic.TextStringObject(json.dumps(slots, ensure_ascii=False))
+        w.mark_update(ref)
+
+    v1 = world.sealing.seal(update(world.form, reroute), VILLAGE).pdf
+    forged = _sign(v1, world.signer(OTHER_TOWNSHIP), "MinSeal-township",
+                   timestamper=world.sealing.local_timestamper())
+    empty = tmp_path / "empty"
+    monkeypatch.setenv("MINSEAL_DATA_DIR", str(empty / "var"))
+    monkeypatch.setenv("MINSEAL_KEYS_DIR", str(empty / "keys"))
+    path = tmp_path / "forged.pdf"
+    path.write_bytes(forged)
+    root = str(world.authority.root_cert_path)
+    capsys.readouterr()
+    assert main(["verify", str(path), "--trust", root, "--json"]) == 7
+    out = json.loads(capsys.readouterr().out)
+    assert "ROUTE_MISMATCH" in [f["code"] for f in out["findings"]], out["findings"]
+    good = tmp_path / "good.pdf"
+    good.write_bytes(world.v3)
+    assert main(["verify", str(good), "--trust", root, "--json"]) == 9  # route fine; revocation unknown there
+    out = json.loads(capsys.readouterr().out)
+    assert {f["code"] for f in out["findings"]} == {"REVOCATION_UNKNOWN"}, out["findings"]
+    assert [s["parent_id"] for s in out["signatures"]] == [TOWNSHIP, COUNTY, None]
+    assert not empty.exists() or not any(empty.rglob("*.toml"))
+
+
+# -- 6. naming a signer ---------------------------------------------------------------------------------------------
+
+
+def test_expect_office_matches_id_or_exact_name_never_organisation(world: World) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "曲阳县人民政府"),
+                         x509.NameAttribute(NameOID.SERIAL_NUMBER, "130634-9"),
+                         x509.NameAttribute(NameOID.COMMON_NAME, "曲阳县人民政府办公室")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(world.authority.root_certificate().subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True)
+            .add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
+                [x509.UniformResourceIdentifier(world.settings.crl_url)], None, None, None)]), critical=False)
+            .sign(world.authority.root_key(), hashes.SHA256()))
+    pdf = _sign(_plain_pdf(), _signer(cert, key), "Sig1", timestamper=world.sealing.local_timestamper())
+    assert world.verify(pdf).verdict is Verdict.PASSED
+    refused(world.verify(pdf, expected_offices=["曲阳县人民政府"]), "EXPECTED_OFFICE_MISSING")
+    assert world.verify(pdf, expected_offices=["曲阳县人民政府办公室"]).verdict is Verdict.PASSED
+    assert world.verify(pdf, expected_offices=["130634-9"]).verdict is Verdict.PASSED
+
+
+# -- 7. plain words, no tracebacks --------------------------------------------------------------------------------
+
+
+def test_specific_codes_and_no_traceback_on_stderr(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capfd: pytest.CaptureFixture[str]) -> None:
+    store = world.authority.tsa_store()
+    tsa_key = store.private_key(world.authority.TSA_KEY_ID)
+    tsa = _sign(_plain_pdf(), _signer(store.certificate(world.authority.TSA_KEY_ID), tsa_key), "Sig1",
+                timestamper=world.sealing.local_timestamper())
+    refused(world.verify(tsa), "NOT_SEAL_CERT")
+    other_key = ec.generate_private_key(ec.SECP256R1())
+    other_root = pki.make_root(other_key, common_name="Elsewhere CA", organization="Elsewhere")
+    office = dataclasses.replace(world.authority.registry().get(VILLAGE).identity)
+    leaf_key = ec.generate_private_key(ec.SECP256R1())
+    leaf = pki.issue_office_certificate(office=office, public_key=leaf_key.public_key(), ca_cert=other_root,
+                                        ca_key=other_key, endpoints=pki.PkiEndpoints("http://127.0.0.1:9/crl", None,
+                                                                                     None))
+    foreign = _sign(world.form, _signer(leaf, leaf_key, other_root), "MinSeal-village", certify=True,
+                    timestamper=world.sealing.local_timestamper())
+    refused(world.verify(foreign), "CERT_UNTRUSTED")
+    monkeypatch.setenv("MINSEAL_DATA_DIR", str(world.settings.data_dir))
+    monkeypatch.setenv("MINSEAL_KEYS_DIR", str(world.settings.keys_dir))
+    capfd.readouterr()
+    for pdf in (tsa, foreign, world.v3):
+        path = tmp_path / "f.pdf"
+        path.write_bytes(pdf)
+        main(["verify", str(path)])
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "pyhanko" not in err.lower(), err
+
+
+# -- 8. bytes no signature covers -----------------------------------------------------------------------------------
+
+
+def _last_contents(pdf: bytes) -> tuple[int, int]:
+    reader = PdfFileReader(BytesIO(pdf))
+    sig = list(reader.embedded_signatures)[-1]
+    a, b, c, _d = (int(v) for v in sig.byte_range)
+    return a + b, c
+
+
+def test_contents_padding_and_unsigned_attributes(world: World) -> None:
+    start, end = _last_contents(world.v1)
+    pdf = world.v1
+    refused(world.verify(pdf[:end - 5] + b"1234" + pdf[end - 1:]), "SIG_PADDING")
+    raw = bytes.fromhex(pdf[start + 1:end - 1].decode())
+    info = cms.ContentInfo.load(raw)
+    length = len(info.dump())
+    signer_info = info["content"]["signer_infos"][0]
+    unsigned = list(signer_info["unsigned_attrs"]) if signer_info["unsigned_attrs"].native else []
+    extra = cms.CMSAttribute({"type": "signing_time", "values": [cms.Time({"utc_time": dt.datetime.now(dt.UTC)})]})
+    signer_info["unsigned_attrs"] = cms.CMSAttributes([*unsigned, extra])
+    forged_der = info.dump(force=True)
+    assert len(forged_der) > length and 2 * len(forged_der) <= end - start - 2
+    hex_der = forged_der.hex().encode().ljust(end - start - 2, b"0")
+    refused(world.verify(pdf[:start + 1] + hex_der + pdf[end - 1:]), "UNSIGNED_ATTRIBUTE")
+
+
+def test_unsigned_revision_may_hold_only_dss(world: World) -> None:
+    pdf = world.v3
+    last_eof = pdf.rstrip().rfind(b"%%EOF", 0, len(pdf) - 10)
+    gap = re.compile(rb"endobj(\r?\n)(?=\d+ 0 obj)")
+    match = gap.search(pdf, last_eof)
+    assert match is not None
+    junk = pdf[:match.start(1)] + b"X" + pdf[match.start(1) + 1:]
+    refused(world.verify(junk), "UNACCOUNTED_BYTES")
+
+    def dss_key(w: IncrementalPdfFileWriter) -> None:
+        ref = w.root.raw_get("/DSS")
+        ref.get_object()["/Note"] = generic.TextStringObject("not LTV data")
+        w.mark_update(ref)
+
+    refused(world.verify(update(pdf, dss_key)), "BAD_DSS")
+
+
+# -- 9. bounded work --------------------------------------------------------------------------------------------------
+
+
+def test_oversized_signature_container_is_refused_unread(world: World) -> None:
+    big = _sign(world.form, world.signer(VILLAGE), "MinSeal-village", bytes_reserved=400_000)
+    start = time.monotonic()
+    refused(world.verify(big), "SIG_TOO_LARGE")
+    assert time.monotonic() - start < 1
+
+
+# -- the mutation run -------------------------------------------------------------------------------------------
+
+
+_WS = b" \t\r\n\x00\x0c"
+
+
+def _mutants(pdf: bytes, rng: random.Random, count: int) -> list[tuple[str, bytes]]:
+    out = []
+    unsigned_start = pdf.rfind(b"%%EOF", 0, len(pdf) - 10)
+    for _ in range(count):
+        kind = rng.choice(["flip", "flip_tail", "insert", "delete", "append", "padding"])
+        if kind in ("flip", "flip_tail"):
+            lo = unsigned_start if kind == "flip_tail" else 0
+            at = rng.randrange(lo, len(pdf))
+            new = rng.randrange(256)
+            if new == pdf[at] or (pdf[at] in _WS and new in _WS):
+                new = (pdf[at] + 1) % 256 if pdf[at] not in _WS else ord("A")
+            out.append((f"{kind}@{at}", pdf[:at] + bytes([new]) + pdf[at + 1:]))
+        elif kind == "insert":
+            at = rng.randrange(0, len(pdf))
+            out.append((f"insert@{at}", pdf[:at] + rng.randbytes(rng.randint(1, 16)) + pdf[at:]))
+        elif kind == "delete":
+            at = rng.randrange(0, len(pdf) - 1)
+            out.append((f"delete@{at}", pdf[:at] + pdf[at + rng.randint(1, 8):]))
+        elif kind == "append":
+            out.append(("append", pdf + rng.randbytes(rng.randint(1, 64)).replace(b"\0", b"\1") + b"x"))
+        else:
+            _start, end = _last_contents(pdf)
+            at = rng.randrange(end - 200, end - 1)
+            out.append((f"padding@{at}", pdf[:at] + b"7" + pdf[at + 1:]))
+    return out
+
+
+def test_mutants_never_pass(world: World) -> None:
+    rng = random.Random(13)
+    worst = 0.0
+    mutants = _mutants(world.v3, rng, 160) + _mutants(world.v1, rng, 140)
+    for label, mutant in mutants:
+        start = time.monotonic()
+        report = world.verify(mutant)  # never raises
+        worst = max(worst, time.monotonic() - start)
+        assert report.verdict is not Verdict.PASSED, (label, report.summary())
+    assert worst < 5, worst
