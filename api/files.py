@@ -99,7 +99,7 @@ def read_input(path: Path, *, what: str = "文件") -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
-        raise InputFileError(f"找不到{what}：{path}") from None
+        raise InputFileError(f"找不到{what}，无法读取{what}：{path}") from None
     except OSError as exc:
         raise InputFileError(f"无法读取{what}：{path}（{exc.strerror or type(exc).__name__}）") from None
     try:
