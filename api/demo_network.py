@@ -77,7 +77,7 @@ def _ok(r: httpx.Response) -> dict[str, Any]:
 
 def run_network_demo(settings: Settings, out: Path, sample: dict[str, Any], tampered: bytes,
                      echo: Callable[[str], None]) -> None:
-    passwords = read_passwords(passwords_path_for(settings))
+    passwords = read_passwords(passwords_path(settings))
     net = out / "network"
     with running_server(settings) as base:
         echo(f"5. 网络流转（minseal serve 于 {base}，接口文档 {base}/docs）")
@@ -119,8 +119,3 @@ def run_network_demo(settings: Settings, out: Path, sample: dict[str, Any], tamp
             for client in (village, township, county):
                 client.close()
 
-
-def passwords_path_for(settings: Settings) -> Path:
-    from .services.container import Services
-
-    return passwords_path(Services.build(settings))

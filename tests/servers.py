@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 import httpx
 import uvicorn
+from fastapi import FastAPI
 
 from api.http.app import create_app
 from api.settings import Settings
@@ -22,9 +23,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(settings: Settings, port: int) -> Iterator[str]:
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="off")
+def serve(settings: Settings, port: int, *, app: FastAPI | None = None, ready: str = "/pki/root.crt",
+          lifespan: str = "off") -> Iterator[str]:
+    """``app`` (default: the app for ``settings``) on 127.0.0.1:``port`` in a thread, once ``ready`` answers 200."""
+    config = uvicorn.Config(app or create_app(settings), host="127.0.0.1", port=port, log_level="warning",
+                            lifespan=lifespan)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -32,12 +35,12 @@ def serve(settings: Settings, port: int) -> Iterator[str]:
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{base}/pki/root.crt", timeout=1).status_code == 200:
+            if httpx.get(f"{base}{ready}", timeout=1).status_code == 200:
                 break
         except httpx.TransportError:
             time.sleep(0.05)
     else:
-        raise RuntimeError("PKI service did not start")
+        raise RuntimeError(f"service did not start ({ready})")
     try:
         yield base
     finally:

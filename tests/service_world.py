@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
 from api.http.app import create_app
 from api.offices import DEMO_REGISTRY
@@ -20,7 +17,7 @@ from api.services.container import Services
 from api.services.demo_users import create_demo_users, read_passwords
 from api.settings import Settings
 from api.workflow import DocumentService, seal_font
-from tests.servers import free_port
+from tests.servers import free_port, serve
 
 VILLAGE, OTHER_VILLAGE, TOWNSHIP, OTHER_TOWNSHIP, COUNTY = (
     "130634100201", "130634100202", "130634100", "130634101", "130634")
@@ -84,24 +81,7 @@ class Api:
 
 @contextmanager
 def serve_app(world: World) -> Iterator[str]:
-    port = free_port()
-    config = uvicorn.Config(create_app(world.settings, services=world.services), host="127.0.0.1", port=port,
-                            log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code in (200, 503):
-                break
-        except httpx.TransportError:
-            time.sleep(0.05)
-    else:
-        raise RuntimeError("service did not start")
-    try:
+    """The full service (lifespan on: migrations and registry import) on a free port."""
+    app = create_app(world.settings, services=world.services)
+    with serve(world.settings, free_port(), app=app, ready="/healthz", lifespan="on") as base:
         yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

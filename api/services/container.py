@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +38,7 @@ class Services:
     checks: ReportCache
     identity: IdentityService
     workflow: Workflow
+    blobs: DirectoryBlobStore
 
     @classmethod
     def build(cls, settings: Settings, *, documents: DocumentService | None = None) -> Services:
@@ -52,7 +52,7 @@ class Services:
         workflow = Workflow(db=db, blobs=blobs, documents=documents, sealing=sealing, checks=checks,
                             public_url=settings.verify_url)
         return cls(settings, db, authority, documents, sealing, verification, checks,
-                   IdentityService(settings.session_minutes), workflow)
+                   IdentityService(settings.session_minutes), workflow, blobs)
 
     def prepare(self) -> None:
         """Migrate the schema and import the registry (idempotent; run on every start)."""
@@ -72,7 +72,3 @@ class Services:
     def audit_rows(self) -> list[AuditRow]:
         with self.db.session() as session:
             return list(session.execute(select(AuditRow).order_by(AuditRow.seq)).scalars())
-
-    @functools.cached_property
-    def blobs(self) -> DirectoryBlobStore:
-        return DirectoryBlobStore(self.settings.blobs_dir)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from signer.pki import Tier
 
+from ..settings import Settings
 from ..storage.models import OfficeRow
 from .container import Services
 from .identity import Role
@@ -26,13 +27,13 @@ def demo_username(office_id: str, role: Role) -> str:
     return f"{role.value}-{office_id}"
 
 
-def passwords_path(services: Services) -> Path:
-    return services.settings.secrets_dir / "demo-users.txt"
+def passwords_path(settings: Settings) -> Path:
+    return settings.secrets_dir / "demo-users.txt"
 
 
 def create_demo_users(services: Services) -> tuple[Path, int]:
     """Idempotent: users that exist keep their passwords; new ones are appended to the file."""
-    path = passwords_path(services)
+    path = passwords_path(services.settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     created = 0
     with services.db.session() as session:

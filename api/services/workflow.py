@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -25,6 +26,7 @@ from signer.errors import (
 )
 from signer.pki import Tier
 from signer.report import Verdict, VerificationReport
+from templates import Family
 
 from ..sealing import SealingService, SealResult
 from ..storage import audit, repositories
@@ -225,26 +227,14 @@ class Workflow:
             office_ids = {"issuer": who.office_id}
         public_id = secrets.token_urlsafe(16)  # 128 bits
         out = self.documents.render(family_id, data, verify_url=self._public_url(public_id), office_ids=office_ids)
-        sha = self.blobs.put(out.rendered.pdf)
-        document_id = secrets.token_hex(16)
-        with self.db.session() as session:
-            now = utcnow()
-            session.add(DocumentRow(id=document_id, public_id=public_id, family=family_id, title=family.title,
-                                    owner_office_id=who.office_id, route=route, route_key=route_key(route), reached=0,
-                                    holder_office_id=who.office_id, status=Status.DRAFT.value, data=data,
-                                    replaces_id=replaces, current_version=1, created_by=who.user_id,
-                                    created_at=now, updated_at=now))
-            session.flush()
-            session.add(VersionRow(document_id=document_id, number=1, sha256=sha, size=len(out.rendered.pdf),
-                                   kind="rendered", office_id=who.office_id, actor_id=who.user_id))
-            audit.append(session, actor=who.actor, action="document.create", office_id=who.office_id,
-                         document_id=document_id, detail={"family": family_id, "sha256": sha})
+        with self._new_document(who, out.rendered.pdf, public_id=public_id, family=family, route=route,
+                                reached=0, status=Status.DRAFT, data=data, replaces=replaces, kind="rendered",
+                                action="create", detail={"family": family_id}) as (session, document_id):
             if replaces is not None:
                 old = repositories.document(session, replaces)
                 repositories.transition(session, old, old.lock_version, status=Status.CLOSED.value,
-                                        replaced_by_id=document_id, updated_at=now)
-            doc = repositories.document(session, document_id)
-            return _view(session, doc)
+                                        replaced_by_id=document_id, updated_at=utcnow())
+        return self.get(who, document_id)
 
     @_records_denials
     def seal(self, who: Principal, document_id: str, *, opinion: str | None = None) -> DocumentView:
@@ -263,20 +253,15 @@ class Workflow:
     @_records_denials
     def submit(self, who: Principal, document_id: str) -> DocumentView:
         """Send the file to the next office of its route."""
-        self._require_role(who, Action.SUBMIT, document_id)
-        with self.db.session() as session:
-            doc = self._visible(session, who, document_id, Action.SUBMIT)
-            self._holder(who, doc, Action.SUBMIT)
-            target = next_status(doc.status, Action.SUBMIT)
+        def to_parent(doc: DocumentRow) -> tuple[dict[str, Any], dict[str, Any]]:
             index = doc.route.index(who.office_id)
             if index + 1 >= len(doc.route):
                 raise ConflictError("该文书已在流转路径的最后一级", code="END_OF_ROUTE")
             parent = doc.route[index + 1]
-            repositories.transition(session, doc, doc.lock_version, status=target.value, holder_office_id=parent,
-                                    reached=max(doc.reached, index + 1), updated_at=utcnow())
-            audit.append(session, actor=who.actor, action="document.submit", office_id=who.office_id,
-                         document_id=doc.id, detail={"to": parent, "version": doc.current_version})
-            return _view(session, repositories.document(session, doc.id))
+            return ({"holder_office_id": parent, "reached": max(doc.reached, index + 1)},
+                    {"to": parent, "version": doc.current_version})
+
+        return self._move(who, document_id, Action.SUBMIT, to_parent)
 
     @_records_denials
     def accept(self, who: Principal, document_id: str, *, opinion: str | None = None,
@@ -313,18 +298,31 @@ class Workflow:
 
     @_records_denials
     def return_(self, who: Principal, document_id: str, *, reason: str) -> DocumentView:
-        self._require_role(who, Action.RETURN, document_id)
         reason = (reason or "").strip()
         if not reason or len(reason) > 500:
+            self._require_role(who, Action.RETURN, document_id)
             raise TemplateDataError([], "退回须写明原因（1–500 字）")
+
+        def to_owner(doc: DocumentRow) -> tuple[dict[str, Any], dict[str, Any]]:
+            return ({"holder_office_id": doc.owner_office_id, "return_reason": reason},
+                    {"reason": reason, "to": doc.owner_office_id})
+
+        return self._move(who, document_id, Action.RETURN, to_owner)
+
+    def _move(self, who: Principal, document_id: str, action: Action,
+              change: Callable[[DocumentRow], tuple[dict[str, Any], dict[str, Any]]]) -> DocumentView:
+        """A transition that writes no new version (submit, return): guards, state table, locked update and
+        audit row in one transaction. ``change`` gives the row's new values and the audit detail."""
+        self._require_role(who, action, document_id)
         with self.db.session() as session:
-            doc = self._visible(session, who, document_id, Action.RETURN)
-            self._holder(who, doc, Action.RETURN)
-            target = next_status(doc.status, Action.RETURN)
-            repositories.transition(session, doc, doc.lock_version, status=target.value,
-                                    holder_office_id=doc.owner_office_id, return_reason=reason, updated_at=utcnow())
-            audit.append(session, actor=who.actor, action="document.return", office_id=who.office_id,
-                         document_id=doc.id, detail={"reason": reason, "to": doc.owner_office_id})
+            doc = self._visible(session, who, document_id, action)
+            self._holder(who, doc, action)
+            target = next_status(doc.status, action)
+            values, detail = change(doc)
+            repositories.transition(session, doc, doc.lock_version, status=target.value, updated_at=utcnow(),
+                                    **values)
+            audit.append(session, actor=who.actor, action=f"document.{action.value}", office_id=who.office_id,
+                         document_id=doc.id, detail=detail)
             return _view(session, repositories.document(session, doc.id))
 
     @_records_denials
@@ -360,22 +358,33 @@ class Workflow:
             route = [who.office_id]
         status = Status.ISSUED if not family.tiers else (
             Status.SEALED if len(signers) == 1 else Status.ACCEPTED if len(signers) < len(route) else Status.APPROVED)
+        with self._new_document(who, pdf, public_id=secrets.token_urlsafe(16), family=family, route=route,
+                                reached=len(signers) - 1, status=status, data=None, replaces=None, kind="imported",
+                                action="import", detail={"signers": signers}) as (_session, document_id):
+            pass
+        return self.get(who, document_id)
+
+    @contextmanager
+    def _new_document(self, who: Principal, pdf: bytes, *, public_id: str, family: Family, route: list[str],
+                      reached: int, status: Status, data: dict[str, Any] | None, replaces: str | None, kind: str,
+                      action: str, detail: dict[str, Any]) -> Iterator[tuple[Session, str]]:
+        """The one place a document is born: its first blob (durable first), its row, version 1 and the audit
+        row, in one transaction the caller may add to."""
         sha = self.blobs.put(pdf)
         document_id = secrets.token_hex(16)
         with self.db.session() as session:
             now = utcnow()
-            session.add(DocumentRow(id=document_id, public_id=secrets.token_urlsafe(16), family=family_id,
-                                    title=family.title, owner_office_id=route[0], route=route,
-                                    route_key=route_key(route),
-                                    reached=len(signers) - 1, holder_office_id=who.office_id, status=status.value,
-                                    data=None, current_version=1, created_by=who.user_id, created_at=now,
-                                    updated_at=now))
+            session.add(DocumentRow(id=document_id, public_id=public_id, family=family.id, title=family.title,
+                                    owner_office_id=route[0], route=route, route_key=route_key(route),
+                                    reached=reached, holder_office_id=who.office_id, status=status.value, data=data,
+                                    replaces_id=replaces, current_version=1, created_by=who.user_id,
+                                    created_at=now, updated_at=now))
             session.flush()
-            session.add(VersionRow(document_id=document_id, number=1, sha256=sha, size=len(pdf), kind="imported",
+            session.add(VersionRow(document_id=document_id, number=1, sha256=sha, size=len(pdf), kind=kind,
                                    office_id=who.office_id, actor_id=who.user_id))
-            audit.append(session, actor=who.actor, action="document.import", office_id=who.office_id,
-                         document_id=document_id, detail={"sha256": sha, "signers": signers})
-            return _view(session, repositories.document(session, document_id))
+            audit.append(session, actor=who.actor, action=f"document.{action}", office_id=who.office_id,
+                         document_id=document_id, detail={**detail, "sha256": sha})
+            yield session, document_id
 
     # -- the one place a new version is committed -------------------------------------------------------------
     def _commit_version(self, who: Principal, seen: DocumentRow, result: SealResult, *, status: Status, kind: str,
