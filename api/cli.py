@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from cryptography import x509
 
-from signer.errors import ErrorCategory, MinSealError, TemplateDataError
+from signer.errors import ErrorCategory, MinSealError, TemplateDataError, VerificationRefusedError
 from signer.report import Verdict
 
 from . import faults, logs
@@ -42,8 +42,8 @@ class _Context:
         faults.configure(self.settings)
         self.documents = DocumentService(self.settings)
         self.seals = SealAuthority(self.settings)
-        self.sealing = SealingService(self.settings, self.seals)
         self.verification = VerificationService(self.settings, self.seals)
+        self.sealing = SealingService(self.settings, self.seals, check=self.verification.verify)
 
 
 def _ctx(ctx: typer.Context) -> _Context:
@@ -266,6 +266,10 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(error, TemplateDataError):
             for problem in error.problems:
                 typer.echo(f"  - {problem.path}：{problem.message}", err=True)
+        if isinstance(error, VerificationRefusedError) and error.report:
+            findings = error.report.get("findings")
+            for finding in findings if isinstance(findings, list) else []:
+                typer.echo(f"  - [{finding.get('code')}] {finding.get('message')}", err=True)
         return exit_code(error)
     except typer.Abort:
         return 1

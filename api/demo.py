@@ -20,7 +20,7 @@ ROUTE = (("130634100201", "村委会意见"), ("130634100", "乡镇审核意见"
 def run_demo(settings: Settings, out: Path, echo: Callable[[str], None]) -> None:
     documents = DocumentService(settings)
     authority = SealAuthority(settings)
-    sealing = SealingService(settings, authority)
+    sealing = SealingService(settings, authority, check=VerificationService(settings, authority).verify)
 
     echo(f"MinSeal 演示：输出目录 {out.resolve()}")
     echo(f"1. 单位与印章（数据目录 {settings.data_dir}，密钥目录 {settings.keys_dir}）")

@@ -3,6 +3,7 @@ builds the visible seal for the office's slot, signs with the office's cached ke
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import json
@@ -18,11 +19,12 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from signer.appearance import MM, BoxAppearance, OutlineFont, box_ops, seal_ops
-from signer.errors import NotSealableError
+from signer.errors import MinSealError, NotSealableError, VerificationRefusedError
 from signer.keystore import Pkcs11KeyStore, Pkcs12KeyStore
 from signer.layout import read_layout
 from signer.pki import Tier, to_asn1
-from signer.route import plan_box
+from signer.report import Verdict, VerificationReport
+from signer.route import check_slots_form_a_route, plan_box
 from signer.sign import LoadedKeySigner, Sealer, SealingError, SealLevel, SealPlan, SealTarget, container_size
 from signer.tsa import MinSealTimeStamper
 from templates.fonts import FontSet
@@ -67,12 +69,15 @@ class SealingService:
     """One per process: caches office signers (keys are decrypted once), fonts and seal artwork."""
 
     def __init__(self, settings: Settings, authority: SealAuthority,
+                 check: Callable[[bytes], VerificationReport],
                  use_log: Callable[[dict[str, Any]], None] | None = None) -> None:
-        """``use_log`` records each use; default: the append-only file <data_dir>/audit/seal-use.jsonl. The
-        service passes its own and writes the entry into the audit chain in the same transaction as the
-        new version."""
+        """``check`` is the installation's seal check (route policy, trust, revocation): a countersign covers
+        everything before it, so it is only made on a file that passes. ``use_log`` records each use; default:
+        the append-only file <data_dir>/audit/seal-use.jsonl. The service passes its own and writes the entry
+        into the audit chain in the same transaction as the new version."""
         self.settings = settings
         self.authority = authority
+        self._check = check
         self._use_log = use_log or self._append_use
         self._signers: dict[str, signers.Signer] = {}
         self._seal_art: dict[str, bytes] = {}
@@ -159,8 +164,9 @@ class SealingService:
     async def async_seal(self, pdf: bytes, office_key: str, *, opinion: str | None = None,
                          level: str | None = None, day: dt.date | None = None, actor: str = "api") -> SealResult:
         """For the service: signing, timestamping and revocation fetching await pyHanko's async API, so the
-        event loop is never blocked by the network."""
-        job = self._prepare(pdf, office_key, opinion=opinion, level=level, day=day)
+        event loop is never blocked by the network; planning and the pre-countersign check (which block) run in
+        a worker thread."""
+        job = await asyncio.to_thread(self._prepare, pdf, office_key, opinion=opinion, level=level, day=day)
         try:
             out = await job.sealer.async_seal(pdf, job.plan, job.signer, reserve=self._reserve.get(job.key))
         except SealingError:
@@ -177,6 +183,8 @@ class SealingService:
             levels = "、".join(v.value for v in SealLevel)
             raise NotSealableError(f"签章级别只能是：{levels}", code="BAD_LEVEL") from None
         plan = self.plan(pdf, office, opinion=opinion, level=seal_level, day=day or dt.date.today())
+        if not plan.certify:
+            self._refuse_unless_passes(pdf, office)
         sealer = Sealer(timestamper=self.timestamper() if seal_level is not SealLevel.B_B else None,
                         validation_context=self.validation_context)
         return _Job(office, record, seal_level, plan, sealer, self.signer_for(office, record),
@@ -195,8 +203,22 @@ class SealingService:
         return SealResult(out, job.plan.target.field_name, job.plan.certify, job.office, job.record.serial, job.level,
                           entry)
 
+    def _refuse_unless_passes(self, pdf: bytes, office: Office) -> None:
+        report = self._check(pdf)
+        if report.verdict is not Verdict.PASSED:
+            raise VerificationRefusedError(
+                f"「{office.name}」不能会签：文件未通过电子签章校验（{report.summary()}）",
+                code="COUNTERSIGN_REFUSED", report=report.to_dict())
+
+    def _route_of(self, office_id: str) -> list[str] | None:
+        try:
+            return [o.id for o in self.authority.registry().route(office_id)]
+        except MinSealError:
+            return None
+
     def plan(self, pdf: bytes, office: Office, *, opinion: str | None, level: SealLevel, day: dt.date) -> SealPlan:
         layout = read_layout(pdf)
+        check_slots_form_a_route(layout.table, self._route_of)
         box = plan_box(layout.table, layout.signed, office_id=office.id, office_name=office.name, tier=office.tier)
         text_font, seal_font = self.fonts()
         art = self.seal_art(office)

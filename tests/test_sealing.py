@@ -27,6 +27,7 @@ from api.cli import main
 from api.sealing import SealingService
 from api.seals import SealAuthority
 from api.settings import Settings
+from api.verification import VerificationService
 from api.workflow import DocumentService, seal_font
 from signer.errors import NotSealableError, SealRevokedError, SealStateError, WrongOfficeError
 
@@ -47,7 +48,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, 
     authority = SealAuthority(settings)
     authority.init_demo(seal_font())
     with serve(settings, port):
-        yield settings, authority, SealingService(settings, authority)
+        check = VerificationService(settings, authority).verify
+        yield settings, authority, SealingService(settings, authority, check=check)
 
 
 @pytest.fixture(scope="module")

@@ -102,9 +102,9 @@ def test_unreferenced_objects_after_the_last_seal(world: World) -> None:
     assert world.verify(forged).verdict is Verdict.FAILED
     bomb = generic.StreamObject({pdf_name("/Filter"): pdf_name("/FlateDecode")},
                                 encoded_data=zlib.compress(b"\0" * (48 * 2**20), 9))
-    start = time.monotonic()
+    start = time.process_time()
     refused(world.verify(update(world.v3, lambda w: w.add_object(bomb))), "STREAM_TOO_LARGE")
-    assert time.monotonic() - start < 5
+    assert time.process_time() - start < 5
 
 
 # -- 2. time order along the route -----------------------------------------------------------------------------
@@ -307,9 +307,9 @@ def test_unsigned_revision_may_hold_only_dss(world: World) -> None:
 
 def test_oversized_signature_container_is_refused_unread(world: World) -> None:
     big = _sign(world.form, world.signer(VILLAGE), "MinSeal-village", bytes_reserved=400_000)
-    start = time.monotonic()
+    start = time.process_time()
     refused(world.verify(big), "SIG_TOO_LARGE")
-    assert time.monotonic() - start < 1
+    assert time.process_time() - start < 1
 
 
 # -- the mutation run -------------------------------------------------------------------------------------------
@@ -346,12 +346,13 @@ def _mutants(pdf: bytes, rng: random.Random, count: int) -> list[tuple[str, byte
 
 
 def test_mutants_never_pass(world: World) -> None:
+    """Work is bounded in CPU seconds (what this process spent, whatever else runs on the machine)."""
     rng = random.Random(13)
     worst = 0.0
     mutants = _mutants(world.v3, rng, 160) + _mutants(world.v1, rng, 140)
     for label, mutant in mutants:
-        start = time.monotonic()
+        start = time.process_time()
         report = world.verify(mutant)  # never raises
-        worst = max(worst, time.monotonic() - start)
+        worst = max(worst, time.process_time() - start)
         assert report.verdict is not Verdict.PASSED, (label, report.summary())
     assert worst < 5, worst

@@ -45,9 +45,9 @@ class Services:
         db = Database(database_url(settings.database_url, settings.data_dir))
         authority = SealAuthority(settings)
         documents = documents or DocumentService(settings)
-        sealing = SealingService(settings, authority, use_log=_discard)
         verification = VerificationService(settings, authority)
         checks = ReportCache(db, verification)
+        sealing = SealingService(settings, authority, check=checks.verify, use_log=_discard)
         blobs = DirectoryBlobStore(settings.blobs_dir)
         workflow = Workflow(db=db, blobs=blobs, documents=documents, sealing=sealing, checks=checks,
                             public_url=settings.verify_url)
