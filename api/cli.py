@@ -4,26 +4,25 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from cryptography import x509
 
 from signer.errors import ErrorCategory, MinSealError, TemplateDataError, VerificationRefusedError
-from signer.report import Verdict
 
 from . import faults, logs
 from .cli_service import register as register_service_commands
-from .demo import run_demo
 from .errors import EXIT_CODE, exit_code
 from .files import check_output, read_input, read_json, write_atomic
-from .report_page import report_html
-from .sealing import SealingService
 from .seals import REASONS, STATUS_LABELS, SealAuthority
 from .settings import Settings
-from .verification import VerificationService
-from .workflow import DocumentService, seal_font
+
+if TYPE_CHECKING:  # the heavy parts (WeasyPrint, pyHanko) are imported by the commands that use them
+    from .sealing import SealingService
+    from .verification import VerificationService
+    from .workflow import DocumentService
 
 app = typer.Typer(
     name="minseal",
@@ -35,15 +34,40 @@ app = typer.Typer(
 
 
 class _Context:
-    """What commands share; built once in the callback, never at import time."""
+    """What commands share; built once in the callback, never at import time. Each part is made (and its
+    libraries imported) only when a command asks for it: ``minseal verify`` never loads WeasyPrint."""
 
     def __init__(self) -> None:
         self.settings = Settings()
         faults.configure(self.settings)
-        self.documents = DocumentService(self.settings)
-        self.seals = SealAuthority(self.settings)
-        self.verification = VerificationService(self.settings, self.seals)
-        self.sealing = SealingService(self.settings, self.seals, check=self.verification.verify)
+
+    @cached_property
+    def documents(self) -> DocumentService:
+        from .workflow import DocumentService
+
+        return DocumentService(self.settings)
+
+    @cached_property
+    def seals(self) -> SealAuthority:
+        return SealAuthority(self.settings)
+
+    @cached_property
+    def verification(self) -> VerificationService:
+        from .verification import VerificationService
+
+        return VerificationService(self.settings, self.seals)
+
+    @cached_property
+    def sealing(self) -> SealingService:
+        from .sealing import SealingService
+
+        return SealingService(self.settings, self.seals, check=self.verification.verify)
+
+
+def _seal_font() -> Any:
+    from .workflow import seal_font
+
+    return seal_font()
 
 
 def _ctx(ctx: typer.Context) -> _Context:
@@ -115,6 +139,8 @@ def demo_cmd(
     out: Annotated[Path, typer.Option("--out", help="输出目录")] = Path("out"),
 ) -> None:
     """演示：建立单位名录、根证书和各单位印章，排版各类文书，并按村→乡镇→县的顺序用印。"""
+    from .demo import run_demo
+
     run_demo(_ctx(ctx).settings, out, typer.echo)
 
 
@@ -128,7 +154,7 @@ app.add_typer(seals_app, name="seals")
 def init_demo_cmd(ctx: typer.Context) -> None:
     """建立演示单位名录（曲阳县民政局及其乡镇、村）、根证书、各单位密钥与印章证书、印章图片和吊销列表；可重复运行。"""
     c = _ctx(ctx)
-    statuses = c.seals.init_demo(seal_font())
+    statuses = c.seals.init_demo(_seal_font())
     typer.echo(f"演示数据目录 {c.settings.data_dir.resolve()}，密钥目录 {c.settings.keys_dir.resolve()}")
     typer.echo(f"根证书 {c.seals.root_cert_path}，吊销列表 {c.seals.crl_path}")
     for st in statuses:
@@ -167,7 +193,7 @@ AlgorithmOption = Annotated[str | None, typer.Option("--algorithm", help="ecdsa-
 def seals_issue_cmd(ctx: typer.Context, office: OfficeArg,
                     algorithm: AlgorithmOption = None) -> None:
     """为单位生成密钥并签发印章证书。"""
-    record = _ctx(ctx).seals.issue(office, algorithm=algorithm, font=seal_font())
+    record = _ctx(ctx).seals.issue(office, algorithm=algorithm, font=_seal_font())
     typer.echo(f"已签发：{record.office_id} 序列号 {record.serial}，有效期至 {record.not_after}")
 
 
@@ -175,7 +201,7 @@ def seals_issue_cmd(ctx: typer.Context, office: OfficeArg,
 def seals_renew_cmd(ctx: typer.Context, office: OfficeArg,
                     algorithm: AlgorithmOption = None) -> None:
     """更换印章：新密钥、新证书，旧证书以“已更换”吊销。"""
-    record = _ctx(ctx).seals.renew(office, algorithm=algorithm, font=seal_font())
+    record = _ctx(ctx).seals.renew(office, algorithm=algorithm, font=_seal_font())
     typer.echo(f"已更换：{record.office_id} 新序列号 {record.serial}")
 
 
@@ -195,6 +221,8 @@ def seals_revoke_cmd(
 @seals_app.command("crl")
 def seals_crl_cmd(ctx: typer.Context) -> None:
     """按证书台账重新签发并发布吊销列表（中断的更换或吊销之后也可用它补发）。"""
+    from cryptography import x509
+
     c = _ctx(ctx)
     crl = c.seals.publish_crl()
     number = crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
@@ -235,6 +263,10 @@ def verify_cmd(
         "--min-level", help="最低签章级别：B-B、B-T（默认）、B-LT 或 B-LTA")] = None,
 ) -> None:
     """校验文件中的全部电子签章；只有“通过”时退出码为 0。"""
+    from signer.report import Verdict
+
+    from .report_page import report_html
+
     c = _ctx(ctx)
     check_output(html, inputs=(source,))
     pdf = read_input(source)

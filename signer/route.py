@@ -76,8 +76,9 @@ def plan_box(table: SlotTable, signed: frozenset[str], *, office_id: str, office
 def check_slots_form_a_route(table: SlotTable, route_of: RouteLookup) -> None:
     """A form's tier boxes must name one chain of offices (village, its township, its county), or no seal goes
     on it: sealing such a form would make a file the verifier refuses."""
-    ids = [slot.office_id for t in TIER_ORDER if (slot := table.by_name.get(t.value)) is not None]
-    if len(ids) < 2 or any(i is None for i in ids):
+    named = [slot.office_id for t in TIER_ORDER if (slot := table.by_name.get(t.value)) is not None]
+    ids = [i for i in named if i is not None]
+    if len(ids) < 2 or len(ids) != len(named):
         return
     route = route_of(ids[0]) or []
     if route[: len(ids)] != ids:

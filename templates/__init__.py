@@ -6,12 +6,14 @@ Public surface: :class:`Catalogue` (families and validation), :class:`PdfRendere
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from signer.slots import SealSlot
 
 from .catalogue import Catalogue, Family, Prepared
-from .render_pdf import PdfRenderer, RenderedPdf
+
+if TYPE_CHECKING:
+    from .render_pdf import PdfRenderer, RenderedPdf
 
 __all__ = ["Catalogue", "Family", "PdfRenderer", "Prepared", "RenderedPdf", "SealSlot", "render_docx"]
 
@@ -22,3 +24,13 @@ def render_docx(prepared: Prepared) -> bytes:
 
     document: Any = prepared.family.build_docx(prepared.view)
     return to_bytes(document)
+
+
+def __getattr__(name: str) -> Any:
+    """The renderer loads WeasyPrint (~0.4 s): imported when first asked for, so commands that only verify or
+    read the catalogue start fast."""
+    if name in ("PdfRenderer", "RenderedPdf"):
+        from . import render_pdf
+
+        return getattr(render_pdf, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
