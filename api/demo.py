@@ -60,7 +60,7 @@ def run_demo(settings: Settings, out: Path, echo: Callable[[str], None]) -> None
         path = out / f"{family_id}.sealed.pdf"
         write_atomic(path, sealed.pdf)
         echo(f"  {label}：{sealed.office.name} 发布印章 → {path}")
-    echo(f"  用印日志 {settings.data_dir / 'audit' / 'seal-use.jsonl'}")
+    echo(f"  用印日志：审计链（数据库 {authority.database().url}，minseal audit verify 可校验）")
 
     echo("4. 校验（下一级收件前验章）")
     verification = VerificationService(settings, authority)

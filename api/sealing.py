@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +29,6 @@ from signer.tsa import MinSealTimeStamper
 from templates.fonts import FontSet
 from templates.formats import cn_date
 
-from .files import append_line
 from .offices import Office
 from .seals import CertRecord, SealAuthority
 from .settings import Settings
@@ -73,8 +71,8 @@ class SealingService:
                  use_log: Callable[[dict[str, Any]], None] | None = None) -> None:
         """``check`` is the installation's seal check (route policy, trust, revocation): a countersign covers
         everything before it, so it is only made on a file that passes. ``use_log`` records each use; default:
-        the append-only file <data_dir>/audit/seal-use.jsonl. The service passes its own and writes the entry
-        into the audit chain in the same transaction as the new version."""
+        a ``seal.use`` row of the installation's audit chain. The service passes its own and writes the entry
+        into the chain in the same transaction as the new version."""
         self.settings = settings
         self.authority = authority
         self._check = check
@@ -242,8 +240,12 @@ class SealingService:
                         riding_seal=riding, reason="发布", signer_name=office.name)
 
     def _append_use(self, entry: dict[str, Any]) -> None:
-        path = self.settings.data_dir / "audit" / "seal-use.jsonl"
-        append_line(path, json.dumps(entry, ensure_ascii=False).encode())
+        """The 用印日志 of sealing without the service (CLI, scripts): a row of the installation's audit chain."""
+        from .storage import audit
+
+        with self.authority.database().session() as session:
+            audit.append(session, actor=entry["actor"], action="seal.use", office_id=entry["office_id"],
+                         detail=entry)
 
 
 def _use_entry(*, actor: str, office: Office, record: CertRecord, field: str, before: bytes, after: bytes,

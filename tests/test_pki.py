@@ -331,3 +331,28 @@ def test_secret_file_does_not_touch_a_shared_folder(tmp_path: Path) -> None:
     secret = read_or_create(None, shared / "minseal.pass", create=True)
     assert oct(shared.stat().st_mode & 0o7777) == "0o1777"
     assert oct((shared / "minseal.pass").stat().st_mode & 0o777) == "0o600" and secret
+
+
+def test_a_file_ledger_is_imported_once_into_the_database(demo: SealAuthority, tmp_path: Path) -> None:
+    """An installation of an earlier version kept the ledger in pki/ledger.json: it moves into the database on
+    first use, the file is kept under another name, and nothing is imported twice."""
+    ledger = demo.ledger_store().load()
+    assert ledger is not None and ledger["certificates"]
+    old = Settings(data_dir=tmp_path / "var", keys_dir=tmp_path / "keys")
+    file = old.pki_dir / "ledger.json"
+    file.parent.mkdir(parents=True)
+    file.write_text(json.dumps(ledger), encoding="utf-8")
+    moved = SealAuthority(old)
+    assert [r.serial for r in moved.records()] == [r["serial"] for r in ledger["certificates"]]
+    assert not file.exists() and file.with_name("ledger.json.imported").exists()
+    file.write_text(json.dumps({"crl_number": 99, "certificates": []}), encoding="utf-8")
+    again = SealAuthority(old)
+    assert len(again.records()) == len(ledger["certificates"])  # the database already holds one: kept
+    assert again.ledger_store().load()["crl_number"] == ledger["crl_number"]  # type: ignore[index]
+    assert not file.exists(), "a second file is set aside too, never half-merged"
+    broken = Settings(data_dir=tmp_path / "b" / "var", keys_dir=tmp_path / "b" / "keys")
+    broken.pki_dir.mkdir(parents=True)
+    (broken.pki_dir / "ledger.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(SealStateError) as caught:
+        SealAuthority(broken).records()
+    assert caught.value.code == "LEDGER_DAMAGED"

@@ -22,11 +22,14 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfWriter
+from sqlalchemy import select
 
 from api.cli import main
 from api.sealing import SealingService
 from api.seals import SealAuthority
 from api.settings import Settings
+from api.storage import audit
+from api.storage.models import AuditRow
 from api.verification import VerificationService
 from api.workflow import DocumentService, seal_font
 from signer.errors import NotSealableError, SealRevokedError, SealStateError, WrongOfficeError
@@ -245,8 +248,12 @@ def test_cli_seal_and_use_log(world, form_pdf, tmp_path, monkeypatch, capsys) ->
                  "--level", "B-T", "-o", str(out)])
     assert code == 0, capsys.readouterr().err
     assert "认证签名" in capsys.readouterr().out
-    log = (settings.data_dir / "audit" / "seal-use.jsonl").read_text(encoding="utf-8").splitlines()
-    entry = json.loads(log[-1])
+    with _authority.database().session() as session:
+        row = session.execute(select(AuditRow).order_by(AuditRow.seq.desc()).limit(1)).scalar_one()
+        entry = row.detail
+    assert row.action == "seal.use" and row.actor == "cli"
+    with _authority.database().session() as session:
+        assert audit.verify_chain(session.execute(select(AuditRow).order_by(AuditRow.seq)).scalars()).ok
     assert entry["office_id"] == VILLAGE and entry["sha256_out"] == hashlib.sha256(out.read_bytes()).hexdigest()
     assert entry["sha256_in"] == hashlib.sha256(form_pdf).hexdigest()
     assert dt.datetime.fromisoformat(entry["at"]).tzinfo is not None

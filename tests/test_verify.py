@@ -546,3 +546,17 @@ def test_countersign_refuses_boxes_of_offices_that_are_not_a_route(world: World,
     assert refusal.value.code == "SLOTS_NOT_A_ROUTE"
     sealed_by_name = world.sealing.seal(world.v1, TOWNSHIP).pdf  # the genuine route still countersigns
     assert world.verify(sealed_by_name).verdict is Verdict.PASSED
+
+
+def test_report_of_a_field_pyhanko_created_turns_into_json(world: World) -> None:
+    """Names read from the file are pyHanko string objects; the report holds plain strings, so ``--json`` and the
+    service never crash on a forged field (this crashed with a traceback)."""
+    out = BytesIO()
+    signers.sign_pdf(IncrementalPdfFileWriter(BytesIO(world.v1)),
+                     signers.PdfSignatureMetadata(field_name="伪造签章域"),
+                     signer=world.signer(TOWNSHIP), output=out)
+    report = world.verify(out.getvalue())
+    refused(report)
+    data = json.loads(report.to_json())
+    assert "伪造签章域" in [s["field_name"] for s in data["signatures"]]
+    assert all(type(f.field) in (str, type(None)) for f in report.findings)

@@ -14,6 +14,7 @@ from ..settings import Settings
 from ..storage import audit, repositories
 from ..storage.blobs import DirectoryBlobStore
 from ..storage.engine import Database, database_url
+from ..storage.ledger import DatabaseLedger
 from ..storage.migrate import upgrade
 from ..storage.models import AuditRow
 from ..verification import VerificationService
@@ -43,7 +44,7 @@ class Services:
     @classmethod
     def build(cls, settings: Settings, *, documents: DocumentService | None = None) -> Services:
         db = Database(database_url(settings.database_url, settings.data_dir))
-        authority = SealAuthority(settings)
+        authority = SealAuthority(settings, ledger=DatabaseLedger(db))
         documents = documents or DocumentService(settings)
         verification = VerificationService(settings, authority)
         checks = ReportCache(db, verification)

@@ -140,3 +140,28 @@ class ReportCacheRow(Base):
     trust_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     report: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class SealCertificateRow(Base):
+    """The seal ledger: every certificate ever issued (imported once from pki/ledger.json), in issue order."""
+
+    __tablename__ = "seal_certificates"
+    serial: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: issue order (a record's position in the ledger); "the latest certificate of an office" is the highest
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    office_id: Mapped[str] = mapped_column(String(32), index=True)
+    algorithm: Mapped[str] = mapped_column(String(32))
+    key_store: Mapped[str] = mapped_column(String(64))
+    not_before: Mapped[str] = mapped_column(String(40))
+    not_after: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16))
+    revoked_at: Mapped[str | None] = mapped_column(String(40), default=None)
+    reason: Mapped[str | None] = mapped_column(String(40), default=None)
+
+
+class PkiStateRow(Base):
+    """The CA's small state beside the ledger: the last CRL number, and a key switch in progress (pending)."""
+
+    __tablename__ = "pki_state"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
