@@ -45,7 +45,7 @@ class _Context:
     def documents(self) -> DocumentService:
         from .workflow import DocumentService
 
-        return DocumentService(self.settings)
+        return DocumentService(self.settings, registry=self.seals.registry_or_none)
 
     @cached_property
     def seals(self) -> SealAuthority:

@@ -18,8 +18,8 @@ ROUTE = (("130634100201", "村委会意见"), ("130634100", "乡镇审核意见"
 
 
 def run_demo(settings: Settings, out: Path, echo: Callable[[str], None]) -> None:
-    documents = DocumentService(settings)
     authority = SealAuthority(settings)
+    documents = DocumentService(settings, registry=authority.registry_or_none)
     sealing = SealingService(settings, authority, check=VerificationService(settings, authority).verify)
 
     echo(f"MinSeal 演示：输出目录 {out.resolve()}")

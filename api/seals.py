@@ -30,7 +30,7 @@ from signer.seal_image import SealFont, seal_png, seal_svg
 
 from . import faults
 from .files import write_atomic
-from .offices import DEMO_REGISTRY, Office, Registry
+from .offices import DEMO_REGISTRY, Office, Registry, RegistryError
 from .secrets_store import read_or_create
 from .settings import Settings
 
@@ -136,7 +136,28 @@ class SealAuthority:
         return self.settings.seals_dir / f"{office_id}.svg", self.settings.seals_dir / f"{office_id}.png"
 
     def registry(self) -> Registry:
-        return Registry.load(self.settings.registry_path)
+        registry = self.registry_or_none()
+        if registry is None:
+            raise RegistryError(f"找不到单位名录（数据库中没有单位，也没有 {self.settings.registry_path}）；"
+                                "可先运行 minseal init-demo", code="REGISTRY_MISSING")
+        return registry
+
+    def registry_or_none(self) -> Registry | None:
+        """The registry from the database, after importing ``registry.toml`` if it changed. None on a machine
+        that holds no installation (verifying with only a root certificate creates nothing)."""
+        if not self._installed():
+            return None
+        from .storage.offices_store import DatabaseRegistry
+
+        store = DatabaseRegistry(self.database())
+        if self.settings.registry_path.exists():
+            store.import_file(self.settings.registry_path)
+        return store.load()
+
+    def _installed(self) -> bool:
+        if self._ledger_store is not None or self.settings.database_url or self.settings.registry_path.exists():
+            return True
+        return (self.settings.data_dir / "minseal.db").exists()
 
     # -- secrets and stores -----------------------------------------------------------------------------------
     def _passphrase(self, *, create: bool = False) -> bytes:

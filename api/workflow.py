@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -27,7 +28,10 @@ class DocumentService:
     """Validates and renders documents; one per process (it holds the renderer and its font cache)."""
 
     def __init__(self, settings: Settings, catalogue: Catalogue | None = None,
-                 renderer: PdfRenderer | None = None, registry: Registry | None = None) -> None:
+                 renderer: PdfRenderer | None = None,
+                 registry: Registry | Callable[[], Registry | None] | None = None) -> None:
+        """``registry``: a fixed one, or where to read the installation's (its database); default: the
+        installation under ``settings``."""
         self.settings = settings
         self.catalogue = catalogue or Catalogue.load()
         self._renderer = renderer
@@ -35,9 +39,11 @@ class DocumentService:
 
     def registry(self) -> Registry | None:
         """The office registry the documents' seal boxes are resolved against (None: no installation yet)."""
-        if self._registry is None and self.settings.registry_path.exists():
-            self._registry = Registry.load(self.settings.registry_path)
-        return self._registry
+        if self._registry is None:
+            from .seals import SealAuthority
+
+            self._registry = SealAuthority(self.settings).registry_or_none
+        return self._registry() if callable(self._registry) else self._registry
 
     @property
     def renderer(self) -> PdfRenderer:

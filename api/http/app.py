@@ -75,7 +75,7 @@ def _health(services: Services) -> dict[str, bool]:
     except Exception:
         fonts = False
     return {"database": services.db.ping(), "key_stores": services.authority.root_cert_path.exists(),
-            "registry": services.settings.registry_path.exists(), "fonts": fonts}
+            "registry": services.authority.registry_or_none() is not None, "fonts": fonts}
 
 
 def app_from_env() -> FastAPI:
