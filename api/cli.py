@@ -241,12 +241,16 @@ def seal_cmd(
     output: Annotated[Path, typer.Option("-o", "--output", help="输出 PDF 路径")],
     opinion: Annotated[str | None, typer.Option("--opinion", help="本级意见（表格类文书）")] = None,
     level: Annotated[str | None, typer.Option("--level", help="B-B、B-T、B-LT（默认）或 B-LTA")] = None,
+    decision: Annotated[Path | None, typer.Option(
+        "--decision", help="本级决定数据（JSON）：县级核定人数、类别、标准、差额、金额、起始月份；乡镇初审与公示期")] \
+        = None,
 ) -> None:
     """以单位电子印章签署：首个印章为认证签名，上级单位在增量更新中会签。"""
     c = _ctx(ctx)
-    check_output(output, inputs=(source,))
+    check_output(output, inputs=(source, *((decision,) if decision else ())))
     pdf = read_input(source)
-    result = c.sealing.seal(pdf, office, opinion=opinion, level=level,
+    ruling = read_json(decision) if decision is not None else None
+    result = c.sealing.seal(pdf, office, opinion=opinion, level=level, decision=ruling,
                             deliver=lambda sealed: write_atomic(output, sealed))
     kind = "认证签名（首个印章）" if result.certified else "会签"
     typer.echo(f"已用印：{result.office.name}，{kind}，签名域 {result.field_name}，级别 {result.level.value}，"

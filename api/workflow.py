@@ -61,8 +61,8 @@ class DocumentService:
 
 
 def seal_font() -> SealFont:
-    """Seals are cut in the Hei face our documents already use (located through fontconfig)."""
+    """Seals are cut in a 宋体 face, as real seals are (located through fontconfig)."""
     for face, path, index in FontSet.locate().files:
-        if face.role == "hei":
+        if face.role == "song":
             return SealFont(path, index)
-    raise AssertionError("hei face missing from FACES")
+    raise AssertionError("song face missing from FACES")

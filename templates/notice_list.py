@@ -103,7 +103,7 @@ def _merged(cells: Sequence[str | None]) -> list[tuple[str, int, bool]]:
             text, span, num = out[-1]
             out[-1] = (text, span + 1, num)
         else:
-            out.append((cell or "", 1, bool(cell) and cell[0].isdigit()))
+            out.append((cell or "", 1, bool(cell) and str(cell)[0].isdigit()))
     return out
 
 

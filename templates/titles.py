@@ -26,7 +26,7 @@ def break_points(title: str) -> list[int]:
         while start >= 0:
             inside.update(range(start + 1, start + len(word)))
             start = title.find(word, start + 1)
-    points = set()
+    points: set[int] = set()
     for word in WORDS:
         start = title.find(word)
         while start >= 0:
