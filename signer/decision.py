@@ -149,7 +149,9 @@ def parse_decision(raw: object, *, tier: Tier, facts: FormFacts | None, day: dt.
     opinion = r.text("opinion", 400) or None
     figures: list[str] = []
     approved: Decimal | None = None
-    if facts.kind == "dibao" and tier is Tier.COUNTY:
+    if not set(raw) - {"handler", "head", "opinion"}:
+        pass  # no figures given: the box shows the opinion and staff only (the service may require them)
+    elif facts.kind == "dibao" and tier is Tier.COUNTY:
         figures = _county_dibao(r, facts, day)
     elif facts.kind == "dibao" and tier is Tier.TOWNSHIP:
         figures = _township_dibao(r, facts, day, rules)

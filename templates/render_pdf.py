@@ -38,8 +38,9 @@ MM_TO_PX = 96 / 25.4
 #: a seal slot over an issuing office is a square this wide: room for any seal up to 48 mm, drawn at its
 #: registry diameter (seals are never scaled to a box)
 ISSUER_SEAL_MM = 48.0
-#: GB/T 9704: office name and date sit slightly below the seal's centre
-SEAL_RAISE_MM = 4.0
+#: GB/T 9704 §7.3.5.1: office name and date sit below the seal's centre ("中心偏下"): the centre is at the top
+#: of the signature block (the name's line box; its glyphs start ~2 mm lower)
+SEAL_CENTRE_FROM_TOP_MM = 0.0
 ASSETS = TEMPLATES_ROOT / "assets"
 
 
@@ -229,7 +230,7 @@ def _find_slots(document: Any, family: Family, office_ids: Mapping[str, str]) ->
             w, h = box.border_width(), box.border_height()
             if element.get("data-seal-anchor"):
                 side = ISSUER_SEAL_MM * MM_TO_PX
-                cx, cy = x + w / 2, y + h / 2 - SEAL_RAISE_MM * MM_TO_PX
+                cx, cy = x + w / 2, y + SEAL_CENTRE_FROM_TOP_MM * MM_TO_PX
                 x, y, w, h = cx - side / 2, cy - side / 2, side, side
             purpose = "tier" if name in family.tiers else ("qr" if name == "qr" else "issuer")
             yield SealSlot(

@@ -6,12 +6,15 @@ allowed only at the edges of those words (and after dates and place names); the 
 from __future__ import annotations
 
 import itertools
+import re
 
 from markupsafe import Markup, escape
 
 #: words a title never breaks inside
 WORDS = ("最低生活保障", "拟保障对象", "审核确认", "结果公布", "公示", "临时救助", "特困人员", "证明", "对象",
-         "人民政府", "民政局", "第", "批")
+         "人民政府", "民政局")
+#: numbered words: 第11批, 2026年, 11月
+PATTERNS = (re.compile(r"第[0-9一二三四五六七八九十]+[批期号]"), re.compile(r"[0-9]{4}年"), re.compile(r"[0-9]{1,2}月"))
 #: characters after which a line may end (dates, numbers, place names)
 BREAK_AFTER = frozenset("年月日批镇乡县区村局府）的")
 #: 2号 (22 pt) characters per 156 mm line
@@ -21,6 +24,9 @@ LINE_CHARS = 20
 def break_points(title: str) -> list[int]:
     """Positions where a line may end: word edges that cut no word of :data:`WORDS`."""
     inside: set[int] = set()
+    for pattern in PATTERNS:
+        for match in pattern.finditer(title):
+            inside.update(range(match.start() + 1, match.end()))
     for word in WORDS:
         start = title.find(word)
         while start >= 0:

@@ -175,14 +175,19 @@ def test_seven_page_notice_has_riding_seal_slices(world, nssdb, documents, tmp_p
     assert sigs[0]["Certificate Validation"] == "Certificate is Trusted."
     path = tmp_path / "notice.pdf"
     path.write_bytes(sealed)
+    # issue 11: slices start 5 mm inside the edge, at least 10 mm wide; 7 pages of a 42 mm seal are stamped in
+    # two runs (4 + 3 pages), each page showing a different slice
+    inset, widest = round(5 * 72 / 25.4), round(42 / 3 * 72 / 25.4)
     slices = []
     for page in range(1, 8):
         image = pdftools.page_png(path, tmp_path / f"p{page}", page=page, mode="RGB")
         w, h = image.size
-        strip = [(x, y) for x, y in red_mask(image) if x >= w - 20]
-        assert len(strip) > 40, f"page {page} shows no slice of the riding seal"
-        assert all(abs(y - h / 2) < 70 for _, y in strip), "the riding seal sits mid-page"
-        slices.append(frozenset((x - (w - 20), y) for x, y in strip))
+        red = [(x, y) for x, y in red_mask(image) if x >= w - inset - widest - 2]
+        assert len(red) > 40, f"page {page} shows no slice of the riding seal"
+        assert all(x < w - inset + 1 for x, _ in red), "a slice starts 5 mm inside the edge"
+        assert max(x for x, _ in red) - min(x for x, _ in red) >= 10 * 72 / 25.4 - 2, "slices are >= 10 mm wide"
+        assert all(abs(y - h / 2) < 70 for _, y in red), "the riding seal sits mid-page"
+        slices.append(frozenset(red))
     assert len(set(slices)) == 7, "every page shows a different slice"
     reader = PdfFileReader(BytesIO(sealed))
     sig = reader.embedded_signatures[0]
