@@ -4,6 +4,7 @@ words; the issuing block never alone and its seal within one line of the body; t
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 from pathlib import Path
@@ -50,7 +51,7 @@ def test_text_block_is_156_by_225_mm(family_id: str, documents: DocumentService,
     assert all(len(ln[4]) == 28 for ln in full), [ln[4] for ln in full]
     assert full or family_id != "dibao_notice"
     # 22 lines in 225 mm: the pitch of consecutive body lines × 22 = 225 ±1 mm
-    pitches = [b[1] - a[1] for a, b in zip(body, body[1:], strict=False) if 0 < b[1] - a[1] < 12]
+    pitches = [b[1] - a[1] for a, b in itertools.pairwise(body) if 0 < b[1] - a[1] < 12]
     assert pitches and all(abs(p * 22 - 225) <= 1 for p in pitches), pitches
     # the block starts 37 mm from the top: the title's line box (its glyph box less the half-leading of 2号)
     title = page[0]

@@ -122,7 +122,7 @@ def test_relief_routing_by_amount(world, documents: DocumentService) -> None:  #
     data["offices"] = {"village": "东沟南村村民委员会", "township": "燕赵镇人民政府", "county": "曲阳县民政局"}
     pdf = sealing.seal(documents.render("temp_relief_application", data).rendered.pdf, VILLAGE, level="B-B",
                        day=DAY).pdf
-    with pytest.raises(TemplateDataError, match="超过乡镇（街道）审批权限 2,610.00 元"):
+    with pytest.raises(TemplateDataError, match=r"超过乡镇（街道）审批权限 2,610\.00 元"):
         sealing.seal(pdf, TOWNSHIP, level="B-B", day=DAY,
                      decision={"proposed_amount": "8000", "method": "救助金", "approved_amount": "8000"})
     ok = sealing.seal(pdf, TOWNSHIP, level="B-B", day=DAY,
