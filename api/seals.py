@@ -109,7 +109,7 @@ class SealAuthority:
         return self.settings.seals_dir / f"{office_id}.svg", self.settings.seals_dir / f"{office_id}.png"
 
     def registry(self) -> Registry:
-        return Registry.load(self.settings.registry_path)
+        return Registry.load(self.settings.registry_path, county_seal_mm=self.settings.county_seal_diameter_mm)
 
     # -- secrets and stores -----------------------------------------------------------------------------------
     def _passphrase(self, *, create: bool = False) -> bytes:

@@ -36,7 +36,8 @@ class DocumentService:
     def registry(self) -> Registry | None:
         """The office registry the documents' seal boxes are resolved against (None: no installation yet)."""
         if self._registry is None and self.settings.registry_path.exists():
-            self._registry = Registry.load(self.settings.registry_path)
+            self._registry = Registry.load(self.settings.registry_path,
+                                           county_seal_mm=self.settings.county_seal_diameter_mm)
         return self._registry
 
     @property
