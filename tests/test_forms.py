@@ -16,7 +16,6 @@ from signer.errors import TemplateDataError
 from signer.pki import Tier
 from templates.form_text import DEFAULT_OPINIONS as FORM_OPINIONS
 
-
 FORMS = ["dibao_application", "temp_relief_application"]
 
 
