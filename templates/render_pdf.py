@@ -29,7 +29,7 @@ from signer.slots import SLOTS_INFO_KEY, SealSlot, SlotTable
 from .catalogue import TEMPLATES_ROOT, Catalogue, Family, Prepared, iter_strings
 from .fonts import FontSet, check_subsetter
 from .formats import cn_date, money
-from .titles import css_string, title_lines
+from .titles import title_lines
 from .validators import mask_id_number
 
 #: CSS px → PDF points
@@ -135,8 +135,7 @@ class PdfRenderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self._env.filters.update(cn_date=cn_date, money=money, mask_id=mask_id_number, title_lines=title_lines,
-                                 css_string=css_string)
+        self._env.filters.update(cn_date=cn_date, money=money, mask_id=mask_id_number, title_lines=title_lines)
         self._env.globals.update(qr_data_uri=qr_data_uri)
         self._stylesheets: dict[str, list[Any]] = {}
         self._log = _LogCollector()

@@ -69,11 +69,3 @@ def title_lines(title: str) -> Markup:
     """For the HTML templates: the lines joined by <br>, each escaped."""
     return Markup("<br>").join(escape(line) for line in balanced_lines(title))
 
-
-def css_string(text: str) -> Markup:
-    """A CSS string literal for a per-document rule (the running form header): every character outside
-    letters, digits and CJK is a CSS hex escape, so user data can never end the string or the <style>."""
-    out = []
-    for char in text.replace("\n", " "):
-        out.append(char if char.isalnum() else f"\\{ord(char):06x}")
-    return Markup('"' + "".join(out) + '"')
