@@ -87,7 +87,7 @@ def _households(n: int, *, amount: str = "1260.00", township: str | None = None)
 
 
 def test_issuing_block_never_stands_alone(documents: DocumentService, write_pdf) -> None:  # type: ignore[no-untyped-def]
-    """Every household count from 1 to 24 (the old layout left the seal alone at 4 households on 2 pages):
+    """Every household count from 1 to 24 (the old layout left the seal alone on a page at 5–10 households):
     the page with the seal also carries list rows, the seal's top is within one line below the last one,
     and the office name and date sit below the seal's centre."""
     sample = documents.catalogue.family("dibao_notice").sample()
