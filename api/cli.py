@@ -116,8 +116,13 @@ def render_cmd(
     docx: Annotated[Path | None, typer.Option("--docx", help="同时输出可编辑的 Word 文档")] = None,
     slots: Annotated[Path | None, typer.Option("--slots", help="把签章位置写入此 JSON 文件")] = None,
     verify_url: Annotated[str | None, typer.Option("--verify-url", help="二维码指向的核验网址")] = None,
+    split_by_village: Annotated[bool, typer.Option(
+        "--split-by-village", help="公示按村分开：每个村一份（文件名后加村名），各在本村张贴")] = False,
 ) -> None:
     """按模板把数据排成 PDF（及 Word）。数据有误时列出全部问题，不生成任何文件。"""
+    if split_by_village:
+        _render_per_village(ctx, family, read_json(data), output, docx=docx, inputs=(data,))
+        return
     check_output(output, docx, slots, inputs=(data,))
     service = _ctx(ctx).documents
     out = service.render(family, read_json(data), with_docx=docx is not None, verify_url=verify_url)
@@ -131,6 +136,32 @@ def render_cmd(
                f"签章位 {', '.join(s['name'] for s in slot_list)}）")
     if docx is not None:
         typer.echo(f"已生成 {docx}")
+
+
+def _render_per_village(ctx: typer.Context, family: str, data: Any, output: Path, *, docx: Path | None,
+                        inputs: tuple[Path, ...]) -> None:
+    """One notice per village (民发〔2021〕57号 art. 19): every part is validated before any file is written."""
+    from templates.notice_list import split_by_village
+
+    service = _ctx(ctx).documents
+    if service.catalogue.family(family).schema.root.child("households") is None:
+        raise TemplateDataError([], f"「{family}」不是名单类公示，不能按村分开")
+    parts = split_by_village(data if isinstance(data, dict) else {})
+    if not parts:
+        raise TemplateDataError([], "名单为空，没有可按村分开的公示")
+
+    def named(path: Path, village: str) -> Path:
+        safe = "".join(c if c.isalnum() or c in "()（）-" else "_" for c in village)
+        return path.with_name(f"{path.stem}-{safe}{path.suffix}")
+
+    targets = [(village, named(output, village), named(docx, village) if docx else None) for village, _ in parts]
+    check_output(*(p for _v, pdf, word in targets for p in (pdf, word) if p is not None), inputs=inputs)
+    outs = [service.render(family, part, with_docx=docx is not None) for _village, part in parts]
+    for (village, pdf_path, docx_path), out in zip(targets, outs, strict=True):
+        write_atomic(pdf_path, out.rendered.pdf)
+        if docx_path is not None and out.docx is not None:
+            write_atomic(docx_path, out.docx)
+        typer.echo(f"已生成 {pdf_path}（{village}，{out.rendered.page_count} 页）")
 
 
 @app.command("demo")
@@ -238,12 +269,16 @@ def seal_cmd(
     output: Annotated[Path, typer.Option("-o", "--output", help="输出 PDF 路径")],
     opinion: Annotated[str | None, typer.Option("--opinion", help="本级意见（表格类文书）")] = None,
     level: Annotated[str | None, typer.Option("--level", help="B-B、B-T、B-LT（默认）或 B-LTA")] = None,
+    decision: Annotated[Path | None, typer.Option(
+        "--decision", help="本级决定数据（JSON）：县级核定人数、类别、标准、差额、金额、起始月份；乡镇初审与公示期")] \
+        = None,
 ) -> None:
     """以单位电子印章签署：首个印章为认证签名，上级单位在增量更新中会签。"""
     c = _ctx(ctx)
-    check_output(output, inputs=(source,))
+    check_output(output, inputs=(source, *((decision,) if decision else ())))
     pdf = read_input(source)
-    result = c.sealing.seal(pdf, office, opinion=opinion, level=level,
+    ruling = read_json(decision) if decision is not None else None
+    result = c.sealing.seal(pdf, office, opinion=opinion, level=level, decision=ruling,
                             deliver=lambda sealed: write_atomic(output, sealed))
     kind = "认证签名（首个印章）" if result.certified else "会签"
     typer.echo(f"已用印：{result.office.name}，{kind}，签名域 {result.field_name}，级别 {result.level.value}，"

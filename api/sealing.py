@@ -17,8 +17,10 @@ from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from signer.appearance import MM, BoxAppearance, OutlineFont, box_ops, seal_ops
+from signer.appearance import MM, BoxAppearance, FaceChain, OutlineFont, box_ops, seal_ops
+from signer.decision import DecisionRules, parse_decision
 from signer.errors import MinSealError, NotSealableError, VerificationRefusedError
+from signer.form_facts import read_form_facts
 from signer.keystore import Pkcs11KeyStore, Pkcs12KeyStore
 from signer.layout import read_layout
 from signer.pki import Tier, to_asn1
@@ -27,17 +29,15 @@ from signer.route import check_slots_form_a_route, plan_box
 from signer.sign import LoadedKeySigner, Sealer, SealingError, SealLevel, SealPlan, SealTarget, container_size
 from signer.tsa import MinSealTimeStamper
 from templates.fonts import FontSet
+from templates.form_text import DEFAULT_OPINIONS as FORM_OPINIONS
 from templates.formats import cn_date
 
 from .offices import Office
 from .seals import CertRecord, SealAuthority
 from .settings import Settings
 
-DEFAULT_OPINIONS = {
-    Tier.VILLAGE: "经村民代表民主评议，情况属实，同意上报。",
-    Tier.TOWNSHIP: "经入户调查、家庭经济状况核对和公示，情况属实，同意上报。",
-    Tier.COUNTY: "经审核确认，符合最低生活保障条件，同意纳入保障。",
-}
+#: each tier's default opinion in the wording 民发〔2021〕57号 gives it (by form kind: templates/form_text.py)
+DEFAULT_OPINIONS = {tier: FORM_OPINIONS["dibao"][tier.value] for tier in (Tier.VILLAGE, Tier.TOWNSHIP, Tier.COUNTY)}
 
 
 @dataclass(frozen=True)
@@ -86,11 +86,21 @@ class SealingService:
 
     # -- cached material ---------------------------------------------------------------------------------------
     def fonts(self) -> tuple[OutlineFont, OutlineFont]:
-        """(text face: Kai, as handwritten opinions; seal face: Hei)."""
+        """(text face: Kai, as handwritten opinions; seal face: Song, as seals are cut)."""
         if self._fonts is None:
             faces = {face.role: (path, index) for face, path, index in FontSet.locate().files}
-            self._fonts = (OutlineFont(*faces["kai"]), OutlineFont(*faces["hei"]))
+            self._fonts = (OutlineFont(*faces["kai"]), OutlineFont(*faces["song"]))
+            self._fallback = OutlineFont(*faces["fallback"])
         return self._fonts
+
+    def text_faces(self) -> FaceChain:
+        """The opinion's face with the documents' fallback for rare name characters (䶮, 燚 …)."""
+        text, _seal = self.fonts()
+        return FaceChain(text, self._fallback)
+
+    def decision_rules(self) -> DecisionRules:
+        return DecisionRules(notice_days=self.settings.notice_days,
+                             relief_township_limit=self.settings.relief_limit)
 
     def signer_for(self, office: Office, record: CertRecord) -> signers.Signer:
         key = f"{office.id}:{record.serial}"
@@ -148,10 +158,11 @@ class SealingService:
     # -- the use case --------------------------------------------------------------------------------------------
     def seal(self, pdf: bytes, office_key: str, *, opinion: str | None = None, level: str | None = None,
              day: dt.date | None = None, actor: str = "cli",
-             deliver: Callable[[bytes], None] | None = None) -> SealResult:
+             deliver: Callable[[bytes], None] | None = None, decision: object = None) -> SealResult:
         """For the CLI and scripts (blocking). ``deliver`` writes the sealed file; the use log records it
-        only after it returned, so the log never names an output that does not exist."""
-        job = self._prepare(pdf, office_key, opinion=opinion, level=level, day=day)
+        only after it returned, so the log never names an output that does not exist. ``decision``: the tier's
+        figures (signer/decision.py), validated and drawn inside its signature appearance."""
+        job = self._prepare(pdf, office_key, opinion=opinion, level=level, day=day, decision=decision)
         try:
             out = job.sealer.seal(pdf, job.plan, job.signer, reserve=self._reserve.get(job.key))
         except SealingError:
@@ -160,11 +171,13 @@ class SealingService:
         return self._finish(pdf, out, job, actor, deliver)
 
     async def async_seal(self, pdf: bytes, office_key: str, *, opinion: str | None = None,
-                         level: str | None = None, day: dt.date | None = None, actor: str = "api") -> SealResult:
+                         level: str | None = None, day: dt.date | None = None, actor: str = "api",
+                         decision: object = None) -> SealResult:
         """For the service: signing, timestamping and revocation fetching await pyHanko's async API, so the
         event loop is never blocked by the network; planning and the pre-countersign check (which block) run in
         a worker thread."""
-        job = await asyncio.to_thread(self._prepare, pdf, office_key, opinion=opinion, level=level, day=day)
+        job = await asyncio.to_thread(self._prepare, pdf, office_key, opinion=opinion, level=level, day=day,
+                                      decision=decision)
         try:
             out = await job.sealer.async_seal(pdf, job.plan, job.signer, reserve=self._reserve.get(job.key))
         except SealingError:
@@ -173,14 +186,15 @@ class SealingService:
         return self._finish(pdf, out, job, actor, None)
 
     def _prepare(self, pdf: bytes, office_key: str, *, opinion: str | None, level: str | None,
-                 day: dt.date | None) -> _Job:
+                 day: dt.date | None, decision: object = None) -> _Job:
         office, record = self.authority.check_can_seal(office_key)
         try:
             seal_level = SealLevel(level or self.settings.seal_level)
         except ValueError:
             levels = "、".join(v.value for v in SealLevel)
             raise NotSealableError(f"签章级别只能是：{levels}", code="BAD_LEVEL") from None
-        plan = self.plan(pdf, office, opinion=opinion, level=seal_level, day=day or dt.date.today())
+        plan = self.plan(pdf, office, opinion=opinion, level=seal_level, day=day or dt.date.today(),
+                         decision=decision)
         if not plan.certify:
             self._refuse_unless_passes(pdf, office)
         sealer = Sealer(timestamper=self.timestamper() if seal_level is not SealLevel.B_B else None,
@@ -214,7 +228,8 @@ class SealingService:
         except MinSealError:
             return None
 
-    def plan(self, pdf: bytes, office: Office, *, opinion: str | None, level: SealLevel, day: dt.date) -> SealPlan:
+    def plan(self, pdf: bytes, office: Office, *, opinion: str | None, level: SealLevel, day: dt.date,
+             decision: object = None) -> SealPlan:
         layout = read_layout(pdf)
         check_slots_form_a_route(layout.table, self._route_of)
         box = plan_box(layout.table, layout.signed, office_id=office.id, office_name=office.name, tier=office.tier)
@@ -224,17 +239,22 @@ class SealingService:
         x1, y1, x2, y2 = slot.rect
         target = SealTarget(slot.field_name, slot.page_index, slot.rect)
         if not box.issuing:
-            text = opinion or DEFAULT_OPINIONS[office.tier]
-            appearance = box_ops(BoxAppearance(
+            facts = read_form_facts(pdf)
+            ruling = parse_decision(decision, tier=office.tier, facts=facts, day=day, rules=self.decision_rules())
+            kind = facts.kind if facts is not None and facts.kind in FORM_OPINIONS else "dibao"
+            text = opinion or ruling.opinion or FORM_OPINIONS[kind][office.tier.value]
+            drawn = box_ops(BoxAppearance(
                 width=x2 - x1, height=y2 - y1, opinion=text, office=office.name, date_text=cn_date(day),
-                seal=office.seal_spec,
-            ), text_font=text_font, seal_font=seal_font, seal_content=art)
+                seal=office.seal_spec, figures=ruling.figures,
+                staff=(ruling.handler, ruling.head) if facts is not None else None,
+            ), text_font=self.text_faces(), seal_font=seal_font, seal_content=art)
             reserve = tuple(SealTarget(s.field_name, s.page_index, s.rect) for s in box.reserve)
-            return SealPlan(target=target, appearance=appearance, level=level, certify=box.certify,
-                            docmdp=MDPPerm.FILL_FORMS, reserve=reserve, reason=text, signer_name=office.name)
+            return SealPlan(target=target, appearance=drawn.ops, fonts=drawn.fonts, level=level,
+                            certify=box.certify, docmdp=MDPPerm.FILL_FORMS, reserve=reserve, reason=text[:200],
+                            signer_name=office.name)
         appearance = box_ops(BoxAppearance(width=x2 - x1, height=y2 - y1, opinion=None, office=None,
                                            date_text=None, seal=office.seal_spec),
-                             text_font=text_font, seal_font=seal_font, seal_content=art)
+                             text_font=text_font, seal_font=seal_font, seal_content=art).ops
         riding = (art, office.seal_spec.diameter_mm * MM) if layout.pages > 1 else None
         return SealPlan(target=target, appearance=appearance, level=level, certify=True, docmdp=MDPPerm.NO_CHANGES,
                         riding_seal=riding, reason="发布", signer_name=office.name)

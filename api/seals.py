@@ -151,7 +151,7 @@ class SealAuthority:
 
         store = DatabaseRegistry(self.database())
         if self.settings.registry_path.exists():
-            store.import_file(self.settings.registry_path)
+            store.import_file(self.settings.registry_path, county_seal_mm=self.settings.county_seal_diameter_mm)
         return store.load()
 
     def _installed(self) -> bool:

@@ -5,10 +5,13 @@ Built only by composition roots (the CLI's ``main``, the app factory); nothing r
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from templates.rules import DocumentRules
 
 
 class Settings(BaseSettings):
@@ -61,6 +64,28 @@ class Settings(BaseSettings):
     session_minutes: int = 30
     #: cookies only over HTTPS (set true behind TLS)
     secure_cookies: bool = False
+
+    # -- local rules of the documents (issue 11) -----------------------------------------------------------------
+    #: shortest 公示 period in days (民发〔2021〕57号 art. 19: 7); a 公示 shorter than this is refused
+    notice_days: int = 7
+    #: show 保障类别 on public lists (art. 24 allows only 姓名, 人数, 金额 unless a local rule requires more)
+    notice_show_category: bool = False
+    #: monthly urban 低保标准 (yuan per person), the base of the 临时救助 approval limit
+    urban_dibao_standard: Decimal = Decimal("870.00")
+    #: 临时救助 the township approves itself up to this amount (yuan); unset = 3 × urban_dibao_standard
+    relief_township_limit: Decimal | None = None
+    #: seal diameter (mm) of a county bureau whose registry entry gives none (国发〔1999〕25号: 乡镇 42 mm,
+    #: 县级人民政府 45 mm; its departments such as the 民政局 commonly 42 mm)
+    county_seal_diameter_mm: float = 42.0
+
+    @property
+    def relief_limit(self) -> Decimal:
+        """The 临时救助 amount up to which the township approves (see signer/relief_route.py)."""
+        return self.relief_township_limit if self.relief_township_limit is not None \
+            else (self.urban_dibao_standard * 3).quantize(Decimal("0.01"))
+
+    def document_rules(self) -> DocumentRules:
+        return DocumentRules(notice_days=self.notice_days, show_category=self.notice_show_category)
 
     @property
     def blobs_dir(self) -> Path:

@@ -55,7 +55,7 @@ class DocumentService:
     def render(self, family_id: str, data: Any, *, with_docx: bool = False, verify_url: str | None = None,
                today: date | None = None, office_ids: dict[str, str] | None = None) -> RenderOutput:
         """Validate first (nothing is produced from bad data), then render PDF and optionally DOCX."""
-        prepared = self.catalogue.prepare(family_id, data, today=today)
+        prepared = self.catalogue.prepare(family_id, data, today=today, rules=self.settings.document_rules())
         document_id = secrets.token_hex(8)
         if verify_url is None and prepared.family.kind in ("notice", "certificate"):
             verify_url = self.settings.verify_url(document_id)
@@ -67,8 +67,8 @@ class DocumentService:
 
 
 def seal_font() -> SealFont:
-    """Seals are cut in the Hei face our documents already use (located through fontconfig)."""
+    """Seals are cut in a 宋体 face, as real seals are (located through fontconfig)."""
     for face, path, index in FontSet.locate().files:
-        if face.role == "hei":
+        if face.role == "song":
             return SealFont(path, index)
-    raise AssertionError("hei face missing from FACES")
+    raise AssertionError("song face missing from FACES")

@@ -7,6 +7,7 @@ only our own template assets and ``data:`` URLs.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Iterator, Mapping
@@ -22,21 +23,24 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from signer.errors import FieldProblem, TemplateDataError
+from signer.form_facts import FORM_FACTS_KEY
 from signer.slots import SLOTS_INFO_KEY, SealSlot, SlotTable
 
 from .catalogue import TEMPLATES_ROOT, Catalogue, Family, Prepared, iter_strings
 from .fonts import FontSet, check_subsetter
 from .formats import cn_date, money
+from .titles import title_lines
 from .validators import mask_id_number
 
 #: CSS px → PDF points
 PX_TO_PT = 0.75
 MM_TO_PX = 96 / 25.4
-#: a seal slot over an issuing office is a square this wide: room for a 42 mm seal (45 mm for county bodies
-#: is scaled to fit)
-ISSUER_SEAL_MM = 44.0
-#: GB/T 9704: office name and date sit slightly below the seal's centre
-SEAL_RAISE_MM = 4.0
+#: a seal slot over an issuing office is a square this wide: room for any seal up to 48 mm, drawn at its
+#: registry diameter (seals are never scaled to a box)
+ISSUER_SEAL_MM = 48.0
+#: GB/T 9704 §7.3.5.1: office name and date sit below the seal's centre ("中心偏下"): the centre is at the top
+#: of the signature block (the name's line box; its glyphs start ~2 mm lower)
+SEAL_CENTRE_FROM_TOP_MM = 0.0
 ASSETS = TEMPLATES_ROOT / "assets"
 
 
@@ -131,7 +135,7 @@ class PdfRenderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self._env.filters.update(cn_date=cn_date, money=money, mask_id=mask_id_number)
+        self._env.filters.update(cn_date=cn_date, money=money, mask_id=mask_id_number, title_lines=title_lines)
         self._env.globals.update(qr_data_uri=qr_data_uri)
         self._stylesheets: dict[str, list[Any]] = {}
         self._log = _LogCollector()
@@ -189,6 +193,9 @@ class PdfRenderer:
             slots = tuple(_find_slots(document, prepared.family, office_ids or {}))
             # the slots travel inside the file too, so a later tier's signer knows where its box is
             document.metadata.custom[SLOTS_INFO_KEY] = SlotTable(prepared.family.id, slots).to_json()
+            if "facts" in prepared.view:  # what the seal step checks a decision against (forms only)
+                document.metadata.custom[FORM_FACTS_KEY] = json.dumps(prepared.view["facts"], ensure_ascii=False,
+                                                                      separators=(",", ":"))
             pdf = document.write_pdf(pdf_variant=self.pdf_variant, custom_metadata=True)
         finally:
             warnings = self._log.stop()
@@ -222,7 +229,7 @@ def _find_slots(document: Any, family: Family, office_ids: Mapping[str, str]) ->
             w, h = box.border_width(), box.border_height()
             if element.get("data-seal-anchor"):
                 side = ISSUER_SEAL_MM * MM_TO_PX
-                cx, cy = x + w / 2, y + h / 2 - SEAL_RAISE_MM * MM_TO_PX
+                cx, cy = x + w / 2, y + SEAL_CENTRE_FROM_TOP_MM * MM_TO_PX
                 x, y, w, h = cx - side / 2, cy - side / 2, side, side
             purpose = "tier" if name in family.tiers else ("qr" if name == "qr" else "issuer")
             yield SealSlot(

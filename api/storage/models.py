@@ -33,6 +33,8 @@ class OfficeRow(Base):
     seal_diameter_mm: Mapped[float] = mapped_column(Float)
     seal_bottom_text: Mapped[str | None] = mapped_column(String(40), default=None)
     key_store: Mapped[str] = mapped_column(String(64))
+    #: 防伪编码 along the seal's lower arc (where the office's seal carries one)
+    seal_security_code: Mapped[str | None] = mapped_column(String(16), default=None)
     #: may this office's clerks seal (village stations usually do; a township may reserve it to reviewers)
     clerks_may_seal: Mapped[bool] = mapped_column(Boolean, default=True)
 

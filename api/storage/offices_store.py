@@ -31,21 +31,22 @@ class DatabaseRegistry:
             rows = session.execute(select(OfficeRow)).scalars().all()
             offices = [Office(id=r.id, name=r.name, tier=Tier(r.tier), parent=r.parent_id, credit_code=r.credit_code,
                               seal_diameter_mm=r.seal_diameter_mm, seal_bottom_text=r.seal_bottom_text,
-                              key_store=r.key_store) for r in rows]
+                              key_store=r.key_store, seal_security_code=r.seal_security_code) for r in rows]
         return Registry(offices) if offices else None
 
-    def import_file(self, path: Path, *, actor: str = "system") -> int:
-        """Import ``path`` unless it is the file imported last; returns how many offices changed."""
-        sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    def import_file(self, path: Path, *, county_seal_mm: float, actor: str = "system") -> int:
+        """Import ``path`` unless it is the file imported last (with the same county seal default); returns how
+        many offices changed."""
+        sha = hashlib.sha256(path.read_bytes() + f"\0county_seal_mm={county_seal_mm}".encode()).hexdigest()
         with self.db.session() as session:
             seen = session.get(PkiStateRow, _IMPORTED_SHA)
             if seen is not None and seen.value == sha:
                 return 0
-        return self.import_registry(Registry.load(path), sha=sha, actor=actor)
+        return self.import_registry(Registry.load(path, county_seal_mm=county_seal_mm), sha=sha, actor=actor)
 
     def import_registry(self, registry: Registry, *, sha: str | None = None, actor: str = "system") -> int:
         rows = [(o.id, o.name, o.tier.value, o.parent, o.credit_code, o.seal_diameter_mm, o.seal_bottom_text,
-                 o.key_store) for o in registry]
+                 o.key_store, o.seal_security_code) for o in registry]
         with self.db.session() as session:
             changed = sync_offices(session, rows)
             if sha is not None:
