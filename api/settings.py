@@ -5,6 +5,8 @@ Built only by composition roots (the CLI's ``main``, the app factory); nothing r
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -61,6 +63,23 @@ class Settings(BaseSettings):
     session_minutes: int = 30
     #: cookies only over HTTPS (set true behind TLS)
     secure_cookies: bool = False
+
+    # -- 公示 lifecycle and public verification pages (issue 9) ------------------------------------------------
+    #: 公示 length in days (57号 art. 19: 7; never less), counted in calendar days or working days
+    notice_days: int = 7
+    notice_working_days: bool = False
+    #: working-day counting skips weekends and these dates, and counts these weekend dates as working (调休)
+    notice_holidays: list[dt.date] = []
+    notice_extra_workdays: list[dt.date] = []
+    #: local monthly 低保标准 (yuan per person): proposed amount = (standard − per-capita income) × persons
+    dibao_standard: Decimal = Decimal("700.00")
+    #: tests only: the service's "today" (the clock tests move); unset = the real date
+    fixed_today: dt.date | None = None
+    #: requests per client address on the public pages (limits' notation), and uploads to their check form
+    public_rate_limit: str = "120/minute"
+    public_upload_rate_limit: str = "10/minute"
+    #: largest file a member of the public may upload to compare
+    public_max_upload_bytes: int = 10 * 2**20
 
     @property
     def blobs_dir(self) -> Path:
