@@ -168,12 +168,11 @@ def test_json_twin_headers_pdf_and_friendly_404(posted: Posted) -> None:
         pdf = client.get(body["pdf_url"])
         assert pdf.content == posted.pdf and "immutable" in pdf.headers["cache-control"]
         # unknown ids, a draft notice and an internal form all get the same friendly 404
-        application = posted.world.services.workflow
-        with posted.world.services.db.session() as s:
-            from api.storage.models import DocumentRow
-
-            form_pid = s.get(DocumentRow, posted.application).public_id  # type: ignore[union-attr]
-        del application
+        reviewer = login(posted.world, posted.base, TOWNSHIP, Role.REVIEWER)
+        try:
+            form_pid = reviewer.get(f"/api/documents/{posted.application}").json()["public_id"]
+        finally:
+            reviewer.close()
         for missing in ("nope", "A" * 22, posted.draft["public_id"], form_pid):
             r = client.get(f"/v/{missing}")
             assert r.status_code == 404 and "没有找到这份公示或证明" in r.text

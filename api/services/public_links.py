@@ -42,7 +42,9 @@ class Clock:
         self._fixed = day
 
 
-def _iso(value: Any) -> str:
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
     return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
