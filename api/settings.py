@@ -5,6 +5,7 @@ Built only by composition roots (the CLI's ``main``, the app factory); nothing r
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
@@ -86,6 +87,22 @@ class Settings(BaseSettings):
 
     def document_rules(self) -> DocumentRules:
         return DocumentRules(notice_days=self.notice_days, show_category=self.notice_show_category)
+
+    # -- 公示 lifecycle and public verification pages (issue 9) ------------------------------------------------
+    #: the 公示 length (notice_days above) is counted in calendar days, or in working days
+    notice_working_days: bool = False
+    #: working-day counting skips weekends and these dates, and counts these weekend dates as working (调休)
+    notice_holidays: list[dt.date] = []
+    notice_extra_workdays: list[dt.date] = []
+    #: local monthly 低保标准 (yuan per person): proposed amount = (standard − per-capita income) × persons
+    dibao_standard: Decimal = Decimal("700.00")
+    #: tests only: the service's "today" (the clock tests move); unset = the real date
+    fixed_today: dt.date | None = None
+    #: requests per client address on the public pages (limits' notation), and uploads to their check form
+    public_rate_limit: str = "120/minute"
+    public_upload_rate_limit: str = "10/minute"
+    #: largest file a member of the public may upload to compare
+    public_max_upload_bytes: int = 10 * 2**20
 
     @property
     def blobs_dir(self) -> Path:

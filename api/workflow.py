@@ -62,7 +62,7 @@ class DocumentService:
         if office_ids is None and (registry := self.registry()) is not None:
             office_ids = resolve_office_ids(prepared, registry)
         rendered = self.renderer.render(prepared, verify_url=verify_url, office_ids=office_ids)
-        docx = render_docx(prepared) if with_docx else None
+        docx = render_docx(prepared, verify_url=verify_url) if with_docx else None
         return RenderOutput(document_id=document_id, rendered=rendered, docx=docx, verify_url=verify_url)
 
 

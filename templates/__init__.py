@@ -18,11 +18,14 @@ if TYPE_CHECKING:
 __all__ = ["Catalogue", "Family", "PdfRenderer", "Prepared", "RenderedPdf", "SealSlot", "render_docx"]
 
 
-def render_docx(prepared: Prepared) -> bytes:
-    """The same content as the PDF, as a Word document the office can still edit."""
-    from .docx_kit import to_bytes
+def render_docx(prepared: Prepared, *, verify_url: str | None = None) -> bytes:
+    """The same content as the PDF, as a Word document the office can still edit; notices and certificates get
+    the same QR code as their PDF (``verify_url``)."""
+    from .docx_kit import qr_code, to_bytes
 
     document: Any = prepared.family.build_docx(prepared.view)
+    if verify_url and prepared.family.kind in ("notice", "certificate"):
+        qr_code(document, verify_url)
     return to_bytes(document)
 
 

@@ -273,3 +273,17 @@ def closing(doc: Document, issuer: str, issued_on: date) -> None:
 
 def page_break_section(doc: Document) -> None:
     doc.add_section(WD_SECTION.NEW_PAGE)
+
+
+def qr_code(doc: Document, url: str, *, size_mm: float = 24) -> None:
+    """The verification QR code, as in the PDF's QR slot: its image and the caption 扫码核验真伪, left-aligned
+    after the closing."""
+    from io import BytesIO
+
+    from .render_pdf import check_verify_url, qr_png
+
+    check_verify_url(url)
+    paragraph = doc.add_paragraph()
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.LEFT
+    paragraph.add_run().add_picture(BytesIO(qr_png(url)), width=Mm(size_mm), height=Mm(size_mm))
+    para(doc, "扫码核验真伪", indent=False, align="left", size=9)

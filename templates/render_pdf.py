@@ -97,8 +97,25 @@ class _LogCollector(logging.Handler):
             records.append(record.getMessage())
 
 
-#: a verification URL must fit a QR code a phone reads at print size (version ≤ 10 at level M holds ~213 bytes)
-MAX_VERIFY_URL = 200
+#: The QR slot is 24 mm wide (26 mm on certificates). Up to version 9 (53 modules, 0.45 mm each at 24 mm) the code
+#: reads from a printed board with a phone and still decodes from a 72 dpi scan (tests/test_public_page.py);
+#: version 10 did not at 72 dpi. Error correction M (15 % of the symbol may be soiled) where the URL fits, else L.
+MAX_QR_VERSION = 9
+QR_ERROR_LEVELS = ("m", "l")
+#: a plain URL of this length always fits; a longer one must still fit version 9 (checked below)
+MAX_VERIFY_URL = 330
+
+
+def qr_code(url: str) -> segno.QRCode:
+    """The smallest QR code of version ≤ 9 for ``url``, preferring error correction M."""
+    for level in QR_ERROR_LEVELS:
+        try:
+            code = segno.make(url, error=level, micro=False, boost_error=True)
+        except segno.DataOverflowError:
+            continue
+        if int(code.version) <= MAX_QR_VERSION:
+            return code
+    raise TemplateDataError([FieldProblem("verify_url", f"核验网址过长，二维码无法在{MAX_QR_VERSION}版以内容纳")])
 
 
 def check_verify_url(url: str | None) -> None:
@@ -106,7 +123,7 @@ def check_verify_url(url: str | None) -> None:
     if url is None:
         return
     problem = None
-    if not url.startswith(("https://", "http://")):
+    if not url.lower().startswith(("https://", "http://")):
         problem = "核验网址应以 http:// 或 https:// 开头"
     elif len(url) > MAX_VERIFY_URL:
         problem = f"核验网址过长（最多 {MAX_VERIFY_URL} 个字符，实际 {len(url)} 个）"
@@ -114,10 +131,20 @@ def check_verify_url(url: str | None) -> None:
         problem = "核验网址含有空白、控制字符或非 ASCII 字符"
     if problem:
         raise TemplateDataError([FieldProblem("verify_url", problem)])
+    qr_code(url)
 
 
 def qr_data_uri(url: str) -> str:
-    return str(segno.make(url, error="m").svg_data_uri(border=0, dark="#000", scale=4))
+    return str(qr_code(url).svg_data_uri(border=0, dark="#000", scale=4))
+
+
+def qr_png(url: str, *, scale: int = 8) -> bytes:
+    """The same code as a PNG with its quiet zone (for the Word version)."""
+    import io
+
+    buffer = io.BytesIO()
+    qr_code(url).save(buffer, kind="png", scale=scale, border=4)
+    return buffer.getvalue()
 
 
 class PdfRenderer:

@@ -19,6 +19,8 @@ from ..verification import VerificationService
 from ..workflow import DocumentService
 from .checks import ReportCache
 from .identity import IdentityService
+from .public_links import Clock, PublicLinks
+from .publication import PublicationService
 from .workflow import Workflow
 
 
@@ -38,6 +40,9 @@ class Services:
     identity: IdentityService
     workflow: Workflow
     blobs: DirectoryBlobStore
+    links: PublicLinks
+    clock: Clock
+    publication: PublicationService
 
     @classmethod
     def build(cls, settings: Settings, *, documents: DocumentService | None = None) -> Services:
@@ -48,10 +53,14 @@ class Services:
         checks = ReportCache(db, verification)
         sealing = SealingService(settings, authority, check=checks.verify, use_log=_discard)
         blobs = DirectoryBlobStore(settings.blobs_dir)
+        links = PublicLinks(settings, authority, documents.catalogue)
         workflow = Workflow(db=db, blobs=blobs, documents=documents, sealing=sealing, checks=checks,
-                            public_url=settings.verify_url)
+                            public_url=links.qr_url)
+        clock = Clock(settings.fixed_today)
+        publication = PublicationService(settings=settings, db=db, blobs=blobs, workflow=workflow, links=links,
+                                         checks=checks, verification=verification, clock=clock)
         return cls(settings, db, authority, documents, sealing, verification, checks,
-                   IdentityService(settings.session_minutes), workflow, blobs)
+                   IdentityService(settings.session_minutes), workflow, blobs, links, clock, publication)
 
     def prepare(self) -> None:
         """Migrate the schema and import registry.toml if it changed (idempotent; run on every start)."""
