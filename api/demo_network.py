@@ -3,6 +3,7 @@ users, takes a 低保 application village → township → county; a tampered up
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import socket
@@ -98,13 +99,24 @@ def run_network_demo(settings: Settings, out: Path, sample: dict[str, Any], tamp
             report = _ok(township.post("/api/verify", files={"file": ("f.pdf", pdf, "application/pdf")}))
             echo(f"  乡镇审核人 待办 {len(inbox)} 件，验章：{report['verdict_label']}")
             opinion = "经入户调查、家庭经济状况核对，情况属实，同意上报。"
-            doc = _ok(township.post(f"/api/documents/{did}/accept", data={"opinion": opinion}))
-            echo(f"  乡镇审核人 验章并会签：{doc['status_label']}")
+            today = dt.date.today()
+            preliminary = {"persons": 3, "monthly_amount": "2289.99", "handler": "王干事", "head": "赵镇长",
+                           "notice_from": (today - dt.timedelta(days=10)).isoformat(),
+                           "notice_to": (today - dt.timedelta(days=3)).isoformat()}
+            doc = _ok(township.post(f"/api/documents/{did}/accept",
+                                    data={"opinion": opinion, "decision": json.dumps(preliminary)}))
+            echo(f"  乡镇审核人 验章并会签（初审：3 人，月 2289.99 元；公示 {preliminary['notice_from']} 至 "
+                 f"{preliminary['notice_to']}）：{doc['status_label']}")
             doc = _ok(township.post(f"/api/documents/{did}/submit"))
             echo(f"  乡镇审核人 报送县级：{doc['status_label']}")
             opinion = "经审核确认，符合最低生活保障条件，同意纳入保障。"
-            doc = _ok(county.post(f"/api/documents/{did}/accept", data={"opinion": opinion}))
-            echo(f"  县审批人 验章并审批：{doc['status_label']}（第 {doc['current_version']} 版）")
+            start = (today.replace(day=1) + dt.timedelta(days=32)).strftime("%Y-%m")
+            decision = {"persons": 3, "category": "B类", "standard": "870.00", "monthly_amount": "2289.99",
+                        "start_month": start, "handler": "孙股长", "head": "钱局长"}
+            doc = _ok(county.post(f"/api/documents/{did}/accept",
+                                  data={"opinion": opinion, "decision": json.dumps(decision)}))
+            echo(f"  县审批人 验章并审批（核定 3 人，B类，月 2289.99 元，{start} 起发放）：{doc['status_label']}"
+                 f"（第 {doc['current_version']} 版）")
             for v in doc["versions"]:
                 path = net / f"dibao-{did[:8]}-v{v['number']}-{v['kind']}.pdf"
                 write_atomic(path, county.get(f"/api/documents/{did}/versions/{v['number']}/pdf").content)

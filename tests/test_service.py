@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -393,3 +395,36 @@ def test_real_serve_process_and_sigkill_mid_accept(world: World, base: str) -> N
     # a new server picks up where the old one left off
     r = user(world, base, TOWNSHIP, Role.REVIEWER).post(f"/api/documents/{doc_id}/accept")
     assert r.status_code in (200, 409)
+
+
+def test_county_approves_with_the_decision_figures(world: World, base: str, tmp_path: Path) -> None:
+    """57号 art. 21: the county's decision (persons, category, standard, amount, start month) is data of its seal
+    step: refused whole with every bad field named (nothing stored), else drawn inside the county's signature."""
+    doc_id = at_township(world, base)
+    reviewer = user(world, base, TOWNSHIP, Role.REVIEWER)
+    assert reviewer.post(f"/api/documents/{doc_id}/accept").status_code == 200
+    assert reviewer.post(f"/api/documents/{doc_id}/submit").status_code == 200
+    approver = user(world, base, COUNTY, Role.APPROVER)
+    today = dt.date.today()
+    start = (today.replace(day=1) + dt.timedelta(days=32)).strftime("%Y-%m")
+    decision = {"persons": 3, "category": "B类", "standard": "870.00", "monthly_amount": "2289.99",
+                "start_month": start, "handler": "孙股长", "head": "钱局长"}
+    before = state(world)
+    bad = dict(decision, monthly_amount="3000.00", start_month=today.strftime("%Y-%m"), bonus=1)
+    r = approver.post(f"/api/documents/{doc_id}/accept", data={"decision": json.dumps(bad)})
+    assert r.status_code == 422, r.text
+    paths = {f["path"] for f in r.json()["fields"]}
+    assert {"decision.monthly_amount", "decision.start_month", "decision.bonus"} <= paths, paths
+    assert approver.post(f"/api/documents/{doc_id}/accept", data={"decision": "[1]"}).status_code == 422
+    assert state(world)[:2] == before[:2], "a refused decision stores nothing"
+    r = approver.post(f"/api/documents/{doc_id}/accept", data={"decision": json.dumps(decision)})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "approved"
+    path = tmp_path / "approved.pdf"
+    path.write_bytes(approver.get(f"/api/documents/{doc_id}/pdf").content)
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout.replace(" ", "")
+    assert "2289.99" in text.replace(",", "") and "孙股长" in text, text[text.find("县"):][:1500]
+    accepted = [row for row in world.services.audit_rows()
+                if row.action == "document.accept" and row.document_id == doc_id][-1]
+    assert accepted.detail["decision"]["monthly_amount"] == "2289.99"

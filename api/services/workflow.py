@@ -266,10 +266,11 @@ class Workflow:
 
     @_records_denials
     def accept(self, who: Principal, document_id: str, *, opinion: str | None = None,
-               received: bytes | None = None) -> DocumentView:
+               received: bytes | None = None, decision: dict[str, Any] | None = None) -> DocumentView:
         """Check the file against its record (hash of the version on record, seals of the route so far, in
         order), then countersign. ``received``: the file as the office got it, when it came another way; it
-        must be the registered version."""
+        must be the registered version. ``decision``: this tier's figures (the township's 初审 and 公示 period,
+        the county's 核定 figures of 57号 art. 21), validated and drawn inside its signature."""
         read = self._read(who, document_id, Action.ACCEPT)
         doc = read.doc
         last_tier = doc.route.index(who.office_id) == len(doc.route) - 1
@@ -281,10 +282,11 @@ class Workflow:
         report = self.checks.verify(read.pdf)
         expected = doc.route[: doc.route.index(who.office_id)]
         self._gate(report, expected)
-        result = self.sealing.seal(read.pdf, who.office_id, opinion=opinion, actor=who.actor)
+        result = self.sealing.seal(read.pdf, who.office_id, opinion=opinion, actor=who.actor, decision=decision)
         kind = "approved" if last_tier else "countersigned"
         return self._commit_version(who, doc, result, status=target, kind=kind, action="accept", note=opinion,
-                                    extra={"verdict": report.verdict.value})
+                                    extra={"verdict": report.verdict.value,
+                                           **({"decision": decision} if decision else {})})
 
     @staticmethod
     def _gate(report: VerificationReport, expected_offices: Sequence[str]) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from pydantic import BaseModel, Field
+
+from signer.errors import FieldProblem, TemplateDataError
 
 from ..deps import CurrentUser, ServicesDep, read_upload, run_blocking
 
@@ -87,12 +90,16 @@ async def submit(document_id: str, request: Request, services: ServicesDep, user
 @router.post("/documents/{document_id}/accept")
 async def accept(document_id: str, request: Request, services: ServicesDep, user: CurrentUser,
                  opinion: Annotated[str | None, Form(max_length=300)] = None,
+                 decision: Annotated[str | None, Form(max_length=4000)] = None,
                  file: Annotated[UploadFile | None, File()] = None) -> dict[str, Any]:
-    """Verify against the record, then countersign (the county: approve). Optional ``file``: the file as this
-    office received it; it must be the registered version."""
+    """Verify against the record, then countersign (the county: approve). ``decision``: a JSON object with this
+    tier's figures (township: persons, monthly_amount, notice_from, notice_to; county: persons, category,
+    standard, monthly_amount, start_month; both: handler, head). Optional ``file``: the file as this office
+    received it; it must be the registered version."""
+    figures = _decision(decision)
     received = await read_upload(file, services) if file is not None else None
     view = await run_blocking(request, services.workflow.accept, user, document_id, opinion=opinion or None,
-                              received=received)
+                              received=received, decision=figures)
     return view.to_dict()
 
 
@@ -112,3 +119,15 @@ async def import_pdf(request: Request, services: ServicesDep, user: CurrentUser,
                      file: Annotated[UploadFile, File()]) -> dict[str, Any]:
     pdf = await read_upload(file, services)
     return (await run_blocking(request, services.workflow.import_pdf, user, pdf)).to_dict()
+
+
+def _decision(raw: str | None) -> dict[str, Any] | None:
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise TemplateDataError([FieldProblem("decision", "应为一个 JSON 对象")], "决定数据有误")
+    return value
