@@ -20,6 +20,7 @@ from ..errors import http_status
 from ..pki_http import pki_router
 from ..services.container import Services
 from ..settings import Settings
+from . import desk
 from .routes import admin, auth, documents, notices, public, verify
 
 
@@ -38,6 +39,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     for router in (auth.router, documents.router, verify.router, admin.router, notices.router, public.router):
         app.include_router(router)
     app.include_router(pki_router(services.authority, services.sealing))
+    desk.install(app)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> JSONResponse:

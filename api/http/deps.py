@@ -16,6 +16,7 @@ from ..services.identity import Principal
 
 SESSION_COOKIE = "minseal_session"
 CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
 T = TypeVar("T")
 
 
@@ -33,25 +34,43 @@ async def run_blocking(request: Request, fn: Callable[..., T], *args: Any, **kwa
     return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs), limiter=limiter)
 
 
-def _authenticate(request: Request, services: Services) -> Principal:
+def identify(request: Request, services: Services) -> tuple[Principal, str | None]:
+    """The caller and, for a cookie session, its CSRF token (``None`` for a bearer token)."""
     auth = request.headers.get("authorization", "")
     with services.db.session() as session:
         if auth.lower().startswith("bearer "):
-            return services.identity.from_token(session, auth[7:].strip())
+            return services.identity.from_token(session, auth[7:].strip()), None
         cookie = request.cookies.get(SESSION_COOKIE)
         if not cookie:
             raise NotSignedInError()
-        principal, csrf = services.identity.from_session(session, cookie)
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        # cookie sessions are CSRF-protected: the token issued at sign-in comes back in a header
-        sent = request.headers.get(CSRF_HEADER)
-        if sent != csrf:
-            raise ForbiddenError("请求缺少有效的 CSRF 令牌", code="CSRF")
+        return services.identity.from_session(session, cookie)
+
+
+def check_csrf(request: Request, csrf: str | None, sent: str | None) -> None:
+    """Cookie sessions are CSRF-protected: the token issued at sign-in comes back in a header or a form field."""
+    if csrf is not None and request.method not in ("GET", "HEAD", "OPTIONS") and sent != csrf:
+        raise ForbiddenError("请求缺少有效的 CSRF 令牌", code="CSRF")
+
+
+async def sent_csrf(request: Request) -> str | None:
+    """The CSRF token a request carries: the header, else (an HTML form post) the ``csrf_token`` field."""
+    sent = request.headers.get(CSRF_HEADER)
+    content_type = request.headers.get("content-type", "")
+    if sent is None and content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        value = (await request.form()).get(CSRF_FIELD)  # parsed once; the route reads the cached form
+        sent = value if isinstance(value, str) else None
+    return sent
+
+
+def _authenticate(request: Request, services: Services, sent: str | None) -> Principal:
+    principal, csrf = identify(request, services)
+    check_csrf(request, csrf, sent)
     return principal
 
 
 async def current_user(request: Request, services: ServicesDep) -> Principal:
-    return await run_blocking(request, _authenticate, request, services)
+    sent = await sent_csrf(request) if request.method not in ("GET", "HEAD", "OPTIONS") else None
+    return await run_blocking(request, _authenticate, request, services, sent)
 
 
 CurrentUser = Annotated[Principal, Depends(current_user)]

@@ -201,6 +201,15 @@ class Workflow:
             rows = [d for d in session.execute(query).scalars() if may_see(who, d.route, d.reached)]
             return [_view(session, d) for d in rows[:limit]]
 
+    def creatable(self, who: Principal) -> list[Family]:
+        """The families this user may start by hand (what :meth:`create` would accept): forms whose first box is
+        this tier's, and certificates for townships and counties. 公示 and 公布 are built from files, not typed."""
+        if not role_may(who, Action.CREATE):
+            return []
+        return [f for f in self.documents.catalogue
+                if (f.tiers and who.tier is Tier(f.tiers[0]))
+                or (f.kind == "certificate" and who.tier is not Tier.VILLAGE)]
+
     # -- transitions ----------------------------------------------------------------------------------------
     @_records_denials
     def create(self, who: Principal, family_id: str, data: Any, *, replaces: str | None = None) -> DocumentView:

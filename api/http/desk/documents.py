@@ -1,0 +1,305 @@
+"""Home, inbox, the catalogue, the form, one document and its actions (seal, submit, accept, return, re-create).
+
+Every action is a service call (api/services/workflow.py); what a page offers is read from the same rule tables
+the service enforces (access.role_may, states.TRANSITIONS), so the desk never decides anything itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from signer.decision import CATEGORIES, next_month
+from signer.errors import ConflictError, MinSealError, TemplateDataError, VerificationRefusedError
+from templates.form_text import DEFAULT_OPINIONS
+
+from ...report_page import report_html
+from ...services.access import Action, role_may
+from ...services.states import TRANSITIONS, Status
+from ...services.workflow import DocumentView
+from . import forms
+from .common import DESK_HEADERS, Desk, DeskProblem, DeskUser, field, page, see_other
+
+router = APIRouter()
+
+#: what a redirect after an action says on the next page
+DONE = {"created": "文书已生成，请核对预览后盖章。", "sealed": "已盖章。", "submitted": "已报送上级单位。",
+        "accepted": "已审核签章。", "approved": "已审批签章。", "returned": "已退回，并通知填报单位。",
+        "recreated": "已按退回的数据重新生成文书，请核对后盖章报送。"}
+ACTIVE = (Status.DRAFT, Status.SEALED, Status.SUBMITTED, Status.ACCEPTED, Status.RETURNED)
+
+
+def _offers(desk: Desk, view: DocumentView) -> set[str]:
+    """The actions this page offers: the holder, a role that may, and a state that allows (the service checks
+    all three again)."""
+    me = desk.user
+    if view.holder_office_id != me.office_id:
+        return set()
+    status = Status(view.status)
+    offers = set()
+    for action in (Action.SEAL, Action.SUBMIT, Action.ACCEPT, Action.RETURN, Action.RECREATE):
+        issuing = action is Action.SEAL and status is Status.DRAFT
+        if role_may(me, action) and ((status, action) in TRANSITIONS or issuing):
+            offers.add(action.value)
+    if Action.SUBMIT.value in offers and view.route[-1] == me.office_id:
+        offers.discard(Action.SUBMIT.value)
+    return offers
+
+
+@dataclass(frozen=True)
+class Verdict:
+    word: str  # 通过 / 不通过 / 无法确定
+    passed: bool
+    summary: str
+
+
+def _verdicts(desk: Desk, views: list[DocumentView]) -> dict[str, Verdict]:
+    """The seal check of each file that came up to this office (cached by file hash and trust in the database)."""
+    out = {}
+    for view in views:
+        if view.status == Status.SUBMITTED.value and view.holder_office_id == desk.user.office_id:
+            _view, pdf = desk.services.workflow.pdf(desk.user, view.id)
+            report = desk.services.checks.verify(pdf)
+            out[view.id] = Verdict(report.verdict.label, report.verdict.value == "PASSED", report.summary())
+    return out
+
+
+def _names(desk: Desk) -> dict[str, str]:
+    from sqlalchemy import select
+
+    from ...storage.models import OfficeRow
+
+    with desk.services.db.session() as session:
+        return {o.id: o.name for o in session.execute(select(OfficeRow)).scalars()}
+
+
+@router.get("", response_class=HTMLResponse)
+async def home(desk: DeskUser) -> HTMLResponse:
+    def work() -> dict[str, Any]:
+        inbox = desk.services.workflow.listing(desk.user, inbox=True)
+        seen = desk.services.workflow.listing(desk.user, limit=500)
+        waiting = {v.id for v in inbox}
+        return {"inbox": inbox, "done_count": len([v for v in seen if v.id not in waiting]), "recent": seen[:10],
+                "names": _names(desk), "families": desk.services.workflow.creatable(desk.user)}
+
+    return page(desk, "home.html.j2", **await desk.call(work))
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+async def inbox(desk: DeskUser) -> HTMLResponse:
+    def work() -> dict[str, Any]:
+        views = desk.services.workflow.listing(desk.user, inbox=True)
+        return {"docs": views, "verdicts": _verdicts(desk, views), "names": _names(desk)}
+
+    return page(desk, "inbox.html.j2", title="待办", **await desk.call(work))
+
+
+@router.get("/documents", response_class=HTMLResponse)
+async def documents(desk: DeskUser) -> HTMLResponse:
+    def work() -> dict[str, Any]:
+        waiting = {v.id for v in desk.services.workflow.listing(desk.user, inbox=True)}
+        views = [v for v in desk.services.workflow.listing(desk.user, limit=500) if v.id not in waiting]
+        return {"docs": views, "verdicts": {}, "names": _names(desk)}
+
+    return page(desk, "inbox.html.j2", title="已办", **await desk.call(work))
+
+
+# -- the catalogue and the form ---------------------------------------------------------------------------------
+@router.get("/new", response_class=HTMLResponse)
+async def catalogue(desk: DeskUser) -> HTMLResponse:
+    return page(desk, "catalogue.html.j2", families=desk.services.workflow.creatable(desk.user))
+
+
+def _family(desk: Desk, family_id: str) -> Any:
+    for family in desk.services.workflow.creatable(desk.user):
+        if family.id == family_id:
+            return family
+    raise DeskProblem(404, "没有这种文书，或本单位不能填报它")
+
+
+def _form_page(desk: Desk, family: Any, values: dict[str, Any], problems: list[Any] | None = None, *,
+               message: str | None = None, add_row: str | None = None, status: int = 200,
+               checked: bool = False) -> HTMLResponse:
+    tree, rest = forms.build(family.schema.root, values, problems, add_row=add_row)
+    return page(desk, "form.html.j2", status=status, family=family, tree=tree, rest=rest, message=message,
+                problem_count=len(problems or []), checked=checked)
+
+
+@router.get("/new/{family_id}", response_class=HTMLResponse)
+async def new_form(family_id: str, desk: DeskUser) -> HTMLResponse:
+    family = _family(desk, family_id)
+    today = desk.services.clock.today()
+    return _form_page(desk, family, forms.defaults(family.schema.root, office_name=desk.user.office_name,
+                                                   today=today))
+
+
+@router.post("/new/{family_id}", response_model=None)
+async def post_form(family_id: str, desk: DeskUser) -> HTMLResponse | RedirectResponse:
+    """One form, several buttons: add or remove a row, check, or make the document (validate + render)."""
+    family = _family(desk, family_id)
+    form = await desk.form()
+    action = field(form, "_action", 80)
+    remove = action.removeprefix("remove:") if action.startswith("remove:") else None
+    values = forms.values_of(form, remove_row=remove)
+    if action.startswith("add:"):
+        return _form_page(desk, family, values, add_row=action.removeprefix("add:"))
+    if remove is not None:
+        return _form_page(desk, family, values)
+    data = forms.data_of(family.schema.root, values)
+    if action == "check":
+        try:
+            prepared = dict(data)
+            if family.tiers:  # the route's offices are the service's to fill; only their presence is checked here
+                prepared["offices"] = {t: "—" for t in family.tiers}
+            desk.services.documents.catalogue.prepare(family.id, prepared, today=desk.services.clock.today())
+        except TemplateDataError as error:
+            return _form_page(desk, family, values, error.problems, status=422, message=error.message)
+        return _form_page(desk, family, values, message="检查通过，可以生成文书。", checked=True)
+    try:
+        view = await desk.call(desk.services.workflow.create, desk.user, family.id, data)
+    except TemplateDataError as error:
+        return _form_page(desk, family, values, error.problems, status=422, message=error.message)
+    except MinSealError as error:
+        return _form_page(desk, family, values, status=409, message=error.message)
+    return see_other(f"/desk/documents/{view.id}?done=created")
+
+
+# -- one document ---------------------------------------------------------------------------------------------
+def _facts(desk: Desk, view: DocumentView) -> dict[str, Any]:
+    if not view.data:
+        return {}
+    try:
+        prepared = desk.services.documents.catalogue.prepare(view.family, view.data,
+                                                             today=desk.services.clock.today())
+    except MinSealError:
+        return {}
+    facts = prepared.view.get("facts")
+    return dict(facts) if isinstance(facts, dict) else {}
+
+
+def _decision_defaults(desk: Desk, facts: dict[str, Any]) -> dict[str, str]:
+    """The county's figures as the form first shows them: the household, the local standard, the gap × persons,
+    the month after today (the service checks every figure against the form and the rules)."""
+    standard = desk.services.settings.dibao_standard
+    persons = int(facts.get("household_size") or 1)
+    try:
+        per_capita = Decimal(str(facts.get("per_capita_income") or "0"))
+    except InvalidOperation:
+        per_capita = Decimal("0")
+    amount = max((standard - per_capita) * persons, Decimal("0")).quantize(Decimal("0.01"))
+    start = next_month(dt.date.today())
+    return {"persons": str(persons), "category": "A类", "method": "差额", "standard": f"{standard:.2f}",
+            "monthly_amount": f"{amount:.2f}", "start_month": f"{start.year:04d}-{start.month:02d}",
+            "tier_amount": ""}
+
+
+async def _document_page(desk: Desk, document_id: str, *, done: str | None = None, error: str | None = None,
+                         problems: list[Any] | None = None, typed: dict[str, str] | None = None,
+                         status: int = 200) -> HTMLResponse:
+    def work() -> dict[str, Any]:
+        view = desk.services.workflow.get(desk.user, document_id)
+        verdicts = _verdicts(desk, [view])
+        facts = _facts(desk, view)
+        names = _names(desk)
+        return {"doc": view, "verdict": verdicts.get(view.id), "facts": facts, "names": names,
+                "offers": _offers(desk, view)}
+
+    ctx = await desk.call(work)
+    view: DocumentView = ctx["doc"]
+    kind = ctx["facts"].get("kind")
+    opinions = DEFAULT_OPINIONS.get(str(kind), {})
+    county = desk.user.office_id == view.route[-1] and len(view.route) == 3 and kind == "dibao"
+    decision = {**_decision_defaults(desk, ctx["facts"]), **(typed or {})} if county else {}
+    decision_errors: dict[str, list[str]] = {}
+    for p in problems or []:
+        decision_errors.setdefault(p.path.removeprefix("decision."), []).append(p.message)
+    return page(desk, "document.html.j2", status=status, **ctx, done=DONE.get(done or ""), error=error,
+                opinion=(typed or {}).get("opinion") or opinions.get(desk.user.tier.value, ""),
+                county=county, decision=decision, decision_errors=decision_errors, categories=CATEGORIES,
+                typed=typed or {})
+
+
+@router.get("/documents/{document_id}", response_class=HTMLResponse)
+async def document(document_id: str, desk: DeskUser, done: str | None = None) -> HTMLResponse:
+    return await _document_page(desk, document_id, done=done)
+
+
+@router.get("/documents/{document_id}/pdf")
+async def document_pdf(document_id: str, desk: DeskUser) -> Response:
+    view, pdf = await desk.call(desk.services.workflow.pdf, desk.user, document_id)
+    return Response(pdf, media_type="application/pdf", headers={
+        **DESK_HEADERS, "Content-Disposition": f'inline; filename="{view.family}-{view.id[:8]}.pdf"'})
+
+
+@router.get("/documents/{document_id}/report", response_class=HTMLResponse)
+async def document_report(document_id: str, desk: DeskUser) -> HTMLResponse:
+    def work() -> str:
+        _view, pdf = desk.services.workflow.pdf(desk.user, document_id)
+        return report_html(desk.services.checks.verify(pdf))
+
+    return HTMLResponse(await desk.call(work), headers=DESK_HEADERS)
+
+
+async def _act(desk: Desk, document_id: str, done: str, fn: Any, *args: Any,
+               typed: dict[str, str] | None = None, **kwargs: Any) -> HTMLResponse | RedirectResponse:
+    """Run one transition; a refusal comes back on the document page, with what was typed."""
+    try:
+        view = await desk.call(fn, desk.user, document_id, *args, **kwargs)
+    except TemplateDataError as error:
+        return await _document_page(desk, document_id, error=error.message, problems=error.problems, typed=typed,
+                                    status=422)
+    except (ConflictError, VerificationRefusedError, MinSealError) as error:
+        return await _document_page(desk, document_id, error=error.message, typed=typed, status=409)
+    target = view.id if isinstance(view, DocumentView) else document_id
+    if done == "accepted" and isinstance(view, DocumentView) and view.status == Status.APPROVED.value:
+        done = "approved"
+    return see_other(f"/desk/documents/{target}?done={done}")
+
+
+@router.post("/documents/{document_id}/seal", response_model=None)
+async def seal(document_id: str, desk: DeskUser) -> HTMLResponse | RedirectResponse:
+    form = await desk.form()
+    opinion = field(form, "opinion", 300).strip() or None
+    return await _act(desk, document_id, "sealed", desk.services.workflow.seal, opinion=opinion,
+                      typed={"opinion": opinion or ""})
+
+
+@router.post("/documents/{document_id}/submit", response_model=None)
+async def submit(document_id: str, desk: DeskUser) -> HTMLResponse | RedirectResponse:
+    return await _act(desk, document_id, "submitted", desk.services.workflow.submit)
+
+
+DECISION_FIELDS = ("persons", "category", "method", "standard", "monthly_amount", "start_month", "tier_amount")
+
+
+@router.post("/documents/{document_id}/accept", response_model=None)
+async def accept(document_id: str, desk: DeskUser) -> HTMLResponse | RedirectResponse:
+    form = await desk.form()
+    opinion = field(form, "opinion", 300).strip() or None
+    typed = {name: field(form, name, 20).strip() for name in DECISION_FIELDS if name in form}
+    decision: dict[str, Any] | None = None
+    if typed:  # the county's 核定 figures (57号 art. 21): typed strings, the persons as a whole number
+        decision = {k: v for k, v in typed.items() if v}
+        if decision.get("persons", "").isdigit():
+            decision["persons"] = int(decision["persons"])
+        if decision.get("method") == "差额":
+            decision.pop("tier_amount", None)
+    return await _act(desk, document_id, "accepted", desk.services.workflow.accept, opinion=opinion,
+                      decision=decision, typed={**typed, "opinion": opinion or ""})
+
+
+@router.post("/documents/{document_id}/return", response_model=None)
+async def return_(document_id: str, desk: DeskUser) -> HTMLResponse | RedirectResponse:
+    form = await desk.form()
+    reason = field(form, "reason", 500)
+    return await _act(desk, document_id, "returned", desk.services.workflow.return_, reason=reason,
+                      typed={"reason": reason})
+
+
+@router.post("/documents/{document_id}/recreate", response_model=None)
+async def recreate(document_id: str, desk: DeskUser) -> HTMLResponse | RedirectResponse:
+    return await _act(desk, document_id, "recreated", desk.services.workflow.recreate)
