@@ -1,0 +1,75 @@
+"""A demo installation served by a real ``minseal serve`` process on 127.0.0.1 for the desk's browser tests, and
+the Chromium the tests drive (Debian's, never downloaded)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from api.services.demo_users import demo_username
+from api.services.identity import Role
+from tests.servers import free_port
+from tests.service_world import World
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+VIEWPORT = {"width": 1366, "height": 768}
+
+
+@dataclass
+class Served:
+    world: World
+    base: str
+
+    def password(self, office: str, role: Role) -> tuple[str, str]:
+        name = demo_username(office, role)
+        return name, self.world.passwords[name]
+
+
+@contextmanager
+def minseal_serve(world: World) -> Iterator[str]:
+    """``minseal serve`` (python -m api.cli serve) over the world's data and keys."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "MINSEAL_DATA_DIR": str(world.settings.data_dir),
+           "MINSEAL_KEYS_DIR": str(world.settings.keys_dir), "MINSEAL_PUBLIC_BASE_URL": base}
+    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("minseal serve did not start")
+        yield base
+    finally:
+        proc.terminate()
+        _out, err = proc.communicate(timeout=20)
+        if proc.stderr:
+            proc.stderr.close()
+        if err and b"Traceback" in err:  # a server-side exception is a failure even when the page looked fine
+            raise AssertionError(err.decode(errors="replace")[-3000:])
+
+
+def sign_in(page: Any, base: str, username: str, password: str) -> None:
+    page.goto(f"{base}/desk")
+    assert "/desk/login" in page.url
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/desk")

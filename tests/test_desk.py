@@ -1,0 +1,242 @@
+"""The staff desk in a real browser (Debian's Chromium via Playwright) against a real ``minseal serve``: three
+users in three browser contexts take one 低保 application from the village form to county approval — a validation
+error corrected in the form, a return and a re-creation, a 公示 published with an objection recorded — with a
+1366 × 768 screenshot of each page in tests/artifacts/."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.services.identity import Role
+from api.workflow import DocumentService
+from tests.desk_world import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, VIEWPORT, Served, minseal_serve, sign_in
+from tests.service_world import COUNTY, SAMPLE, TOWNSHIP, VILLAGE, World
+
+pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian chromium is installed by scripts/setup")
+
+WRONG_ID = "130634196805120021"  # the applicant's number with a wrong check character
+RETURN_REASON = "缺少家庭成员收入证明，请补充材料后重新报送"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, documents: DocumentService) -> Iterator[Served]:
+    world = World(tmp_path_factory.mktemp("desk"), documents)
+    with minseal_serve(world) as base:
+        yield Served(world, base)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+class Shots:
+    def __init__(self) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.n = 0
+
+    def __call__(self, page: Any, name: str, *, full: bool = False) -> None:
+        self.n += 1
+        page.screenshot(path=str(ARTIFACTS / f"desk-{self.n:02d}-{name}.png"), full_page=full)
+
+
+def _user(browser: Any, served: Served, office: str, role: Role) -> Any:
+    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
+    page = context.new_page()
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.requests = requests  # type: ignore[attr-defined]
+    sign_in(page, served.base, *served.password(office, role))
+    return page
+
+
+def _done(page: Any, word: str) -> str:
+    """Wait for the redirect an action ends with; the document id it names."""
+    page.wait_for_url(re.compile(rf"done={word}"))
+    match = re.search(r"/desk/(?:documents|notices)/([0-9a-f]+)", page.url)
+    return match.group(1) if match else ""
+
+
+def _fill_application(page: Any, applicant_id: str) -> None:
+    a, members = SAMPLE["applicant"], SAMPLE["members"]
+    page.fill("#f-serial", SAMPLE["serial"])
+    page.select_option("#f-category", SAMPLE["category"])
+    page.fill("#f-applicant-name", a["name"])
+    page.select_option("#f-applicant-gender", a["gender"])
+    page.fill("#f-applicant-id_number", applicant_id)
+    page.fill("#f-applicant-registered_address", a["registered_address"])
+    page.fill("#f-applicant-address", a["address"])
+    page.fill("#f-applicant-phone", a["phone"])
+    for i, m in enumerate(members):
+        if i:
+            page.click("button[value='add:members']")
+            page.wait_for_selector(f"#f-members-{i}--name")
+        page.fill(f"#f-members-{i}--name", m["name"])
+        page.select_option(f"#f-members-{i}--relation", m["relation"])
+        page.fill(f"#f-members-{i}--id_number", m["id_number"])
+        page.select_option(f"#f-members-{i}--identity", m["identity"])
+        page.select_option(f"#f-members-{i}--health", m["health"])
+        if m.get("disability_grade"):
+            page.select_option(f"#f-members-{i}--disability_grade", m["disability_grade"])
+        page.fill(f"#f-members-{i}--work", m["work"])
+        page.fill(f"#f-members-{i}--monthly_income", m["monthly_income"])
+    e = SAMPLE["economy"]
+    page.fill("#f-economy-housing", e["housing"])
+    page.fill("#f-economy-vehicles", e["vehicles"])
+    page.fill("#f-economy-financial_assets_per_capita", e["financial_assets_per_capita"])
+    page.fill("#f-reason", SAMPLE["reason"])
+
+
+def _pdf_text(page: Any, base: str, document_id: str, tmp: Path) -> str:
+    response = page.context.request.get(f"{base}/desk/documents/{document_id}/pdf")
+    assert response.ok and response.body().startswith(b"%PDF-")
+    path = tmp / f"{document_id}.pdf"
+    path.write_bytes(response.body())
+    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def test_one_dibao_application_village_to_county(served: Served, browser: Any, tmp_path: Path) -> None:
+    shot, base = Shots(), served.base
+    village = _user(browser, served, VILLAGE, Role.CLERK)
+    shot(village, "village-home")
+
+    # the village clerk picks the form from the catalogue and fills it, one ID number wrong
+    village.click("nav >> text=新建")
+    shot(village, "catalogue")
+    village.click("text=最低生活保障申请审批表")
+    village.wait_for_selector("#doc-form")
+    shot(village, "village-form-empty")
+    _fill_application(village, WRONG_ID)
+    village.click("#create")
+    error = village.locator("#f-applicant-id_number-error")
+    error.wait_for()
+    assert "校验位错误" in error.inner_text()
+    # beside its field, and nothing typed is lost
+    assert village.locator(".field.invalid #f-applicant-id_number").count() == 1
+    assert village.input_value("#f-applicant-id_number") == WRONG_ID
+    assert village.input_value("#f-applicant-name") == "王秀英"
+    assert village.input_value("#f-members-2--name") == "李晓梅"
+    assert village.input_value("#f-members-1--disability_grade") == "二级"
+    assert village.input_value("#f-reason") == SAMPLE["reason"]
+    assert village.locator(".error").count() == 1
+    village.locator("#f-applicant-id_number").scroll_into_view_if_needed()
+    shot(village, "village-form-error")
+    shot(village, "village-form-error-full", full=True)
+    village.fill("#f-applicant-id_number", SAMPLE["applicant"]["id_number"])
+    village.click("#create")
+    first = _done(village, "created")
+    assert village.inner_text("#doc-status") == "草稿（未盖章）"
+    assert "已协助申请人提交申请材料" in village.input_value("#opinion")  # the default opinion, editable
+    shot(village, "village-draft-preview")
+    village.click("#seal")
+    _done(village, "sealed")
+    assert village.inner_text("#doc-status") == "已盖章，待报送"
+    village.click("#submit")
+    _done(village, "submitted")
+    shot(village, "village-submitted")
+
+    # the township sees it in its inbox with the seal check, and returns it
+    township = _user(browser, served, TOWNSHIP, Role.REVIEWER)
+    assert township.inner_text("#inbox-count .n") == "1"
+    shot(township, "township-home")
+    township.click("nav >> text=待办")
+    row = township.locator(f"#docs tr[data-id='{first}']")
+    assert row.locator(".badge.ok").inner_text() == "通过"
+    shot(township, "township-inbox")
+    row.locator("a").first.click()
+    township.wait_for_selector("#return-form")
+    assert township.inner_text("#verdict") == "电子签章核验：通过"
+    shot(township, "township-document")
+    township.fill("#reason", RETURN_REASON)
+    township.click("#return")
+    _done(township, "returned")
+    assert township.inner_text("#doc-status") == "已退回"
+
+    # the village sees the reason and re-creates the file from its data in one click
+    village.goto(f"{base}/desk")
+    assert RETURN_REASON in village.inner_text(f"#recent tr[data-id='{first}']")
+    village.click(f"#recent tr[data-id='{first}'] a")
+    assert RETURN_REASON in village.inner_text("#return-reason")
+    shot(village, "village-returned")
+    village.click("#recreate")
+    second = _done(village, "recreated")
+    assert second != first and village.inner_text("#doc-status") == "草稿（未盖章）"
+    village.click("#seal")
+    _done(village, "sealed")
+    village.click("#submit")
+    _done(village, "submitted")
+
+    # the township accepts (countersign), posts the village's 公示, records an objection, sends the file up
+    township.goto(f"{base}/desk/inbox")
+    township.click(f"#docs tr[data-id='{second}'] a")
+    township.wait_for_selector("#accept-form")
+    township.click("#accept")
+    _done(township, "accepted")
+    assert township.inner_text("#doc-status") == "乡镇已审核，待报送县级"
+    township.click("nav >> text=公示与公布")
+    township.fill("#phone", "0312-4211234")
+    township.fill("#address", "燕赵镇政府院内便民服务中心一楼")
+    shot(township, "township-notices")
+    township.click("#build")
+    _done(township, "built")
+    township.click("#notices a >> text=拟保障对象公示")
+    township.wait_for_selector("#publish")
+    township.click("#publish")
+    notice = _done(township, "published")
+    assert township.inner_text("#notice-status").startswith("公示中")
+    township.fill("#summary", "反映申请人家中另有一处房产")
+    township.click("#record-objection")
+    _done(township, "objection")
+    assert township.locator("#objections tbody tr").count() == 1
+    shot(township, "township-notice-published")
+    public = township.get_attribute("#public-link", "href")
+    township.goto(f"{base}{public}")
+    assert "王秀英" in township.inner_text("#list") and "公示中" in township.inner_text("#status")
+    township.goto(f"{base}/desk/documents/{second}")
+    township.click("#submit")
+    _done(township, "submitted")
+
+    # the county approves with the decision figures; a wrong amount is named beside its field first
+    county = _user(browser, served, COUNTY, Role.APPROVER)
+    county.click("nav >> text=待办")
+    assert county.locator(f"#docs tr[data-id='{second}'] .badge.ok").inner_text() == "通过"
+    shot(county, "county-inbox")
+    county.click(f"#docs tr[data-id='{second}'] a")
+    county.wait_for_selector("#accept-form")
+    assert county.input_value("#d-persons") == "3"
+    amount = county.input_value("#d-monthly_amount")
+    shot(county, "county-decision")
+    county.fill("#d-monthly_amount", "100.00")
+    county.click("#accept")
+    county.wait_for_selector("#action-error")
+    assert "户月保障金额应为" in county.inner_text(".field.invalid:has(#d-monthly_amount) .error")
+    assert county.input_value("#d-monthly_amount") == "100.00"
+    shot(county, "county-decision-error")
+    county.fill("#d-monthly_amount", amount)
+    county.click("#accept")
+    _done(county, "approved")
+    assert county.inner_text("#doc-status") == "已审批"
+    shot(county, "county-approved")
+    text = _pdf_text(county, base, second, tmp_path)
+    assert "核定保障人数：3人" in text and amount.replace(".00", "") in text.replace(",", "")
+
+    # no page asked anything of another host (the browser's own PDF viewer is chrome-extension://)
+    for page in (village, township, county):
+        away = [u for u in page.requests if u.startswith(("http:", "https:")) and not u.startswith(base)]
+        assert not away, away
+        page.context.close()
+    assert notice
