@@ -12,12 +12,23 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from api.services.identity import Role
 from api.workflow import DocumentService
 from tests.desk_world import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, VIEWPORT, Served, minseal_serve, sign_in
-from tests.service_world import COUNTY, SAMPLE, TOWNSHIP, VILLAGE, World
+from tests.public_world import OBJECTION, accepted_application, login
+from tests.service_world import (
+    COUNTY,
+    FAR_COUNTY,
+    FAR_TOWNSHIP,
+    OTHER_VILLAGE,
+    SAMPLE,
+    TOWNSHIP,
+    VILLAGE,
+    World,
+)
 
 pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian chromium is installed by scripts/setup")
 
@@ -141,6 +152,7 @@ def test_one_dibao_application_village_to_county(served: Served, browser: Any, t
     first = _done(village, "created")
     assert village.inner_text("#doc-status") == "草稿（未盖章）"
     assert "已协助申请人提交申请材料" in village.input_value("#opinion")  # the default opinion, editable
+    village.wait_for_timeout(1500)  # the browser's PDF viewer draws the preview
     shot(village, "village-draft-preview")
     village.click("#seal")
     _done(village, "sealed")
@@ -240,3 +252,154 @@ def test_one_dibao_application_village_to_county(served: Served, browser: Any, t
         assert not away, away
         page.context.close()
     assert notice
+
+
+class DeskClient:
+    """One user signed in to the desk over plain HTTP (cookie + the CSRF token the pages carry)."""
+
+    def __init__(self, served: Served, office: str, role: Role) -> None:
+        self.client = httpx.Client(base_url=served.base, timeout=60)
+        username, password = served.password(office, role)
+        r = self.client.post("/desk/login", data={"username": username, "password": password, "next": "/desk"})
+        assert r.status_code == 303, r.text
+        assert password not in r.text
+        self.csrf = re.search(r'name="csrf_token" value="([^"]+)"', self.client.get("/desk").text).group(1)  # type: ignore[union-attr]
+
+    def post(self, path: str, **data: str) -> httpx.Response:
+        return self.client.post(path, data={"csrf_token": self.csrf, **data})
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def test_no_other_office_reaches_a_file_by_changing_the_id(served: Served) -> None:
+    """Every desk page with an id in its URL, GET and POST, for a village beside it, a township and a county of
+    another county: a refusal page, nothing of the file, and the file unchanged."""
+    world, base = served.world, served.base
+    application = accepted_application(world, base, VILLAGE, SAMPLE)
+    reviewer = login(world, base, TOWNSHIP, Role.REVIEWER)
+    try:
+        r = reviewer.post("/api/notices/build", json={"objection": OBJECTION, "application_ids": [application]})
+        assert r.status_code == 201, r.text
+        notice = r.json()[0]["document_id"]
+        before = {d: reviewer.get(f"/api/documents/{d}").json() for d in (application, notice)}
+    finally:
+        reviewer.close()
+    private = {SAMPLE["applicant"]["name"], SAMPLE["applicant"]["id_number"], SAMPLE["applicant"]["phone"]}
+    gets = [f"/desk/documents/{application}", f"/desk/documents/{application}/pdf",
+            f"/desk/documents/{application}/report", f"/desk/documents/{notice}", f"/desk/notices/{notice}"]
+    posts = {f"/desk/documents/{application}/{a}": {"opinion": "同意", "reason": "x"}
+             for a in ("seal", "submit", "accept", "return", "recreate")}
+    posts |= {f"/desk/notices/{notice}/publish": {}, f"/desk/notices/{notice}/withdraw": {"reason": "x"},
+              f"/desk/notices/{notice}/objections": {"received_on": "2026-01-01", "channel": "来访", "summary": "x"},
+              f"/desk/certificates/{notice}/revoke": {"reason": "x"}}
+    for office, role in ((OTHER_VILLAGE, Role.CLERK), (FAR_TOWNSHIP, Role.REVIEWER), (FAR_COUNTY, Role.APPROVER)):
+        intruder = DeskClient(served, office, role)
+        try:
+            for path in gets:
+                r = intruder.client.get(path)
+                assert r.status_code in (403, 404), (office, path, r.status_code)
+                assert "无法办理" in r.text and not [s for s in private if s in r.text], (office, path)
+            for path, data in posts.items():
+                r = intruder.post(path, **data)
+                assert r.status_code in (403, 404), (office, path, r.status_code)
+                assert not [s for s in private if s in r.text], (office, path)
+            inbox = intruder.client.get("/desk/inbox").text + intruder.client.get("/desk/documents").text
+            assert application not in inbox and notice not in inbox
+        finally:
+            intruder.close()
+    reviewer = login(world, base, TOWNSHIP, Role.REVIEWER)
+    try:
+        after = {d: reviewer.get(f"/api/documents/{d}").json() for d in (application, notice)}
+    finally:
+        reviewer.close()
+    assert after == before
+
+
+def test_forms_need_the_sessions_csrf_token_and_a_live_session(served: Served) -> None:
+    clerk = DeskClient(served, VILLAGE, Role.CLERK)
+    try:
+        r = clerk.client.post("/desk/new/dibao_application", data={"_action": "check"})
+        assert r.status_code == 403 and "CSRF" in r.text
+        r = clerk.client.post("/desk/new/dibao_application", data={"_action": "check", "csrf_token": "forged"})
+        assert r.status_code == 403
+        assert clerk.post("/desk/new/dibao_application", _action="check").status_code == 422  # the real token
+        assert clerk.post("/desk/logout").status_code == 303
+        r = clerk.client.get("/desk/inbox")
+        assert r.status_code == 303 and r.headers["location"].startswith("/desk/login?next=/desk/inbox")
+    finally:
+        clerk.close()
+    with httpx.Client(base_url=served.base, timeout=30) as anonymous:
+        r = anonymous.post("/desk/login", data={"username": "clerk-" + VILLAGE, "password": "not-the-password-1"})
+        assert r.status_code == 401 and "用户名或密码错误" in r.text and "not-the-password-1" not in r.text
+        r = anonymous.get("/desk/login", params={"next": "https://evil.example/"})
+        assert 'value="/desk"' in r.text  # a sign-in never sends the browser to another site
+        anonymous.cookies.set("minseal_session", "expired-or-forged")
+        r = anonymous.get("/desk/documents")
+        assert r.status_code == 303 and "reason=" in r.headers["location"]
+
+
+def _tab_until(page: Any, focused: str, limit: int = 400) -> None:
+    """Press Tab until ``focused`` (a JS expression on the focused element ``e``) holds: keyboard only."""
+    for _ in range(limit):
+        if page.evaluate(f"(() => {{ const e = document.activeElement; return !!e && ({focused}); }})()"):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"no element with {focused} is reachable with the Tab key")
+
+
+def _tab_to(page: Any, element_id: str) -> None:
+    _tab_until(page, f"e.id === {element_id!r}")
+
+
+def _choose(page: Any, element_id: str, choices: list[str], value: str) -> None:
+    _tab_to(page, element_id)
+    for _ in range(choices.index(value) + 1):  # the first option is 请选择
+        page.keyboard.press("ArrowDown")
+    assert page.input_value(f"#{element_id}") == value
+
+
+def test_village_form_completed_with_the_keyboard_only(served: Served, browser: Any) -> None:
+    catalogue = served.world.services.documents.catalogue
+    spec = catalogue.family("dibao_application").schema
+    choices = {path: list(f.choices) for path, f in spec.flat if f.choices}
+    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
+    page = context.new_page()
+    try:
+        sign_in(page, served.base, *served.password(VILLAGE, Role.CLERK))
+        page.goto(f"{served.base}/desk/new/dibao_application")
+        a = SAMPLE["applicant"]
+
+        def type_into(element_id: str, text: str) -> None:
+            _tab_to(page, element_id)
+            page.keyboard.type(text)
+
+        _choose(page, "f-category", choices["category"], SAMPLE["category"])
+        type_into("f-applicant-name", a["name"])
+        _choose(page, "f-applicant-gender", choices["applicant.gender"], a["gender"])
+        for name in ("id_number", "registered_address", "address"):
+            type_into(f"f-applicant-{name}", a[name])
+        for i, m in enumerate(SAMPLE["members"][:2]):
+            if i:  # a second row: the add button, by keyboard (the page comes back with what was typed)
+                _tab_until(page, "e.value === 'add:members'")
+                page.keyboard.press("Enter")
+                page.wait_for_selector(f"#f-members-{i}--name")
+            type_into(f"f-members-{i}--name", m["name"])
+            _choose(page, f"f-members-{i}--relation", choices["members[].relation"], m["relation"])
+            type_into(f"f-members-{i}--id_number", m["id_number"])
+            _choose(page, f"f-members-{i}--identity", choices["members[].identity"], m["identity"])
+            _choose(page, f"f-members-{i}--health", choices["members[].health"], m["health"])
+            if m.get("disability_grade"):
+                _choose(page, f"f-members-{i}--disability_grade", choices["members[].disability_grade"],
+                        m["disability_grade"])
+            type_into(f"f-members-{i}--monthly_income", m["monthly_income"])
+        for name in ("housing", "vehicles", "financial_assets_per_capita"):
+            type_into(f"f-economy-{name}", SAMPLE["economy"][name])
+        type_into("f-reason", SAMPLE["reason"])
+        _tab_to(page, "create")
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile("done=created"))
+        assert page.inner_text("#doc-status") == "草稿（未盖章）"
+        assert "王秀英" in page.inner_text("h1")
+    finally:
+        context.close()
