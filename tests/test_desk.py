@@ -403,3 +403,90 @@ def test_village_form_completed_with_the_keyboard_only(served: Served, browser: 
         assert "王秀英" in page.inner_text("h1")
     finally:
         context.close()
+
+
+def test_admin_pages_and_verify(served: Served, browser: Any, tmp_path: Path) -> None:
+    """The township admin adds and disables a user, sees its seals with their images, filters the audit log,
+    checks the chain and exports CSV; a clerk verifies a file."""
+    shot = Shots()
+    shot.n = 40
+    admin = _user(browser, served, TOWNSHIP, Role.ADMIN)
+    try:
+        admin.click("nav >> text=用户")
+        admin.fill("#username", "desk-new-clerk")
+        admin.fill("#display_name", "新经办人")
+        admin.select_option("#office_id", VILLAGE)
+        admin.select_option("#role", "clerk")
+        admin.fill("#password", "short")
+        admin.click("#add")
+        assert "密码至少" in admin.inner_text("#action-error")
+        assert admin.input_value("#password") == "" and admin.input_value("#username") == "desk-new-clerk"
+        admin.fill("#password", "a-long-enough-password")
+        admin.click("#add")
+        admin.wait_for_url(re.compile("done=added"))
+        row = admin.locator("#users tr[data-user='desk-new-clerk']")
+        row.locator("button", has_text="停用").click()
+        admin.wait_for_url(re.compile("done=disabled"))
+        assert "已停用" in admin.inner_text("#users tr[data-user='desk-new-clerk']")
+        assert OTHER_VILLAGE in admin.inner_text("#users") and FAR_TOWNSHIP not in admin.inner_text("#users")
+        shot(admin, "admin-users")
+        admin.click("nav >> text=印章")
+        images = admin.locator("#seals img")
+        assert images.count() >= 3  # the township and its villages
+        assert all(admin.evaluate("img => img.naturalWidth", images.nth(i).element_handle()) > 0
+                   for i in range(images.count()))
+        assert FAR_TOWNSHIP not in admin.inner_text("#seals")
+        shot(admin, "admin-seals")
+        admin.click("nav >> text=审计日志")
+        admin.select_option("#action", "user.disable")
+        admin.click("#check-chain")
+        assert admin.inner_text("#chain").startswith("审计链完整")
+        assert admin.locator("#audit tbody tr").count() == 1 and "user.disable" in admin.inner_text("#audit")
+        shot(admin, "admin-audit")
+        csv = admin.context.request.get(served.base + admin.get_attribute("#csv", "href"))
+        assert csv.ok and "user.disable" in csv.text() and "序号" in csv.text()
+    finally:
+        admin.context.close()
+    # any staff member verifies a file: the same HTML report as the API
+    world, base = served.world, served.base
+    application = accepted_application(world, base, VILLAGE, SAMPLE)
+    reviewer = login(world, base, TOWNSHIP, Role.REVIEWER)
+    try:
+        pdf = tmp_path / "accepted.pdf"
+        pdf.write_bytes(reviewer.get(f"/api/documents/{application}/pdf").content)
+    finally:
+        reviewer.close()
+    clerk = _user(browser, served, OTHER_VILLAGE, Role.CLERK)
+    try:
+        clerk.click("nav >> text=核验文件")
+        clerk.set_input_files("#file", str(pdf))
+        clerk.click("#verify")
+        clerk.wait_for_load_state()
+        text = clerk.inner_text("body")
+        assert "东沟南村村民委员会" in text and "燕赵镇人民政府" in text and "通过" in text
+        shot(clerk, "verify-report")
+    finally:
+        clerk.context.close()
+
+
+def test_admin_pages_refuse_offices_outside_the_admins_tree(served: Served) -> None:
+    intruder = DeskClient(served, FAR_TOWNSHIP, Role.ADMIN)
+    try:
+        r = intruder.client.get(f"/desk/admin/seals/{TOWNSHIP}/image")
+        assert r.status_code == 403 and not r.headers["content-type"].startswith("image")
+        for path, data in ((f"/desk/admin/seals/{VILLAGE}/revoke", {"reason": "key-compromise"}),
+                           (f"/desk/admin/seals/{VILLAGE}/renew", {}),
+                           (f"/desk/admin/users/clerk-{VILLAGE}/disable", {}),
+                           (f"/desk/admin/users/clerk-{VILLAGE}/password", {"password": "another-long-password"})):
+            r = intruder.post(path, **data)
+            assert r.status_code in (403, 422) and "只能管理本单位及下级单位" in r.text, (path, r.status_code)
+        assert TOWNSHIP not in intruder.client.get("/desk/admin/seals").text
+    finally:
+        intruder.close()
+    # the village clerk still signs in: nothing was disabled or reset
+    DeskClient(served, VILLAGE, Role.CLERK).close()
+    clerk = DeskClient(served, VILLAGE, Role.CLERK)
+    try:
+        assert clerk.client.get("/desk/admin/users").status_code == 403  # not an admin
+    finally:
+        clerk.close()
