@@ -168,11 +168,17 @@ def _render_per_village(ctx: typer.Context, family: str, data: Any, output: Path
 def demo_cmd(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", help="输出目录")] = Path("out"),
+    serve: Annotated[bool, typer.Option("--serve", help="演示后启动服务，打印网上办公地址和演示用户密码文件")] = False,
+    port: Annotated[int, typer.Option("--port", help="--serve 时的端口")] = 8000,
 ) -> None:
     """演示：建立单位名录、根证书和各单位印章，排版各类文书，并按村→乡镇→县的顺序用印。"""
     from .demo import run_demo
 
     run_demo(_ctx(ctx).settings, out, typer.echo)
+    if serve:
+        from .demo import serve_desk
+
+        serve_desk(_ctx(ctx).settings, typer.echo, port=port)
 
 
 register_service_commands(app, lambda ctx: _ctx(ctx).settings)

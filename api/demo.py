@@ -101,3 +101,17 @@ def _tamper(pdf: bytes) -> bytes:
     buffer = BytesIO()
     writer.write(buffer)
     return buffer.getvalue()
+
+
+def serve_desk(settings: Settings, echo: Callable[[str], None], *, port: int = 8000) -> None:
+    """``minseal demo --serve``: leave the service running and say how to sign in to the staff desk."""
+    import uvicorn
+
+    from .services.demo_users import passwords_path
+
+    echo("7. 网上办公（Ctrl+C 停止服务）")
+    echo(f"  地址：http://127.0.0.1:{port}/desk")
+    echo(f"  演示用户及密码：{passwords_path(settings)}（每行：用户名、密码、单位、角色）")
+    echo("  例如：村经办人 clerk-130634100201，乡镇审核人 reviewer-130634100，县审批人 approver-130634，"
+         "乡镇管理员 admin-130634100")
+    uvicorn.run("api.http.app:app_from_env", factory=True, host="127.0.0.1", port=port, log_level="warning")
