@@ -152,7 +152,6 @@ def test_one_dibao_application_village_to_county(served: Served, browser: Any, t
     first = _done(village, "created")
     assert village.inner_text("#doc-status") == "草稿（未盖章）"
     assert "已协助申请人提交申请材料" in village.input_value("#opinion")  # the default opinion, editable
-    village.wait_for_timeout(1500)  # the browser's PDF viewer draws the preview
     shot(village, "village-draft-preview")
     village.click("#seal")
     _done(village, "sealed")
