@@ -76,9 +76,8 @@ async def current_user(request: Request, services: ServicesDep) -> Principal:
 CurrentUser = Annotated[Principal, Depends(current_user)]
 
 
-async def read_upload(file: UploadFile, services: Services) -> bytes:
-    """An uploaded PDF within the byte and page limits; read in chunks so an oversized upload stops early."""
-    limit = services.settings.max_upload_bytes
+async def read_pdf_upload(file: Any, limit: int) -> bytes:
+    """An uploaded PDF of at most ``limit`` bytes, read in chunks so an oversized upload stops early."""
     chunks, size = [], 0
     while chunk := await file.read(1 << 20):
         size += len(chunk)
@@ -88,6 +87,12 @@ async def read_upload(file: UploadFile, services: Services) -> bytes:
     data = b"".join(chunks)
     if not data.startswith(b"%PDF-"):
         raise InputFileError("上传的文件不是 PDF", code="NOT_PDF")
+    return data
+
+
+async def read_upload(file: UploadFile, services: Services) -> bytes:
+    """An uploaded PDF within the byte and page limits."""
+    data = await read_pdf_upload(file, services.settings.max_upload_bytes)
     pages = page_count(data)
     if pages is not None and pages > services.settings.max_upload_pages:
         raise UploadTooLargeError(f"上传的文件超过 {services.settings.max_upload_pages} 页的限制")

@@ -24,7 +24,7 @@ from templates.formats import cn_date
 
 from ...errors import http_status
 from ...services.publication import CompareResult, PublicView
-from ..deps import ServicesDep, run_blocking
+from ..deps import ServicesDep, read_pdf_upload, run_blocking
 from ..pages import environment, render
 
 router = APIRouter(tags=["public"])
@@ -140,21 +140,11 @@ async def pdf(public_id: str, request: Request, services: ServicesDep) -> Respon
 
 async def _read_public_upload(request: Request, services: ServicesDep) -> bytes:
     """The one file of the form, read in chunks so an oversized upload stops early."""
-    limit = services.settings.public_max_upload_bytes
-    chunks, size = [], 0
     async with request.form(max_files=1, max_fields=2) as form:
         file = form.get("file")
         if not isinstance(file, StarletteUpload):
             raise InputFileError("请选择要比对的 PDF 文件", code="NO_FILE")
-        while chunk := await file.read(1 << 20):
-            size += len(chunk)
-            if size > limit:
-                raise UploadTooLargeError(f"上传的文件超过 {limit // 2**20} MB 的限制")
-            chunks.append(chunk)
-    data = b"".join(chunks)
-    if not data.startswith(b"%PDF-"):
-        raise InputFileError("上传的文件不是 PDF", code="NOT_PDF")
-    return data
+        return await read_pdf_upload(file, services.settings.public_max_upload_bytes)
 
 
 def _check_length(request: Request, services: ServicesDep) -> None:
