@@ -14,6 +14,7 @@ from signer.errors import ErrorCategory, MinSealError, TemplateDataError
 from signer.report import Verdict
 
 from . import faults, logs
+from .cli_batch import register as register_batch_commands
 from .cli_service import register as register_service_commands
 from .demo import run_demo
 from .errors import EXIT_CODE, exit_code
@@ -119,6 +120,7 @@ def demo_cmd(
 
 
 register_service_commands(app, lambda ctx: _ctx(ctx).settings)
+register_batch_commands(app, lambda ctx: _ctx(ctx).settings)
 
 seals_app = typer.Typer(help="单位印章：列出、签发、更换、吊销", no_args_is_help=True)
 app.add_typer(seals_app, name="seals")

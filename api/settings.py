@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     session_minutes: int = 30
     #: cookies only over HTTPS (set true behind TLS)
     secure_cookies: bool = False
+    #: batch workers (issue 12): heartbeat interval, and silence after which a worker's job is re-queued
+    worker_heartbeat_s: float = 10.0
+    worker_stalled_after_s: float = 30.0
 
     @property
     def blobs_dir(self) -> Path:

@@ -21,6 +21,7 @@ from ..pki_http import pki_router
 from ..services.container import Services
 from ..settings import Settings
 from .routes import admin, auth, documents, verify
+from .routes.batches import router as batches_router
 
 
 def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
@@ -38,6 +39,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     for router in (auth.router, documents.router, verify.router, admin.router):
         app.include_router(router)
     app.include_router(pki_router(services.authority, services.sealing))
+    app.include_router(batches_router)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> JSONResponse:
