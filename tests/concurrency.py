@@ -39,18 +39,20 @@ def _current_sha(services: Any, document_id: str) -> str:
         return repositories.version(session, document_id, doc.current_version).sha256
 
 
-def append_audit(url: str, writer: int, count: int, start_at: float) -> int:
-    """``count`` appends, one transaction each, as fast as they go."""
+def append_audit(url: str, writer: int, count: int, start_at: float) -> tuple[int, float, float]:
+    """``count`` appends, one transaction each, as fast as they go; (count, first start, last end)."""
     from api.storage import audit
     from api.storage.engine import Database
 
     db = Database(url)
     _wait(start_at)
+    began = time.time()
     for i in range(count):
         with db.session() as session:
             audit.append(session, actor=f"writer{writer}", action="test.append", detail={"i": i})
+    ended = time.time()
     db.dispose()
-    return count
+    return count, began, ended
 
 
 def settings_dict(root: Path, database_url: str) -> dict[str, Any]:
