@@ -64,9 +64,9 @@ def serve(world: World, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {**os.environ, "MINSEAL_DATA_DIR": str(world.settings.data_dir),
            "MINSEAL_KEYS_DIR": str(world.settings.keys_dir), "MINSEAL_DATABASE_URL": world.services.db.url}
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--workers", str(workers), "--port",
-                             str(port)], env=env, cwd=ROOT, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with (world.settings.data_dir / "serve.log").open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--workers", str(workers), "--port",
+                                 str(port)], env=env, cwd=ROOT, start_new_session=True, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -94,6 +94,10 @@ def locust(url: str, fixture_path: Path, seconds: int, users: int, prefix: Path)
                     "--csv", str(prefix), "--only-summary", "--loglevel", "ERROR", "--stop-timeout", "30"],
                    env={**os.environ, "MINSEAL_LOAD_FIXTURE": str(fixture_path)}, check=False,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(f"{prefix}_failures.csv", encoding="utf-8") as handle:
+        for failure in csv.DictReader(handle):
+            print(f"  failure: {failure['Method']} {failure['Name']} ×{failure['Occurrences']}: "
+                  f"{failure['Error'][:300]}")
     with open(f"{prefix}_stats.csv", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
 
@@ -116,6 +120,8 @@ def main() -> None:
             proc, url = serve(world, workers)
             try:
                 rows = locust(url, path, args.seconds, args.users, root / "locust")
+                if os.environ.get("MINSEAL_LOAD_SHOW_LOG"):
+                    print((world.settings.data_dir / "serve.log").read_text("utf-8", "replace")[-6000:])
             finally:
                 stop(proc)
                 world.services.db.dispose()

@@ -44,8 +44,10 @@ class VillageClerk(_Staff):
         if r.status_code != 201:
             return
         doc = r.json()["id"]
-        self.client.post(f"/api/documents/{doc}/seal", json={"opinion": "经入户了解，情况属实。"}, name="seal form")
-        self.client.post(f"/api/documents/{doc}/submit", name="submit")
+        sealed = self.client.post(f"/api/documents/{doc}/seal", json={"opinion": "经入户了解，情况属实。"},
+                                  name="seal form")
+        if sealed.status_code == 200:
+            self.client.post(f"/api/documents/{doc}/submit", name="submit")
 
 
 class TownshipClerk(_Staff):

@@ -158,6 +158,18 @@ def test_batch_refusals(sqlite_world: World, catalogue: Catalogue) -> None:
         runner.create(township, "nonsense", [1])
     with pytest.raises(UnknownFamilyError):
         runner.create(township, "certificates", [{}], family="nope")
+    # the user who asked is disabled before the item runs: the item fails with the reason, it does not hang
+    identity = sqlite_world.services.identity
+    with sqlite_world.services.db.session() as s:
+        temp = identity.add_user(s, username="batch-temp", office_id=TOWNSHIP, role="clerk",
+                                 password="correct horse battery")
+    with sqlite_world.services.db.session() as s:
+        temp_who = runner.principal_of(s, temp.id)
+    batch_id = runner.create(temp_who, "certificates", certificates(catalogue, 1))
+    with sqlite_world.services.db.session() as s:
+        identity.set_disabled(s, "batch-temp", True, actor="test")
+    assert runner.run_item(batch_id, 1) == "failed"
+    assert runner.progress(batch_id).failures[0].error_code == "USER_DISABLED"
     # POST /api/batches needs the queue, which needs PostgreSQL: a clear refusal on SQLite
     from api.jobs.queue import require_postgres
 

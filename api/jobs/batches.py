@@ -38,6 +38,8 @@ class BatchKind(StrEnum):
         return {"certificates": "批量出具证明", "notices": "批量发布公示", "reseal": "批量重新签章"}[self.value]
 
 
+#: an item that keeps failing for reasons outside the domain (or keeps killing its worker) is failed after this
+MAX_ATTEMPTS = 3
 DEFAULT_FAMILY = {BatchKind.CERTIFICATES: "dibao_certificate", BatchKind.NOTICES: "dibao_notice"}
 
 
@@ -136,15 +138,23 @@ class BatchService:
             item = repositories.start_batch_item(session, batch_id, number)
             if item.state in ("done", "failed"):
                 return item.state
-            item_id, payload, bound = item.id, dict(item.payload), item.document_id
-            kind, family = BatchKind(batch.kind), batch.family
-            who = self.principal_of(session, batch.user_id)
+            item_id, payload, bound, attempts = item.id, dict(item.payload), item.document_id, item.attempts
+            kind, family, user_id = BatchKind(batch.kind), batch.family, batch.user_id
         try:
+            with self.services.db.session() as session:
+                who = self.principal_of(session, user_id)
             self._run(who, kind, family, item_id, payload, bound)
         except MinSealError as error:
             with self.services.db.session() as session:
                 repositories.finish_batch_item(session, item_id, failed=True, error_code=error.code,
                                                error=_reason(error))
+            return "failed"
+        except Exception as error:  # database gone, disk full …: the queue retries, up to MAX_ATTEMPTS in all
+            if attempts < MAX_ATTEMPTS:
+                raise
+            with self.services.db.session() as session:
+                repositories.finish_batch_item(session, item_id, failed=True, error_code="INTERNAL_ERROR",
+                                               error=f"办理 {attempts} 次均出错：{type(error).__name__}")
             return "failed"
         with self.services.db.session() as session:
             repositories.finish_batch_item(session, item_id)

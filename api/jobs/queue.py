@@ -18,14 +18,14 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from procrastinate import App, JobContext, PsycopgConnector
+from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
 
 from signer.errors import ConflictError
 
 from ..services.container import Services
 from ..settings import Settings
 from ..storage.engine import is_postgres
-from .batches import BatchService
+from .batches import MAX_ATTEMPTS, BatchService
 
 QUEUE = "minseal-batches"
 TASK = "minseal.batch_item"
@@ -55,7 +55,8 @@ def build_app(database_url: str) -> App:
     """A procrastinate App bound to the database (built by composition roots, never at import time)."""
     require_postgres(database_url)
     app = App(connector=PsycopgConnector(conninfo=conninfo(database_url), min_size=1, max_size=4))
-    app.task(name=TASK, queue=QUEUE, pass_context=True)(_run_item)
+    app.task(name=TASK, queue=QUEUE, pass_context=True,
+             retry=RetryStrategy(max_attempts=MAX_ATTEMPTS, wait=2))(_run_item)
     return app
 
 
