@@ -4,27 +4,26 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from cryptography import x509
 
-from signer.errors import ErrorCategory, MinSealError, TemplateDataError
-from signer.report import Verdict
+from signer.errors import ErrorCategory, MinSealError, TemplateDataError, VerificationRefusedError
 
 from . import faults, logs
 from .cli_batch import register as register_batch_commands
 from .cli_service import register as register_service_commands
-from .demo import run_demo
 from .errors import EXIT_CODE, exit_code
 from .files import check_output, read_input, read_json, write_atomic
-from .report_page import report_html
-from .sealing import SealingService
 from .seals import REASONS, STATUS_LABELS, SealAuthority
 from .settings import Settings
-from .verification import VerificationService
-from .workflow import DocumentService, seal_font
+
+if TYPE_CHECKING:  # the heavy parts (WeasyPrint, pyHanko) are imported by the commands that use them
+    from .sealing import SealingService
+    from .verification import VerificationService
+    from .workflow import DocumentService
 
 app = typer.Typer(
     name="minseal",
@@ -36,15 +35,40 @@ app = typer.Typer(
 
 
 class _Context:
-    """What commands share; built once in the callback, never at import time."""
+    """What commands share; built once in the callback, never at import time. Each part is made (and its
+    libraries imported) only when a command asks for it: ``minseal verify`` never loads WeasyPrint."""
 
     def __init__(self) -> None:
         self.settings = Settings()
         faults.configure(self.settings)
-        self.documents = DocumentService(self.settings)
-        self.seals = SealAuthority(self.settings)
-        self.sealing = SealingService(self.settings, self.seals)
-        self.verification = VerificationService(self.settings, self.seals)
+
+    @cached_property
+    def documents(self) -> DocumentService:
+        from .workflow import DocumentService
+
+        return DocumentService(self.settings, registry=self.seals.registry_or_none)
+
+    @cached_property
+    def seals(self) -> SealAuthority:
+        return SealAuthority(self.settings)
+
+    @cached_property
+    def verification(self) -> VerificationService:
+        from .verification import VerificationService
+
+        return VerificationService(self.settings, self.seals)
+
+    @cached_property
+    def sealing(self) -> SealingService:
+        from .sealing import SealingService
+
+        return SealingService(self.settings, self.seals, check=self.verification.verify)
+
+
+def _seal_font() -> Any:
+    from .workflow import seal_font
+
+    return seal_font()
 
 
 def _ctx(ctx: typer.Context) -> _Context:
@@ -93,8 +117,13 @@ def render_cmd(
     docx: Annotated[Path | None, typer.Option("--docx", help="同时输出可编辑的 Word 文档")] = None,
     slots: Annotated[Path | None, typer.Option("--slots", help="把签章位置写入此 JSON 文件")] = None,
     verify_url: Annotated[str | None, typer.Option("--verify-url", help="二维码指向的核验网址")] = None,
+    split_by_village: Annotated[bool, typer.Option(
+        "--split-by-village", help="公示按村分开：每个村一份（文件名后加村名），各在本村张贴")] = False,
 ) -> None:
     """按模板把数据排成 PDF（及 Word）。数据有误时列出全部问题，不生成任何文件。"""
+    if split_by_village:
+        _render_per_village(ctx, family, read_json(data), output, docx=docx, inputs=(data,))
+        return
     check_output(output, docx, slots, inputs=(data,))
     service = _ctx(ctx).documents
     out = service.render(family, read_json(data), with_docx=docx is not None, verify_url=verify_url)
@@ -110,12 +139,40 @@ def render_cmd(
         typer.echo(f"已生成 {docx}")
 
 
+def _render_per_village(ctx: typer.Context, family: str, data: Any, output: Path, *, docx: Path | None,
+                        inputs: tuple[Path, ...]) -> None:
+    """One notice per village (民发〔2021〕57号 art. 19): every part is validated before any file is written."""
+    from templates.notice_list import split_by_village
+
+    service = _ctx(ctx).documents
+    if service.catalogue.family(family).schema.root.child("households") is None:
+        raise TemplateDataError([], f"「{family}」不是名单类公示，不能按村分开")
+    parts = split_by_village(data if isinstance(data, dict) else {})
+    if not parts:
+        raise TemplateDataError([], "名单为空，没有可按村分开的公示")
+
+    def named(path: Path, village: str) -> Path:
+        safe = "".join(c if c.isalnum() or c in "()（）-" else "_" for c in village)
+        return path.with_name(f"{path.stem}-{safe}{path.suffix}")
+
+    targets = [(village, named(output, village), named(docx, village) if docx else None) for village, _ in parts]
+    check_output(*(p for _v, pdf, word in targets for p in (pdf, word) if p is not None), inputs=inputs)
+    outs = [service.render(family, part, with_docx=docx is not None) for _village, part in parts]
+    for (village, pdf_path, docx_path), out in zip(targets, outs, strict=True):
+        write_atomic(pdf_path, out.rendered.pdf)
+        if docx_path is not None and out.docx is not None:
+            write_atomic(docx_path, out.docx)
+        typer.echo(f"已生成 {pdf_path}（{village}，{out.rendered.page_count} 页）")
+
+
 @app.command("demo")
 def demo_cmd(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", help="输出目录")] = Path("out"),
 ) -> None:
     """演示：建立单位名录、根证书和各单位印章，排版各类文书，并按村→乡镇→县的顺序用印。"""
+    from .demo import run_demo
+
     run_demo(_ctx(ctx).settings, out, typer.echo)
 
 
@@ -130,7 +187,7 @@ app.add_typer(seals_app, name="seals")
 def init_demo_cmd(ctx: typer.Context) -> None:
     """建立演示单位名录（曲阳县民政局及其乡镇、村）、根证书、各单位密钥与印章证书、印章图片和吊销列表；可重复运行。"""
     c = _ctx(ctx)
-    statuses = c.seals.init_demo(seal_font())
+    statuses = c.seals.init_demo(_seal_font())
     typer.echo(f"演示数据目录 {c.settings.data_dir.resolve()}，密钥目录 {c.settings.keys_dir.resolve()}")
     typer.echo(f"根证书 {c.seals.root_cert_path}，吊销列表 {c.seals.crl_path}")
     for st in statuses:
@@ -169,7 +226,7 @@ AlgorithmOption = Annotated[str | None, typer.Option("--algorithm", help="ecdsa-
 def seals_issue_cmd(ctx: typer.Context, office: OfficeArg,
                     algorithm: AlgorithmOption = None) -> None:
     """为单位生成密钥并签发印章证书。"""
-    record = _ctx(ctx).seals.issue(office, algorithm=algorithm, font=seal_font())
+    record = _ctx(ctx).seals.issue(office, algorithm=algorithm, font=_seal_font())
     typer.echo(f"已签发：{record.office_id} 序列号 {record.serial}，有效期至 {record.not_after}")
 
 
@@ -177,7 +234,7 @@ def seals_issue_cmd(ctx: typer.Context, office: OfficeArg,
 def seals_renew_cmd(ctx: typer.Context, office: OfficeArg,
                     algorithm: AlgorithmOption = None) -> None:
     """更换印章：新密钥、新证书，旧证书以“已更换”吊销。"""
-    record = _ctx(ctx).seals.renew(office, algorithm=algorithm, font=seal_font())
+    record = _ctx(ctx).seals.renew(office, algorithm=algorithm, font=_seal_font())
     typer.echo(f"已更换：{record.office_id} 新序列号 {record.serial}")
 
 
@@ -197,6 +254,8 @@ def seals_revoke_cmd(
 @seals_app.command("crl")
 def seals_crl_cmd(ctx: typer.Context) -> None:
     """按证书台账重新签发并发布吊销列表（中断的更换或吊销之后也可用它补发）。"""
+    from cryptography import x509
+
     c = _ctx(ctx)
     crl = c.seals.publish_crl()
     number = crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
@@ -212,12 +271,16 @@ def seal_cmd(
     output: Annotated[Path, typer.Option("-o", "--output", help="输出 PDF 路径")],
     opinion: Annotated[str | None, typer.Option("--opinion", help="本级意见（表格类文书）")] = None,
     level: Annotated[str | None, typer.Option("--level", help="B-B、B-T、B-LT（默认）或 B-LTA")] = None,
+    decision: Annotated[Path | None, typer.Option(
+        "--decision", help="本级决定数据（JSON）：县级核定人数、类别、标准、差额、金额、起始月份；乡镇初审与公示期")] \
+        = None,
 ) -> None:
     """以单位电子印章签署：首个印章为认证签名，上级单位在增量更新中会签。"""
     c = _ctx(ctx)
-    check_output(output, inputs=(source,))
+    check_output(output, inputs=(source, *((decision,) if decision else ())))
     pdf = read_input(source)
-    result = c.sealing.seal(pdf, office, opinion=opinion, level=level,
+    ruling = read_json(decision) if decision is not None else None
+    result = c.sealing.seal(pdf, office, opinion=opinion, level=level, decision=ruling,
                             deliver=lambda sealed: write_atomic(output, sealed))
     kind = "认证签名（首个印章）" if result.certified else "会签"
     typer.echo(f"已用印：{result.office.name}，{kind}，签名域 {result.field_name}，级别 {result.level.value}，"
@@ -237,6 +300,10 @@ def verify_cmd(
         "--min-level", help="最低签章级别：B-B、B-T（默认）、B-LT 或 B-LTA")] = None,
 ) -> None:
     """校验文件中的全部电子签章；只有“通过”时退出码为 0。"""
+    from signer.report import Verdict
+
+    from .report_page import report_html
+
     c = _ctx(ctx)
     check_output(html, inputs=(source,))
     pdf = read_input(source)
@@ -268,6 +335,10 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(error, TemplateDataError):
             for problem in error.problems:
                 typer.echo(f"  - {problem.path}：{problem.message}", err=True)
+        if isinstance(error, VerificationRefusedError) and error.report:
+            findings = error.report.get("findings")
+            for finding in findings if isinstance(findings, list) else []:
+                typer.echo(f"  - [{finding.get('code')}] {finding.get('message')}", err=True)
         return exit_code(error)
     except typer.Abort:
         return 1

@@ -5,15 +5,17 @@ from __future__ import annotations
 import getpass
 import json
 from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from signer.errors import ErrorCategory
 
 from .errors import EXIT_CODE
-from .services.container import Services
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .services.container import Services
 
 users_app = typer.Typer(help="用户：添加、列出、停用、创建 API 令牌", no_args_is_help=True)
 audit_app = typer.Typer(help="审计日志（用印日志）", no_args_is_help=True)
@@ -22,6 +24,8 @@ db_app = typer.Typer(help="数据库", no_args_is_help=True)
 
 def register(app: typer.Typer, settings_of: Callable[[typer.Context], Settings]) -> None:
     def services(ctx: typer.Context) -> Services:
+        from .services.container import Services
+
         built = Services.build(settings_of(ctx))
         built.prepare()
         return built

@@ -18,9 +18,9 @@ ROUTE = (("130634100201", "村委会意见"), ("130634100", "乡镇审核意见"
 
 
 def run_demo(settings: Settings, out: Path, echo: Callable[[str], None]) -> None:
-    documents = DocumentService(settings)
     authority = SealAuthority(settings)
-    sealing = SealingService(settings, authority)
+    documents = DocumentService(settings, registry=authority.registry_or_none)
+    sealing = SealingService(settings, authority, check=VerificationService(settings, authority).verify)
 
     echo(f"MinSeal 演示：输出目录 {out.resolve()}")
     echo(f"1. 单位与印章（数据目录 {settings.data_dir}，密钥目录 {settings.keys_dir}）")
@@ -60,7 +60,7 @@ def run_demo(settings: Settings, out: Path, echo: Callable[[str], None]) -> None
         path = out / f"{family_id}.sealed.pdf"
         write_atomic(path, sealed.pdf)
         echo(f"  {label}：{sealed.office.name} 发布印章 → {path}")
-    echo(f"  用印日志 {settings.data_dir / 'audit' / 'seal-use.jsonl'}")
+    echo(f"  用印日志：审计链（数据库 {authority.database().url}，minseal audit verify 可校验）")
 
     echo("4. 校验（下一级收件前验章）")
     verification = VerificationService(settings, authority)

@@ -3,9 +3,9 @@ builds the visible seal for the office's slot, signs with the office's cached ke
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,27 +17,27 @@ from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from signer.appearance import MM, BoxAppearance, OutlineFont, box_ops, seal_ops
-from signer.errors import NotSealableError
+from signer.appearance import MM, BoxAppearance, FaceChain, OutlineFont, box_ops, seal_ops
+from signer.decision import DecisionRules, parse_decision
+from signer.errors import MinSealError, NotSealableError, VerificationRefusedError
+from signer.form_facts import read_form_facts
 from signer.keystore import Pkcs11KeyStore, Pkcs12KeyStore
 from signer.layout import read_layout
 from signer.pki import Tier, to_asn1
-from signer.route import plan_box
+from signer.report import Verdict, VerificationReport
+from signer.route import check_slots_form_a_route, plan_box
 from signer.sign import LoadedKeySigner, Sealer, SealingError, SealLevel, SealPlan, SealTarget, container_size
 from signer.tsa import MinSealTimeStamper
 from templates.fonts import FontSet
+from templates.form_text import DEFAULT_OPINIONS as FORM_OPINIONS
 from templates.formats import cn_date
 
-from .files import append_line
 from .offices import Office
 from .seals import CertRecord, SealAuthority
 from .settings import Settings
 
-DEFAULT_OPINIONS = {
-    Tier.VILLAGE: "经村民代表民主评议，情况属实，同意上报。",
-    Tier.TOWNSHIP: "经入户调查、家庭经济状况核对和公示，情况属实，同意上报。",
-    Tier.COUNTY: "经审核确认，符合最低生活保障条件，同意纳入保障。",
-}
+#: each tier's default opinion in the wording 民发〔2021〕57号 gives it (by form kind: templates/form_text.py)
+DEFAULT_OPINIONS = {tier: FORM_OPINIONS["dibao"][tier.value] for tier in (Tier.VILLAGE, Tier.TOWNSHIP, Tier.COUNTY)}
 
 
 @dataclass(frozen=True)
@@ -67,12 +67,15 @@ class SealingService:
     """One per process: caches office signers (keys are decrypted once), fonts and seal artwork."""
 
     def __init__(self, settings: Settings, authority: SealAuthority,
+                 check: Callable[[bytes], VerificationReport],
                  use_log: Callable[[dict[str, Any]], None] | None = None) -> None:
-        """``use_log`` records each use; default: the append-only file <data_dir>/audit/seal-use.jsonl. The
-        service passes its own and writes the entry into the audit chain in the same transaction as the
-        new version."""
+        """``check`` is the installation's seal check (route policy, trust, revocation): a countersign covers
+        everything before it, so it is only made on a file that passes. ``use_log`` records each use; default:
+        a ``seal.use`` row of the installation's audit chain. The service passes its own and writes the entry
+        into the chain in the same transaction as the new version."""
         self.settings = settings
         self.authority = authority
+        self._check = check
         self._use_log = use_log or self._append_use
         self._signers: dict[str, signers.Signer] = {}
         self._seal_art: dict[str, bytes] = {}
@@ -83,11 +86,21 @@ class SealingService:
 
     # -- cached material ---------------------------------------------------------------------------------------
     def fonts(self) -> tuple[OutlineFont, OutlineFont]:
-        """(text face: Kai, as handwritten opinions; seal face: Hei)."""
+        """(text face: Kai, as handwritten opinions; seal face: Song, as seals are cut)."""
         if self._fonts is None:
             faces = {face.role: (path, index) for face, path, index in FontSet.locate().files}
-            self._fonts = (OutlineFont(*faces["kai"]), OutlineFont(*faces["hei"]))
+            self._fonts = (OutlineFont(*faces["kai"]), OutlineFont(*faces["song"]))
+            self._fallback = OutlineFont(*faces["fallback"])
         return self._fonts
+
+    def text_faces(self) -> FaceChain:
+        """The opinion's face with the documents' fallback for rare name characters (䶮, 燚 …)."""
+        text, _seal = self.fonts()
+        return FaceChain(text, self._fallback)
+
+    def decision_rules(self) -> DecisionRules:
+        return DecisionRules(notice_days=self.settings.notice_days,
+                             relief_township_limit=self.settings.relief_limit)
 
     def signer_for(self, office: Office, record: CertRecord) -> signers.Signer:
         key = f"{office.id}:{record.serial}"
@@ -145,10 +158,11 @@ class SealingService:
     # -- the use case --------------------------------------------------------------------------------------------
     def seal(self, pdf: bytes, office_key: str, *, opinion: str | None = None, level: str | None = None,
              day: dt.date | None = None, actor: str = "cli",
-             deliver: Callable[[bytes], None] | None = None) -> SealResult:
+             deliver: Callable[[bytes], None] | None = None, decision: object = None) -> SealResult:
         """For the CLI and scripts (blocking). ``deliver`` writes the sealed file; the use log records it
-        only after it returned, so the log never names an output that does not exist."""
-        job = self._prepare(pdf, office_key, opinion=opinion, level=level, day=day)
+        only after it returned, so the log never names an output that does not exist. ``decision``: the tier's
+        figures (signer/decision.py), validated and drawn inside its signature appearance."""
+        job = self._prepare(pdf, office_key, opinion=opinion, level=level, day=day, decision=decision)
         try:
             out = job.sealer.seal(pdf, job.plan, job.signer, reserve=self._reserve.get(job.key))
         except SealingError:
@@ -157,10 +171,13 @@ class SealingService:
         return self._finish(pdf, out, job, actor, deliver)
 
     async def async_seal(self, pdf: bytes, office_key: str, *, opinion: str | None = None,
-                         level: str | None = None, day: dt.date | None = None, actor: str = "api") -> SealResult:
+                         level: str | None = None, day: dt.date | None = None, actor: str = "api",
+                         decision: object = None) -> SealResult:
         """For the service: signing, timestamping and revocation fetching await pyHanko's async API, so the
-        event loop is never blocked by the network."""
-        job = self._prepare(pdf, office_key, opinion=opinion, level=level, day=day)
+        event loop is never blocked by the network; planning and the pre-countersign check (which block) run in
+        a worker thread."""
+        job = await asyncio.to_thread(self._prepare, pdf, office_key, opinion=opinion, level=level, day=day,
+                                      decision=decision)
         try:
             out = await job.sealer.async_seal(pdf, job.plan, job.signer, reserve=self._reserve.get(job.key))
         except SealingError:
@@ -169,14 +186,17 @@ class SealingService:
         return self._finish(pdf, out, job, actor, None)
 
     def _prepare(self, pdf: bytes, office_key: str, *, opinion: str | None, level: str | None,
-                 day: dt.date | None) -> _Job:
+                 day: dt.date | None, decision: object = None) -> _Job:
         office, record = self.authority.check_can_seal(office_key)
         try:
             seal_level = SealLevel(level or self.settings.seal_level)
         except ValueError:
             levels = "、".join(v.value for v in SealLevel)
             raise NotSealableError(f"签章级别只能是：{levels}", code="BAD_LEVEL") from None
-        plan = self.plan(pdf, office, opinion=opinion, level=seal_level, day=day or dt.date.today())
+        plan = self.plan(pdf, office, opinion=opinion, level=seal_level, day=day or dt.date.today(),
+                         decision=decision)
+        if not plan.certify:
+            self._refuse_unless_passes(pdf, office)
         sealer = Sealer(timestamper=self.timestamper() if seal_level is not SealLevel.B_B else None,
                         validation_context=self.validation_context)
         return _Job(office, record, seal_level, plan, sealer, self.signer_for(office, record),
@@ -195,8 +215,23 @@ class SealingService:
         return SealResult(out, job.plan.target.field_name, job.plan.certify, job.office, job.record.serial, job.level,
                           entry)
 
-    def plan(self, pdf: bytes, office: Office, *, opinion: str | None, level: SealLevel, day: dt.date) -> SealPlan:
+    def _refuse_unless_passes(self, pdf: bytes, office: Office) -> None:
+        report = self._check(pdf)
+        if report.verdict is not Verdict.PASSED:
+            raise VerificationRefusedError(
+                f"「{office.name}」不能会签：文件未通过电子签章校验（{report.summary()}）",
+                code="COUNTERSIGN_REFUSED", report=report.to_dict())
+
+    def _route_of(self, office_id: str) -> list[str] | None:
+        try:
+            return [o.id for o in self.authority.registry().route(office_id)]
+        except MinSealError:
+            return None
+
+    def plan(self, pdf: bytes, office: Office, *, opinion: str | None, level: SealLevel, day: dt.date,
+             decision: object = None) -> SealPlan:
         layout = read_layout(pdf)
+        check_slots_form_a_route(layout.table, self._route_of)
         box = plan_box(layout.table, layout.signed, office_id=office.id, office_name=office.name, tier=office.tier)
         text_font, seal_font = self.fonts()
         art = self.seal_art(office)
@@ -204,24 +239,33 @@ class SealingService:
         x1, y1, x2, y2 = slot.rect
         target = SealTarget(slot.field_name, slot.page_index, slot.rect)
         if not box.issuing:
-            text = opinion or DEFAULT_OPINIONS[office.tier]
-            appearance = box_ops(BoxAppearance(
+            facts = read_form_facts(pdf)
+            ruling = parse_decision(decision, tier=office.tier, facts=facts, day=day, rules=self.decision_rules())
+            kind = facts.kind if facts is not None and facts.kind in FORM_OPINIONS else "dibao"
+            text = opinion or ruling.opinion or FORM_OPINIONS[kind][office.tier.value]
+            drawn = box_ops(BoxAppearance(
                 width=x2 - x1, height=y2 - y1, opinion=text, office=office.name, date_text=cn_date(day),
-                seal=office.seal_spec,
-            ), text_font=text_font, seal_font=seal_font, seal_content=art)
+                seal=office.seal_spec, figures=ruling.figures,
+                staff=(ruling.handler, ruling.head) if facts is not None else None,
+            ), text_font=self.text_faces(), seal_font=seal_font, seal_content=art)
             reserve = tuple(SealTarget(s.field_name, s.page_index, s.rect) for s in box.reserve)
-            return SealPlan(target=target, appearance=appearance, level=level, certify=box.certify,
-                            docmdp=MDPPerm.FILL_FORMS, reserve=reserve, reason=text, signer_name=office.name)
+            return SealPlan(target=target, appearance=drawn.ops, fonts=drawn.fonts, level=level,
+                            certify=box.certify, docmdp=MDPPerm.FILL_FORMS, reserve=reserve, reason=text[:200],
+                            signer_name=office.name)
         appearance = box_ops(BoxAppearance(width=x2 - x1, height=y2 - y1, opinion=None, office=None,
                                            date_text=None, seal=office.seal_spec),
-                             text_font=text_font, seal_font=seal_font, seal_content=art)
+                             text_font=text_font, seal_font=seal_font, seal_content=art).ops
         riding = (art, office.seal_spec.diameter_mm * MM) if layout.pages > 1 else None
         return SealPlan(target=target, appearance=appearance, level=level, certify=True, docmdp=MDPPerm.NO_CHANGES,
                         riding_seal=riding, reason="发布", signer_name=office.name)
 
     def _append_use(self, entry: dict[str, Any]) -> None:
-        path = self.settings.data_dir / "audit" / "seal-use.jsonl"
-        append_line(path, json.dumps(entry, ensure_ascii=False).encode())
+        """The 用印日志 of sealing without the service (CLI, scripts): a row of the installation's audit chain."""
+        from .storage import audit
+
+        with self.authority.database().session() as session:
+            audit.append(session, actor=entry["actor"], action="seal.use", office_id=entry["office_id"],
+                         detail=entry)
 
 
 def _use_entry(*, actor: str, office: Office, record: CertRecord, field: str, before: bytes, after: bytes,

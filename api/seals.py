@@ -1,22 +1,22 @@
 """Seal identities and their lifecycle: the CA, one certificate per office, key stores, seal images, CRLs.
 
-State lives in files under the data directory (``pki/ledger.json`` records every certificate ever issued, with
-its status and, once revoked, the revocation time and reason — so later verification can tell signatures made
-before a revocation from those after). Every write is atomic; a revocation publishes a new CRL at once.
+The seal ledger lives in the installation's database (``api/storage/ledger.py``: every certificate ever
+issued, with its status and, once revoked, the revocation time and reason — so later verification can tell
+signatures made before a revocation from those after); certificates, CRLs and keys are files. Every write is
+atomic; a revocation publishes a new CRL at once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import fcntl
-import json
 import logging
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -30,9 +30,13 @@ from signer.seal_image import SealFont, seal_png, seal_svg
 
 from . import faults
 from .files import write_atomic
-from .offices import DEMO_REGISTRY, Office, Registry
+from .offices import DEMO_REGISTRY, Office, Registry, RegistryError
 from .secrets_store import read_or_create
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .storage.engine import Database
+    from .storage.ledger import DatabaseLedger
 
 log = logging.getLogger("minseal.seals")
 
@@ -81,9 +85,31 @@ def _iso(value: dt.datetime) -> str:
 class SealAuthority:
     """The CA and the seals of all offices in the registry; built once per process by a composition root."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, ledger: DatabaseLedger | None = None) -> None:
+        """``ledger``: the service passes its own (on the database it already opened and migrated); otherwise
+        the installation's database is opened and migrated on first use."""
         self.settings = settings
         self._stores: dict[str, KeyStore] = {}
+        self._ledger_store = ledger
+        self._ledger_imported = False
+
+    def ledger_store(self) -> DatabaseLedger:
+        if self._ledger_store is None:
+            from .storage.engine import Database, database_url
+            from .storage.ledger import DatabaseLedger
+            from .storage.migrate import upgrade
+
+            db = Database(database_url(self.settings.database_url, self.settings.data_dir))
+            upgrade(db.engine)
+            self._ledger_store = DatabaseLedger(db)
+        if not self._ledger_imported:
+            self._ledger_store.import_file(self.ledger_path)
+            self._ledger_imported = True
+        return self._ledger_store
+
+    def database(self) -> Database:
+        """The installation's database (where the ledger and the 用印日志 live)."""
+        return self.ledger_store().db
 
     # -- files ---------------------------------------------------------------------------------------------
     @property
@@ -96,6 +122,7 @@ class SealAuthority:
 
     @property
     def ledger_path(self) -> Path:
+        """Where earlier versions kept the ledger; imported into the database once."""
         return self.settings.pki_dir / "ledger.json"
 
     @property
@@ -109,7 +136,28 @@ class SealAuthority:
         return self.settings.seals_dir / f"{office_id}.svg", self.settings.seals_dir / f"{office_id}.png"
 
     def registry(self) -> Registry:
-        return Registry.load(self.settings.registry_path)
+        registry = self.registry_or_none()
+        if registry is None:
+            raise RegistryError(f"找不到单位名录（数据库中没有单位，也没有 {self.settings.registry_path}）；"
+                                "可先运行 minseal init-demo", code="REGISTRY_MISSING")
+        return registry
+
+    def registry_or_none(self) -> Registry | None:
+        """The registry from the database, after importing ``registry.toml`` if it changed. None on a machine
+        that holds no installation (verifying with only a root certificate creates nothing)."""
+        if not self._installed():
+            return None
+        from .storage.offices_store import DatabaseRegistry
+
+        store = DatabaseRegistry(self.database())
+        if self.settings.registry_path.exists():
+            store.import_file(self.settings.registry_path, county_seal_mm=self.settings.county_seal_diameter_mm)
+        return store.load()
+
+    def _installed(self) -> bool:
+        if self._ledger_store is not None or self.settings.database_url or self.settings.registry_path.exists():
+            return True
+        return (self.settings.data_dir / "minseal.db").exists()
 
     # -- secrets and stores -----------------------------------------------------------------------------------
     def _passphrase(self, *, create: bool = False) -> bytes:
@@ -213,27 +261,13 @@ class SealAuthority:
 
     # -- ledger ------------------------------------------------------------------------------------------------
     def _ledger(self) -> dict[str, Any]:
-        try:
-            text = self.ledger_path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return {"crl_number": 0, "certificates": []}
-        except (OSError, UnicodeDecodeError):
-            raise SealStateError(f"无法读取证书台账 {self.ledger_path}", code="LEDGER_DAMAGED",
-                                 category=ErrorCategory.UNAVAILABLE) from None
-        try:
-            data = json.loads(text)
-            if not isinstance(data, dict) or not isinstance(data.get("certificates"), list):
-                raise ValueError
-        except (ValueError, RecursionError):
-            raise SealStateError(f"证书台账 {self.ledger_path} 已损坏", code="LEDGER_DAMAGED",
-                                 category=ErrorCategory.UNAVAILABLE) from None
-        return data
+        return self.ledger_store().load() or {"crl_number": 0, "certificates": []}
 
     def _records(self, ledger: dict[str, Any] | None = None) -> list[CertRecord]:
         return [CertRecord(**r) for r in (ledger or self._ledger())["certificates"]]
 
     def _write_ledger(self, ledger: dict[str, Any]) -> None:
-        write_atomic(self.ledger_path, json.dumps(ledger, ensure_ascii=False, indent=2).encode())
+        self.ledger_store().save(ledger)
 
     def latest(self, office_id: str) -> CertRecord | None:
         mine = [r for r in self._records() if r.office_id == office_id]
@@ -401,7 +435,7 @@ class SealAuthority:
     def _recover(self) -> None:
         """Caller holds the lock. Finishes a recorded key switch and republishes a CRL that is missing, stale
         (it disagrees with the ledger) or half-written (DER and PEM differ)."""
-        if not self.ledger_path.exists():
+        if self.ledger_store().load() is None:
             return
         self._commit_pending()
         if self.crl_needs_publishing():

@@ -5,10 +5,14 @@ Built only by composition roots (the CLI's ``main``, the app factory); nothing r
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from templates.rules import DocumentRules
 
 
 class Settings(BaseSettings):
@@ -64,6 +68,44 @@ class Settings(BaseSettings):
     #: batch workers (issue 12): heartbeat interval, and silence after which a worker's job is re-queued
     worker_heartbeat_s: float = 10.0
     worker_stalled_after_s: float = 30.0
+
+    # -- local rules of the documents (issue 11) -----------------------------------------------------------------
+    #: shortest 公示 period in days (民发〔2021〕57号 art. 19: 7); a 公示 shorter than this is refused
+    notice_days: int = 7
+    #: show 保障类别 on public lists (art. 24 allows only 姓名, 人数, 金额 unless a local rule requires more)
+    notice_show_category: bool = False
+    #: monthly urban 低保标准 (yuan per person), the base of the 临时救助 approval limit
+    urban_dibao_standard: Decimal = Decimal("870.00")
+    #: 临时救助 the township approves itself up to this amount (yuan); unset = 3 × urban_dibao_standard
+    relief_township_limit: Decimal | None = None
+    #: seal diameter (mm) of a county bureau whose registry entry gives none (国发〔1999〕25号: 乡镇 42 mm,
+    #: 县级人民政府 45 mm; its departments such as the 民政局 commonly 42 mm)
+    county_seal_diameter_mm: float = 42.0
+
+    @property
+    def relief_limit(self) -> Decimal:
+        """The 临时救助 amount up to which the township approves (see signer/relief_route.py)."""
+        return self.relief_township_limit if self.relief_township_limit is not None \
+            else (self.urban_dibao_standard * 3).quantize(Decimal("0.01"))
+
+    def document_rules(self) -> DocumentRules:
+        return DocumentRules(notice_days=self.notice_days, show_category=self.notice_show_category)
+
+    # -- 公示 lifecycle and public verification pages (issue 9) ------------------------------------------------
+    #: the 公示 length (notice_days above) is counted in calendar days, or in working days
+    notice_working_days: bool = False
+    #: working-day counting skips weekends and these dates, and counts these weekend dates as working (调休)
+    notice_holidays: list[dt.date] = []
+    notice_extra_workdays: list[dt.date] = []
+    #: local monthly 低保标准 (yuan per person): proposed amount = (standard − per-capita income) × persons
+    dibao_standard: Decimal = Decimal("700.00")
+    #: tests only: the service's "today" (the clock tests move); unset = the real date
+    fixed_today: dt.date | None = None
+    #: requests per client address on the public pages (limits' notation), and uploads to their check form
+    public_rate_limit: str = "120/minute"
+    public_upload_rate_limit: str = "10/minute"
+    #: largest file a member of the public may upload to compare
+    public_max_upload_bytes: int = 10 * 2**20
 
     @property
     def blobs_dir(self) -> Path:

@@ -51,6 +51,6 @@ class VerificationService:
 
     def verify(self, pdf: bytes, *, roots: Sequence[Path] = (), expected_offices: Sequence[str] = (),
                min_level: str | None = None) -> VerificationReport:
-        route_of = self._route_of if self.settings.registry_path.exists() else None
+        route_of = self._route_of if self.authority.registry_or_none() is not None else None
         return verify_pdf(pdf, self.trust(roots, min_level=min_level), expected_offices=expected_offices,
                           route_of=route_of)

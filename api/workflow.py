@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -27,7 +28,10 @@ class DocumentService:
     """Validates and renders documents; one per process (it holds the renderer and its font cache)."""
 
     def __init__(self, settings: Settings, catalogue: Catalogue | None = None,
-                 renderer: PdfRenderer | None = None, registry: Registry | None = None) -> None:
+                 renderer: PdfRenderer | None = None,
+                 registry: Registry | Callable[[], Registry | None] | None = None) -> None:
+        """``registry``: a fixed one, or where to read the installation's (its database); default: the
+        installation under ``settings``."""
         self.settings = settings
         self.catalogue = catalogue or Catalogue.load()
         self._renderer = renderer
@@ -35,9 +39,11 @@ class DocumentService:
 
     def registry(self) -> Registry | None:
         """The office registry the documents' seal boxes are resolved against (None: no installation yet)."""
-        if self._registry is None and self.settings.registry_path.exists():
-            self._registry = Registry.load(self.settings.registry_path)
-        return self._registry
+        if self._registry is None:
+            from .seals import SealAuthority
+
+            self._registry = SealAuthority(self.settings).registry_or_none
+        return self._registry() if callable(self._registry) else self._registry
 
     @property
     def renderer(self) -> PdfRenderer:
@@ -49,20 +55,20 @@ class DocumentService:
     def render(self, family_id: str, data: Any, *, with_docx: bool = False, verify_url: str | None = None,
                today: date | None = None, office_ids: dict[str, str] | None = None) -> RenderOutput:
         """Validate first (nothing is produced from bad data), then render PDF and optionally DOCX."""
-        prepared = self.catalogue.prepare(family_id, data, today=today)
+        prepared = self.catalogue.prepare(family_id, data, today=today, rules=self.settings.document_rules())
         document_id = secrets.token_hex(8)
         if verify_url is None and prepared.family.kind in ("notice", "certificate"):
             verify_url = self.settings.verify_url(document_id)
         if office_ids is None and (registry := self.registry()) is not None:
             office_ids = resolve_office_ids(prepared, registry)
         rendered = self.renderer.render(prepared, verify_url=verify_url, office_ids=office_ids)
-        docx = render_docx(prepared) if with_docx else None
+        docx = render_docx(prepared, verify_url=verify_url) if with_docx else None
         return RenderOutput(document_id=document_id, rendered=rendered, docx=docx, verify_url=verify_url)
 
 
 def seal_font() -> SealFont:
-    """Seals are cut in the Hei face our documents already use (located through fontconfig)."""
+    """Seals are cut in a 宋体 face, as real seals are (located through fontconfig)."""
     for face, path, index in FontSet.locate().files:
-        if face.role == "hei":
+        if face.role == "song":
             return SealFont(path, index)
-    raise AssertionError("hei face missing from FACES")
+    raise AssertionError("song face missing from FACES")

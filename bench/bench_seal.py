@@ -21,6 +21,7 @@ from api import logs
 from api.sealing import SealingService
 from api.seals import SealAuthority
 from api.settings import Settings
+from api.verification import VerificationService
 from api.workflow import DocumentService, seal_font
 
 VILLAGE = "130634100201"
@@ -41,7 +42,7 @@ def bench_algorithm(algorithm: str, repeat: int) -> None:
         settings = Settings(data_dir=Path(tmp) / "var", keys_dir=Path(tmp) / "keys", key_algorithm=algorithm)
         authority = SealAuthority(settings)
         authority.init_demo(seal_font())
-        sealing = SealingService(settings, authority)
+        sealing = SealingService(settings, authority, check=VerificationService(settings, authority).verify)
         docs = DocumentService(settings)
         pdf = docs.render("dibao_application", docs.catalogue.family("dibao_application").sample()).rendered.pdf
         p12 = settings.keys_dir / "p12" / f"{VILLAGE}.p12"

@@ -53,7 +53,7 @@ def main() -> None:
         settings = Settings(data_dir=Path(tmp) / "var", keys_dir=Path(tmp) / "keys")
         authority = SealAuthority(settings)
         authority.init_demo(seal_font())
-        sealing = SealingService(settings, authority)
+        sealing = SealingService(settings, authority, check=VerificationService(settings, authority).verify)
         verification = VerificationService(settings, authority)
         docs = DocumentService(settings)
         pdf = docs.render("dibao_application", docs.catalogue.family("dibao_application").sample()).rendered.pdf

@@ -17,6 +17,8 @@ a bound, and runs of nested arrays/dictionaries are refused unread.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import re
 import zlib
 from collections.abc import Iterable, Mapping
@@ -25,6 +27,7 @@ from typing import Any
 from asn1crypto import cms
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.xref import write_xref_table
 
 from .report import REASONS, Finding
 
@@ -233,7 +236,7 @@ def _classify(reader: PdfFileReader, revision: int, signed_fields: list[str]) ->
             out.append(Finding(code, REASONS[code] + f"（修订版本 {revision}：文档目录的 {changed} 被改动）"))
     dss = dict.get(catalog, "/DSS") if isinstance(catalog, generic.DictionaryObject) else None
     if dss is not None:
-        out += _dss_shape(now, dss, revision)
+        out += _dss_shape(now, dss, revision, _vri_keys(reader))
         allowed |= _reach(now, [dss], written)
     if signed_fields:
         allowed |= _signing_objects(now, before, catalog, signed_fields, written)
@@ -324,12 +327,27 @@ def _kind(resolver: Any, key: tuple[int, int]) -> str:
     return f"，{type(obj).__name__}"
 
 
-def _dss_shape(resolver: Any, dss: Any, revision: int) -> list[Finding]:
-    """DSS and VRI: only their own keys, arrays of streams, VRI entries keyed by a 40-hex SHA-1."""
+def _vri_keys(reader: PdfFileReader) -> set[str]:
+    """A VRI entry is keyed by the SHA-1 of the signature it applies to (PAdES): of the CMS container, with or
+    without the /Contents padding."""
+    keys = set()
+    for sig in reader.embedded_signatures:
+        raw = bytes(sig.sig_object["/Contents"])
+        keys.add("/" + hashlib.sha1(raw).hexdigest().upper())
+        if (length := _der_length(raw)) is not None:
+            keys.add("/" + hashlib.sha1(raw[:length]).hexdigest().upper())
+    return keys
+
+
+def _dss_shape(resolver: Any, dss: Any, revision: int, vri_keys: set[str]) -> list[Finding]:
+    """DSS and VRI: only their own keys, arrays of streams, VRI entries keyed by the SHA-1 of one of the file's
+    signatures."""
     bad = Finding("BAD_DSS", REASONS["BAD_DSS"] + f"（修订版本 {revision}）")
     try:
         dss = dss.get_object()
         if not isinstance(dss, generic.DictionaryObject) or set(map(str, dict.keys(dss))) - _DSS_KEYS:
+            return [bad]
+        if dict.get(dss, "/Type") not in (None, "/DSS"):
             return [bad]
         for key in ("/Certs", "/CRLs", "/OCSPs"):
             if key in dss and not all(isinstance(v.get_object(), generic.StreamObject) for v in dss[key]):
@@ -338,10 +356,16 @@ def _dss_shape(resolver: Any, dss: Any, revision: int) -> list[Finding]:
         if vri is not None:
             for name, entry in dss["/VRI"].items():
                 entry = entry.get_object() if entry is not None else None
-                if not re.fullmatch(r"/[0-9A-F]{40}", str(name)) or not isinstance(entry, generic.DictionaryObject):
+                if str(name) not in vri_keys or not isinstance(entry, generic.DictionaryObject):
                     return [bad]
                 if set(map(str, dict.keys(entry))) - _VRI_KEYS:
                     return [bad]
+                if dict.get(entry, "/Type") not in (None, "/VRI"):
+                    return [bad]
+                for key in ("/Cert", "/CRL", "/OCSP"):
+                    if key in entry and not all(isinstance(v.get_object(), generic.StreamObject)
+                                                for v in entry[key]):
+                        return [bad]
     except Exception:
         return [bad]
     return []
@@ -399,28 +423,96 @@ def _signing_objects(now: Any, before: Any, catalog: Any, signed_fields: list[st
 
 
 def _account_bytes(reader: PdfFileReader, data: bytes, revision: int, ends: list[int]) -> list[Finding]:
-    """In a revision no signature covers, every byte up to its cross-reference section is inside an object
-    that revision lists, or whitespace."""
+    """A revision no signature covers must be, byte for byte, what a PDF writer writes for the objects it lists
+    (pyHanko's form, which MinSeal's sealer uses): each object as ``N G obj`` + its serialisation + ``endobj`` in
+    ascending order from the revision's first byte, then its cross-reference section and
+    ``startxref`` / the exact offset / ``%%EOF``. Parsers tolerate damaged keywords, wrong offsets, stray
+    bytes and rewritten values there; nothing signs them, so only the canonical form is accepted. The second
+    /ID element stays free (a writer picks it at random)."""
+    def unaccounted(position: int, what: str = "") -> list[Finding]:
+        return [Finding("UNACCOUNTED_BYTES", REASONS["UNACCOUNTED_BYTES"]
+                        + f"（修订版本 {revision}，偏移 {position}{what}）")]
+
     xrefs = reader.xrefs
-    start, stop = ends[revision - 1], xrefs.get_xref_container_info(revision).start_location
-    spans = []
+    if xrefs.object_streams_used_in(revision):
+        return unaccounted(ends[revision - 1], "：未签名修订版本中有对象流")
+    resolver = reader.get_historical_resolver(revision)
+    meta = xrefs.get_xref_container_info(revision)
+    stream_key = _key(meta.stream_ref) if meta.stream_ref is not None else None
+    positions: dict[tuple[int, int], int] = {}
     for ref in xrefs.explicit_refs_in_revision(revision):
         offset = xrefs.get_historical_ref(ref, revision)
-        if isinstance(offset, int):
-            spans.append(offset)
-    position = start
-    for offset in sorted(spans):
-        if offset < position or data[position:offset].strip(_WHITESPACE):
-            return [Finding("UNACCOUNTED_BYTES", REASONS["UNACCOUNTED_BYTES"] + f"（修订版本 {revision}，"
-                            f"偏移 {position}）")]
-        end = data.find(b"endobj", offset)
-        stream = data.find(b"stream", offset, end if end >= 0 else None)
-        if stream >= 0:
-            end = data.find(b"endobj", data.find(b"endstream", stream))
-        if end < 0:
-            return [Finding("UNACCOUNTED_BYTES", REASONS["UNACCOUNTED_BYTES"] + f"（修订版本 {revision}）")]
-        position = end + len(b"endobj")
-    if stop > position and data[position:stop].strip(_WHITESPACE):
-        return [Finding("UNACCOUNTED_BYTES",
-                        REASONS["UNACCOUNTED_BYTES"] + f"（修订版本 {revision}，偏移 {position}）")]
+        if not isinstance(offset, int):
+            return unaccounted(ends[revision - 1], f"：对象 {_name(_key(ref))} 的位置无效")
+        if _key(ref) != stream_key:
+            positions[_key(ref)] = offset
+    position = ends[revision - 1]
+    try:
+        for key, offset in sorted(positions.items(), key=lambda item: item[1]):
+            length = _is_canonical(data, offset, key, resolver(generic.Reference(*key)))
+            if offset != position or length is None:
+                return unaccounted(min(offset, position), f"：对象 {_name(key)} 不是规范写法")
+            position += length
+        if position != meta.start_location:
+            return unaccounted(position, "：交叉引用表位置不符")
+        size = resolver.trailer_view.raw_get("/Size")
+        highest = max((k[0] for k in positions), default=0)
+        if stream_key is not None:
+            highest = max(highest, stream_key[0])
+            length = _is_canonical(data, position, stream_key, resolver(generic.Reference(*stream_key)))
+            if length is None:
+                return unaccounted(position, "：交叉引用流不是规范写法")
+            xref_bytes = data[position:position + length]
+        else:
+            table = io.BytesIO()
+            write_xref_table(table, {(g, i): o for (i, g), o in positions.items()})
+            own = reader.trailer._trailer_revisions[xrefs.total_revisions - 1 - revision]
+            trailer = io.BytesIO()
+            own.write_to_stream(trailer, None)
+            xref_bytes = table.getvalue() + b"trailer\n" + trailer.getvalue()
+        if data[position:position + len(xref_bytes)] != xref_bytes:
+            return unaccounted(position, "：交叉引用部分不是规范写法")
+        if int(size) != max(highest + 1, _previous_size(reader, revision)):
+            return unaccounted(position, f"：文件尾 /Size {size} 与对象编号不符")
+        position += len(xref_bytes)
+    except Exception:  # an object that does not even parse or serialise back is not accounted for either
+        return unaccounted(position, "：无法按规范写法重建")
+    tail = f"\nstartxref\n{meta.start_location}\n%%EOF".encode()
+    if data[position:position + len(tail)] != tail or data[position + len(tail):ends[revision]].strip(b"\r\n"):
+        return unaccounted(position, "：文件尾不是规范写法")
     return []
+
+
+def _previous_size(reader: PdfFileReader, revision: int) -> int:
+    return int(reader.get_historical_resolver(revision - 1).trailer_view.raw_get("/Size"))
+
+
+def _serialised(key: tuple[int, int], obj: Any, *, hex_strings: bool = False) -> bytes:
+    out = io.BytesIO()
+    out.write(f"{key[0]} {key[1]} obj\n".encode())
+    (_with_hex_strings(obj) if hex_strings else obj).write_to_stream(out, None, generic.Reference(*key))
+    out.write(b"\nendobj\n")
+    return out.getvalue()
+
+
+def _is_canonical(data: bytes, offset: int, key: tuple[int, int], obj: Any) -> int | None:
+    """The length of the object's canonical form at ``offset``, or None. A parsed string does not remember
+    whether it was written as (literal) or <hex>: both of the writer's forms are accepted."""
+    for hex_strings in (False, True):
+        expected = _serialised(key, obj, hex_strings=hex_strings)
+        if data[offset:offset + len(expected)] == expected:
+            return len(expected)
+    return None
+
+
+def _with_hex_strings(obj: Any) -> Any:
+    if isinstance(obj, (generic.TextStringObject, generic.ByteStringObject)):
+        return generic.ByteStringObject(obj.original_bytes)
+    if isinstance(obj, generic.StreamObject):
+        return generic.StreamObject({k: _with_hex_strings(v) for k, v in dict.items(obj)},
+                                    encoded_data=obj.encoded_data)
+    if isinstance(obj, generic.DictionaryObject):
+        return generic.DictionaryObject({k: _with_hex_strings(v) for k, v in dict.items(obj)})
+    if isinstance(obj, generic.ArrayObject):
+        return generic.ArrayObject([_with_hex_strings(v) for v in obj])
+    return obj

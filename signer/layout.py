@@ -17,6 +17,11 @@ from .slots import SLOTS_INFO_KEY, SlotTable
 
 def slots_at(reader: PdfFileReader, revision: int) -> str | None:
     """The /MinSealSlots text as it stood in ``revision`` (resolved in that revision, not the latest)."""
+    return info_value_at(reader, revision, SLOTS_INFO_KEY)
+
+
+def info_value_at(reader: PdfFileReader, revision: int, key: str) -> str | None:
+    """A document information entry as it stood in ``revision``."""
     history = reader.get_historical_resolver(revision)
     info_ref = history.trailer_view.raw_get("/Info") if "/Info" in history.trailer_view else None
     if info_ref is None:
@@ -24,7 +29,7 @@ def slots_at(reader: PdfFileReader, revision: int) -> str | None:
     info = history(info_ref.reference) if isinstance(info_ref, generic.IndirectObject) else info_ref
     if not isinstance(info, generic.DictionaryObject):
         return None
-    value = info.get("/" + SLOTS_INFO_KEY)
+    value = info.get("/" + key)
     return str(value) if value is not None else None
 
 

@@ -68,12 +68,23 @@ REASONS: dict[str, str] = {
 }
 
 
+def _plain_strings(obj: object) -> None:
+    """Values read from a PDF (pyHanko's ``TextStringObject`` and the like) are ``str`` subclasses that do not
+    copy or serialise as strings: a report holds plain ``str`` only, so it always turns into JSON."""
+    for name, value in vars(obj).items():
+        if isinstance(value, str) and type(value) is not str:
+            object.__setattr__(obj, name, str(value))
+
+
 @dataclass(frozen=True)
 class Finding:
     code: str
     message: str
     field: str | None = None
     indeterminate: bool = False
+
+    def __post_init__(self) -> None:
+        _plain_strings(self)
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,9 @@ class SignatureFacts:
     changes_after: str  # none | ltv_only | later_signatures | other
     coverage: str  # entire_file | entire_revision | partial
     slot: str | None
+
+    def __post_init__(self) -> None:
+        _plain_strings(self)
 
 
 @dataclass(frozen=True)

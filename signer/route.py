@@ -73,6 +73,20 @@ def plan_box(table: SlotTable, signed: frozenset[str], *, office_id: str, office
     raise NotSealableError(f"「{office_name}」在该文书上没有签章位")
 
 
+def check_slots_form_a_route(table: SlotTable, route_of: RouteLookup) -> None:
+    """A form's tier boxes must name one chain of offices (village, its township, its county), or no seal goes
+    on it: sealing such a form would make a file the verifier refuses."""
+    named = [slot.office_id for t in TIER_ORDER if (slot := table.by_name.get(t.value)) is not None]
+    ids = [i for i in named if i is not None]
+    if len(ids) < 2 or len(ids) != len(named):
+        return
+    route = route_of(ids[0]) or []
+    if route[: len(ids)] != ids:
+        raise NotSealableError(f"文书各栏的盖章单位（{'、'.join(str(i) for i in ids)}）不是同一流转路径上的上下级"
+                               f"单位（名录中 {ids[0]} 的路径为 {'、'.join(route) or '未知'}），不能用印",
+                               code="SLOTS_NOT_A_ROUTE")
+
+
 def _check_office(slot: SealSlot, office_id: str, office_name: str) -> None:
     """A seal goes only where the document names this office (by registry id): a village seals only its own
     residents' forms."""

@@ -1,9 +1,12 @@
 """The red round seal (公章) drawn from an office's name: SVG (text as glyph outlines, so it looks the same
 everywhere) and a transparent PNG at print resolution.
 
-Office name along the upper arc, clockwise; a five-pointed star in the centre; optional horizontal bottom text
-(e.g. 民政专用章). Long names get a longer arc, then smaller, narrower characters, so they always fit.
-Deterministic: the same input gives the same bytes. Never draws the national emblem.
+Office name along the upper arc, clockwise, evenly spaced, in a 宋体 face (seals are cut in Song); a five-pointed
+star in the centre; optional horizontal bottom text (e.g. 民政专用章) and an optional 防伪编码 along the lower arc.
+Proportions of a cut seal: ring ~1.2 mm on 42 mm, star 1/3 of the diameter across. Long names get a longer arc,
+then smaller, narrower characters, so they always fit. One seal, one size: the registry's diameter (国发〔1999〕25号:
+乡镇 42 mm) is drawn everywhere, never scaled to a box. Deterministic: the same input gives the same bytes.
+Never draws the national emblem (an office whose seal carries it supplies its own artwork; MinSeal ships none).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ class SealSpec:
     name: str
     diameter_mm: float = 42.0
     bottom_text: str | None = None
+    #: 防伪编码 along the lower arc (digits, as the registry holds it), or None
+    security_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,9 +83,9 @@ class SealLayout:
 def layout(spec: SealSpec) -> SealLayout:
     d = spec.diameter_mm
     c = d / 2
-    ring_width = d * 0.032
+    ring_width = d * 0.029
     ring_radius = c - ring_width / 2
-    star_outer, star_inner = d * 0.18, d * 0.18 * 0.382
+    star_outer, star_inner = d / 6, d / 6 * 0.382
     star = tuple(
         (c + r * math.sin(math.radians(i * 36)), c - r * math.cos(math.radians(i * 36)))
         for i in range(10) for r in [star_outer if i % 2 == 0 else star_inner]
@@ -105,6 +110,9 @@ def layout(spec: SealSpec) -> SealLayout:
         theta = -arc / 2 + (i + 0.5) * arc / n
         t = math.radians(theta)
         glyphs.append(_Glyph(char, c + radius * math.sin(t), c - radius * math.cos(t), theta, height, squeeze))
+    if spec.security_code:
+        glyphs += _lower_arc(spec.security_code.strip(), c=c, radius=ring_radius - ring_width / 2 - d * 0.045,
+                             height=d * 0.055)
     if spec.bottom_text:
         text = spec.bottom_text.strip()
         size = d * 0.085
@@ -112,6 +120,19 @@ def layout(spec: SealSpec) -> SealLayout:
         for i, char in enumerate(text):
             glyphs.append(_Glyph(char, c - width / 2 + (i + 0.5) * size * 0.9, c + d * 0.27, 0.0, size, 0.9))
     return SealLayout(d, ring_width, ring_radius, star, tuple(glyphs))
+
+
+def _lower_arc(code: str, *, c: float, radius: float, height: float) -> list[_Glyph]:
+    """The 防伪编码 along the lower arc, read left to right, feet towards the ring, evenly spaced."""
+    n = len(code)
+    step = math.degrees(height * 0.62 / radius)
+    arc = min(n * step, 110.0)
+    out = []
+    for i, char in enumerate(code):
+        theta = -arc / 2 + (i + 0.5) * arc / n
+        t = math.radians(theta)
+        out.append(_Glyph(char, c + radius * math.sin(t), c + radius * math.cos(t), -theta, height, 0.9))
+    return out
 
 
 def seal_svg(spec: SealSpec, font: SealFont) -> str:

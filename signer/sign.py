@@ -74,6 +74,8 @@ class SealPlan:
     reserve: tuple[SealTarget, ...] = ()
     #: the seal's own operators and size (points) for the 骑缝章 across the pages' right edges, if wanted
     riding_seal: tuple[bytes, float] | None = None
+    #: Type 3 fonts the appearance's text uses (objects with ``name`` and ``to_pdf(writer)``, see appearance.py)
+    fonts: tuple[Any, ...] = ()
     reason: str | None = None
     location: str | None = None
     signer_name: str | None = None
@@ -88,6 +90,7 @@ class _OpsStampStyle(BaseStampStyle):  # type: ignore[misc]
 
     border_width: int = 0
     ops: bytes = b""
+    fonts: tuple[Any, ...] = ()
 
     def create_stamp(self, writer: Any, box: BoxConstraints, text_params: dict[str, Any]) -> BaseStamp:
         return _OpsStamp(writer, self, box)
@@ -101,37 +104,62 @@ class _OpsStamp(BaseStamp):  # type: ignore[misc]
 
     def _render_inner_content(self) -> list[bytes]:
         self.set_resource(category=content.ResourceType.EXT_G_STATE, name=pdf_name("/MinSealInk"), value=_INK)
+        for font in self.style.fonts:
+            self.set_resource(category=content.ResourceType.FONT, name=pdf_name(font.name),
+                              value=font.to_pdf(self.writer))
         return [self.style.ops]
 
 
+#: a 骑缝章 slice starts this far inside the page edge (inside the printable area) …
+RIDING_INSET = 5 * 72 / 25.4
+#: … and is at least this wide; more pages than the seal has slices: the seal is repeated per group of pages
+RIDING_MIN_SLICE = 10 * 72 / 25.4
+
+
+def riding_groups(pages: int, diameter: float) -> list[list[int]]:
+    """Pages split into balanced groups, each showing one whole seal in slices at least 10 mm wide (as offices
+    stamp a thick file in several runs)."""
+    per_group = max(int(diameter // RIDING_MIN_SLICE), 1)
+    count = -(-pages // per_group)
+    base, extra = divmod(pages, count)
+    groups, start = [], 0
+    for g in range(count):
+        size = base + (1 if g < extra else 0)
+        groups.append(list(range(start, start + size)))
+        start += size
+    return groups
+
+
 def _add_riding_seal(writer: IncrementalPdfFileWriter, seal: bytes, diameter: float) -> None:
-    """Each page shows its slice of one seal at its right edge: page i shows the i-th of N vertical strips."""
+    """Each page shows its slice of a seal near its right edge: in a group of N pages, page j shows the j-th of N
+    vertical strips, 5 mm inside the edge."""
     pages = int(writer.root["/Pages"]["/Count"])
     if pages < 2:
         return
-    strip = diameter / pages
     art = generic.StreamObject({
         pdf_name("/Type"): pdf_name("/XObject"), pdf_name("/Subtype"): pdf_name("/Form"),
         pdf_name("/BBox"): generic.ArrayObject([generic.FloatObject(v) for v in (0, 0, diameter, diameter)]),
     }, stream_data=seal)
     art.compress()
     art_ref = writer.add_object(art)  # one copy of the seal, shown in slices on every page
-    for index in range(pages):
-        page_ref, _ = writer.find_page_for_modification(index)
-        box = [float(v) for v in page_ref.get_object()["/MediaBox"]]
-        right, middle = box[2], (box[1] + box[3]) / 2
-        y = middle - diameter / 2
-        x = right - strip - index * strip
-        # pages may share one resource dictionary: a name per page avoids clashes when merging
-        ink, name = b"/MinSealRiding%d" % index, b"/MinSealArt%d" % index
-        ops = b"q %.3f %.3f %.3f %.3f re W n %s gs 1 0 0 1 %.3f %.3f cm %s Do Q" % (
-            right - strip, y, strip, diameter, ink, x, y, name)
-        stream = writer.add_object(generic.StreamObject(stream_data=ops))
-        resources = generic.DictionaryObject({
-            pdf_name("/ExtGState"): generic.DictionaryObject({pdf_name(ink.decode()): _INK}),
-            pdf_name("/XObject"): generic.DictionaryObject({pdf_name(name.decode()): art_ref}),
-        })
-        writer.add_stream_to_page(index, stream, resources)
+    for group in riding_groups(pages, diameter):
+        strip = diameter / len(group)
+        for position, index in enumerate(group):
+            page_ref, _ = writer.find_page_for_modification(index)
+            box = [float(v) for v in page_ref.get_object()["/MediaBox"]]
+            edge, middle = box[2] - RIDING_INSET, (box[1] + box[3]) / 2
+            y = middle - diameter / 2
+            x = edge - strip - position * strip
+            # pages may share one resource dictionary: a name per page avoids clashes when merging
+            ink, name = b"/MinSealRiding%d" % index, b"/MinSealArt%d" % index
+            ops = b"q %.3f %.3f %.3f %.3f re W n %s gs 1 0 0 1 %.3f %.3f cm %s Do Q" % (
+                edge - strip, y, strip, diameter, ink, x, y, name)
+            stream = writer.add_object(generic.StreamObject(stream_data=ops))
+            resources = generic.DictionaryObject({
+                pdf_name("/ExtGState"): generic.DictionaryObject({pdf_name(ink.decode()): _INK}),
+                pdf_name("/XObject"): generic.DictionaryObject({pdf_name(name.decode()): art_ref}),
+            })
+            writer.add_stream_to_page(index, stream, resources)
 
 
 @dataclass
@@ -174,7 +202,7 @@ class Sealer:
             spec = SigFieldSpec(plan.target.field_name, on_page=plan.target.page_index, box=plan.target.rect)
         return signers.PdfSigner(
             meta, signer=signer, timestamper=self.timestamper if level is not SealLevel.B_B else None,
-            stamp_style=_OpsStampStyle(ops=plan.appearance), new_field_spec=spec,
+            stamp_style=_OpsStampStyle(ops=plan.appearance, fonts=plan.fonts), new_field_spec=spec,
         )
 
     def _prepare(self, pdf: bytes, plan: SealPlan) -> IncrementalPdfFileWriter:

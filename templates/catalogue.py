@@ -17,6 +17,7 @@ from typing import Any, Literal, cast
 
 from signer.errors import FieldProblem, TemplateDataError, UnknownFamilyError
 
+from .rules import DEFAULT_RULES, DocumentRules
 from .schema import FieldSpec, Schema, public_view
 
 TEMPLATES_ROOT = Path(__file__).resolve().parent
@@ -41,8 +42,10 @@ class Family:
     tiers: tuple[str, ...]
     #: dotted path to the issuing office's name in the data: PDF author and seal position
     issuer_field: str
-    derive: Callable[[dict[str, Any]], dict[str, Any]]
-    check: Callable[[dict[str, Any]], list[FieldProblem]]
+    #: derived values (totals, ages …) the documents show, under the local rules
+    derive: Callable[[dict[str, Any], DocumentRules], dict[str, Any]]
+    #: cross-field rules; a refusal names the rule it follows
+    check: Callable[[dict[str, Any], DocumentRules], list[FieldProblem]]
     build_docx: Callable[[dict[str, Any]], Any]
     #: functions the family's HTML template may call, so PDF and DOCX share one wording
     helpers: Mapping[str, Callable[..., Any]]
@@ -98,16 +101,18 @@ class Catalogue:
             known = "、".join(self._families)
             raise UnknownFamilyError(f"没有模板「{family_id}」；可用的模板：{known}") from None
 
-    def prepare(self, family_id: str, data: object, *, today: date | None = None) -> Prepared:
+    def prepare(self, family_id: str, data: object, *, today: date | None = None,
+                rules: DocumentRules | None = None) -> Prepared:
         """Validate ``data`` against the family's schema and rules; raise with every bad field named."""
         family = self.family(family_id)
+        rules = rules or DEFAULT_RULES
         clean, problems = family.schema.validate(data, today=today)
         if not problems:
-            problems = family.check(clean)
+            problems = family.check(clean, rules)
         if problems:
             raise TemplateDataError(problems, f"「{family.title}」数据有误（共 {len(problems)} 处）")
         shown = clean if family.audience != "public" else public_view(family.schema.root, clean)
-        return Prepared(family=family, data=clean, view=family.derive(dict(shown)))
+        return Prepared(family=family, data=clean, view=family.derive(dict(shown), rules))
 
 
 def _load_family(meta_path: Path) -> Family:
@@ -128,8 +133,8 @@ def _load_family(meta_path: Path) -> Family:
         schema=Schema.from_entries(entries, source=str(meta_path)),
         tiers=tuple(meta.get("tiers", ())),
         issuer_field=meta["issuer_field"],
-        derive=getattr(module, "derive", lambda view: view),
-        check=getattr(module, "check", lambda data: []),
+        derive=getattr(module, "derive", lambda view, rules: view),
+        check=getattr(module, "check", lambda data, rules: []),
         build_docx=module.build_docx,
         helpers=dict(getattr(module, "TEMPLATE_HELPERS", {})),
     )

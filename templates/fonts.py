@@ -25,6 +25,8 @@ class Face:
     role: str
     family: str
     debian_package: str
+    #: fontconfig pattern when the family alone does not select the face (a weight)
+    pattern: str = ""
 
 
 FACES: tuple[Face, ...] = (
@@ -32,6 +34,11 @@ FACES: tuple[Face, ...] = (
     Face("hei", "WenQuanYi Zen Hei", "fonts-wqy-zenhei"),
     Face("kai", "AR PL KaitiM GB", "fonts-arphic-gkai00mp"),
     Face("fallback", "AR PL UMing CN", "fonts-arphic-uming"),
+    # GB/T 9704 faces: 仿宋 body and a 小标宋-like title. Debian ships them only inside texlive-lang-chinese
+    # (262 MB installed with --no-install-recommends); scripts/setup takes the two files from that package.
+    Face("fangsong", "FandolFang", "texlive-lang-chinese（scripts/setup 只取其中的 FandolFang 字体）"),
+    Face("title", "FandolSong", "texlive-lang-chinese（scripts/setup 只取其中的 FandolSong-Bold 字体）",
+         pattern="FandolSong:bold"),
 )
 
 #: Characters layout may need that never come from user data (page furniture and punctuation are checked
@@ -51,7 +58,7 @@ def check_subsetter() -> None:
 def _locate(face: Face) -> tuple[Path, int]:
     try:
         out = subprocess.run(
-            ["fc-match", "-f", "%{file}|%{index}|%{family}", face.family],
+            ["fc-match", "-f", "%{file}|%{index}|%{family}", face.pattern or face.family],
             capture_output=True, text=True, check=True, timeout=10,
         ).stdout
     except (OSError, subprocess.SubprocessError) as exc:

@@ -1,4 +1,7 @@
-"""Household rules shared by the 申请审批表 families: who the members are and what they earn."""
+"""Household rules shared by the 申请审批表 families: who the members are and what they earn.
+
+After 民发〔2021〕57号 the form names an 申请人 (one of the 共同生活家庭成员, not a 户主), each member's relation to
+the applicant, and a 近亲属备案 (art. 11)."""
 
 from __future__ import annotations
 
@@ -22,19 +25,20 @@ def age_on(born: date | None, day: date) -> int | None:
 
 
 def check_members(data: dict[str, Any]) -> list[FieldProblem]:
-    """The head appears once as 本人 with the same name and ID; no ID twice; a grade only for 残疾."""
+    """The applicant appears once as 本人 with the same name and ID; no ID twice; a grade only for 残疾; a
+    近亲属备案 says with whom (57号 art. 11)."""
     problems: list[FieldProblem] = []
     members = data.get("members") or []
     applicant = data.get("applicant") or {}
     selves = [i for i, m in enumerate(members) if m.get("relation") == "本人"]
     if len(selves) != 1:
-        problems.append(FieldProblem("members", f"家庭成员中应有且只有一位「本人」（户主），实际 {len(selves)} 位"))
+        problems.append(FieldProblem("members", f"家庭成员中应有且只有一位「本人」（申请人），实际 {len(selves)} 位"))
     else:
         me = members[selves[0]]
         if me.get("id_number") != applicant.get("id_number"):
-            problems.append(FieldProblem(f"members[{selves[0]}].id_number", "「本人」的身份证号码与户主不一致"))
+            problems.append(FieldProblem(f"members[{selves[0]}].id_number", "「本人」的身份证号码与申请人不一致"))
         if me.get("name") != applicant.get("name"):
-            problems.append(FieldProblem(f"members[{selves[0]}].name", "「本人」的姓名与户主不一致"))
+            problems.append(FieldProblem(f"members[{selves[0]}].name", "「本人」的姓名与申请人不一致"))
     seen: dict[str, int] = {}
     for i, m in enumerate(members):
         number = m.get("id_number")
@@ -43,7 +47,17 @@ def check_members(data: dict[str, Any]) -> list[FieldProblem]:
         seen.setdefault(number, i)
         if m.get("disability_grade") and m.get("health") != "残疾":
             problems.append(FieldProblem(f"members[{i}].disability_grade", "只有身体状况为「残疾」时才填写残疾等级"))
+    kinship = data.get("kinship") or {}
+    if kinship.get("registered") and not kinship.get("detail"):
+        problems.append(FieldProblem("kinship.detail", "近亲属备案应写明与哪位经办人员或村(居)委会成员、何种关系"
+                                                       "（《最低生活保障审核确认办法》第十一条）"))
+    signed = data.get("signed_on")
+    if signed is not None and data.get("filled_on") is not None and signed < data["filled_on"]:
+        problems.append(FieldProblem("signed_on", "申请人签字日期不能早于填表日期"))
     return problems
+
+
+TIERS = ("village", "township", "county")
 
 
 def derive_household(view: dict[str, Any], *, on: date) -> dict[str, Any]:
@@ -64,4 +78,17 @@ def derive_household(view: dict[str, Any], *, on: date) -> dict[str, Any]:
     applicant = dict(view.get("applicant") or {})
     applicant["birth_date"] = birth_date(applicant.get("id_number"))
     view["applicant"] = applicant
+    staff = view.get("staff") or {}
+    view["staff"] = {tier: {"handler": (staff.get(tier) or {}).get("handler") or "",
+                            "head": (staff.get(tier) or {}).get("head") or ""} for tier in TIERS}
+    kinship = view.get("kinship") or {}
+    view["kinship_text"] = (f"是。{kinship.get('detail') or ''}" if kinship.get("registered") else "否")
     return view
+
+
+def form_facts(view: dict[str, Any]) -> dict[str, Any]:
+    """What the seal step needs to know of the form (household size and income for the decision, staff names
+    for the boxes); written into the PDF and trusted as of the first seal."""
+    return {"household_size": view["household_size"], "per_capita_income": str(view["per_capita_income"]),
+            "category": view.get("category"), "applicant": (view.get("applicant") or {}).get("name"),
+            "serial": view.get("serial") or "", "staff": view["staff"]}

@@ -1,46 +1,139 @@
-"""What the 公示 and 公布 notices share: totals of the household list and the default heading."""
+"""What the 公示 and 公布 notices share: the household list as 57号 art. 24 allows it, its totals, its column
+widths, the per-village split (art. 19) and the Word version.
+
+A public list shows 申请人姓名, village, 保障人数 (家庭成员数量) and 保障金额 — never an ID number (not even masked),
+phone, address or income; 保障类别 only where a local rule turns it on (:class:`DocumentRules`)."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from docx.document import Document
 
 from . import docx_kit
-
-#: a list column after 序号/户主姓名/身份证号码: its header, its cell, and its cell in the total row
-#: (None: merged into the cell to its left)
-Column = tuple[str, Callable[[dict[str, Any]], str], str | None]
+from .formats import money
 
 
-def derive_list(view: dict[str, Any], *, default_heading: str) -> dict[str, Any]:
-    households = view["households"]
+@dataclass(frozen=True)
+class Column:
+    header: str
+    cell: Callable[[dict[str, Any]], str]
+    #: its cell in the total row; None: merged into the cell to its left
+    total: str | None
+    #: numbers keep their width and never wrap; text may wrap inside its cell
+    numeric: bool = False
+
+
+def text_width(text: str) -> float:
+    """Width in ems at the list's size: CJK and full-width characters 1, the rest (digits, Latin) 0.55."""
+    return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.55 for c in text)
+
+
+#: the list's usable width in ems of its 12 pt type: 156 mm / (12 pt = 4.233 mm)
+LIST_WIDTH_EM = 36.8
+#: cell padding left + right, in ems
+_PAD_EM = 1.0
+
+
+def fit_columns(rows: Sequence[Sequence[str]], numeric: Sequence[bool]) -> list[float]:
+    """Column widths in percent, fitted to content: numeric columns get their widest cell (they never wrap);
+    text columns share the rest in proportion to what they hold, each at least its header's longest word."""
+    header_min = [text_width(str(rows[0][i])) + _PAD_EM for i in range(len(numeric))]
+    natural = [max(max(text_width(str(r[i])) for r in rows[1:]) + _PAD_EM if rows[1:] else 0.0, header_min[i])
+               for i in range(len(numeric))]
+    fixed = sum(n for n, num in zip(natural, numeric, strict=True) if num)
+    flexible = [max(n, h) if not num else 0.0 for n, h, num in zip(natural, header_min, numeric, strict=True)]
+    room = max(LIST_WIDTH_EM - fixed, 0.0)
+    want = sum(flexible)
+    widths = []
+    for i, num in enumerate(numeric):
+        if num:
+            widths.append(natural[i])
+        elif want <= room:
+            widths.append(flexible[i] + (room - want) / max(sum(1 for x in numeric if not x), 1))
+        else:
+            widths.append(max(header_min[i], room * flexible[i] / want))
+    total = sum(widths)
+    return [round(100 * w / total, 2) for w in widths]
+
+
+def list_columns(d: dict[str, Any], *, township: bool, category: bool, amount_label: str) -> list[Column]:
+    columns = [Column("序号", lambda h: str(h["no"]), "合计", numeric=True),
+               Column("申请人姓名", lambda h: h["head_name"], f"{d['total_households']}户")]
+    if township:
+        columns.append(Column("乡镇(街道)", lambda h: h["township"], None))
+    columns.append(Column("村(社区)", lambda h: h["village"], None))
+    columns.append(Column("保障人数", lambda h: str(h["persons"]), f"{d['total_persons']}人", numeric=True))
+    if category:
+        columns.append(Column("保障类别", lambda h: h["category"], ""))
+    columns.append(Column(amount_label, lambda h: money(h["monthly_amount"]), money(d["total_amount"]), numeric=True))
+    return columns
+
+
+def derive_list(view: dict[str, Any], *, default_heading: str, columns: Callable[[dict[str, Any]], list[Column]]) \
+        -> dict[str, Any]:
+    households = [dict(h, no=i) for i, h in enumerate(view["households"], 1)]
+    for h in households:  # nothing private reaches a public list, whatever the input carried
+        h.pop("id_number", None)
+        h.pop("phone", None)
+    view["households"] = households
     view["total_households"] = len(households)
     view["total_persons"] = sum(h["persons"] for h in households)
     view["total_amount"] = sum((h["monthly_amount"] for h in households), Decimal("0.00"))
     view["heading"] = view.get("title") or f"{view['issuer']}{default_heading}"
-    # the masked ID column appears only when the input carried ID numbers
-    view["show_id"] = any(h.get("id_number") for h in households)
+    cols = columns(view)
+    view["columns"] = cols
+    view["rows"] = [[c.cell(h) for c in cols] for h in households]
+    total_row = [c.total for c in cols]
+    view["total_row"] = _merged(total_row)
+    view["column_widths"] = fit_columns([[c.header for c in cols], *view["rows"],
+                                         [t or "" for t in total_row]], [c.numeric for c in cols])
     return view
 
 
-def build_list_docx(d: dict[str, Any], paragraphs: Sequence[str], columns: Sequence[Column]) -> Document:
-    """The Word version of a household-list notice: title, body, the list (header repeated on every page,
+def _merged(cells: Sequence[str | None]) -> list[tuple[str, int, bool]]:
+    """The total row as (text, colspan, numeric-looking) cells: a None continues the cell to its left."""
+    out: list[tuple[str, int, bool]] = []
+    for cell in cells:
+        if cell is None and out:
+            text, span, num = out[-1]
+            out[-1] = (text, span + 1, num)
+        else:
+            out.append((cell or "", 1, bool(cell) and str(cell)[0].isdigit()))
+    return out
+
+
+def split_by_village(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """One notice per village out of a township-wide list (57号 art. 19: the 公示 is posted in the applicant's
+    own village): (village, data) in the order villages first appear; title and 文号 name the village."""
+    villages: dict[str, list[dict[str, Any]]] = {}
+    for household in data.get("households") or []:
+        villages.setdefault(str(household.get("village", "")), []).append(household)
+    out = []
+    for village, households in villages.items():
+        part = dict(data, households=households)
+        if data.get("title"):
+            part["title"] = f"{data['title']}（{village}）"
+        out.append((village, part))
+    return out
+
+
+def build_list_docx(d: dict[str, Any], paragraphs: Sequence[str]) -> Document:
+    """The Word version of a household-list notice: title, 文号, body, the list (header repeated on every page,
     a total row) and the issuing office and date."""
-    doc = docx_kit.new_notice_document()
-    docx_kit.title(doc, d["heading"], face=docx_kit.SONG, size=22)
+    doc = docx_kit.new_notice_document(author=d["issuer"])
+    docx_kit.title(doc, d["heading"], face=docx_kit.TITLE_FACE, size=22)
+    if d.get("notice_no"):
+        docx_kit.para(doc, d["notice_no"], indent=False, align="center")
     for text in paragraphs:
         docx_kit.para(doc, text)
-    id_column: list[Column] = (
-        [("身份证号码", lambda h: h.get("id_number") or "", None)] if d["show_id"] else [])
-    all_columns: list[Column] = [("户主姓名", lambda h: h["head_name"], f"{d['total_households']}户"),
-                                 *id_column, *columns]
-    rows: list[list[str | None]] = [["序号", *(label for label, _cell, _total in all_columns)]]
-    for i, h in enumerate(d["households"], 1):
-        rows.append([str(i), *(cell(h) for _label, cell, _total in all_columns)])
-    rows.append(["合计", *(total for _label, _cell, total in all_columns)])
-    docx_kit.repeat_header(docx_kit.grid(doc, rows))
+    columns: list[Column] = d["columns"]
+    rows: list[list[str | None]] = [[c.header for c in columns], *d["rows"], [c.total for c in columns]]
+    table = docx_kit.grid(doc, rows, font_size=12)
+    docx_kit.repeat_header(table)
     docx_kit.closing(doc, d["issuer"], d["issued_on"])
     return doc

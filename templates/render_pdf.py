@@ -7,6 +7,7 @@ only our own template assets and ``data:`` URLs.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Iterator, Mapping
@@ -22,21 +23,24 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from signer.errors import FieldProblem, TemplateDataError
+from signer.form_facts import FORM_FACTS_KEY
 from signer.slots import SLOTS_INFO_KEY, SealSlot, SlotTable
 
 from .catalogue import TEMPLATES_ROOT, Catalogue, Family, Prepared, iter_strings
 from .fonts import FontSet, check_subsetter
 from .formats import cn_date, money
+from .titles import title_lines
 from .validators import mask_id_number
 
 #: CSS px → PDF points
 PX_TO_PT = 0.75
 MM_TO_PX = 96 / 25.4
-#: a seal slot over an issuing office is a square this wide: room for a 42 mm seal (45 mm for county bodies
-#: is scaled to fit)
-ISSUER_SEAL_MM = 44.0
-#: GB/T 9704: office name and date sit slightly below the seal's centre
-SEAL_RAISE_MM = 4.0
+#: a seal slot over an issuing office is a square this wide: room for any seal up to 48 mm, drawn at its
+#: registry diameter (seals are never scaled to a box)
+ISSUER_SEAL_MM = 48.0
+#: GB/T 9704 §7.3.5.1: office name and date sit below the seal's centre ("中心偏下"): the centre is at the top
+#: of the signature block (the name's line box; its glyphs start ~2 mm lower)
+SEAL_CENTRE_FROM_TOP_MM = 0.0
 ASSETS = TEMPLATES_ROOT / "assets"
 
 
@@ -93,8 +97,25 @@ class _LogCollector(logging.Handler):
             records.append(record.getMessage())
 
 
-#: a verification URL must fit a QR code a phone reads at print size (version ≤ 10 at level M holds ~213 bytes)
-MAX_VERIFY_URL = 200
+#: The QR slot is 24 mm wide (26 mm on certificates). Up to version 9 (53 modules, 0.45 mm each at 24 mm) the code
+#: reads from a printed board with a phone and still decodes from a 72 dpi scan (tests/test_public_page.py);
+#: version 10 did not at 72 dpi. Error correction M (15 % of the symbol may be soiled) where the URL fits, else L.
+MAX_QR_VERSION = 9
+QR_ERROR_LEVELS = ("m", "l")
+#: a plain URL of this length always fits; a longer one must still fit version 9 (checked below)
+MAX_VERIFY_URL = 330
+
+
+def qr_code(url: str) -> segno.QRCode:
+    """The smallest QR code of version ≤ 9 for ``url``, preferring error correction M."""
+    for level in QR_ERROR_LEVELS:
+        try:
+            code = segno.make(url, error=level, micro=False, boost_error=True)
+        except segno.DataOverflowError:
+            continue
+        if int(code.version) <= MAX_QR_VERSION:
+            return code
+    raise TemplateDataError([FieldProblem("verify_url", f"核验网址过长，二维码无法在{MAX_QR_VERSION}版以内容纳")])
 
 
 def check_verify_url(url: str | None) -> None:
@@ -102,7 +123,7 @@ def check_verify_url(url: str | None) -> None:
     if url is None:
         return
     problem = None
-    if not url.startswith(("https://", "http://")):
+    if not url.lower().startswith(("https://", "http://")):
         problem = "核验网址应以 http:// 或 https:// 开头"
     elif len(url) > MAX_VERIFY_URL:
         problem = f"核验网址过长（最多 {MAX_VERIFY_URL} 个字符，实际 {len(url)} 个）"
@@ -110,10 +131,20 @@ def check_verify_url(url: str | None) -> None:
         problem = "核验网址含有空白、控制字符或非 ASCII 字符"
     if problem:
         raise TemplateDataError([FieldProblem("verify_url", problem)])
+    qr_code(url)
 
 
 def qr_data_uri(url: str) -> str:
-    return str(segno.make(url, error="m").svg_data_uri(border=0, dark="#000", scale=4))
+    return str(qr_code(url).svg_data_uri(border=0, dark="#000", scale=4))
+
+
+def qr_png(url: str, *, scale: int = 8) -> bytes:
+    """The same code as a PNG with its quiet zone (for the Word version)."""
+    import io
+
+    buffer = io.BytesIO()
+    qr_code(url).save(buffer, kind="png", scale=scale, border=4)
+    return buffer.getvalue()
 
 
 class PdfRenderer:
@@ -131,7 +162,7 @@ class PdfRenderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self._env.filters.update(cn_date=cn_date, money=money, mask_id=mask_id_number)
+        self._env.filters.update(cn_date=cn_date, money=money, mask_id=mask_id_number, title_lines=title_lines)
         self._env.globals.update(qr_data_uri=qr_data_uri)
         self._stylesheets: dict[str, list[Any]] = {}
         self._log = _LogCollector()
@@ -189,6 +220,9 @@ class PdfRenderer:
             slots = tuple(_find_slots(document, prepared.family, office_ids or {}))
             # the slots travel inside the file too, so a later tier's signer knows where its box is
             document.metadata.custom[SLOTS_INFO_KEY] = SlotTable(prepared.family.id, slots).to_json()
+            if "facts" in prepared.view:  # what the seal step checks a decision against (forms only)
+                document.metadata.custom[FORM_FACTS_KEY] = json.dumps(prepared.view["facts"], ensure_ascii=False,
+                                                                      separators=(",", ":"))
             pdf = document.write_pdf(pdf_variant=self.pdf_variant, custom_metadata=True)
         finally:
             warnings = self._log.stop()
@@ -222,7 +256,7 @@ def _find_slots(document: Any, family: Family, office_ids: Mapping[str, str]) ->
             w, h = box.border_width(), box.border_height()
             if element.get("data-seal-anchor"):
                 side = ISSUER_SEAL_MM * MM_TO_PX
-                cx, cy = x + w / 2, y + h / 2 - SEAL_RAISE_MM * MM_TO_PX
+                cx, cy = x + w / 2, y + SEAL_CENTRE_FROM_TOP_MM * MM_TO_PX
                 x, y, w, h = cx - side / 2, cy - side / 2, side, side
             purpose = "tier" if name in family.tiers else ("qr" if name == "qr" else "issuer")
             yield SealSlot(

@@ -267,7 +267,9 @@ _LEAF_CHECKERS: dict[str, Callable[[FieldSpec, Any, date], Any]] = {
 
 
 def public_view(spec: FieldSpec, data: Any) -> Any:
-    """The data as a public document may show it: private ID numbers masked, other private fields removed."""
+    """The data as a public document may show it: every private field removed — ID numbers too, not even
+    masked (57号 art. 24: a public list shows 申请人姓名, 家庭成员数量, 保障金额; the last digits of a masked
+    number still reveal sex)."""
     if spec.type == "list":
         return [public_view_object(spec, item) for item in data or []]
     if spec.type == "object":
@@ -280,10 +282,7 @@ def public_view_object(spec: FieldSpec, data: Mapping[str, Any]) -> dict[str, An
     for child in spec.children:
         value = data.get(child.name)
         if child.private:
-            if child.type == "id_number" and value:
-                out[child.name] = validators.mask_id_number(value)
-            else:
-                out[child.name] = None
+            out[child.name] = None
             continue
         out[child.name] = public_view(child, value)
     return out

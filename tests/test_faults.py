@@ -19,6 +19,11 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs12
+from sqlalchemy import select
+
+from api.storage.engine import Database, database_url
+from api.storage.ledger import DatabaseLedger
+from api.storage.models import AuditRow
 
 REPO = Path(__file__).resolve().parent.parent
 VILLAGE, TOWNSHIP, COUNTY = "130634100201", "130634100", "130634"
@@ -89,9 +94,27 @@ class Install:
         out = capsys.readouterr()
         return subprocess.CompletedProcess(list(args), code, out.out, out.err)
 
+    def database(self) -> Database:
+        return Database(database_url(None, self.data))
+
     def ledger(self) -> dict[str, object]:
-        data: dict[str, object] = json.loads((self.data / "pki" / "ledger.json").read_text("utf-8"))
+        db = self.database()
+        try:
+            data = DatabaseLedger(db).load()
+        finally:
+            db.dispose()
+        assert data is not None
         return data
+
+    def seal_uses(self) -> list[dict[str, object]]:
+        """The 用印日志 rows of the audit chain."""
+        db = self.database()
+        try:
+            with db.session() as session:
+                return [row.detail for row in session.execute(
+                    select(AuditRow).where(AuditRow.action == "seal.use").order_by(AuditRow.seq)).scalars()]
+        finally:
+            db.dispose()
 
     def records(self, office: str) -> list[dict[str, str]]:
         return [r for r in self.ledger()["certificates"] if r["office_id"] == office]  # type: ignore[attr-defined]
@@ -360,9 +383,7 @@ def test_seal_racing_revoke_ends_in_seal_revoked_never_a_traceback(install: Inst
         with (tmp_path / "same.pdf").open("rb") as handle:
             assert len(PdfFileReader(handle).embedded_signatures) == 1
     assert not list(tmp_path.glob(".*.tmp"))
-    log = install.data / "audit" / "seal-use.jsonl"
-    entries = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
-    assert len(entries) == sum(d.returncode == 0 for d in outputs)
+    assert len(install.seal_uses()) == sum(d.returncode == 0 for d in outputs)
 
 
 #: every exit code the CLI may give: success, usage (click) and the categories of api/errors.py — never 1

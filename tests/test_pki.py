@@ -331,3 +331,60 @@ def test_secret_file_does_not_touch_a_shared_folder(tmp_path: Path) -> None:
     secret = read_or_create(None, shared / "minseal.pass", create=True)
     assert oct(shared.stat().st_mode & 0o7777) == "0o1777"
     assert oct((shared / "minseal.pass").stat().st_mode & 0o777) == "0o600" and secret
+
+
+def test_a_file_ledger_is_imported_once_into_the_database(demo: SealAuthority, tmp_path: Path) -> None:
+    """An installation of an earlier version kept the ledger in pki/ledger.json: it moves into the database on
+    first use, the file is kept under another name, and nothing is imported twice."""
+    ledger = demo.ledger_store().load()
+    assert ledger is not None and ledger["certificates"]
+    old = Settings(data_dir=tmp_path / "var", keys_dir=tmp_path / "keys")
+    file = old.pki_dir / "ledger.json"
+    file.parent.mkdir(parents=True)
+    file.write_text(json.dumps(ledger), encoding="utf-8")
+    moved = SealAuthority(old)
+    assert [r.serial for r in moved.records()] == [r["serial"] for r in ledger["certificates"]]
+    assert not file.exists() and file.with_name("ledger.json.imported").exists()
+    file.write_text(json.dumps({"crl_number": 99, "certificates": []}), encoding="utf-8")
+    again = SealAuthority(old)
+    assert len(again.records()) == len(ledger["certificates"])  # the database already holds one: kept
+    assert again.ledger_store().load()["crl_number"] == ledger["crl_number"]  # type: ignore[index]
+    assert not file.exists(), "a second file is set aside too, never half-merged"
+    broken = Settings(data_dir=tmp_path / "b" / "var", keys_dir=tmp_path / "b" / "keys")
+    broken.pki_dir.mkdir(parents=True)
+    (broken.pki_dir / "ledger.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(SealStateError) as caught:
+        SealAuthority(broken).records()
+    assert caught.value.code == "LEDGER_DAMAGED"
+
+
+def test_the_registry_lives_in_the_database(tmp_path: Path) -> None:
+    """registry.toml is an import format: read into the database when it changes; every part reads the database."""
+    from sqlalchemy import select
+
+    from api.offices import DEMO_REGISTRY
+    from api.storage.models import AuditRow
+
+    settings = _settings(tmp_path)
+    assert SealAuthority(settings).registry_or_none() is None and not settings.data_dir.exists()
+    settings.registry_path.parent.mkdir(parents=True)
+    text = DEMO_REGISTRY.read_text("utf-8")
+    settings.registry_path.write_text(text, encoding="utf-8")
+    ids = {o.id for o in SealAuthority(settings).registry()}
+    settings.registry_path.unlink()
+    authority = SealAuthority(settings)
+    assert {o.id for o in authority.registry()} == ids, "the database holds it without the file"
+    extra = ('\n[[office]]\nid = "130634100209"\nname = "新设村村民委员会"\ntier = "village"\n'
+             'parent = "130634100"\nkey_store = "p12"\n')
+    settings.registry_path.write_text(text + extra, encoding="utf-8")
+    assert authority.registry().get("130634100209").parent == "130634100"
+    assert authority.registry().route("130634100209")[-1].id == "130634"
+    with authority.database().session() as session:
+        imports = session.execute(select(AuditRow).where(AuditRow.action == "registry.import")).scalars().all()
+        assert [row.detail["changed"] for row in imports] == [len(ids), 1], "each changed file once"
+    settings.registry_path.write_text(text.replace('parent = "130634100"', 'parent = "130634999"', 1),
+                                      encoding="utf-8")
+    with pytest.raises(RegistryError):
+        authority.registry()  # a broken file is refused whole; nothing of it is imported
+    settings.registry_path.unlink()
+    assert authority.registry().get("130634100209").name == "新设村村民委员会"

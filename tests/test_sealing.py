@@ -22,11 +22,15 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfWriter
+from sqlalchemy import select
 
 from api.cli import main
 from api.sealing import SealingService
 from api.seals import SealAuthority
 from api.settings import Settings
+from api.storage import audit
+from api.storage.models import AuditRow
+from api.verification import VerificationService
 from api.workflow import DocumentService, seal_font
 from signer.errors import NotSealableError, SealRevokedError, SealStateError, WrongOfficeError
 
@@ -47,7 +51,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, 
     authority = SealAuthority(settings)
     authority.init_demo(seal_font())
     with serve(settings, port):
-        yield settings, authority, SealingService(settings, authority)
+        check = VerificationService(settings, authority).verify
+        yield settings, authority, SealingService(settings, authority, check=check)
 
 
 @pytest.fixture(scope="module")
@@ -123,17 +128,19 @@ def test_three_tiers_seal_and_every_verifier_agrees(world, nssdb, form_pdf, tmp_
     slots = json.loads(str(reader.trailer_view["/Info"]["/MinSealSlots"]))["slots"]
     path = tmp_path / "final.pdf"
     path.write_bytes(final)
-    image = pdftools.page_png(path, tmp_path / "final", mode="RGB")
-    height = image.height
-    red = red_mask(image)
-    for slot in slots:
-        x1, y1, x2, y2 = slot["rect"]
-        inside = [p for p in red if x1 <= p[0] <= x2 and height - y2 <= p[1] <= height - y1]
-        assert len(inside) > 1500, f"no seal in the {slot['name']} box"
-    outside = [p for p in red if not any(s["rect"][0] - 2 <= p[0] <= s["rect"][2] + 2
-                                         and height - s["rect"][3] - 2 <= p[1] <= height - s["rect"][1] + 2
-                                         for s in slots)]
-    assert outside == []
+    for page in sorted({s["page_index"] for s in slots}):  # a form may run over pages (issue 11)
+        on_page = [s for s in slots if s["page_index"] == page]
+        image = pdftools.page_png(path, tmp_path / f"final{page}", page=page + 1, mode="RGB")
+        height = image.height
+        red = red_mask(image)
+        for slot in on_page:
+            x1, y1, x2, y2 = slot["rect"]
+            inside = [p for p in red if x1 <= p[0] <= x2 and height - y2 <= p[1] <= height - y1]
+            assert len(inside) > 1500, f"no seal in the {slot['name']} box"
+        outside = [p for p in red if not any(s["rect"][0] - 2 <= p[0] <= s["rect"][2] + 2
+                                             and height - s["rect"][3] - 2 <= p[1] <= height - s["rect"][1] + 2
+                                             for s in on_page)]
+        assert outside == []
 
 
 def test_rules_of_the_route(world, form_pdf) -> None:  # type: ignore[no-untyped-def]
@@ -173,14 +180,19 @@ def test_seven_page_notice_has_riding_seal_slices(world, nssdb, documents, tmp_p
     assert sigs[0]["Certificate Validation"] == "Certificate is Trusted."
     path = tmp_path / "notice.pdf"
     path.write_bytes(sealed)
+    # issue 11: slices start 5 mm inside the edge, at least 10 mm wide; 7 pages of a 42 mm seal are stamped in
+    # two runs (4 + 3 pages), each page showing a different slice
+    inset, widest = round(5 * 72 / 25.4), round(42 / 3 * 72 / 25.4)
     slices = []
     for page in range(1, 8):
         image = pdftools.page_png(path, tmp_path / f"p{page}", page=page, mode="RGB")
         w, h = image.size
-        strip = [(x, y) for x, y in red_mask(image) if x >= w - 20]
-        assert len(strip) > 40, f"page {page} shows no slice of the riding seal"
-        assert all(abs(y - h / 2) < 70 for _, y in strip), "the riding seal sits mid-page"
-        slices.append(frozenset((x - (w - 20), y) for x, y in strip))
+        red = [(x, y) for x, y in red_mask(image) if x >= w - inset - widest - 2]
+        assert len(red) > 40, f"page {page} shows no slice of the riding seal"
+        assert all(x < w - inset + 1 for x, _ in red), "a slice starts 5 mm inside the edge"
+        assert max(x for x, _ in red) - min(x for x, _ in red) >= 10 * 72 / 25.4 - 2, "slices are >= 10 mm wide"
+        assert all(abs(y - h / 2) < 70 for _, y in red), "the riding seal sits mid-page"
+        slices.append(frozenset(red))
     assert len(set(slices)) == 7, "every page shows a different slice"
     reader = PdfFileReader(BytesIO(sealed))
     sig = reader.embedded_signatures[0]
@@ -243,8 +255,12 @@ def test_cli_seal_and_use_log(world, form_pdf, tmp_path, monkeypatch, capsys) ->
                  "--level", "B-T", "-o", str(out)])
     assert code == 0, capsys.readouterr().err
     assert "认证签名" in capsys.readouterr().out
-    log = (settings.data_dir / "audit" / "seal-use.jsonl").read_text(encoding="utf-8").splitlines()
-    entry = json.loads(log[-1])
+    with _authority.database().session() as session:
+        row = session.execute(select(AuditRow).order_by(AuditRow.seq.desc()).limit(1)).scalar_one()
+        entry = row.detail
+    assert row.action == "seal.use" and row.actor == "cli"
+    with _authority.database().session() as session:
+        assert audit.verify_chain(session.execute(select(AuditRow).order_by(AuditRow.seq)).scalars()).ok
     assert entry["office_id"] == VILLAGE and entry["sha256_out"] == hashlib.sha256(out.read_bytes()).hexdigest()
     assert entry["sha256_in"] == hashlib.sha256(form_pdf).hexdigest()
     assert dt.datetime.fromisoformat(entry["at"]).tzinfo is not None

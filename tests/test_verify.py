@@ -31,6 +31,7 @@ from api.settings import Settings
 from api.verification import VerificationService
 from api.workflow import DocumentService, seal_font
 from signer import pki
+from signer.errors import NotSealableError, VerificationRefusedError
 from signer.report import Verdict, VerificationReport
 
 VILLAGE, OTHER_VILLAGE, TOWNSHIP, OTHER_TOWNSHIP, COUNTY = (
@@ -42,8 +43,8 @@ class World:
         self.settings = Settings(data_dir=root / "var", keys_dir=root / "keys")
         self.authority = SealAuthority(self.settings)
         self.authority.init_demo(seal_font())
-        self.sealing = SealingService(self.settings, self.authority)
         self.verification = VerificationService(self.settings, self.authority)
+        self.sealing = SealingService(self.settings, self.authority, check=self.verification.verify)
         sample = documents.catalogue.family("dibao_application").sample()
         self.form = documents.render("dibao_application", sample).rendered.pdf
         self.v1 = self.sealing.seal(self.form, VILLAGE).pdf
@@ -114,7 +115,8 @@ def test_genuine_route_passes_with_full_facts(world: World) -> None:
     assert all(s.intact and s.valid and s.trusted and s.revocation == "good" for s in report.signatures)
     assert all(s.timestamp_time for s in report.signatures)
     assert report.document.ends_at_last_revision and report.document.trailing_bytes == 0
-    assert report.document.family == "dibao_application" and report.document.pages == 1
+    # issue 11: boxes sized for the seal make the sample form two pages
+    assert report.document.family == "dibao_application" and report.document.pages == 2
     data = json.loads(report.to_json())
     assert data["verdict"] == "PASSED" and data["verdict_label"] == "通过"
     assert world.verify(world.v1).verdict is Verdict.PASSED  # mid-route: village only
@@ -493,3 +495,69 @@ def test_hidden_revision_without_line_breaks(world: World) -> None:
     forged = update(world.v3 + hidden, lambda w: w.add_object(generic.NullObject()))
     report = world.verify(forged)
     assert report.verdict is not Verdict.PASSED, report.summary()
+
+
+# -- the sealer refuses what the verifier refuses ----------------------------------------------------------------
+
+
+def test_countersign_refuses_a_tampered_file_with_the_report(world: World, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    def retitle(w: IncrementalPdfFileWriter) -> None:
+        info = w.trailer["/Info"].get_object()
+        info[pdf_name("/Title")] = generic.TextStringObject("伪造标题")
+        w.update_container(info)
+
+    tampered = update(world.v1, retitle)
+    with pytest.raises(VerificationRefusedError) as caught:
+        world.sealing.seal(tampered, TOWNSHIP)
+    assert caught.value.code == "COUNTERSIGN_REFUSED" and caught.value.report is not None
+    assert caught.value.report["verdict"] == "FAILED"
+    source, out = tmp_path / "tampered.pdf", tmp_path / "countersigned.pdf"
+    source.write_bytes(tampered)
+    monkeypatch.setenv("MINSEAL_DATA_DIR", str(world.settings.data_dir))
+    monkeypatch.setenv("MINSEAL_KEYS_DIR", str(world.settings.keys_dir))
+    capsys.readouterr()
+    code = main(["seal", str(source), "--office", TOWNSHIP, "-o", str(out)])
+    err = capsys.readouterr().err
+    assert code == 7 and "COUNTERSIGN_REFUSED" in err and "不通过" in err, err
+    assert "[INFO_CHANGED]" in err, err
+    assert not out.exists()
+
+
+def test_countersign_refuses_boxes_of_offices_that_are_not_a_route(world: World, documents: DocumentService) -> None:
+    """The form names a village of another township in its village box: the village may seal its own box, but the
+    township must not countersign a file whose offices are not one chain."""
+    foreign_village = "130634101201"
+    sample = documents.catalogue.family("dibao_application").sample()
+    form = documents.render("dibao_application", sample, office_ids={
+        "village": foreign_village, "township": TOWNSHIP, "county": COUNTY}).rendered.pdf
+    for office in (foreign_village, TOWNSHIP):
+        with pytest.raises(NotSealableError) as refusal:
+            world.sealing.seal(form, office)
+        assert refusal.value.code == "SLOTS_NOT_A_ROUTE", refusal.value.code
+    # sealed elsewhere by the village anyway (its own key, raw pyHanko): the township still refuses
+    out = BytesIO()
+    signers.sign_pdf(IncrementalPdfFileWriter(BytesIO(form)),
+                     signers.PdfSignatureMetadata(field_name="MinSeal-village", certify=True,
+                                                  docmdp_permissions=fields.MDPPerm.FILL_FORMS),
+                     signer=world.signer(foreign_village), output=out)
+    with pytest.raises(NotSealableError) as refusal:
+        world.sealing.seal(out.getvalue(), TOWNSHIP)
+    assert refusal.value.code == "SLOTS_NOT_A_ROUTE"
+    sealed_by_name = world.sealing.seal(world.v1, TOWNSHIP).pdf  # the genuine route still countersigns
+    assert world.verify(sealed_by_name).verdict is Verdict.PASSED
+
+
+def test_report_of_a_field_pyhanko_created_turns_into_json(world: World) -> None:
+    """Names read from the file are pyHanko string objects; the report holds plain strings, so ``--json`` and the
+    service never crash on a forged field (this crashed with a traceback)."""
+    out = BytesIO()
+    signers.sign_pdf(IncrementalPdfFileWriter(BytesIO(world.v1)),
+                     signers.PdfSignatureMetadata(field_name="伪造签章域"),
+                     signer=world.signer(TOWNSHIP), output=out)
+    report = world.verify(out.getvalue())
+    refused(report)
+    data = json.loads(report.to_json())
+    assert "伪造签章域" in [s["field_name"] for s in data["signatures"]]
+    assert all(type(f.field) in (str, type(None)) for f in report.findings)

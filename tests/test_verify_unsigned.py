@@ -33,6 +33,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from api.cli import main
 from api.workflow import DocumentService
 from signer import pki
+from signer.errors import NotSealableError
 from signer.report import Verdict, VerificationReport
 from signer.verify import TrustSettings, verify_pdf
 from tests.test_verify import COUNTY, OTHER_TOWNSHIP, TOWNSHIP, VILLAGE, World, _plain_pdf, update
@@ -102,9 +103,9 @@ def test_unreferenced_objects_after_the_last_seal(world: World) -> None:
     assert world.verify(forged).verdict is Verdict.FAILED
     bomb = generic.StreamObject({pdf_name("/Filter"): pdf_name("/FlateDecode")},
                                 encoded_data=zlib.compress(b"\0" * (48 * 2**20), 9))
-    start = time.monotonic()
+    start = time.process_time()
     refused(world.verify(update(world.v3, lambda w: w.add_object(bomb))), "STREAM_TOO_LARGE")
-    assert time.monotonic() - start < 5
+    assert time.process_time() - start < 5
 
 
 # -- 2. time order along the route -----------------------------------------------------------------------------
@@ -182,7 +183,10 @@ def test_parent_chain_from_certificates_in_an_empty_data_dir(world: World, tmp_p
         info["/MinSealSlots"] = generic.TextStringObject(json.dumps(slots, ensure_ascii=False))
         w.mark_update(ref)
 
-    v1 = world.sealing.seal(update(world.form, reroute), VILLAGE).pdf
+    with pytest.raises(NotSealableError):  # MinSeal's own sealer refuses a form whose boxes are not a route
+        world.sealing.seal(update(world.form, reroute), VILLAGE)
+    v1 = _sign(update(world.form, reroute), world.signer(VILLAGE), "MinSeal-village", certify=True,
+               timestamper=world.sealing.local_timestamper())  # an insider's own tool does not
     forged = _sign(v1, world.signer(OTHER_TOWNSHIP), "MinSeal-township",
                    timestamper=world.sealing.local_timestamper())
     empty = tmp_path / "empty"
@@ -307,9 +311,9 @@ def test_unsigned_revision_may_hold_only_dss(world: World) -> None:
 
 def test_oversized_signature_container_is_refused_unread(world: World) -> None:
     big = _sign(world.form, world.signer(VILLAGE), "MinSeal-village", bytes_reserved=400_000)
-    start = time.monotonic()
+    start = time.process_time()
     refused(world.verify(big), "SIG_TOO_LARGE")
-    assert time.monotonic() - start < 1
+    assert time.process_time() - start < 1
 
 
 # -- the mutation run -------------------------------------------------------------------------------------------
@@ -318,14 +322,24 @@ def test_oversized_signature_container_is_refused_unread(world: World) -> None:
 _WS = b" \t\r\n\x00\x0c"
 
 
+def _free_bytes(pdf: bytes) -> range:
+    """The one unsigned area whose content the rules leave free: the hex digits of the last trailer's second /ID
+    element (a writer picks it at random on every update)."""
+    last = list(re.finditer(rb"/ID \[ <[0-9a-f]+> <([0-9a-f]+)> \]", pdf))[-1]
+    return range(last.start(1), last.end(1))
+
+
 def _mutants(pdf: bytes, rng: random.Random, count: int) -> list[tuple[str, bytes]]:
     out = []
     unsigned_start = pdf.rfind(b"%%EOF", 0, len(pdf) - 10)
+    free = _free_bytes(pdf)
     for _ in range(count):
         kind = rng.choice(["flip", "flip_tail", "insert", "delete", "append", "padding"])
         if kind in ("flip", "flip_tail"):
             lo = unsigned_start if kind == "flip_tail" else 0
             at = rng.randrange(lo, len(pdf))
+            while at in free:
+                at = rng.randrange(lo, len(pdf))
             new = rng.randrange(256)
             if new == pdf[at] or (pdf[at] in _WS and new in _WS):
                 new = (pdf[at] + 1) % 256 if pdf[at] not in _WS else ord("A")
@@ -346,12 +360,33 @@ def _mutants(pdf: bytes, rng: random.Random, count: int) -> list[tuple[str, byte
 
 
 def test_mutants_never_pass(world: World) -> None:
+    """Work is bounded in CPU seconds (what this process spent, whatever else runs on the machine)."""
     rng = random.Random(13)
     worst = 0.0
     mutants = _mutants(world.v3, rng, 160) + _mutants(world.v1, rng, 140)
     for label, mutant in mutants:
-        start = time.monotonic()
+        start = time.process_time()
         report = world.verify(mutant)  # never raises
-        worst = max(worst, time.monotonic() - start)
+        worst = max(worst, time.process_time() - start)
         assert report.verdict is not Verdict.PASSED, (label, report.summary())
     assert worst < 5, worst
+
+
+def test_every_structural_byte_of_the_unsigned_revision(world: World) -> None:
+    """Parsers tolerate damaged keywords, off-by-one offsets, a stray byte between objects, a changed /Size or a
+    VRI entry pointing elsewhere; nothing signs the last (LTV) revision, so every such change must be refused.
+    Bytes outside stream data, sampled evenly (stream data is compressed: a flip breaks it)."""
+    pdf = world.v3
+    start = pdf.rfind(b"%%EOF", 0, len(pdf) - 10) + len(b"%%EOF\n")
+    inside_streams = set()
+    for match in re.finditer(rb"stream\n(.*?)\nendstream", pdf[start:], re.S):
+        inside_streams.update(range(start + match.start(1), start + match.end(1)))
+    free = _free_bytes(pdf)
+    positions = [at for at in range(start, len(pdf) - 1) if at not in inside_streams and at not in free]
+    assert len(positions) > 200
+    for at in positions[:: max(1, len(positions) // 90)]:
+        new = ord("7") if pdf[at] != ord("7") else ord("8")
+        if pdf[at] in _WS:
+            new = ord("A")
+        report = world.verify(pdf[:at] + bytes([new]) + pdf[at + 1:])
+        assert report.verdict is not Verdict.PASSED, (at - len(pdf), pdf[at - 20:at + 10])

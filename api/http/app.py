@@ -20,7 +20,7 @@ from ..errors import http_status
 from ..pki_http import pki_router
 from ..services.container import Services
 from ..settings import Settings
-from .routes import admin, auth, documents, verify
+from .routes import admin, auth, documents, notices, public, verify
 from .routes.batches import router as batches_router
 
 
@@ -36,7 +36,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app = FastAPI(title="MinSeal", description="基层民政文书与电子签章服务", lifespan=lifespan)
     app.state.services = services
     app.state.limiter = anyio.CapacityLimiter(max(1, settings.worker_threads))
-    for router in (auth.router, documents.router, verify.router, admin.router):
+    for router in (auth.router, documents.router, verify.router, admin.router, notices.router, public.router):
         app.include_router(router)
     app.include_router(pki_router(services.authority, services.sealing))
     app.include_router(batches_router)
@@ -77,7 +77,7 @@ def _health(services: Services) -> dict[str, bool]:
     except Exception:
         fonts = False
     return {"database": services.db.ping(), "key_stores": services.authority.root_cert_path.exists(),
-            "registry": services.settings.registry_path.exists(), "fonts": fonts}
+            "registry": services.authority.registry_or_none() is not None, "fonts": fonts}
 
 
 def app_from_env() -> FastAPI:

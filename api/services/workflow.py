@@ -226,7 +226,8 @@ class Workflow:
         else:
             office_ids = {"issuer": who.office_id}
         public_id = secrets.token_urlsafe(16)  # 128 bits
-        out = self.documents.render(family_id, data, verify_url=self._public_url(public_id), office_ids=office_ids)
+        verify_url = self._public_url(public_id, family_id=family_id, data=data, office_id=office_ids.get("issuer"))
+        out = self.documents.render(family_id, data, verify_url=verify_url, office_ids=office_ids)
         with self._new_document(who, out.rendered.pdf, public_id=public_id, family=family, route=route,
                                 reached=0, status=Status.DRAFT, data=data, replaces=replaces, kind="rendered",
                                 action="create", detail={"family": family_id}) as (session, document_id):

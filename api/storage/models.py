@@ -34,6 +34,8 @@ class OfficeRow(Base):
     seal_diameter_mm: Mapped[float] = mapped_column(Float)
     seal_bottom_text: Mapped[str | None] = mapped_column(String(40), default=None)
     key_store: Mapped[str] = mapped_column(String(64))
+    #: 防伪编码 along the seal's lower arc (where the office's seal carries one)
+    seal_security_code: Mapped[str | None] = mapped_column(String(16), default=None)
     #: may this office's clerks seal (village stations usually do; a township may reserve it to reviewers)
     clerks_may_seal: Mapped[bool] = mapped_column(Boolean, default=True)
 
@@ -140,6 +142,77 @@ class ReportCacheRow(Base):
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     trust_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class SealCertificateRow(Base):
+    """The seal ledger: every certificate ever issued (imported once from pki/ledger.json), in issue order."""
+
+    __tablename__ = "seal_certificates"
+    serial: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: issue order (a record's position in the ledger); "the latest certificate of an office" is the highest
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    office_id: Mapped[str] = mapped_column(String(32), index=True)
+    algorithm: Mapped[str] = mapped_column(String(32))
+    key_store: Mapped[str] = mapped_column(String(64))
+    not_before: Mapped[str] = mapped_column(String(40))
+    not_after: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16))
+    revoked_at: Mapped[str | None] = mapped_column(String(40), default=None)
+    reason: Mapped[str | None] = mapped_column(String(40), default=None)
+
+
+class PkiStateRow(Base):
+    """The CA's small state beside the ledger: the last CRL number, and a key switch in progress (pending)."""
+
+    __tablename__ = "pki_state"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+
+
+class PublicationRow(Base):
+    """A notice's or certificate's public life (issue 9): 公示 period, state, versions, revocation. The ``public``
+    column holds exactly what its public page may show, computed when the notice was built."""
+
+    __tablename__ = "publications"
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), primary_key=True)
+    #: notice (公示) | result (结果公布) | certificate
+    kind: Mapped[str] = mapped_column(String(16))
+    office_id: Mapped[str] = mapped_column(ForeignKey("offices.id"), index=True)
+    #: the versions of one village's 公示 share the first version's document id
+    series_id: Mapped[str] = mapped_column(String(32), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    village: Mapped[str | None] = mapped_column(String(60), default=None)
+    #: draft | published | withdrawn | superseded | revoked (expiry follows from the dates and the clock)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    start_on: Mapped[dt.date | None] = mapped_column(default=None)
+    end_on: Mapped[dt.date | None] = mapped_column(default=None)
+    days: Mapped[int | None] = mapped_column(Integer, default=None)
+    working_days: Mapped[bool] = mapped_column(Boolean, default=False)
+    valid_until: Mapped[dt.date | None] = mapped_column(default=None)
+    public: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: the applications the list was built from (staff only)
+    application_ids: Mapped[list[Any]] = mapped_column(JSON)
+    published_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    #: why it was withdrawn or revoked (staff only; never on a public page)
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
+    superseded_by: Mapped[str | None] = mapped_column(String(32), default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ObjectionRow(Base):
+    """异议 raised during a 公示. The objector's name and contact are for staff only, never shown publicly."""
+
+    __tablename__ = "objections"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("publications.document_id"), index=True)
+    received_on: Mapped[dt.date] = mapped_column()
+    channel: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[str] = mapped_column(Text)
+    objector_name: Mapped[str | None] = mapped_column(String(40), default=None)
+    objector_contact: Mapped[str | None] = mapped_column(String(60), default=None)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

@@ -9,22 +9,24 @@ from docx.document import Document
 from signer.errors import FieldProblem
 
 from .. import docx_kit
-from ..household import check_members, derive_household
+from ..form_text import DIBAO_FOOT, DIBAO_LABELS, DIBAO_PROMISE
+from ..household import check_members, derive_household, form_facts
+from ..rules import DocumentRules
 
 
-def check(data: dict[str, Any]) -> list[FieldProblem]:
+def check(data: dict[str, Any], rules: DocumentRules) -> list[FieldProblem]:
     return check_members(data)
 
 
-def derive(view: dict[str, Any]) -> dict[str, Any]:
-    return derive_household(view, on=view["filled_on"])
+def derive(view: dict[str, Any], rules: DocumentRules) -> dict[str, Any]:
+    view = derive_household(view, on=view["filled_on"])
+    view["facts"] = form_facts(view) | {"kind": "dibao"}
+    return view
 
 
 def build_docx(d: dict[str, Any]) -> Document:
-    doc = docx_kit.new_form_document()
-    docx_kit.title(doc, "最低生活保障申请审批表")
-    docx_kit.meta_line(doc, f"{d['offices']['township']} {d['offices']['village']}",
-                       f"编号：{d['serial'] or ''}　填表日期：{docx_kit.cn_date(d['filled_on'])}")
+    doc = docx_kit.new_form_document(author=d["offices"]["village"])
+    docx_kit.form_head(doc, "最低生活保障申请审批表", d)
     docx_kit.applicant_table(doc, d["applicant"], d["category"])
     docx_kit.members_table(doc, d["members"])
     docx_kit.grid(doc, [
@@ -33,9 +35,11 @@ def build_docx(d: dict[str, Any]) -> Document:
          "人均金融资产", f"{docx_kit.money(d['economy']['financial_assets_per_capita'])}元"],
         ["房产情况", d["economy"]["housing"], None, None, "机动车辆", d["economy"]["vehicles"], None, None],
         ["申请理由", d["reason"], None, None, None, None, None, None],
-        ["申请人承诺", "以上情况及所附材料真实有效，同意民政部门核对家庭经济状况；如有虚报、隐瞒，愿承担相应责任。"
-         "　　申请人（签字或手印）：", None, None, None, None, None, None],
+        *docx_kit.declaration_rows(d, DIBAO_PROMISE),
     ])
-    docx_kit.tier_boxes(doc, d["offices"])
-    docx_kit.note(doc, "注：本表一式两份，县级民政部门、乡镇（街道）各存一份；各级意见栏以电子签章为准。")
+    docx_kit.tier_boxes(doc, d, DIBAO_LABELS)
+    docx_kit.note(doc, DIBAO_FOOT)
     return doc
+
+
+TEMPLATE_HELPERS = {"promise": DIBAO_PROMISE, "tier_labels": DIBAO_LABELS, "foot": DIBAO_FOOT}

@@ -9,9 +9,10 @@ from docx.document import Document
 from signer.errors import FieldProblem
 
 from .. import docx_kit
+from ..rules import DocumentRules
 
 
-def check(data: dict[str, Any]) -> list[FieldProblem]:
+def check(data: dict[str, Any], rules: DocumentRules) -> list[FieldProblem]:
     problems = []
     if data["valid_until"] <= data["issued_on"]:
         problems.append(FieldProblem("valid_until", "有效期应晚于出具日期"))
@@ -34,8 +35,8 @@ TEMPLATE_HELPERS = {"statement": statement}
 
 
 def build_docx(d: dict[str, Any]) -> Document:
-    doc = docx_kit.new_notice_document()
-    docx_kit.title(doc, "最低生活保障证明", face=docx_kit.SONG, size=26)
+    doc = docx_kit.new_notice_document(author=d["issuer"])
+    docx_kit.title(doc, "最低生活保障证明", face=docx_kit.TITLE_FACE, size=22)
     docx_kit.para(doc, f"编号：{d['serial']}", indent=False, align="right", size=12)
     if d.get("recipient"):
         docx_kit.para(doc, f"{d['recipient']}：", indent=False)

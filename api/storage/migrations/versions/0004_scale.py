@@ -2,7 +2,7 @@
 procrastinate job-queue schema (the queue lives in the same database, in its own tables).
 
 Revision ID: 0004_scale
-Revises: 0001
+Revises: 0003_publication
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_scale"
-down_revision = "0001"  # the lead re-chains after 0002/0003 at merge
+down_revision = "0003_publication"
 branch_labels = None
 depends_on = None
 

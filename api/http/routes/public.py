@@ -1,0 +1,202 @@
+"""The public verification pages a QR code opens: no sign-in, rate-limited per client address, cacheable.
+
+``/v/{public_id}`` (HTML, phone-first) and its JSON twin ``/api/public/{public_id}``; ``/V/{token}`` is what the
+QR code carries (upper case keeps the QR in its alphanumeric mode); ``/v/{public_id}/pdf`` serves a notice's sealed
+file; ``…/check`` compares an uploaded file with the registered one. Unknown ids get the same friendly 404 as a
+draft or an internal form, so a public id never reveals that something internal exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from starlette.datastructures import UploadFile as StarletteUpload
+
+from signer.errors import InputFileError, MinSealError, NotFoundError, UploadTooLargeError
+from signer.public_token import read_claims
+from templates.formats import cn_date
+
+from ...errors import http_status
+from ...services.publication import CompareResult, PublicView
+from ..deps import ServicesDep, run_blocking
+from ..pages import environment, render
+
+router = APIRouter(tags=["public"])
+
+PAGE_CACHE = "public, max-age=300"
+NOT_FOUND_CACHE = "public, max-age=60"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+                               "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def _cn_date(value: Any) -> str:
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return str(value)
+    return cn_date(value) if isinstance(value, dt.date) else str(value)
+
+
+environment().filters["cn_date"] = _cn_date
+
+
+class PublicLimiter:
+    """Per client address, in this process's memory (each worker counts on its own)."""
+
+    def __init__(self, page: str, upload: str) -> None:
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.page: RateLimitItem = parse(page)
+        self.upload: RateLimitItem = parse(upload)
+
+    def hit(self, item: RateLimitItem, request: Request) -> None:
+        client = request.client.host if request.client else "unknown"
+        if not self._limiter.hit(item, "public", client):
+            raise HTTPException(status_code=429, detail="请求过于频繁，请稍后再试",
+                                headers={"Retry-After": str(item.get_expiry()), **SECURITY_HEADERS})
+
+
+def _limiter(request: Request, services: ServicesDep) -> PublicLimiter:
+    limiter: PublicLimiter | None = getattr(request.app.state, "public_limiter", None)
+    if limiter is None:
+        limiter = PublicLimiter(services.settings.public_rate_limit, services.settings.public_upload_rate_limit)
+        request.app.state.public_limiter = limiter
+    return limiter
+
+
+def _hit_page(request: Request, services: ServicesDep) -> None:
+    limiter = _limiter(request, services)
+    limiter.hit(limiter.page, request)
+
+
+def _tone(view: PublicView) -> str:
+    if view.status.startswith("公示中") or view.status == "有效":
+        return "ok"
+    if view.status in ("公示期满",):
+        return "ended"
+    return "bad"
+
+
+def _html(body: str, *, status: int = 200, cache: str = PAGE_CACHE) -> HTMLResponse:
+    return HTMLResponse(body, status_code=status, headers={"Cache-Control": cache, **SECURITY_HEADERS})
+
+
+def _not_found_page() -> HTMLResponse:
+    return _html(render("not_found.html.j2"), status=404, cache=NOT_FOUND_CACHE)
+
+
+def _page(view: PublicView, compare: CompareResult | None = None) -> HTMLResponse:
+    return _html(render("public.html.j2", v=view, tone=_tone(view), compare=compare),
+                 cache="no-store" if compare is not None else PAGE_CACHE)
+
+
+async def _view(request: Request, services: ServicesDep, public_id: str, token: str | None) -> PublicView:
+    return await run_blocking(request, services.publication.public_view, public_id, token)
+
+
+@router.get("/v/{public_id}", response_class=HTMLResponse)
+async def page(public_id: str, request: Request, services: ServicesDep, t: str | None = None) -> Response:
+    _hit_page(request, services)
+    try:
+        view = await _view(request, services, public_id, t)
+    except NotFoundError:
+        return _not_found_page()
+    return _page(view)
+
+
+@router.get("/V/{token}", response_class=HTMLResponse)
+async def scanned(token: str, request: Request, services: ServicesDep) -> Response:
+    """What the QR code opens: the token names the document; the page checks the token's signature too."""
+    _hit_page(request, services)
+    try:
+        public_id = read_claims(token).public_id
+        view = await _view(request, services, public_id, token)
+    except MinSealError:
+        return _not_found_page()
+    return _page(view)
+
+
+@router.get("/v/{public_id}/pdf")
+async def pdf(public_id: str, request: Request, services: ServicesDep) -> Response:
+    _hit_page(request, services)
+    try:
+        sha, data = await run_blocking(request, services.publication.public_pdf, public_id)
+    except NotFoundError:
+        return _not_found_page()
+    return Response(data, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="notice-{sha[:12]}.pdf"', "ETag": f'"{sha}"',
+        "Cache-Control": "public, max-age=86400, immutable", **SECURITY_HEADERS})
+
+
+async def _read_public_upload(request: Request, services: ServicesDep) -> bytes:
+    """The one file of the form, read in chunks so an oversized upload stops early."""
+    limit = services.settings.public_max_upload_bytes
+    chunks, size = [], 0
+    async with request.form(max_files=1, max_fields=2) as form:
+        file = form.get("file")
+        if not isinstance(file, StarletteUpload):
+            raise InputFileError("请选择要比对的 PDF 文件", code="NO_FILE")
+        while chunk := await file.read(1 << 20):
+            size += len(chunk)
+            if size > limit:
+                raise UploadTooLargeError(f"上传的文件超过 {limit // 2**20} MB 的限制")
+            chunks.append(chunk)
+    data = b"".join(chunks)
+    if not data.startswith(b"%PDF-"):
+        raise InputFileError("上传的文件不是 PDF", code="NOT_PDF")
+    return data
+
+
+def _check_length(request: Request, services: ServicesDep) -> None:
+    """Refuse an oversized upload from its declared length, before the form is parsed."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > services.settings.public_max_upload_bytes + 65536:
+        raise UploadTooLargeError(f"上传的文件超过 {services.settings.public_max_upload_bytes // 2**20} MB 的限制")
+
+
+async def _compare(request: Request, services: ServicesDep, public_id: str) -> CompareResult:
+    limiter = _limiter(request, services)
+    limiter.hit(limiter.upload, request)
+    _check_length(request, services)
+    data = await _read_public_upload(request, services)
+    return await run_blocking(request, services.publication.compare, public_id, data)
+
+
+@router.post("/v/{public_id}/check", response_class=HTMLResponse)
+async def check_page(public_id: str, request: Request, services: ServicesDep) -> Response:
+    try:
+        result = await _compare(request, services, public_id)
+        view = await _view(request, services, public_id, None)
+    except NotFoundError:
+        return _not_found_page()
+    except MinSealError as error:
+        return _html(render("error.html.j2", message=error.message), status=http_status(error), cache="no-store")
+    return _page(view, result)
+
+
+@router.get("/api/public/{public_id}")
+async def public_json(public_id: str, request: Request, services: ServicesDep, t: str | None = None) -> Response:
+    _hit_page(request, services)
+    try:
+        view = await _view(request, services, public_id, t)
+    except NotFoundError as error:
+        return JSONResponse(error.to_dict(), status_code=404, headers={"Cache-Control": NOT_FOUND_CACHE})
+    body = view.to_dict()
+    body["pdf_url"] = f"/v/{public_id}/pdf" if view.pdf_available else None
+    return JSONResponse(body, headers={"Cache-Control": PAGE_CACHE, "X-Content-Type-Options": "nosniff"})
+
+
+@router.post("/api/public/{public_id}/check")
+async def check_json(public_id: str, request: Request, services: ServicesDep) -> Response:
+    result = await _compare(request, services, public_id)
+    return JSONResponse(result.to_dict(), headers={"Cache-Control": "no-store"})

@@ -1,0 +1,637 @@
+"""The 公示 lifecycle (57号 art. 19, 24) and what the public verification page shows.
+
+- the township builds one 公示 per village from the applications it has accepted (no retyping), with the period
+  fixed at build time (the period is printed and signed into the QR token): N days, calendar or working days by
+  setting, 7 the floor;
+- publish = the issuing seal + the notice goes live; objections are recorded (the objector's identity for staff
+  only); a notice may be withdrawn, or re-published after re-investigation as a new version with a new public id
+  (the old page then says it was superseded and links the new one); a 公示 ends by the clock;
+- the county builds the 结果公布 from its approvals; certificates can be revoked and expire.
+
+Every public answer is built from the ``public`` column (or :func:`public_content`), never from the application
+data, so no ID number, phone or address can reach it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from signer.errors import ConflictError, FieldProblem, ForbiddenError, NotFoundError, TemplateDataError
+from signer.pki import Tier
+from signer.report import VerificationReport
+from templates.formats import money
+
+from ..settings import Settings
+from ..storage import audit, repositories
+from ..storage.blobs import BlobStore, sha256_hex
+from ..storage.engine import Database
+from ..storage.models import DocumentRow, ObjectionRow, OfficeRow, PublicationRow
+from ..verification import VerificationService
+from .checks import ReportCache
+from .identity import Principal, Role
+from .public_links import Clock, PublicLinks, TokenCheck, public_content
+from .states import Status
+from .workflow import Workflow
+
+MIN_DAYS = 7
+CHANNELS = ("来访", "电话", "信函", "电子邮件", "网络", "其他")
+STAFF_ROLES = frozenset({Role.CLERK, Role.REVIEWER, Role.APPROVER})
+VILLAGE_SUFFIXES = ("社区居民委员会", "村民委员会", "居民委员会", "村委会", "居委会")
+
+
+def period_end(start: dt.date, days: int, *, working: bool, holidays: frozenset[dt.date] = frozenset(),
+               workdays: frozenset[dt.date] = frozenset()) -> dt.date:
+    """The last day of a period of ``days`` days from ``start`` (inclusive)."""
+    if not working:
+        return start + dt.timedelta(days=days - 1)
+    day, counted = start, 0
+    while True:
+        if day in workdays or (day.weekday() < 5 and day not in holidays):
+            counted += 1
+            if counted == days:
+                return day
+        day += dt.timedelta(days=1)
+
+
+def village_name(office_name: str) -> str:
+    for suffix in VILLAGE_SUFFIXES:
+        if office_name.endswith(suffix) and len(office_name) > len(suffix):
+            return office_name[: -len(suffix)]
+    return office_name
+
+
+@dataclass(frozen=True)
+class NoticeView:
+    """What staff see of a publication (the application ids and reasons stay on the staff side)."""
+
+    document_id: str
+    public_id: str
+    kind: str
+    office_id: str
+    village: str | None
+    series_id: str
+    version: int
+    state: str
+    status: str
+    start_on: str | None
+    end_on: str | None
+    days: int | None
+    working_days: bool
+    valid_until: str | None
+    households: int
+    application_ids: list[str]
+    reason: str | None
+    superseded_by: str | None
+    objections: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ObjectionView:
+    id: int
+    document_id: str
+    received_on: str
+    channel: str
+    summary: str
+    objector_name: str | None
+    objector_contact: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SealLine:
+    office: str
+    intact: bool
+    trusted: bool
+    time: str | None
+
+
+@dataclass(frozen=True)
+class PublicView:
+    """Everything a public page shows: nothing here may identify more than a notice may (art. 24)."""
+
+    public_id: str
+    kind: str
+    title: str
+    state: str
+    status: str
+    issuer: str
+    issued_on: str | None
+    period: dict[str, Any] | None
+    rows: list[dict[str, Any]]
+    serial: str | None
+    valid_until: str | None
+    ended_on: str | None
+    sha256: str
+    pdf_available: bool
+    verdict: str
+    verdict_label: str
+    seals: list[SealLine]
+    superseded_by: str | None
+    token: dict[str, Any] | None = None
+    content_sha256: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CompareResult:
+    """The answer to 'is the file I was given the registered one?'."""
+
+    same: bool
+    word: str
+    uploaded_sha256: str
+    registered_sha256: str
+    verdict: str
+    verdict_label: str
+    seals: list[SealLine]
+    findings: list[str]
+    #: for a certificate whose file matched: what it certifies (the uploader holds that file already)
+    holder: dict[str, Any] | None = field(default=None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _seal_lines(report: VerificationReport) -> list[SealLine]:
+    return [SealLine(s.office_name or "（未知单位）", s.intact, s.trusted, s.timestamp_time or s.claimed_signing_time)
+            for s in report.signatures]
+
+
+class PublicationService:
+    def __init__(self, *, settings: Settings, db: Database, blobs: BlobStore, workflow: Workflow,
+                 links: PublicLinks, checks: ReportCache, verification: VerificationService, clock: Clock) -> None:
+        self.settings = settings
+        self.db = db
+        self.blobs = blobs
+        self.workflow = workflow
+        self.links = links
+        self.checks = checks
+        self.verification = verification
+        self.clock = clock
+
+    # -- guards -------------------------------------------------------------------------------------------
+    def _staff(self, who: Principal, tier: Tier | None = None) -> None:
+        if who.role not in STAFF_ROLES or (tier is not None and who.tier is not tier):
+            what = f"{tier.label}单位的经办、审核或审批人员" if tier else "经办、审核或审批人员"
+            raise ForbiddenError(f"只有{what}可以办理公示和证明", code="ROLE_FORBIDDEN")
+
+    def _own(self, session: Session, who: Principal, document_id: str) -> PublicationRow:
+        row = session.get(PublicationRow, document_id)
+        if row is None or row.office_id != who.office_id:
+            raise NotFoundError("没有这份公示或证明，或它不属于本单位", code="UNKNOWN_PUBLICATION")
+        return row
+
+    # -- periods ------------------------------------------------------------------------------------------
+    def period(self, start: dt.date, days: int | None) -> tuple[dt.date, int, int]:
+        """(end, days as set, calendar days spanned) — refusing fewer than 7 days."""
+        days = days or self.settings.notice_days
+        if days < MIN_DAYS:
+            raise TemplateDataError([FieldProblem("days", f"公示期不得少于 {MIN_DAYS} 天")])
+        end = period_end(start, days, working=self.settings.notice_working_days,
+                         holidays=frozenset(self.settings.notice_holidays),
+                         workdays=frozenset(self.settings.notice_extra_workdays))
+        return end, days, (end - start).days + 1
+
+    # -- building -----------------------------------------------------------------------------------------
+    def _proposal(self, doc: DocumentRow, override: dict[str, Any] | None) -> dict[str, Any]:
+        """One list row from an application: head, village, persons covered, monthly amount."""
+        data = doc.data or {}
+        members = data.get("members") or []
+        persons = int((override or {}).get("persons") or len(members) or 1)
+        if override and override.get("monthly_amount") is not None:
+            amount = Decimal(str(override["monthly_amount"])).quantize(Decimal("0.01"))
+        else:
+            income = sum((Decimal(str(m.get("monthly_income") or "0")) for m in members), Decimal("0"))
+            per_capita = income / max(len(members), 1)
+            amount = ((self.settings.dibao_standard - per_capita) * persons).quantize(Decimal("0.01"))
+        if amount <= 0:
+            raise TemplateDataError([FieldProblem(f"overrides.{doc.id}.monthly_amount",
+                                                  "按本地低保标准测算的保障金额不大于零，请填写拟保障金额")])
+        return {"head_name": (data.get("applicant") or {}).get("name", ""), "persons": persons,
+                "monthly_amount": str(amount), "category": (override or {}).get("category") or "A类"}
+
+    def _taken(self, session: Session, kind: str) -> set[str]:
+        rows = session.execute(select(PublicationRow.application_ids).where(
+            PublicationRow.kind == kind, PublicationRow.state.in_(["draft", "published"]))).scalars()
+        return {a for ids in rows for a in ids}
+
+    def build_notices(self, who: Principal, *, objection: dict[str, str], start: dt.date | None = None,
+                      days: int | None = None, overrides: dict[str, dict[str, Any]] | None = None,
+                      application_ids: list[str] | None = None) -> list[NoticeView]:
+        """One draft 公示 per village from the applications this township accepted and has not yet posted."""
+        self._staff(who, Tier.TOWNSHIP)
+        today = self.clock.today()
+        start = start or today + dt.timedelta(days=1)
+        if start < today:
+            raise TemplateDataError([FieldProblem("start", "公示开始日期不能早于今天")])
+        end, set_days, span = self.period(start, days)
+        with self.db.session() as session:
+            taken = self._taken(session, "notice")
+            query = select(DocumentRow).where(DocumentRow.family == "dibao_application",
+                                              DocumentRow.status == Status.ACCEPTED.value,
+                                              DocumentRow.holder_office_id == who.office_id)
+            docs = [d for d in session.execute(query.order_by(DocumentRow.created_at)).scalars()
+                    if d.id not in taken and (application_ids is None or d.id in application_ids)]
+            names = {o.id: o.name for o in session.execute(select(OfficeRow)).scalars()}
+        if application_ids is not None and len(docs) != len(set(application_ids)):
+            missing = set(application_ids) - {d.id for d in docs}
+            raise ConflictError(f"以下申请不是本单位已审核、尚未公示的申请：{'、'.join(sorted(missing))}",
+                                code="NOT_ELIGIBLE")
+        if not docs:
+            raise ConflictError("没有已审核、尚未公示的申请", code="NOTHING_TO_POST")
+        by_village: dict[str, list[DocumentRow]] = defaultdict(list)
+        for d in docs:
+            by_village[d.route[0]].append(d)
+        out = []
+        for village_id, apps in by_village.items():
+            village = village_name(names[village_id])
+            households = [{**self._proposal(d, (overrides or {}).get(d.id)), "village": village} for d in apps]
+            out.append(self._draft_notice(who, village, households, [d.id for d in apps], objection=objection,
+                                          start=start, end=end, days=set_days, span=span, series=None, version=1))
+        return out
+
+    def _notice_data(self, who: Principal, village: str, households: list[dict[str, Any]],
+                     objection: dict[str, str], start: dt.date, span: int) -> dict[str, Any]:
+        rows = [{k: h[k] for k in ("head_name", "village", "persons", "monthly_amount")} for h in households]
+        today = self.clock.today()
+        return {"issuer": who.office_name, "issued_on": today.isoformat(),
+                "title": f"{who.office_name}{village}最低生活保障拟保障对象公示",
+                "period": {"start": start.isoformat(), "days": span},
+                "objection": {"office": objection.get("office") or who.office_name,
+                              "phone": objection.get("phone", ""), "address": objection.get("address", "")},
+                "households": rows}
+
+    def _draft_notice(self, who: Principal, village: str, households: list[dict[str, Any]], app_ids: list[str], *,
+                      objection: dict[str, str], start: dt.date, end: dt.date, days: int, span: int,
+                      series: str | None, version: int) -> NoticeView:
+        data = self._notice_data(who, village, households, objection, start, span)
+        view = self.workflow.create(who, "dibao_notice", data)
+        family = self.workflow.documents.catalogue.family("dibao_notice")
+        prepared = self.workflow.documents.catalogue.prepare("dibao_notice", data)
+        public = public_content("dibao_notice", "notice", family.title, prepared.view)
+        with self.db.session() as session:
+            row = PublicationRow(document_id=view.id, kind="notice", office_id=who.office_id,
+                                 series_id=series or view.id, version=version, village=village, state="draft",
+                                 start_on=start, end_on=end, days=days, working_days=self.settings.notice_working_days,
+                                 public=public, application_ids=app_ids, created_at=self.clock.now())
+            session.add(row)
+            audit.append(session, actor=who.actor, action="notice.build", office_id=who.office_id,
+                         document_id=view.id, detail={"village": village, "version": version,
+                                                      "applications": app_ids, "start": start.isoformat(),
+                                                      "end": end.isoformat()})
+            session.flush()
+            return self._notice_view(session, row)
+
+    def build_result(self, who: Principal, *, benefit_from: dt.date, supervision: dict[str, str],
+                     decisions: dict[str, dict[str, Any]] | None = None) -> NoticeView:
+        """The county's 结果公布 from the applications it approved and has not yet announced."""
+        self._staff(who, Tier.COUNTY)
+        with self.db.session() as session:
+            taken = self._taken(session, "result")
+            query = select(DocumentRow).where(DocumentRow.family == "dibao_application",
+                                              DocumentRow.status == Status.APPROVED.value,
+                                              DocumentRow.route_key.like(f"%,{who.office_id},"))
+            docs = [d for d in session.execute(query.order_by(DocumentRow.created_at)).scalars()
+                    if d.id not in taken and d.route[-1] == who.office_id]
+            names = {o.id: o.name for o in session.execute(select(OfficeRow)).scalars()}
+        if not docs:
+            raise ConflictError("没有已审批、尚未公布的申请", code="NOTHING_TO_POST")
+        households = []
+        for d in docs:
+            proposal = self._proposal(d, (decisions or {}).get(d.id))
+            township = names[d.route[1]]
+            households.append({**proposal, "township": township.removesuffix("人民政府").removesuffix("办事处"),
+                               "village": village_name(names[d.route[0]])})
+        today = self.clock.today()
+        data = {"issuer": who.office_name, "issued_on": today.isoformat(),
+                "title": f"{who.office_name}最低生活保障审核确认结果公布", "benefit_from": benefit_from.isoformat(),
+                "supervision": supervision,
+                "households": [{k: h[k] for k in ("head_name", "township", "village", "persons", "category",
+                                                  "monthly_amount")} for h in households]}
+        view = self.workflow.create(who, "dibao_result_notice", data)
+        catalogue = self.workflow.documents.catalogue
+        prepared = catalogue.prepare("dibao_result_notice", data)
+        public = public_content("dibao_result_notice", "notice", prepared.family.title, prepared.view)
+        with self.db.session() as session:
+            row = PublicationRow(document_id=view.id, kind="result", office_id=who.office_id, series_id=view.id,
+                                 version=1, state="draft", start_on=benefit_from, public=public,
+                                 application_ids=[d.id for d in docs], created_at=self.clock.now())
+            session.add(row)
+            audit.append(session, actor=who.actor, action="notice.build", office_id=who.office_id,
+                         document_id=view.id, detail={"kind": "result", "applications": [d.id for d in docs]})
+            session.flush()
+            return self._notice_view(session, row)
+
+    # -- transitions --------------------------------------------------------------------------------------
+    def publish(self, who: Principal, document_id: str) -> NoticeView:
+        """Seal (if not yet sealed) and post. A new version supersedes the one it replaces."""
+        self._staff(who)
+        with self.db.session() as session:
+            row = self._own(session, who, document_id)
+            if row.state != "draft":
+                raise ConflictError("只有未发布的公示可以发布", code="BAD_TRANSITION")
+            if row.kind == "notice" and row.start_on is not None and row.start_on < self.clock.today():
+                raise ConflictError("公示开始日期已过，请重新生成公示", code="START_PASSED")
+            status = repositories.document(session, document_id).status
+        if status == Status.DRAFT.value:
+            self.workflow.seal(who, document_id)
+        with self.db.session() as session:
+            row = self._own(session, who, document_id)
+            now = self.clock.now()
+            row.state, row.published_at = "published", now
+            if row.version > 1:
+                for old in session.execute(select(PublicationRow).where(
+                        PublicationRow.series_id == row.series_id, PublicationRow.version < row.version,
+                        PublicationRow.state == "published")).scalars():
+                    old.state, old.superseded_by, old.ended_at = "superseded", row.document_id, now
+            audit.append(session, actor=who.actor, action="notice.publish", office_id=who.office_id,
+                         document_id=document_id, detail={"version": row.version, "series": row.series_id})
+            session.flush()
+            return self._notice_view(session, row)
+
+    def withdraw(self, who: Principal, document_id: str, *, reason: str) -> NoticeView:
+        self._staff(who)
+        reason = (reason or "").strip()
+        if not reason or len(reason) > 500:
+            raise TemplateDataError([FieldProblem("reason", "撤回须写明原因（1–500 字）")])
+        with self.db.session() as session:
+            row = self._own(session, who, document_id)
+            if row.kind == "certificate" or row.state not in ("draft", "published"):
+                raise ConflictError("只有草稿或已发布的公示、公布可以撤回", code="BAD_TRANSITION")
+            row.state, row.reason, row.ended_at = "withdrawn", reason, self.clock.now()
+            audit.append(session, actor=who.actor, action="notice.withdraw", office_id=who.office_id,
+                         document_id=document_id, detail={"reason": reason})
+            session.flush()
+            return self._notice_view(session, row)
+
+    def record_objection(self, who: Principal, document_id: str, *, received_on: dt.date, channel: str,
+                         summary: str, objector_name: str | None = None,
+                         objector_contact: str | None = None) -> ObjectionView:
+        self._staff(who, Tier.TOWNSHIP)
+        problems = []
+        if channel not in CHANNELS:
+            problems.append(FieldProblem("channel", f"受理方式只能是：{'、'.join(CHANNELS)}"))
+        if not (summary or "").strip() or len(summary) > 1000:
+            problems.append(FieldProblem("summary", "异议内容应为 1–1000 字"))
+        if received_on > self.clock.today():
+            problems.append(FieldProblem("received_on", "受理日期不能晚于今天"))
+        if problems:
+            raise TemplateDataError(problems)
+        with self.db.session() as session:
+            row = self._own(session, who, document_id)
+            if row.kind != "notice" or row.state != "published":
+                raise ConflictError("只能对已发布的公示登记异议", code="BAD_TRANSITION")
+            objection = ObjectionRow(document_id=document_id, received_on=received_on, channel=channel,
+                                     summary=summary.strip(), objector_name=objector_name or None,
+                                     objector_contact=objector_contact or None, recorded_by=who.user_id,
+                                     created_at=self.clock.now())
+            session.add(objection)
+            session.flush()
+            # the audit chain is readable by admins: it records that an objection came, not who raised it
+            audit.append(session, actor=who.actor, action="notice.objection", office_id=who.office_id,
+                         document_id=document_id, detail={"objection": objection.id, "channel": channel,
+                                                          "received_on": received_on.isoformat()})
+            return _objection_view(objection)
+
+    def objections(self, who: Principal, document_id: str) -> list[ObjectionView]:
+        self._staff(who)
+        with self.db.session() as session:
+            self._own(session, who, document_id)
+            rows = session.execute(select(ObjectionRow).where(ObjectionRow.document_id == document_id)
+                                   .order_by(ObjectionRow.id)).scalars()
+            return [_objection_view(r) for r in rows]
+
+    def republish(self, who: Principal, document_id: str, *, objection: dict[str, str],
+                  remove: list[str] | None = None, overrides: dict[str, dict[str, Any]] | None = None,
+                  start: dt.date | None = None, days: int | None = None) -> NoticeView:
+        """After re-investigation: the same village's list again (less the removed households, amended where
+        given), as a new draft version with a new public id. Publishing it supersedes the old one."""
+        self._staff(who, Tier.TOWNSHIP)
+        today = self.clock.today()
+        start = start or today + dt.timedelta(days=1)
+        if start < today:
+            raise TemplateDataError([FieldProblem("start", "公示开始日期不能早于今天")])
+        end, set_days, span = self.period(start, days)
+        with self.db.session() as session:
+            old = self._own(session, who, document_id)
+            if old.kind != "notice" or old.state not in ("published", "withdrawn"):
+                raise ConflictError("只有已发布或已撤回的公示可以重新公示", code="BAD_TRANSITION")
+            newer = session.execute(select(PublicationRow).where(PublicationRow.series_id == old.series_id,
+                                                                 PublicationRow.version > old.version)).first()
+            if newer is not None:
+                raise ConflictError("这份公示已有更新的版本", code="HAS_NEWER_VERSION")
+            keep = [a for a in old.application_ids if a not in set(remove or [])]
+            apps = [repositories.document(session, a) for a in keep]
+            series, version, village = old.series_id, old.version + 1, old.village or ""
+        if not apps:
+            raise ConflictError("重新公示的名单为空；如不再公示，请撤回", code="NOTHING_TO_POST")
+        households = [{**self._proposal(d, (overrides or {}).get(d.id)), "village": village} for d in apps]
+        return self._draft_notice(who, village, households, keep, objection=objection, start=start, end=end,
+                                  days=set_days, span=span, series=series, version=version)
+
+    def revoke_certificate(self, who: Principal, document_id: str, *, reason: str) -> NoticeView:
+        """A certificate no longer true (the household left 低保, or it was issued in error)."""
+        self._staff(who)
+        reason = (reason or "").strip()
+        if not reason or len(reason) > 500:
+            raise TemplateDataError([FieldProblem("reason", "撤销证明须写明原因（1–500 字）")])
+        with self.db.session() as session:
+            doc = repositories.document(session, document_id)
+            family = self.workflow.documents.catalogue.family(doc.family)
+            if family.kind != "certificate" or doc.owner_office_id != who.office_id:
+                raise NotFoundError("没有这份证明，或它不是本单位出具的", code="UNKNOWN_PUBLICATION")
+            if doc.status != Status.ISSUED.value:
+                raise ConflictError("证明尚未出具（未盖章），无需撤销", code="BAD_TRANSITION")
+            row = session.get(PublicationRow, document_id)
+            if row is None:
+                row = self._certificate_row(doc)
+                session.add(row)
+            if row.state == "revoked":
+                raise ConflictError("这份证明已被撤销", code="ALREADY_REVOKED")
+            row.state, row.reason, row.ended_at = "revoked", reason, self.clock.now()
+            audit.append(session, actor=who.actor, action="certificate.revoke", office_id=who.office_id,
+                         document_id=document_id, detail={"reason": reason})
+            session.flush()
+            return self._notice_view(session, row)
+
+    def _certificate_row(self, doc: DocumentRow) -> PublicationRow:
+        catalogue = self.workflow.documents.catalogue
+        view = catalogue.prepare(doc.family, doc.data).view if doc.data else {}
+        family = catalogue.family(doc.family)
+        return PublicationRow(document_id=doc.id, kind="certificate", office_id=doc.owner_office_id,
+                              series_id=doc.id, version=1, state="published",
+                              valid_until=view.get("valid_until"),
+                              public=public_content(doc.family, "certificate", family.title, view),
+                              application_ids=[], published_at=doc.updated_at, created_at=self.clock.now())
+
+    def sweep(self) -> int:
+        """Record 公示期满 for posted notices whose period has ended (the status follows the clock anyway)."""
+        today = self.clock.today()
+        with self.db.session() as session:
+            rows = list(session.execute(select(PublicationRow).where(
+                PublicationRow.kind == "notice", PublicationRow.state == "published",
+                PublicationRow.end_on < today, PublicationRow.ended_at.is_(None))).scalars())
+            for row in rows:
+                row.ended_at = self.clock.now()
+                audit.append(session, actor="system", action="notice.expire", office_id=row.office_id,
+                             document_id=row.document_id, detail={"end": str(row.end_on)})
+        return len(rows)
+
+    def listing(self, who: Principal) -> list[NoticeView]:
+        self._staff(who)
+        with self.db.session() as session:
+            rows = session.execute(select(PublicationRow).where(PublicationRow.office_id == who.office_id)
+                                   .order_by(PublicationRow.created_at.desc())).scalars()
+            return [self._notice_view(session, r) for r in rows]
+
+    def get(self, who: Principal, document_id: str) -> NoticeView:
+        self._staff(who)
+        with self.db.session() as session:
+            return self._notice_view(session, self._own(session, who, document_id))
+
+    # -- views --------------------------------------------------------------------------------------------
+    def status_word(self, kind: str, state: str, *, start: dt.date | None, end: dt.date | None,
+                    valid_until: dt.date | None) -> str:
+        today = self.clock.today()
+        if state == "draft":
+            return "未发布"
+        if state == "superseded":
+            return "已被新版本取代"
+        if state == "withdrawn":
+            return "已撤回"
+        if state == "revoked":
+            return "已撤销"
+        if kind == "notice" and end is not None:
+            if today > end:
+                return "公示期满"
+            remaining = (end - max(today, start or today)).days + 1
+            return f"公示中（剩余 {remaining} 天）"
+        if kind == "certificate" and valid_until is not None and today > valid_until:
+            return "已过期"
+        return "有效"
+
+    def _notice_view(self, session: Session, row: PublicationRow) -> NoticeView:
+        doc = repositories.document(session, row.document_id)
+        count = len(session.execute(select(ObjectionRow.id).where(ObjectionRow.document_id == row.document_id))
+                    .scalars().all())
+        return NoticeView(row.document_id, doc.public_id, row.kind, row.office_id, row.village, row.series_id,
+                          row.version, row.state, self.status_word(row.kind, row.state, start=row.start_on,
+                                                                   end=row.end_on, valid_until=row.valid_until),
+                          _d(row.start_on), _d(row.end_on), row.days, row.working_days, _d(row.valid_until),
+                          len(row.public.get("rows") or []), list(row.application_ids), row.reason,
+                          row.superseded_by, count)
+
+    def _public_record(self, session: Session, public_id: str) -> tuple[DocumentRow, PublicationRow]:
+        """The issued notice or certificate behind a public id; anything else is 'not found' (a draft, a form,
+        an unknown id all look the same)."""
+        doc = session.execute(select(DocumentRow).where(DocumentRow.public_id == public_id)).scalar()
+        if doc is None or doc.status != Status.ISSUED.value:
+            raise NotFoundError("没有找到这份公示或证明", code="UNKNOWN_PUBLIC_ID")
+        catalogue = self.workflow.documents.catalogue
+        family = catalogue.family(doc.family)
+        if family.kind not in ("notice", "certificate"):
+            raise NotFoundError("没有找到这份公示或证明", code="UNKNOWN_PUBLIC_ID")
+        row = session.get(PublicationRow, doc.id)
+        if row is None:  # issued through the plain document route: public from its issuance
+            if family.kind == "certificate":
+                row = self._certificate_row(doc)
+            else:
+                view = catalogue.prepare(doc.family, doc.data).view if doc.data else {}
+                period = view.get("period") if isinstance(view.get("period"), dict) else None
+                row = PublicationRow(document_id=doc.id, kind="notice" if period else "result",
+                                     office_id=doc.owner_office_id, series_id=doc.id, version=1, state="published",
+                                     start_on=period["start"] if period else None,
+                                     end_on=period["end"] if period else None,
+                                     public=public_content(doc.family, "notice", family.title, view),
+                                     application_ids=[])
+        elif row.state == "draft":
+            raise NotFoundError("没有找到这份公示或证明", code="UNKNOWN_PUBLIC_ID")
+        return doc, row
+
+    def public_view(self, public_id: str, token: str | None = None) -> PublicView:
+        with self.db.session() as session:
+            doc, row = self._public_record(session, public_id)
+            current = repositories.version(session, doc.id, doc.current_version)
+            newer = session.get(DocumentRow, row.superseded_by) if row.superseded_by else None
+            issuer = repositories.office(session, doc.owner_office_id).name
+            sha = current.sha256
+        report = self.checks.verify(self.blobs.get(sha))
+        public = row.public
+        token_info = None
+        if token:
+            check: TokenCheck = self.links.check(token)
+            matches = check.claims is not None and check.claims.public_id == public_id
+            same_content = check.claims is not None and check.claims.content_sha256 == _digest(public)
+            ok = check.ok and matches and same_content
+            message = check.message if not check.ok else (
+                "二维码签名有效，与登记内容一致" if ok else "二维码签名有效，但与本页登记的内容不符")
+            token_info = {"ok": ok, "message": message,
+                          "issuer": check.claims.issuer if check.claims else None,
+                          "issued_on": check.claims.issued_on.isoformat() if check.claims else None}
+        status = self.status_word(row.kind, row.state, start=row.start_on, end=row.end_on, valid_until=row.valid_until)
+        return PublicView(
+            public_id=public_id, kind=row.kind, title=str(public.get("title") or doc.title), state=row.state,
+            status=status, issuer=issuer, issued_on=public.get("issued_on"), period=public.get("period"),
+            rows=list(public.get("rows") or []), serial=public.get("serial"), valid_until=public.get("valid_until"),
+            ended_on=row.ended_at.date().isoformat() if row.ended_at and row.state in ("withdrawn", "revoked",
+                                                                                      "superseded") else None,
+            sha256=sha, pdf_available=row.kind != "certificate", verdict=report.verdict.value,
+            verdict_label=report.verdict.label, seals=_seal_lines(report),
+            superseded_by=newer.public_id if newer is not None else None, token=token_info,
+            content_sha256=_digest(public))
+
+    def public_pdf(self, public_id: str) -> tuple[str, bytes]:
+        """The sealed file of a notice (a certificate's file names its holder: never served publicly)."""
+        with self.db.session() as session:
+            doc, row = self._public_record(session, public_id)
+            if row.kind == "certificate":
+                raise NotFoundError("证明文件不公开提供下载；请使用下方的比对功能核验手中的文件",
+                                    code="NOT_PUBLIC_FILE")
+            sha = repositories.version(session, doc.id, doc.current_version).sha256
+        return sha, self.blobs.get(sha)
+
+    def compare(self, public_id: str, uploaded: bytes) -> CompareResult:
+        with self.db.session() as session:
+            doc, row = self._public_record(session, public_id)
+            registered = repositories.version(session, doc.id, doc.current_version).sha256
+            data = doc.data if row.kind == "certificate" else None
+        digest = sha256_hex(uploaded)
+        same = digest == registered
+        # uploads from the public are verified without the shared report cache (nothing they send is stored)
+        report = self.checks.verify(uploaded) if same else self.verification.verify(uploaded)
+        holder = None
+        if same and data:
+            h = data.get("holder") or {}
+            holder = {"name": h.get("name"), "persons": data.get("persons"),
+                      "monthly_amount": money(Decimal(str(data.get("monthly_amount")))),
+                      "since": data.get("since"), "valid_until": data.get("valid_until")}
+        return CompareResult(same, "一致" if same else "不一致", digest, registered, report.verdict.value,
+                             report.verdict.label, _seal_lines(report), [f.message for f in report.findings], holder)
+
+
+def _digest(public: dict[str, Any]) -> str:
+    from signer.public_token import content_digest
+
+    return content_digest(public)
+
+
+def _d(value: dt.date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _objection_view(row: ObjectionRow) -> ObjectionView:
+    return ObjectionView(row.id, row.document_id, row.received_on.isoformat(), row.channel, row.summary,
+                         row.objector_name, row.objector_contact)

@@ -1,0 +1,36 @@
+"""The wording of the 申请审批表 families, shared by the PDF, the DOCX and the seal step: box labels, the
+applicant's promise, and each tier's default opinion in the terms 民发〔2021〕57号 gives that tier.
+
+The village assists and reports what it found (it does not approve); the township investigates and gives its
+初审 opinion after the 公示; 民主评议 only follows an objection to the 公示 (art. 19); the county decides (审核确认,
+art. 21) and fixes the amount."""
+
+from __future__ import annotations
+
+DIBAO_LABELS = (("village", "村(居)委会<br>意见"), ("township", "乡镇(街道)<br>审核意见"),
+                ("county", "县级民政<br>部门审核<br>确认意见"))
+RELIEF_LABELS = (("village", "村(居)委会<br>意见"), ("township", "乡镇(街道)<br>审核(审批)<br>意见"),
+                 ("county", "县级民政<br>部门审批<br>意见"))
+
+DIBAO_PROMISE = ("以上情况及所附材料真实有效，同意民政部门核对家庭经济状况；如有虚报、隐瞒，愿承担相应责任。")
+RELIEF_PROMISE = "以上情况真实有效，如有虚报、隐瞒，愿退回救助金并承担相应责任。"
+
+DIBAO_FOOT = "注：本表一式两份，县级民政部门、乡镇（街道）各存一份；各级意见栏以电子签章为准。"
+RELIEF_FOOT = ("注：急难型救助可先行救助、事后补齐手续；审批金额在乡镇（街道）审批权限以内的由乡镇（街道）审批，"
+               "超过的报县级民政部门审批；各级意见栏以电子签章为准。")
+
+#: default opinions per tier and family kind ("dibao" | "relief")
+DEFAULT_OPINIONS: dict[str, dict[str, str]] = {
+    "dibao": {
+        "village": "已协助申请人提交申请材料，经入户了解，申请人家庭共同生活成员、收入和财产情况与申请所述基本一致，"
+                   "报乡镇人民政府（街道办事处）审核。",
+        "township": "经入户调查和家庭经济状况核对，并在申请人所在村（社区）公示无异议，该家庭符合最低生活保障条件，"
+                    "拟同意纳入保障，报县级民政部门审核确认。",
+        "county": "经审核确认，该家庭符合最低生活保障条件，同意纳入最低生活保障，自次月起发放保障金。",
+    },
+    "relief": {
+        "village": "已协助申请人提交申请材料，经入户了解，所述困难情况属实，报乡镇人民政府（街道办事处）审核。",
+        "township": "经调查核实，申请人家庭符合临时救助条件。",
+        "county": "经审批，同意给予临时救助。",
+    },
+}

@@ -1,0 +1,121 @@
+"""Notices and certificates on the GB/T 9704-2012 grid, measured with poppler's ``pdftotext -bbox-layout``:
+the text block 156 × 225 mm (top 37, left 28), 22 lines × 28 characters of 3号仿宋; titles broken between
+words; the issuing block never alone and its seal within one line of the body; tables that never overflow."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from api.workflow import DocumentService
+from templates.titles import balanced_lines
+
+from . import pdftools
+
+MM = 72 / 25.4
+PITCH = 225 / 22  # mm per line
+Line = tuple[float, float, float, float, str]  # xMin, yMin, xMax, yMax (mm, from the top left), text
+
+
+def lines(pdf: Path, page: int) -> list[Line]:
+    html = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-bbox-layout", str(pdf), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    out = []
+    for match in re.finditer(r'<line xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</line>',
+                             html, re.S):
+        words = "".join(re.findall(r">([^<]*)</word>", match.group(5)))
+        out.append((*(float(match.group(i)) / MM for i in range(1, 5)), words))  # type: ignore[misc]
+    return out
+
+
+@pytest.mark.parametrize("family_id", ["dibao_notice", "dibao_certificate"])
+def test_text_block_is_156_by_225_mm(family_id: str, documents: DocumentService, write_pdf) -> None:  # type: ignore[no-untyped-def]
+    out = documents.render(family_id, documents.catalogue.family(family_id).sample())
+    pdf = write_pdf(out.rendered.pdf)
+    page = lines(pdf, 1)
+    body = [ln for ln in page if ln[3] - ln[1] > 5 and re.search(r"[，。]", ln[4])]  # 3号 body lines
+    assert len(body) >= 4
+    # left edge 28 mm, right edge 28 + 156 = 184 mm (a justified full line), both ±1 mm
+    # every line starts at 28 mm, or 2 characters in (a paragraph's first line)
+    lefts = [ln[0] for ln in body]
+    assert lefts and all(abs(x - 28) <= 1 or abs(x - 28 - 2 * 15.79 / MM) <= 1 for x in lefts), lefts
+    assert sum(abs(x - 28) <= 1 for x in lefts) >= 2
+    assert abs(max(ln[2] for ln in body) - 184) <= 1
+    # 28 characters on a full line of full-width characters
+    full = [ln for ln in body if abs(ln[2] - 184) <= 1 and abs(ln[0] - 28) <= 1 and ln[4].isascii() is False
+            and not re.search(r"[0-9A-Za-z\-.]", ln[4])]
+    assert all(len(ln[4]) == 28 for ln in full), [ln[4] for ln in full]
+    assert full or family_id != "dibao_notice"
+    # 22 lines in 225 mm: the pitch of consecutive body lines × 22 = 225 ±1 mm
+    pitches = [b[1] - a[1] for a, b in itertools.pairwise(body) if 0 < b[1] - a[1] < 12]
+    assert pitches and all(abs(p * 22 - 225) <= 1 for p in pitches), pitches
+    # the block starts 37 mm from the top: the title's line box (its glyph box less the half-leading of 2号)
+    title = page[0]
+    half_leading = (PITCH - 22 / MM) / 2
+    assert abs(title[1] - half_leading - 37) <= 1, title
+    fonts = {f["name"].split("+", 1)[1] for f in pdftools.fonts(pdf)}
+    assert {"FandolFang", "FandolSong-Bold"} <= fonts
+    # page number "— 1 —" at the right of an odd page, 4号 below the block
+    if family_id == "dibao_notice":
+        number = next(ln for ln in page if "—" in ln[4])
+        assert number[2] > 150 and number[1] > 37 + 225
+
+
+def test_titles_break_between_words_and_balance() -> None:
+    assert balanced_lines("燕赵镇人民政府2026年第11批最低生活保障拟保障对象公示") == [
+        "燕赵镇人民政府2026年第11批", "最低生活保障拟保障对象公示"]
+    for title in ("曲阳县孝墓镇2026年第3批最低生活保障拟保障对象公示", "曲阳县2026年11月最低生活保障审核确认结果公布",
+                  "燕赵镇2026年第11批最低生活保障拟保障对象公示"):
+        parts = balanced_lines(title)
+        assert "".join(parts) == title and len(parts) == 2
+        assert not parts[1].startswith(("象", "示", "障", "布")), parts
+        assert abs(len(parts[0]) - len(parts[1])) <= 6, parts
+
+
+def _households(n: int, *, amount: str = "1260.00", township: str | None = None) -> list[dict[str, object]]:
+    villages = ["东沟南村", "北养马村", "西燕川村", "南赵邱村"]
+    rows: list[dict[str, object]] = [{"head_name": f"张{i:03d}", "village": villages[i % 4], "persons": 1 + i % 5,
+                                      "monthly_amount": amount} for i in range(n)]
+    if township:
+        for row in rows:
+            row["township"] = township
+    return rows
+
+
+def test_issuing_block_never_stands_alone(documents: DocumentService, write_pdf) -> None:  # type: ignore[no-untyped-def]
+    """Every household count from 1 to 24 (the old layout left the seal alone on a page at 5–10 households):
+    the page with the seal also carries list rows, the seal's top is within one line below the last one,
+    and the office name and date sit below the seal's centre."""
+    sample = documents.catalogue.family("dibao_notice").sample()
+    for n in range(1, 25):
+        out = documents.render("dibao_notice", sample | {"households": _households(n)})
+        slot = out.rendered.slot("issuer")
+        pdf = write_pdf(out.rendered.pdf, f"n{n}.pdf")
+        page = lines(pdf, slot.page_index + 1)
+        rows = [ln for ln in page if re.match(r"\d+张\d{3}", ln[4]) or ln[4].startswith("合计")]
+        assert rows, f"{n} households: the seal's page holds no part of the list"
+        body_bottom = max(ln[3] for ln in rows)
+        centre_y = 297 - (slot.rect[1] + slot.rect[3]) / 2 / MM
+        seal_top = centre_y - 21  # the township's 42 mm seal
+        assert body_bottom - 0.5 <= seal_top <= body_bottom + PITCH, (n, body_bottom, seal_top)
+        office = next(ln for ln in page if ln[4] == sample["issuer"])
+        assert office[1] > centre_y - 1, "the office name sits below the seal's centre"
+
+
+@pytest.mark.parametrize("count", [60, 200])
+def test_tables_never_overflow(count: int, documents: DocumentService, write_pdf) -> None:  # type: ignore[no-untyped-def]
+    data = documents.catalogue.family("dibao_result_notice").sample()
+    data["households"] = _households(count, amount="9999.99", township="曲阳县燕赵镇东沟南村片区管理委员会街道")
+    out = documents.render("dibao_result_notice", data)
+    pdf = write_pdf(out.rendered.pdf)
+    total = f"{9999.99 * count:,.2f}"
+    text = pdftools.text(pdf)
+    assert total in text, "the total of 100,000.00 and more stays on one line"
+    assert len(re.findall(r"9,999\.99", text)) == count, "every amount whole on its line"
+    for page in range(1, out.rendered.page_count + 1):
+        for ln in lines(pdf, page):
+            assert ln[0] >= 28 - 0.5 and ln[2] <= 184 + 0.5, (page, ln)

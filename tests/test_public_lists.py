@@ -1,0 +1,103 @@
+"""Public lists after 民发〔2021〕57号: art. 24 (name, persons, amount — no ID, not even masked; no 保障类别 unless
+a setting turns it on), art. 19 (7-day 公示 per village), art. 21 (support from the month after the decision)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import docx
+import pytest
+
+from api.cli import main
+from api.offices import DEMO_REGISTRY, Registry
+from api.settings import Settings
+from api.workflow import DocumentService
+from signer.errors import TemplateDataError
+from templates import Catalogue, PdfRenderer
+from templates.notice_list import split_by_village
+
+from . import pdftools
+
+ID_LIKE = re.compile(r"\d{6}\*+\d{3}[\dX]|\d{17}[\dX]")
+
+
+def _flat(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+@pytest.mark.parametrize("family_id", ["dibao_notice", "dibao_result_notice"])
+def test_public_lists_carry_no_id_number_not_even_masked(family_id: str, documents: DocumentService,
+                                                         write_pdf) -> None:  # type: ignore[no-untyped-def]
+    sample = documents.catalogue.family(family_id).sample()
+    assert any(h.get("id_number") for h in sample["households"]), "the input does carry ID numbers"
+    out = documents.render(family_id, sample, with_docx=True)
+    text = pdftools.text(write_pdf(out.rendered.pdf))
+    assert not ID_LIKE.search(text), ID_LIKE.search(text)
+    assert "身份证" not in text and "13831207788" not in text
+    assert "申请人姓名" in _flat(text) and "保障人数" in _flat(text)
+    word = docx.Document(str(write_pdf(out.docx or b"", "n.docx")))
+    cells = " ".join(c.text for t in word.tables for r in t.rows for c in r.cells)
+    assert not ID_LIKE.search(cells) and "身份证" not in cells
+
+
+def test_category_only_when_a_setting_turns_it_on(catalogue: Catalogue, renderer: PdfRenderer,
+                                                  write_pdf) -> None:  # type: ignore[no-untyped-def]
+    sample = catalogue.family("dibao_result_notice").sample()
+    registry = Registry.load(DEMO_REGISTRY)
+    off = DocumentService(Settings(), catalogue=catalogue, renderer=renderer, registry=registry)
+    on = DocumentService(Settings(notice_show_category=True), catalogue=catalogue, renderer=renderer,
+                         registry=registry)
+    assert "保障类别" not in _flat(pdftools.text(write_pdf(off.render("dibao_result_notice", sample).rendered.pdf)))
+    shown = _flat(pdftools.text(write_pdf(on.render("dibao_result_notice", sample).rendered.pdf, "on.pdf")))
+    assert "保障类别" in shown and "B类" in shown
+
+
+def test_notice_shorter_than_seven_days_is_refused_naming_the_rule(documents: DocumentService) -> None:
+    sample = documents.catalogue.family("dibao_notice").sample()
+    sample["period"]["days"] = 5
+    with pytest.raises(TemplateDataError) as caught:
+        documents.render("dibao_notice", sample)
+    problem = caught.value.problems[0]
+    assert problem.path == "period.days" and "7天" in problem.message and "第十九条" in problem.message
+
+
+def test_notice_floor_is_a_setting(catalogue: Catalogue, renderer: PdfRenderer) -> None:
+    sample = catalogue.family("dibao_notice").sample()
+    sample["period"] = {"start": sample["period"]["start"]}
+    longer = DocumentService(Settings(notice_days=10), catalogue=catalogue, renderer=renderer,
+                             registry=Registry.load(DEMO_REGISTRY))
+    prepared = longer.catalogue.prepare("dibao_notice", sample, rules=longer.settings.document_rules())
+    assert prepared.view["period"]["days"] == 10  # the default period is the local rule's
+    sample["period"]["days"] = 7
+    with pytest.raises(TemplateDataError, match="共 1 处"):
+        longer.catalogue.prepare("dibao_notice", sample, rules=longer.settings.document_rules())
+
+
+def test_benefits_start_the_month_after_the_decision(documents: DocumentService) -> None:
+    sample = documents.catalogue.family("dibao_result_notice").sample()
+    sample["decided_on"], sample["benefit_from"] = "2026-11-28", "2026-11-01"
+    with pytest.raises(TemplateDataError) as caught:
+        documents.render("dibao_result_notice", sample)
+    assert "次月" in caught.value.problems[0].message and "第二十一条" in caught.value.problems[0].message
+    sample["benefit_from"] = "2026-12-01"
+    assert documents.render("dibao_result_notice", sample).rendered.page_count >= 1
+
+
+def test_split_by_village_one_notice_each(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = Catalogue.load().family("dibao_notice").sample()
+    parts = split_by_village(data)
+    assert [v for v, _ in parts] == ["东沟南村", "北养马村", "西燕川村"]
+    assert [len(p["households"]) for _, p in parts] == [2, 1, 1]
+    monkeypatch.setenv("MINSEAL_DATA_DIR", str(tmp_path / "var"))
+    out = tmp_path / "公示.pdf"
+    code = main(["render", "dibao_notice", "--data", str(Catalogue.load().family("dibao_notice").sample_path),
+                 "-o", str(out), "--split-by-village"])
+    assert code == 0
+    for village, part in parts:
+        text = _flat(pdftools.text(tmp_path / f"公示-{village}.pdf"))
+        assert village in text
+        names = {h["head_name"] for h in part["households"]}
+        others = {h["head_name"] for h in data["households"]} - names
+        assert all(n in text for n in names) and not any(n in text for n in others)
+    assert not out.exists()

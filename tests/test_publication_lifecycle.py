@@ -1,0 +1,174 @@
+"""The 公示 lifecycle through the real routes, moving the service's clock: 公示中 → 期满, objection → re-publish →
+superseded, withdraw, the county's 结果公布, certificate revocation and expiry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api.services.identity import Role
+from api.services.publication import period_end
+from api.workflow import DocumentService
+from tests.public_world import DAY0, OBJECTION, SAMPLE, TOWNSHIP, VILLAGE, accepted_application, login, second_household
+from tests.service_world import COUNTY, World, serve_app
+
+CERTIFICATE = json.loads((Path(__file__).parents[1] / "templates/dibao_certificate/sample.json").read_text("utf-8"))
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, documents: DocumentService) -> World:
+    w = World(tmp_path_factory.mktemp("lifecycle"), documents)
+    w.settings.public_rate_limit = "10000/minute"
+    return w
+
+
+@pytest.fixture(scope="module")
+def base(world: World) -> Iterator[str]:
+    with serve_app(world) as url:
+        yield url
+
+
+def status(base: str, public_id: str) -> str:
+    return str(httpx.get(f"{base}/api/public/{public_id}").json()["status"])
+
+
+def test_period_rules() -> None:
+    friday = dt.date(2026, 11, 27)
+    assert period_end(friday, 7, working=False) == dt.date(2026, 12, 3)
+    assert period_end(friday, 7, working=True) == dt.date(2026, 12, 7)
+    assert period_end(friday, 7, working=True, holidays=frozenset({dt.date(2026, 12, 1)})) == dt.date(2026, 12, 8)
+    assert period_end(friday, 7, working=True, workdays=frozenset({dt.date(2026, 11, 28)})) == dt.date(2026, 12, 4)
+
+
+def test_notice_lifecycle_with_the_clock(world: World, base: str) -> None:
+    clock = world.services.clock
+    clock.set(DAY0)
+    neighbour = second_household()
+    neighbour["offices"] = SAMPLE["offices"]
+    app1 = accepted_application(world, base, VILLAGE, SAMPLE)
+    app2 = accepted_application(world, base, VILLAGE, neighbour)
+    reviewer = login(world, base, TOWNSHIP, Role.REVIEWER)
+    village_clerk = login(world, base, VILLAGE, Role.CLERK)
+    try:
+        # only the township posts a 公示; fewer than 7 days is refused
+        assert village_clerk.post("/api/notices/build", json={"objection": OBJECTION}).status_code == 403
+        r = reviewer.post("/api/notices/build", json={"objection": OBJECTION, "days": 5})
+        assert r.status_code == 422 and r.json()["fields"][0]["path"] == "days"
+        r = reviewer.post("/api/notices/build", json={"objection": OBJECTION})
+        assert r.status_code == 201, r.text
+        [notice] = r.json()
+        assert notice["households"] == 2 and sorted(notice["application_ids"]) == sorted([app1, app2])
+        old = notice["public_id"]
+        assert httpx.get(f"{base}/v/{old}").status_code == 404  # a draft is not public
+        assert reviewer.post("/api/notices/build", json={"objection": OBJECTION}).status_code == 409  # no retyping
+        assert reviewer.post(f"/api/notices/{notice['document_id']}/publish").json()["state"] == "published"
+        assert status(base, old) == "公示中（剩余 7 天）"
+        clock.set(DAY0 + dt.timedelta(days=3))
+        assert status(base, old) == "公示中（剩余 5 天）"
+
+        # an objection: recorded with the objector for staff, never public
+        r = reviewer.post(f"/api/notices/{notice['document_id']}/objections", json={
+            "received_on": (DAY0 + dt.timedelta(days=3)).isoformat(), "channel": "来访",
+            "summary": "反映该户有经营性收入未申报", "objector_name": "李四海", "objector_contact": "13812345678"})
+        assert r.status_code == 201, r.text
+        staff = reviewer.get(f"/api/notices/{notice['document_id']}/objections").json()
+        assert staff[0]["objector_name"] == "李四海"
+        public_page = httpx.get(f"{base}/v/{old}").text + httpx.get(f"{base}/api/public/{old}").text
+        assert "李四海" not in public_page and "13812345678" not in public_page and "经营性收入" not in public_page
+
+        # re-investigation drops the second household: a new version with a new public id
+        r = reviewer.post(f"/api/notices/{notice['document_id']}/republish",
+                          json={"objection": OBJECTION, "remove": [app2]})
+        assert r.status_code == 201, r.text
+        newer = r.json()
+        assert newer["version"] == 2 and newer["public_id"] != old and newer["households"] == 1
+        assert status(base, old) == "公示中（剩余 5 天）"  # until the new version is posted
+        assert reviewer.post(f"/api/notices/{newer['document_id']}/publish").status_code == 200
+        assert status(base, old) == "已被新版本取代"
+        page = httpx.get(f"{base}/v/{old}").text
+        assert f'href="/v/{newer["public_id"]}"' in page and "已被新版本取代" in page
+        assert status(base, newer["public_id"]) == "公示中（剩余 7 天）"
+        assert [r["name"] for r in httpx.get(f"{base}/api/public/{newer['public_id']}").json()["rows"]] == ["王秀英"]
+
+        # the period runs out by the clock
+        clock.set(dt.date.fromisoformat(newer["end_on"]) + dt.timedelta(days=1))
+        assert status(base, newer["public_id"]) == "公示期满"
+        reviewer.get("/api/notices").raise_for_status()  # the listing records the expiry in the audit chain
+        assert any(r.action == "notice.expire" and r.document_id == newer["document_id"]
+                   for r in world.services.audit_rows())
+        # the app dropped by re-investigation can be posted again in a later 公示; withdrawing one says so
+        r = reviewer.post("/api/notices/build", json={"objection": OBJECTION})
+        assert r.status_code == 201 and r.json()[0]["application_ids"] == [app2]
+        third = r.json()[0]
+        assert reviewer.post(f"/api/notices/{third['document_id']}/publish").status_code == 200
+        r = reviewer.post(f"/api/notices/{third['document_id']}/withdraw", json={"reason": "申请人主动撤回申请"})
+        assert r.json()["state"] == "withdrawn"
+        assert status(base, third["public_id"]) == "已撤回"
+        assert "申请人主动撤回申请" not in httpx.get(f"{base}/v/{third['public_id']}").text  # reasons stay internal
+    finally:
+        reviewer.close()
+        village_clerk.close()
+
+    # the township sends the household on; the county approves and announces the result
+    reviewer = login(world, base, TOWNSHIP, Role.REVIEWER)
+    approver = login(world, base, COUNTY, Role.APPROVER)
+    try:
+        assert reviewer.post(f"/api/documents/{app1}/submit").status_code == 200
+        assert approver.post(f"/api/documents/{app1}/accept").json()["status"] == "approved"
+        r = approver.post("/api/notices/results", json={
+            "benefit_from": "2026-12-01", "supervision": {"phone": "0312-4222110", "address": "曲阳县民政局社会救助股"},
+            "decisions": {app1: {"monthly_amount": "1260.00", "persons": 3, "category": "B类"}}})
+        assert r.status_code == 201, r.text
+        result = r.json()
+        assert approver.post(f"/api/notices/{result['document_id']}/publish").status_code == 200
+        body = httpx.get(f"{base}/api/public/{result['public_id']}").json()
+        assert body["status"] == "有效" and body["rows"] == [
+            {"name": "王秀英", "village": "东沟南村", "persons": 3, "amount": "1,260.00"}]
+    finally:
+        reviewer.close()
+        approver.close()
+
+
+def test_certificate_expiry_and_revocation(world: World, base: str) -> None:
+    clock = world.services.clock
+    clock.set(DAY0)
+    reviewer = login(world, base, TOWNSHIP, Role.REVIEWER)
+    try:
+        r = reviewer.post("/api/documents", json={"family": "dibao_certificate", "data": CERTIFICATE})
+        assert r.status_code == 201, r.text
+        doc = reviewer.post(f"/api/documents/{r.json()['id']}/seal", json={}).json()
+        assert doc["status"] == "issued"
+        pid = doc["public_id"]
+        pdf = reviewer.get(f"/api/documents/{doc['id']}/pdf").content
+        page = httpx.get(f"{base}/v/{pid}")
+        assert status(base, pid) == "有效" and "燕赵低证〔2026〕0458号" in page.text
+        holder = CERTIFICATE["holder"]
+        for private in (holder["name"], holder["id_number"], holder["registered_address"]):
+            assert private not in page.text  # the holder is shown only to who uploads the file
+        assert httpx.get(f"{base}/v/{pid}/pdf").status_code == 404  # the file names its holder: never public
+        same = httpx.post(f"{base}/api/public/{pid}/check", files={"file": ("c.pdf", pdf)}, timeout=60).json()
+        assert same["word"] == "一致" and same["holder"]["name"] == holder["name"]
+        assert holder["id_number"] not in json.dumps(same, ensure_ascii=False)
+
+        clock.set(dt.date(2027, 2, 22))
+        assert status(base, pid) == "已过期"
+        clock.set(DAY0 + dt.timedelta(days=10))
+        assert status(base, pid) == "有效"
+        r = reviewer.post(f"/api/certificates/{doc['id']}/revoke", json={"reason": "该户已退出低保"})
+        assert r.status_code == 200, r.text
+        assert status(base, pid) == "已撤销"
+        assert "该户已退出低保" not in httpx.get(f"{base}/v/{pid}").text
+        assert reviewer.post(f"/api/certificates/{doc['id']}/revoke", json={"reason": "x"}).status_code == 409
+        # another township cannot revoke it
+        other = login(world, base, "130634101", Role.REVIEWER)
+        try:
+            assert other.post(f"/api/certificates/{doc['id']}/revoke", json={"reason": "x"}).status_code == 404
+        finally:
+            other.close()
+    finally:
+        reviewer.close()

@@ -1,0 +1,212 @@
+"""The seal step as an official would sign it (issue 11): each tier's decision validated and drawn inside its own
+signature; opinions fitted, never cut; one seal, one size; rare characters; 骑缝章 slices inside the page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import subprocess
+from collections.abc import Iterator
+from decimal import Decimal
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
+
+from api.cli import main
+from api.sealing import SealingService
+from api.seals import SealAuthority
+from api.settings import Settings
+from api.verification import VerificationService
+from api.workflow import DocumentService, seal_font
+from signer.errors import NotSealableError, TemplateDataError
+from signer.pki import Tier
+from signer.relief_route import relief_approver, relief_file_ends_after
+from signer.seal_image import SealFont, SealSpec, seal_svg
+from signer.sign import RIDING_INSET, RIDING_MIN_SLICE, riding_groups
+
+from . import pdftools
+from .test_sealing import red_mask, root_asn1
+
+VILLAGE, TOWNSHIP, COUNTY = "130634100201", "130634100", "130634"
+DAY = dt.date(2026, 12, 20)
+MM = 72 / 25.4
+TOWNSHIP_DECISION = {"persons": 3, "monthly_amount": "1260.00", "notice_from": "2026-12-01",
+                     "notice_to": "2026-12-07", "handler": "王干事", "head": "赵镇长"}
+COUNTY_DECISION = {"persons": 3, "category": "B类", "standard": "870.00", "monthly_amount": "2289.99",
+                   "start_month": "2027-01", "handler": "孙股长", "head": "钱局长"}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, SealAuthority, SealingService]]:
+    root = tmp_path_factory.mktemp("seal-step")
+    # seals here are B-B (no timestamp) for speed; the countersign check is set to accept that level
+    settings = Settings(data_dir=root / "var", keys_dir=root / "keys", min_level="B-B")
+    authority = SealAuthority(settings)
+    authority.init_demo(seal_font())
+    check = VerificationService(settings, authority).verify
+    yield settings, authority, SealingService(settings, authority, check=check)
+
+
+@pytest.fixture(scope="module")
+def form(documents: DocumentService) -> bytes:
+    return documents.render("dibao_application", documents.catalogue.family("dibao_application").sample()).rendered.pdf
+
+
+def _through_township(sealing: SealingService, form: bytes) -> bytes:
+    pdf = sealing.seal(form, VILLAGE, level="B-B", day=DAY).pdf
+    return sealing.seal(pdf, TOWNSHIP, level="B-B", day=DAY, decision=TOWNSHIP_DECISION).pdf
+
+
+def _flat(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def test_county_decision_is_drawn_inside_its_signature(world, form, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _settings, authority, sealing = world
+    before = _through_township(sealing, form)
+    after = sealing.seal(before, COUNTY, level="B-B", day=DAY, decision=COUNTY_DECISION).pdf
+    (tmp_path / "before.pdf").write_bytes(before)
+    (tmp_path / "after.pdf").write_bytes(after)
+    figures = ["核定保障人数：3人", "保障类别：B类", "保障标准：870.00", "月人均收入差额：763.33元",
+               "户月保障金额：2,289.99元", "起始发放月份：2027年1月", "孙股长", "钱局长"]
+    was, now = _flat(pdftools.text(tmp_path / "before.pdf")), _flat(pdftools.text(tmp_path / "after.pdf"))
+    for figure in figures:
+        assert figure not in was and figure in now, figure
+    # the township's figures and staff are in its own box, in its own revision
+    assert "初审保障人数：3人" in was and "公示：2026年12月1日至2026年12月7日（7天），无异议" in was
+    # covered by the county's signature: the figures live in the county's widget, added in its signed revision
+    reader = PdfFileReader(BytesIO(after))
+    county = next(s for s in reader.embedded_signatures if s.field_name == "MinSeal-county")
+    status = validate_pdf_signature(county, ValidationContext(trust_roots=[root_asn1(authority)]))
+    assert status.intact and status.valid and status.coverage.name == "ENTIRE_FILE"
+    widget = county.sig_field
+    stream = widget["/AP"]["/N"].get_object()
+    assert b"/MinSealText0" in stream.data and "/MinSealText0" in stream["/Resources"]["/Font"]
+
+
+@pytest.mark.parametrize(("change", "path", "words"), [
+    ({"monthly_amount": "2400.00"}, "decision.monthly_amount", "763.33 × 保障人数 3"),
+    ({"start_month": "2026-12"}, "decision.start_month", "次月"),
+    ({"persons": 4}, "decision.persons", "家庭人口 3 人"),
+    ({"income_gap": "800.00"}, "decision.income_gap", "870.00 − 家庭月人均收入 106.67"),
+    ({"bonus": 1}, "decision.bonus", "未知字段"),
+])
+def test_county_decision_is_validated(world, form, change, path, words) -> None:  # type: ignore[no-untyped-def]
+    _settings, _authority, sealing = world
+    before = _through_township(sealing, form)
+    with pytest.raises(TemplateDataError) as caught:
+        sealing.seal(before, COUNTY, level="B-B", day=DAY, decision=COUNTY_DECISION | change)
+    assert [p.path for p in caught.value.problems] == [path]
+    assert words in caught.value.problems[0].message
+
+
+def test_township_notice_period_of_the_rule(world, form) -> None:  # type: ignore[no-untyped-def]
+    _settings, _authority, sealing = world
+    village = sealing.seal(form, VILLAGE, level="B-B", day=DAY).pdf
+    with pytest.raises(TemplateDataError, match="第十九条"):
+        sealing.seal(village, TOWNSHIP, level="B-B", day=DAY, decision=TOWNSHIP_DECISION | {"notice_to": "2026-12-05"})
+    with pytest.raises(TemplateDataError, match="尚未结束"):
+        sealing.seal(village, TOWNSHIP, level="B-B", day=dt.date(2026, 12, 6), decision=TOWNSHIP_DECISION)
+
+
+def test_relief_routing_by_amount(world, documents: DocumentService) -> None:  # type: ignore[no-untyped-def]
+    settings, _authority, sealing = world
+    limit = settings.relief_limit
+    assert limit == Decimal("2610.00")  # 3 × the urban 低保标准 870.00
+    assert relief_approver(limit, township_limit=limit) is Tier.TOWNSHIP
+    assert relief_approver(limit + Decimal("0.01"), township_limit=limit) is Tier.COUNTY
+    assert relief_file_ends_after(Tier.TOWNSHIP, Decimal("2000"), township_limit=limit)
+    assert not relief_file_ends_after(Tier.TOWNSHIP, Decimal("8000"), township_limit=limit)
+    data = documents.catalogue.family("temp_relief_application").sample()
+    data["offices"] = {"village": "东沟南村村民委员会", "township": "燕赵镇人民政府", "county": "曲阳县民政局"}
+    pdf = sealing.seal(documents.render("temp_relief_application", data).rendered.pdf, VILLAGE, level="B-B",
+                       day=DAY).pdf
+    with pytest.raises(TemplateDataError, match=r"超过乡镇（街道）审批权限 2,610\.00 元"):
+        sealing.seal(pdf, TOWNSHIP, level="B-B", day=DAY,
+                     decision={"proposed_amount": "8000", "method": "救助金", "approved_amount": "8000"})
+    ok = sealing.seal(pdf, TOWNSHIP, level="B-B", day=DAY,
+                      decision={"proposed_amount": "2000", "method": "实物", "approved_amount": "2000"}).pdf
+    reader = PdfFileReader(BytesIO(ok))
+    stream = next(s for s in reader.embedded_signatures if s.field_name == "MinSeal-township").sig_field
+    assert stream["/AP"]["/N"].get_object().data  # drawn
+
+
+def test_long_opinion_with_rare_characters_is_fitted_and_readable(world, form, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _settings, _authority, sealing = world
+    before = _through_township(sealing, form)
+    opinion = ("经审核确认，申请人王䶮家庭共同生活成员三人，其子王燚在校就读，家庭月人均收入低于当地最低生活保障标准，"
+               "符合最低生活保障条件，同意纳入最低生活保障。")
+    opinion = (opinion * 3)[:156]
+    assert len(opinion) == 156 and "䶮" in opinion and "燚" in opinion
+    sealed = sealing.seal(before, COUNTY, level="B-B", day=DAY, opinion=opinion, decision=COUNTY_DECISION).pdf
+    path = tmp_path / "long.pdf"
+    path.write_bytes(sealed)
+    raw = subprocess.run(["pdftotext", "-raw", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert opinion in _flat(raw), "every character of the opinion is there, as text (in reading order)"
+    with pytest.raises(NotSealableError) as caught:
+        sealing.seal(before, COUNTY, level="B-B", day=DAY, opinion=opinion * 3, decision=COUNTY_DECISION)
+    assert caught.value.code == "OPINION_TOO_LONG"
+    assert re.search(r"最小字号 8 磅时最多容纳约 \d+ 字，实际 468 字", caught.value.message)
+
+
+def _seal_extent(pdf: Path, tmp_path: Path, page: int, rect: tuple[float, float, float, float]) -> float:
+    """Width in points of the red ink inside ``rect`` (a 144 dpi render)."""
+    image = pdftools.page_png(pdf, tmp_path / f"ext{page}", page=page, dpi=144, mode="RGB")
+    k = 2.0
+    x1, y1, x2, y2 = rect
+    h = image.height / k
+    xs = [x / k for x, y in red_mask(image) if x1 <= x / k <= x2 and h - y2 <= y / k <= h - y1]
+    return max(xs) - min(xs)
+
+
+def test_one_seal_one_size(world, documents: DocumentService, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The township's 42 mm seal measures 42 mm in a form box and over a notice's issuing block alike."""
+    _settings, _authority, sealing = world
+    form = documents.render("dibao_application", documents.catalogue.family("dibao_application").sample())
+    pdf = _through_township(sealing, form.rendered.pdf)
+    (tmp_path / "form.pdf").write_bytes(pdf)
+    slot = form.rendered.slot("township")
+    in_box = _seal_extent(tmp_path / "form.pdf", tmp_path, slot.page_index + 1, slot.rect)
+    notice = documents.render("dibao_certificate", documents.catalogue.family("dibao_certificate").sample())
+    sealed = sealing.seal(notice.rendered.pdf, TOWNSHIP, level="B-B", day=DAY).pdf
+    (tmp_path / "cert.pdf").write_bytes(sealed)
+    issuer = notice.rendered.slot("issuer")
+    on_notice = _seal_extent(tmp_path / "cert.pdf", tmp_path, issuer.page_index + 1, issuer.rect)
+    assert abs(in_box - 42 * MM) < 1.5 * MM and abs(on_notice - 42 * MM) < 1.5 * MM, (in_box / MM, on_notice / MM)
+
+
+def test_seal_artwork_song_face_and_security_code() -> None:
+    font = seal_font()
+    assert "gbsn00lp" in str(font.path), "seals are cut in a 宋体 face"
+    plain = seal_svg(SealSpec("燕赵镇人民政府"), font)
+    coded = seal_svg(SealSpec("燕赵镇人民政府", security_code="1306340012345"), font)
+    assert coded.count("<path") == plain.count("<path") + 13
+    assert isinstance(font, SealFont)
+
+
+def test_riding_seal_groups_and_slice_widths() -> None:
+    d = 42 * MM
+    assert riding_groups(3, d) == [[0, 1, 2]]
+    assert riding_groups(7, d) == [[0, 1, 2, 3], [4, 5, 6]]
+    assert all(d / len(g) >= RIDING_MIN_SLICE for g in riding_groups(30, d))
+    assert RIDING_INSET >= 5 * MM - 0.01
+
+
+def test_cli_seal_takes_a_decision_file(world, form, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    settings, _authority, sealing = world
+    monkeypatch.setenv("MINSEAL_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("MINSEAL_KEYS_DIR", str(settings.keys_dir))
+    source = tmp_path / "in.pdf"
+    source.write_bytes(sealing.seal(form, VILLAGE, level="B-B", day=DAY).pdf)
+    decision = tmp_path / "d.json"
+    decision.write_text('{"persons": 9, "monthly_amount": "1", "notice_from": "2020-01-01", '
+                        '"notice_to": "2020-01-07"}', encoding="utf-8")
+    code = main(["seal", str(source), "--office", TOWNSHIP, "-o", str(tmp_path / "out.pdf"), "--level", "B-B",
+                 "--decision", str(decision)])
+    err = capsys.readouterr().err
+    assert code != 0 and "decision.persons" in err and not (tmp_path / "out.pdf").exists()
