@@ -10,15 +10,17 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from signer.errors import ErrorCategory
 
 from .errors import EXIT_CODE
-from .services.container import Services
 from .settings import Settings
+
+if TYPE_CHECKING:  # imported when a command runs: `minseal verify` must not load SQLAlchemy or WeasyPrint
+    from .services.container import Services
 
 batch_app = typer.Typer(help="批量任务：批量出具证明、发布各村公示、重新签章；查看进度", no_args_is_help=True)
 
@@ -28,6 +30,8 @@ Wait = Annotated[bool, typer.Option("--wait/--no-wait", help="等待完成并显
 
 def register(app: typer.Typer, settings_of: Callable[[typer.Context], Settings]) -> None:
     def services(ctx: typer.Context) -> Services:
+        from .services.container import Services
+
         built = Services.build(settings_of(ctx))
         built.prepare()
         return built
