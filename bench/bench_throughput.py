@@ -27,10 +27,13 @@ def _services(root: str) -> tuple[Any, Any]:
     from api.sealing import SealingService
     from api.seals import SealAuthority
     from api.settings import Settings
+    from api.verification import VerificationService
     from api.workflow import DocumentService
 
     settings = Settings(data_dir=Path(root) / "var", keys_dir=Path(root) / "keys", seal_level="B-LT")
-    return DocumentService(settings), SealingService(settings, SealAuthority(settings))
+    authority = SealAuthority(settings)
+    check = VerificationService(settings, authority).verify  # a countersign verifies first, as the service does
+    return DocumentService(settings), SealingService(settings, authority, check=check)
 
 
 def _one(docs: Any, sealing: Any, kind: str) -> None:
