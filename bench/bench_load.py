@@ -47,23 +47,26 @@ def fixture(world: World, out: Path) -> Path:
         clerk = s.identity.authenticate(session, demo_username(TOWNSHIP, Role.CLERK),
                                         world.passwords[demo_username(TOWNSHIP, Role.CLERK)])
     cert = s.documents.catalogue.family("dibao_certificate").sample()
-    documents, files = [], []
+    documents, files, public_ids = [], [], []
     for i in range(6):
         doc = s.workflow.seal(clerk, s.workflow.create(clerk, "dibao_certificate", cert).id)
         documents.append(doc.id)
+        public_ids.append(doc.public_id)
         path = out / f"sealed-{i}.pdf"
         path.write_bytes(s.workflow.pdf(clerk, doc.id)[1])
         files.append(str(path))
     path = out / "load.json"
     path.write_text(json.dumps({**tokens, "form": SAMPLE, "certificate": cert, "documents": documents,
-                                "sealed_files": files}, ensure_ascii=False), "utf-8")
+                                "public_ids": public_ids, "sealed_files": files}, ensure_ascii=False), "utf-8")
     return path
 
 
 def serve(world: World, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {**os.environ, "MINSEAL_DATA_DIR": str(world.settings.data_dir),
-           "MINSEAL_KEYS_DIR": str(world.settings.keys_dir), "MINSEAL_DATABASE_URL": world.services.db.url}
+           "MINSEAL_KEYS_DIR": str(world.settings.keys_dir), "MINSEAL_DATABASE_URL": world.services.db.url,
+           # every locust user comes from 127.0.0.1: the per-address limit on public pages would count them as one
+           "MINSEAL_PUBLIC_RATE_LIMIT": "100000/minute"}
     with (world.settings.data_dir / "serve.log").open("wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--workers", str(workers), "--port",
                                  str(port)], env=env, cwd=ROOT, start_new_session=True, stdout=log, stderr=log)

@@ -2,8 +2,9 @@
 
 Village clerks fill, seal and submit forms; the township clerk issues certificates (render + seal); the township
 reviewer accepts what arrives (verify + countersign; a 409 when another reviewer got there first is the expected
-answer, not an error); staff open documents and check uploaded files (verify). Tokens and sample files come from
-the JSON file named by ``MINSEAL_LOAD_FIXTURE`` (written by bench_load.py).
+answer, not an error); staff open documents and check uploaded files (verify); citizens open the public
+verification page a QR code leads to. Tokens and sample files come from the JSON file named by
+``MINSEAL_LOAD_FIXTURE`` (written by bench_load.py).
 """
 
 from __future__ import annotations
@@ -94,6 +95,12 @@ class Viewer(_Staff):
     @task(3)
     def view_document(self) -> None:
         self.client.get(f"/api/documents/{random.choice(FIXTURE['documents'])}", name="view document")
+
+    @task(3)
+    def public_page(self) -> None:
+        """What a citizen's QR scan opens (no sign-in): the certificate's public verification page."""
+        self.client.get(f"/v/{random.choice(FIXTURE['public_ids'])}", name="public page (QR)",
+                        headers={"authorization": ""})
 
     @task(1)
     def verify_upload(self) -> None:
