@@ -13,6 +13,7 @@ import typer
 from signer.errors import ErrorCategory, MinSealError, TemplateDataError, VerificationRefusedError
 
 from . import faults, logs
+from .cli_batch import register as register_batch_commands
 from .cli_service import register as register_service_commands
 from .errors import EXIT_CODE, exit_code
 from .files import check_output, read_input, read_json, write_atomic
@@ -182,6 +183,7 @@ def demo_cmd(
 
 
 register_service_commands(app, lambda ctx: _ctx(ctx).settings)
+register_batch_commands(app, lambda ctx: _ctx(ctx).settings)
 
 seals_app = typer.Typer(help="单位印章：列出、签发、更换、吊销", no_args_is_help=True)
 app.add_typer(seals_app, name="seals")

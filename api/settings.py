@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     session_minutes: int = 30
     #: cookies only over HTTPS (set true behind TLS)
     secure_cookies: bool = False
+    #: batch workers (issue 12): heartbeat interval, and silence after which a worker's job is re-queued
+    worker_heartbeat_s: float = 10.0
+    worker_stalled_after_s: float = 30.0
 
     # -- local rules of the documents (issue 11) -----------------------------------------------------------------
     #: shortest 公示 period in days (民发〔2021〕57号 art. 19: 7); a 公示 shorter than this is refused

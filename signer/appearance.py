@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import logging
 import math
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,30 +58,39 @@ class OutlineFont:
     index: int = 0
     _cache: dict[str, tuple[bytes, float]] = field(default_factory=dict, repr=False)
     _font: TTFont | None = field(default=None, repr=False)
+    #: the service seals from several threads at once; fontTools' lazy tables are not thread-safe (under load a
+    #: glyph read half-way by another thread raised KeyError and broke the face for the process)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def _tt(self) -> TTFont:
-        if self._font is None:
-            # from bytes, so no file handle stays open for the life of the process
-            self._font = TTFont(io.BytesIO(self.path.read_bytes()), fontNumber=self.index, lazy=True)
-            head, hhea = self._font["head"], self._font["hhea"]
-            self.upem = int(head.unitsPerEm)
-            self.middle = (hhea.ascent + hhea.descent) / 2
-            self._cmap = self._font.getBestCmap()
-            self._glyphs = self._font.getGlyphSet()
-        return self._font
+        with self._lock:
+            if self._font is None:
+                # from bytes, so no file handle stays open for the life of the process
+                font = TTFont(io.BytesIO(self.path.read_bytes()), fontNumber=self.index, lazy=True)
+                head, hhea = font["head"], font["hhea"]
+                self.upem = int(head.unitsPerEm)
+                self.middle = (hhea.ascent + hhea.descent) / 2
+                self._cmap = font.getBestCmap()
+                self._glyphs = font.getGlyphSet()
+                self._font = font  # published last: another thread sees a face whole or not at all
+            return self._font
 
     def glyph(self, char: str) -> tuple[bytes, float]:
         """(path operators in font units, advance width); a missing character draws nothing."""
-        if char not in self._cache:
-            self._tt()
-            name = self._cmap.get(ord(char))
-            if name is None:
-                self._cache[char] = (b"", float(self.upem))
-            else:
-                pen = _PdfPathPen(self._glyphs)
-                self._glyphs[name].draw(pen)
-                self._cache[char] = (" ".join(pen.ops).encode(), float(self._glyphs[name].width))
-        return self._cache[char]
+        cached = self._cache.get(char)
+        if cached is not None:
+            return cached
+        with self._lock:
+            if char not in self._cache:
+                self._tt()
+                name = self._cmap.get(ord(char))
+                if name is None:
+                    self._cache[char] = (b"", float(self.upem))
+                else:
+                    pen = _PdfPathPen(self._glyphs)
+                    self._glyphs[name].draw(pen)
+                    self._cache[char] = (" ".join(pen.ops).encode(), float(self._glyphs[name].width))
+            return self._cache[char]
 
     def metrics(self) -> tuple[int, float]:
         self._tt()

@@ -165,6 +165,7 @@ class PdfRenderer:
         self._env.filters.update(cn_date=cn_date, money=money, mask_id=mask_id_number, title_lines=title_lines)
         self._env.globals.update(qr_data_uri=qr_data_uri)
         self._stylesheets: dict[str, list[Any]] = {}
+        self._render_lock = threading.Lock()
         self._log = _LogCollector()
         logging.getLogger("weasyprint").addHandler(self._log)
 
@@ -211,6 +212,13 @@ class PdfRenderer:
         check_verify_url(verify_url)
         self.check_glyphs(prepared)
         source = self.html(prepared, verify_url=verify_url, created=created)
+        with self._render_lock:
+            return self._render_locked(prepared, source, office_ids)
+
+    def _render_locked(self, prepared: Prepared, source: str, office_ids: Mapping[str, str] | None) -> RenderedPdf:
+        """One render at a time per renderer: WeasyPrint's font configuration (Pango/fontconfig underneath) and
+        our warning collector are shared, and concurrent renders from the service's threads corrupted GLib's heap.
+        The GIL serialises this work anyway, so the lock costs no throughput."""
         self._log.start()
         try:
             document = HTML(string=source, base_url=str(ASSETS) + "/", url_fetcher=self._fetcher).render(

@@ -36,3 +36,30 @@ def write_pdf(tmp_path: Path):  # type: ignore[no-untyped-def]
         return path
 
     return write
+
+
+# -- both databases (issue 12): SQLite (the embedded default) and a throwaway PostgreSQL 15 cluster ----------------
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """The cluster ``scripts/test`` started (``MINSEAL_TEST_PG_URL``), else one started here for this session."""
+    import os
+
+    from tests.pg_cluster import ENV_URL, cluster
+
+    if os.environ.get(ENV_URL):
+        yield os.environ[ENV_URL]
+        return
+    with cluster() as url:
+        yield url
+
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def database_url_for(backend: str, request: pytest.FixtureRequest, root: Path) -> str:
+    """A fresh, empty database of ``backend``."""
+    if backend == "sqlite":
+        return f"sqlite:///{root / 'minseal.db'}"
+    from tests.pg_cluster import new_database
+
+    return new_database(request.getfixturevalue("pg_server"))

@@ -22,6 +22,7 @@ from ..services.container import Services
 from ..settings import Settings
 from . import desk
 from .routes import admin, auth, documents, notices, public, verify
+from .routes.batches import router as batches_router
 
 
 def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
@@ -40,6 +41,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         app.include_router(router)
     app.include_router(pki_router(services.authority, services.sealing))
     desk.install(app)
+    app.include_router(batches_router)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> JSONResponse:

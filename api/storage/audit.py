@@ -2,7 +2,10 @@
 
 Each row's hash covers its content and the previous row's hash, so an edited, deleted or reordered row breaks
 the chain at a place :func:`verify_chain` names. Appends serialise on the chain's head: the next sequence number
-is the primary key, so two writers racing for it cannot both commit (the loser retries on the new head).
+is the primary key, so two writers racing for it cannot both commit. On SQLite the write transaction (BEGIN
+IMMEDIATE) already serialises appends; on PostgreSQL :func:`lock_chain` takes a transaction-scoped advisory lock
+first, so the next writer reads the head only after the previous one committed (a row lock on the head alone is not
+enough under READ COMMITTED: the waiter would get the old head back and collide on its sequence number).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from .models import AuditRow
@@ -37,6 +40,7 @@ def row_hash(row: AuditRow) -> str:
 def append(session: Session, *, actor: str, action: str, office_id: str | None = None,
            document_id: str | None = None, detail: dict[str, Any] | None = None) -> AuditRow:
     """Add one row inside the caller's transaction (so it commits with the change it records)."""
+    lock_chain(session)
     head = session.execute(select(AuditRow).order_by(AuditRow.seq.desc()).limit(1).with_for_update()).scalar()
     seq = head.seq + 1 if head else 1
     prev = head.hash if head else GENESIS
@@ -46,6 +50,16 @@ def append(session: Session, *, actor: str, action: str, office_id: str | None =
     session.add(row)
     session.flush()
     return row
+
+
+#: the advisory lock key of the audit chain (any constant; "MSAUDIT" in ASCII)
+CHAIN_LOCK_KEY = 0x4D534155444954
+
+
+def lock_chain(session: Session) -> None:
+    """Serialise appends across processes until this transaction ends (PostgreSQL; a no-op elsewhere)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,19 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(postgres_driver(url), pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def postgres_driver(url: str) -> str:
+    """``postgresql://…`` (what operators write) → the psycopg 3 driver, the one installed."""
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url.removeprefix(plain)
+    return url
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgresql", "postgres:"))
 
 
 class Database:

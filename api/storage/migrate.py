@@ -22,5 +22,7 @@ def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest revision; a no-op when it is there already."""
     config = alembic_config(str(engine.url.render_as_string(hide_password=False)))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":  # several workers or hosts starting at once: one migrates
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(4851632425275716)")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

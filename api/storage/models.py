@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, ClassVar
 
+import sqlalchemy as sa
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -213,3 +214,48 @@ class ObjectionRow(Base):
     objector_contact: Mapped[str | None] = mapped_column(String(60), default=None)
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# -- issue 12: scale (batches; constraints the domain has) ------------------------------------------------------
+#: one seal per box: an office seals a document once (its box); imported and rendered versions carry no new seal
+SEALING_KINDS = ("sealed", "countersigned", "approved")
+_SEALING = "kind IN ('sealed', 'countersigned', 'approved')"
+sa.Index("uq_versions_one_seal_per_box", VersionRow.document_id, VersionRow.office_id, unique=True,
+         sqlite_where=sa.text(_SEALING), postgresql_where=sa.text(_SEALING))
+#: one current version of a re-issued file: a document is replaced by at most one other
+sa.Index("uq_documents_replaces_once", DocumentRow.replaces_id, unique=True,
+         sqlite_where=sa.text("replaces_id IS NOT NULL"), postgresql_where=sa.text("replaces_id IS NOT NULL"))
+
+
+class BatchRow(Base):
+    """A batch (a county-wide round of certificates, every village's 公示, a re-seal): who asked, what, how many."""
+
+    __tablename__ = "batches"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # certificates | notices | reseal
+    family: Mapped[str | None] = mapped_column(String(64), default=None)
+    #: the items run as this user (authorisation and the audit chain as if they had acted themselves)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    office_id: Mapped[str] = mapped_column(ForeignKey("offices.id"), index=True)
+    total: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class BatchItemRow(Base):
+    """One item of a batch: its input, its state, the document it made (the link that makes re-runs idempotent)."""
+
+    __tablename__ = "batch_items"
+    __table_args__ = (UniqueConstraint("batch_id", "number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    #: what a person recognises the item by (applicant name, village, document id)
+    label: Mapped[str] = mapped_column(String(120))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16), index=True, default="pending")  # pending|running|done|failed
+    document_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    error_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from signer.errors import ConflictError, NotFoundError
 
-from .models import DocumentRow, OfficeRow, VersionRow
+from .models import BatchItemRow, BatchRow, DocumentRow, OfficeRow, VersionRow, utcnow
 
 
 def sync_offices(session: Session, offices: Iterable[tuple[str, str, str, str | None, str | None, float,
@@ -92,3 +94,80 @@ def transition(session: Session, doc: DocumentRow, seen_lock: int, **values: obj
 
 def referenced_blobs(session: Session) -> set[str]:
     return set(session.execute(select(VersionRow.sha256)).scalars())
+
+
+# -- issue 12: batches ---------------------------------------------------------------------------------------------
+def add_batch(session: Session, *, batch_id: str, kind: str, family: str | None, user_id: int, office_id: str,
+              items: Sequence[tuple[str, dict[str, Any]]]) -> BatchRow:
+    """The batch and all its items (label, payload), pending, in the caller's transaction."""
+    row = BatchRow(id=batch_id, kind=kind, family=family, user_id=user_id, office_id=office_id, total=len(items))
+    session.add(row)
+    session.flush()
+    session.add_all(BatchItemRow(batch_id=batch_id, number=n, label=label[:120], payload=payload, state="pending",
+                                 attempts=0) for n, (label, payload) in enumerate(items, start=1))
+    session.flush()
+    return row
+
+
+def batch(session: Session, batch_id: str) -> BatchRow:
+    row = session.get(BatchRow, batch_id)
+    if row is None:
+        raise NotFoundError("没有找到该批量任务", code="UNKNOWN_BATCH")
+    return row
+
+
+def batch_items(session: Session, batch_id: str, *, states: Iterable[str] | None = None) -> list[BatchItemRow]:
+    query = select(BatchItemRow).where(BatchItemRow.batch_id == batch_id).order_by(BatchItemRow.number)
+    if states is not None:
+        query = query.where(BatchItemRow.state.in_(list(states)))
+    return list(session.execute(query).scalars())
+
+
+def batch_counts(session: Session, batch_id: str) -> dict[str, int]:
+    rows = session.execute(select(BatchItemRow.state, func.count()).where(BatchItemRow.batch_id == batch_id)
+                           .group_by(BatchItemRow.state)).all()
+    return {state: int(count) for state, count in rows}
+
+
+def batch_timing(session: Session, batch_id: str) -> tuple[dt.datetime | None, dt.datetime | None, int]:
+    """First start, last finish and how many items finished: what an ETA is computed from."""
+    first, last, finished = session.execute(
+        select(func.min(BatchItemRow.started_at), func.max(BatchItemRow.finished_at),
+               func.count(BatchItemRow.finished_at)).where(BatchItemRow.batch_id == batch_id)).one()
+    return first, last, int(finished)
+
+
+def start_batch_item(session: Session, batch_id: str, number: int) -> BatchItemRow:
+    """Lock the item's row and mark it running (another attempt); a finished item comes back unchanged."""
+    row = session.execute(select(BatchItemRow).where(BatchItemRow.batch_id == batch_id,
+                                                     BatchItemRow.number == number).with_for_update()).scalar()
+    if row is None:
+        raise NotFoundError(f"批量任务中没有第 {number} 项", code="UNKNOWN_BATCH_ITEM")
+    if row.state in ("done", "failed"):
+        return row
+    row.state, row.attempts = "running", row.attempts + 1
+    row.started_at = row.started_at or utcnow()
+    session.flush()
+    return row
+
+
+def link_batch_item(session: Session, item_id: int, document_id: str) -> str:
+    """Record the document an item made, unless another run of the same item recorded one first; returns the
+    document the item is bound to (so two runs of one item seal one document)."""
+    session.execute(update(BatchItemRow).where(BatchItemRow.id == item_id, BatchItemRow.document_id.is_(None))
+                    .values(document_id=document_id).execution_options(synchronize_session=False))
+    bound = session.execute(select(BatchItemRow.document_id).where(BatchItemRow.id == item_id)).scalar_one()
+    assert bound is not None
+    return str(bound)
+
+
+def finish_batch_item(session: Session, item_id: int, *, failed: bool = False, error_code: str | None = None,
+                      error: str | None = None) -> None:
+    session.execute(update(BatchItemRow).where(BatchItemRow.id == item_id)
+                    .values(state="failed" if failed else "done", error_code=error_code, error=error,
+                            finished_at=utcnow()).execution_options(synchronize_session=False))
+
+
+def replacement_of(session: Session, document_id: str) -> str | None:
+    """The document that replaced this one, if any (at most one: uq_documents_replaces_once)."""
+    return session.execute(select(DocumentRow.id).where(DocumentRow.replaces_id == document_id)).scalar()

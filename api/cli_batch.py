@@ -1,0 +1,159 @@
+"""``minseal batch … | worker``: batch work from the command line (thin: parse, call, print).
+
+On PostgreSQL ``batch`` puts the items on the queue and ``worker`` processes run them; on the embedded SQLite
+database there is no queue and ``batch`` runs the items itself, in this process, with the same idempotent items.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from signer.errors import ErrorCategory
+
+from .errors import EXIT_CODE
+from .settings import Settings
+
+if TYPE_CHECKING:  # imported when a command runs: `minseal verify` must not load SQLAlchemy or WeasyPrint
+    from .services.container import Services
+
+batch_app = typer.Typer(help="批量任务：批量出具证明、发布各村公示、重新签章；查看进度", no_args_is_help=True)
+
+AsUser = Annotated[str, typer.Option("--as", help="以该用户的身份办理（用户名，须为乡镇或县级单位人员）")]
+Wait = Annotated[bool, typer.Option("--wait/--no-wait", help="等待完成并显示进度（PostgreSQL 下默认不等待）")]
+
+
+def register(app: typer.Typer, settings_of: Callable[[typer.Context], Settings]) -> None:
+    def services(ctx: typer.Context) -> Services:
+        from .services.container import Services
+
+        built = Services.build(settings_of(ctx))
+        built.prepare()
+        return built
+
+    def start(ctx: typer.Context, kind: str, items_file: Path, username: str, family: str | None,
+              wait: bool | None) -> None:
+        from .jobs.batches import BatchService
+        from .jobs.inputs import read_items
+        from .jobs.queue import enqueue
+        from .storage.engine import is_postgres
+
+        s = services(ctx)
+        runner = BatchService(s)
+        if kind == "reseal":
+            text = items_file.read_text("utf-8")
+            items: list[object] = [line.strip() for line in text.splitlines() if line.strip()] \
+                if items_file.suffix != ".json" else list(read_items(items_file))
+        else:
+            items = read_items(items_file)
+        with s.db.session() as session:
+            user = s.identity.user(session, username)
+            who = runner.principal_of(session, user.id)
+        batch_id = runner.create(who, kind, items, family=family)
+        total = len(items)
+        if is_postgres(s.db.url):
+            enqueue(s.db.url, batch_id, runner.numbers(batch_id))
+            typer.echo(f"批量任务 {batch_id} 已排队：共 {total} 项（由 minseal worker 进程办理）")
+            if wait:
+                _follow(runner, batch_id)
+            return
+        typer.echo(f"批量任务 {batch_id}：共 {total} 项（SQLite：在本进程中办理）")
+        with typer.progressbar(length=total, label="办理中", file=sys.stderr) as bar:
+            for number in runner.numbers(batch_id):
+                runner.run_item(batch_id, number)
+                bar.update(1)
+        _report(runner, batch_id)
+
+    @batch_app.command("certificates")
+    def batch_certificates(ctx: typer.Context,
+                           items: Annotated[Path, typer.Argument(help="证明数据：JSON 列表或 CSV（列名为字段路径）")],
+                           username: AsUser,
+                           family: Annotated[str | None, typer.Option("--family", help="模板，默认 dibao_certificate")]
+                           = None, wait: Wait = False) -> None:
+        """按名单批量出具证明（每项一份，盖本单位印章）。"""
+        start(ctx, "certificates", items, username, family, wait)
+
+    @batch_app.command("notices")
+    def batch_notices(ctx: typer.Context,
+                      items: Annotated[Path, typer.Argument(help="各村公示数据：JSON 列表，每村一项")],
+                      username: AsUser,
+                      family: Annotated[str | None, typer.Option("--family", help="模板，默认 dibao_notice")] = None,
+                      wait: Wait = False) -> None:
+        """为每个村排版并签发公示。"""
+        start(ctx, "notices", items, username, family, wait)
+
+    @batch_app.command("reseal")
+    def batch_reseal(ctx: typer.Context,
+                     ids: Annotated[Path, typer.Argument(help="文书编号：每行一个，或 JSON 列表")],
+                     username: AsUser, wait: Wait = False) -> None:
+        """印章更换后，按原数据重新生成并签发（原文书关闭，新文书与之关联）。"""
+        start(ctx, "reseal", ids, username, None, wait)
+
+    @batch_app.command("status")
+    def batch_status(ctx: typer.Context, batch_id: str,
+                     wait: Annotated[bool, typer.Option("--wait", help="等待完成并显示进度条")] = False,
+                     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False) -> None:
+        """批量任务进度：已完成、失败、总数、预计剩余时间；失败项及原因。"""
+        import json
+
+        from .jobs.batches import BatchService
+
+        runner = BatchService(services(ctx))
+        if wait:
+            _follow(runner, batch_id)
+        if as_json:
+            typer.echo(json.dumps(runner.progress(batch_id).to_dict(), ensure_ascii=False))
+            return
+        _report(runner, batch_id)
+
+    @app.command("worker")
+    def worker_cmd(ctx: typer.Context,
+                   concurrency: Annotated[int, typer.Option("--concurrency", help="本进程同时办理的条目数")] = 1,
+                   until_empty: Annotated[bool, typer.Option("--until-empty", help="队列空了就退出")] = False) -> None:
+        """批量任务工作进程（PostgreSQL）：从队列取条目办理；每个 CPU 核运行一个。"""
+        from .jobs.queue import require_postgres, run_worker
+        from .storage.engine import database_url
+
+        settings = settings_of(ctx)
+        require_postgres(database_url(settings.database_url, settings.data_dir))
+        run_worker(settings, concurrency=concurrency, until_empty=until_empty,
+                   on_start=lambda _s: typer.echo("工作进程已启动，等待批量任务……", err=True))
+
+    app.add_typer(batch_app, name="batch")
+
+
+def _follow(runner: object, batch_id: str) -> None:
+    """A progress bar until every item is done or failed."""
+    from .jobs.batches import BatchService
+
+    assert isinstance(runner, BatchService)
+    progress = runner.progress(batch_id)
+    shown = 0
+    with typer.progressbar(length=progress.total, label="办理中", file=sys.stderr) as bar:
+        while True:
+            progress = runner.progress(batch_id)
+            finished = progress.done + progress.failed
+            bar.update(finished - shown)
+            shown = finished
+            if progress.finished:
+                break
+            time.sleep(0.5)
+
+
+def _report(runner: object, batch_id: str) -> None:
+    from .jobs.batches import BatchService
+
+    assert isinstance(runner, BatchService)
+    p = runner.progress(batch_id)
+    eta = f"，预计还需 {p.eta_seconds:.0f} 秒" if p.eta_seconds and not p.finished else ""
+    rate = f"，{p.items_per_second:.2f} 项/秒" if p.items_per_second else ""
+    typer.echo(f"批量任务 {p.id}：完成 {p.done}，失败 {p.failed}，共 {p.total}{rate}{eta}")
+    for f in p.failures:
+        typer.echo(f"  失败 第 {f.number} 项（{f.label}）：[{f.error_code}] {f.error}", err=True)
+    if p.finished and p.failed:
+        raise typer.Exit(EXIT_CODE[ErrorCategory.INVALID])
