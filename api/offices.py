@@ -11,7 +11,7 @@ from typing import Any
 from signer.errors import ErrorCategory, FieldProblem, MinSealError, TemplateDataError
 from signer.pki import OfficeIdentity, Tier
 from signer.route import PARENT_TIER
-from signer.seal_image import SealSpec
+from signer.seal_image import Emblem, SealSpec, emblem_from_svg
 from templates import Prepared
 from templates.validators import check_credit_code
 
@@ -44,6 +44,8 @@ class Office:
     key_store: str  # "p12" | "pkcs11:<token label>"
     #: 防伪编码 drawn along the seal's lower arc, where the office's seal carries one
     seal_security_code: str | None = None
+    #: the centre emblem where the office's seal carries another than the star (from its artwork file)
+    seal_emblem: Emblem | None = None
 
     @property
     def identity(self) -> OfficeIdentity:
@@ -53,7 +55,7 @@ class Office:
     @property
     def seal_spec(self) -> SealSpec:
         return SealSpec(self.name, self.seal_diameter_mm, self.seal_bottom_text or None,
-                        security_code=self.seal_security_code or None)
+                        security_code=self.seal_security_code or None, emblem=self.seal_emblem or None)
 
 
 class Registry:
@@ -71,7 +73,7 @@ class Registry:
             raise RegistryError(f"单位名录 {path} 格式错误：{exc}") from None
         offices, problems = [], []
         for i, entry in enumerate(raw.get("office", [])):
-            office, entry_problems = _parse_office(entry, county_seal_mm=county_seal_mm)
+            office, entry_problems = _parse_office(entry, county_seal_mm=county_seal_mm, base=path.parent)
             problems += [f"office[{i}]（{entry.get('id', '?')}）：{p}" for p in entry_problems]
             if office:
                 offices.append(office)
@@ -143,7 +145,8 @@ def resolve_office_ids(prepared: Prepared, registry: Registry) -> dict[str, str]
     return ids
 
 
-def _parse_office(entry: dict[str, Any], *, county_seal_mm: float = 42.0) -> tuple[Office | None, list[str]]:
+def _parse_office(entry: dict[str, Any], *, county_seal_mm: float = 42.0,
+                  base: Path = Path(".")) -> tuple[Office | None, list[str]]:
     problems = []
     for key in ("id", "name", "tier", "key_store"):
         if not isinstance(entry.get(key), str) or not entry[key].strip():
@@ -165,6 +168,15 @@ def _parse_office(entry: dict[str, Any], *, county_seal_mm: float = 42.0) -> tup
         problems.append("防伪编码（security_code）应为不超过 16 位的数字")
     if not isinstance(diameter, (int, float)) or not 30 <= diameter <= 60:
         problems.append("印章直径应在 30–60 mm 之间")
+    emblem = None
+    if (artwork := seal.get("emblem")) is not None:
+        file = base / str(artwork)  # relative to the registry file
+        try:
+            emblem = emblem_from_svg(file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            problems.append(f"无法读取印章图案文件 {file}")
+        except ValueError as exc:
+            problems.append(f"印章图案文件 {file}：{exc}")
     store = entry["key_store"]
     if store != "p12" and not (store.startswith("pkcs11:") and len(store) > len("pkcs11:")):
         problems.append("key_store 只能是 p12 或 pkcs11:<令牌标签>")
@@ -172,4 +184,4 @@ def _parse_office(entry: dict[str, Any], *, county_seal_mm: float = 42.0) -> tup
         return None, problems
     return Office(id=entry["id"], name=entry["name"], tier=tier, parent=entry.get("parent") or None,
                   credit_code=code, seal_diameter_mm=float(diameter), seal_bottom_text=seal.get("bottom_text"),
-                  key_store=store, seal_security_code=security), []
+                  key_store=store, seal_security_code=security, seal_emblem=emblem), []

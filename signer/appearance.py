@@ -131,8 +131,10 @@ def seal_ops(spec: SealSpec, font: OutlineFont) -> bytes:
 
     parts = [b"q", RED + b" rg", RED + b" RG", b"%.3f w" % (geo.ring_width * MM),
              _circle(d / 2, d / 2, geo.ring_radius * MM) + b" S"]
-    star = [flip(x, y) for x, y in geo.star]
-    parts.append(b" ".join([b"%.3f %.3f m" % star[0], *(b"%.3f %.3f l" % p for p in star[1:]), b"h f"]))
+    for poly in geo.emblem:
+        points = [flip(x, y) for x, y in poly]
+        parts.append(b" ".join([b"%.3f %.3f m" % points[0], *(b"%.3f %.3f l" % p for p in points[1:]), b"h"]))
+    parts.append(b"f*")  # even-odd: an emblem's holes stay open
     for g in geo.glyphs:
         x, y = flip(g.x, g.y)
         parts.append(_glyph_at(font, g.char, x=x, y=y, size=g.height * MM, angle=g.angle, squeeze=g.squeeze))

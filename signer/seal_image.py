@@ -6,23 +6,92 @@ star in the centre; optional horizontal bottom text (e.g. 民政专用章) and a
 Proportions of a cut seal: ring ~1.2 mm on 42 mm, star 1/3 of the diameter across. Long names get a longer arc,
 then smaller, narrower characters, so they always fit. One seal, one size: the registry's diameter (国发〔1999〕25号:
 乡镇 42 mm) is drawn everywhere, never scaled to a box. Deterministic: the same input gives the same bytes.
-Never draws the national emblem (an office whose seal carries it supplies its own artwork; MinSeal ships none).
+Never draws the national emblem: an office whose seal carries another emblem supplies its own artwork (an SVG of
+filled paths, see ``emblem_from_svg``), drawn in the star's place and size; MinSeal ships none.
 """
 
 from __future__ import annotations
 
 import io
 import math
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from fontTools.pens.basePen import BasePen
 from fontTools.pens.svgPathPen import SVGPathPen
+from fontTools.svgLib.path import parse_path
 from fontTools.ttLib import TTFont
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 SEAL_RED = (230, 0, 18)
 SEAL_RED_HEX = "#e60012"
 MAX_ARC_DEGREES = 250.0
+
+
+Polygon = tuple[tuple[float, float], ...]
+Emblem = tuple[Polygon, ...]
+#: an emblem is a line drawing for a seal a few centimetres across: this many points is plenty
+MAX_EMBLEM_POINTS = 20_000
+
+
+class _FlatteningPen(BasePen):  # type: ignore[misc]
+    """Curves as short line segments (a seal emblem is ~14 mm across: 12 segments a curve is smooth in print)."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+        self.polygons: list[list[tuple[float, float]]] = []
+
+    def _moveTo(self, pt: tuple[float, float]) -> None:
+        self.polygons.append([pt])
+
+    def _lineTo(self, pt: tuple[float, float]) -> None:
+        self.polygons[-1].append(pt)
+
+    def _curveToOne(self, p1: Any, p2: Any, p3: Any) -> None:
+        p0 = self.polygons[-1][-1]
+        for i in range(1, 13):
+            t = i / 12
+            a, b, c, d = (1 - t) ** 3, 3 * t * (1 - t) ** 2, 3 * t * t * (1 - t), t ** 3
+            self.polygons[-1].append((a * p0[0] + b * p1[0] + c * p2[0] + d * p3[0],
+                                      a * p0[1] + b * p1[1] + c * p2[1] + d * p3[1]))
+
+    def _closePath(self) -> None:
+        pass
+
+    def _endPath(self) -> None:
+        pass
+
+
+def emblem_from_svg(text: str) -> Emblem:
+    """An office's emblem artwork: an SVG whose ``<path d="…">`` elements (no transforms) are the emblem, in
+    the coordinates of its viewBox, one ink colour as a seal has. Scaled to a unit box, centred, keeping its
+    proportions. Raises ValueError saying what is wrong."""
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError as exc:
+        raise ValueError(f"不是有效的 SVG 文件（{exc}）") from None
+    box = [float(v) for v in (root.get("viewBox") or "").replace(",", " ").split()]
+    if len(box) != 4 or box[2] <= 0 or box[3] <= 0:
+        raise ValueError("SVG 缺少有效的 viewBox")
+    pen = _FlatteningPen()
+    paths = [e for e in root.iter() if e.tag.rsplit("}", 1)[-1] == "path"]
+    if not paths or any(e.get("transform") for e in root.iter()):
+        raise ValueError("SVG 中应有不带 transform 的 <path> 元素")
+    for element in paths:
+        try:
+            parse_path(element.get("d", ""), pen)
+        except Exception:
+            raise ValueError("SVG 路径数据（d）格式错误") from None
+    polygons = [poly for poly in pen.polygons if len(poly) >= 3]
+    if not polygons or sum(map(len, polygons)) > MAX_EMBLEM_POINTS:
+        raise ValueError(f"SVG 路径应为 1 至 {MAX_EMBLEM_POINTS} 个点的封闭图形")
+    x0, y0, w, h = box
+    k = 1 / max(w, h)
+    dx, dy = (1 - w * k) / 2, (1 - h * k) / 2
+    return tuple(tuple((round((x - x0) * k + dx, 5), round((y - y0) * k + dy, 5)) for x, y in poly)
+                 for poly in polygons)
 
 
 @dataclass(frozen=True)
@@ -32,6 +101,9 @@ class SealSpec:
     bottom_text: str | None = None
     #: 防伪编码 along the lower arc (digits, as the registry holds it), or None
     security_code: str | None = None
+    #: the centre emblem where it is not the star: closed polygons in a unit box (x right, y down), filled
+    #: even-odd (holes stay open), from the office's artwork (``emblem_from_svg``)
+    emblem: Emblem | None = None
 
 
 @dataclass(frozen=True)
@@ -76,7 +148,8 @@ class SealLayout:
     diameter: float
     ring_width: float
     ring_radius: float
-    star: tuple[tuple[float, float], ...]
+    #: the centre emblem in mm (y down): the star, or the office's artwork in the star's box
+    emblem: tuple[Polygon, ...]
     glyphs: tuple[_Glyph, ...]
 
 
@@ -90,6 +163,11 @@ def layout(spec: SealSpec) -> SealLayout:
         (c + r * math.sin(math.radians(i * 36)), c - r * math.cos(math.radians(i * 36)))
         for i in range(10) for r in [star_outer if i % 2 == 0 else star_inner]
     )
+    emblem: tuple[Polygon, ...] = (star,)
+    if spec.emblem:
+        side = 2 * star_outer  # the star's box: a third of the diameter
+        emblem = tuple(tuple((c - side / 2 + x * side, c - side / 2 + y * side) for x, y in poly)
+                       for poly in spec.emblem)
     name = spec.name.strip()
     n = max(len(name), 1)
     height = d * 0.155
@@ -119,7 +197,7 @@ def layout(spec: SealSpec) -> SealLayout:
         width = size * 0.9 * len(text)
         for i, char in enumerate(text):
             glyphs.append(_Glyph(char, c - width / 2 + (i + 0.5) * size * 0.9, c + d * 0.27, 0.0, size, 0.9))
-    return SealLayout(d, ring_width, ring_radius, star, tuple(glyphs))
+    return SealLayout(d, ring_width, ring_radius, emblem, tuple(glyphs))
 
 
 def _lower_arc(code: str, *, c: float, radius: float, height: float) -> list[_Glyph]:
@@ -144,7 +222,8 @@ def seal_svg(spec: SealSpec, font: SealFont) -> str:
         f'<g fill="{SEAL_RED_HEX}">',
         f'<circle cx="{d / 2:.3f}" cy="{d / 2:.3f}" r="{geo.ring_radius:.3f}" fill="none" stroke="{SEAL_RED_HEX}" '
         f'stroke-width="{geo.ring_width:.3f}"/>',
-        '<polygon points="' + " ".join(f"{x:.3f},{y:.3f}" for x, y in geo.star) + '"/>',
+        '<path fill-rule="evenodd" d="' + " ".join(
+            "M" + " L".join(f"{x:.3f},{y:.3f}" for x, y in poly) + " Z" for poly in geo.emblem) + '"/>',
     ]
     for g in geo.glyphs:
         path, advance = outlines[g.char]
@@ -171,7 +250,12 @@ def seal_png(spec: SealSpec, font: SealFont, *, dpi: int = 600) -> bytes:
     draw.ellipse((c - outer, c - outer, c + outer, c + outer), fill=255)
     inner = (geo.ring_radius - geo.ring_width / 2) * scale
     draw.ellipse((c - inner, c - inner, c + inner, c + inner), fill=0)
-    draw.polygon([(x * scale, y * scale) for x, y in geo.star], fill=255)
+    emblem = Image.new("1", (size, size), 0)
+    for poly in geo.emblem:  # even-odd: each polygon flips what it covers, so holes stay open
+        layer = Image.new("1", (size, size), 0)
+        ImageDraw.Draw(layer).polygon([(x * scale, y * scale) for x, y in poly], fill=1)
+        emblem = ImageChops.logical_xor(emblem, layer)
+    mask.paste(255, (0, 0), emblem)
     faces: dict[int, ImageFont.FreeTypeFont] = {}
     for g in geo.glyphs:
         px = max(round(g.height * scale), 4)

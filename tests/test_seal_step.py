@@ -210,3 +210,57 @@ def test_cli_seal_takes_a_decision_file(world, form, tmp_path: Path, monkeypatch
                  "--decision", str(decision)])
     err = capsys.readouterr().err
     assert code != 0 and "decision.persons" in err and not (tmp_path / "out.pdf").exists()
+
+
+EMBLEM_SVG = """<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100">
+  <path d="M 0 0 L 100 0 L 100 100 L 0 100 Z M 30 30 L 70 30 L 70 70 L 30 70 Z"/>
+</svg>"""
+
+
+def test_an_office_emblem_replaces_the_star(tmp_path: Path) -> None:
+    """Where an office's seal carries another emblem than the star, it supplies the artwork (filled SVG paths);
+    it is drawn in the star's place and box, holes open, in the SVG, the PNG and the PDF appearance alike, and it
+    lives in the database with the rest of the registry."""
+    from PIL import Image
+
+    from api.offices import DEMO_REGISTRY, Registry, RegistryError
+    from api.storage.engine import Database, database_url
+    from api.storage.migrate import upgrade
+    from api.storage.offices_store import DatabaseRegistry
+    from signer.appearance import OutlineFont, seal_ops
+    from signer.seal_image import emblem_from_svg, seal_png
+
+    (tmp_path / "emblem.svg").write_text(EMBLEM_SVG, encoding="utf-8")
+    text = DEMO_REGISTRY.read_text("utf-8").replace(
+        'credit_code = "11130634MB0P23456A"\nseal = { diameter_mm = 42 }',
+        'credit_code = "11130634MB0P23456A"\nseal = { diameter_mm = 42, emblem = "emblem.svg" }', 1)
+    assert "emblem.svg" in text
+    (tmp_path / "registry.toml").write_text(text, encoding="utf-8")
+    office = Registry.load(tmp_path / "registry.toml").get("130634100")
+    assert office.seal_emblem == emblem_from_svg(EMBLEM_SVG) and len(office.seal_emblem) == 2
+    spec = office.seal_spec
+    svg = seal_svg(spec, seal_font())
+    assert 'fill-rule="evenodd"' in svg and svg.count(" Z") == 2
+    plain = seal_svg(SealSpec(spec.name, spec.diameter_mm), seal_font())
+    assert plain.count(" Z") == 1  # the star: one polygon
+    image = Image.open(BytesIO(seal_png(spec, seal_font(), dpi=300))).convert("RGBA")
+    c = image.width // 2
+    assert image.getpixel((c, c))[3] == 0, "the emblem's hole stays open"
+    assert image.getpixel((c + image.width // 8, c))[3] > 200, "its body is inked"
+    star = Image.open(BytesIO(seal_png(SealSpec(spec.name, spec.diameter_mm), seal_font(), dpi=300))).convert("RGBA")
+    assert star.getpixel((c, c))[3] > 200
+    face = seal_font()
+    ops = seal_ops(spec, OutlineFont(face.path, face.index))
+    assert b"f*" in ops
+    db = Database(database_url(None, tmp_path / "db"))
+    try:
+        upgrade(db.engine)
+        store = DatabaseRegistry(db)
+        store.import_file(tmp_path / "registry.toml", county_seal_mm=42.0)
+        loaded = store.load()
+        assert loaded is not None and loaded.get("130634100").seal_emblem == office.seal_emblem
+    finally:
+        db.dispose()
+    (tmp_path / "emblem.svg").write_text("<svg viewBox='0 0 1 1'><path d='M 0 0 Q'/></svg>", encoding="utf-8")
+    with pytest.raises(RegistryError, match=r"emblem\.svg"):
+        Registry.load(tmp_path / "registry.toml")

@@ -36,6 +36,8 @@ class OfficeRow(Base):
     key_store: Mapped[str] = mapped_column(String(64))
     #: 防伪编码 along the seal's lower arc (where the office's seal carries one)
     seal_security_code: Mapped[str | None] = mapped_column(String(16), default=None)
+    #: the centre emblem's polygons (unit box) where the seal carries another emblem than the star
+    seal_emblem: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
     #: may this office's clerks seal (village stations usually do; a township may reserve it to reviewers)
     clerks_may_seal: Mapped[bool] = mapped_column(Boolean, default=True)
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
 from signer.pki import Tier
+from signer.seal_image import Emblem
 
 from ..offices import Office, Registry
 from . import audit
@@ -31,7 +33,8 @@ class DatabaseRegistry:
             rows = session.execute(select(OfficeRow)).scalars().all()
             offices = [Office(id=r.id, name=r.name, tier=Tier(r.tier), parent=r.parent_id, credit_code=r.credit_code,
                               seal_diameter_mm=r.seal_diameter_mm, seal_bottom_text=r.seal_bottom_text,
-                              key_store=r.key_store, seal_security_code=r.seal_security_code) for r in rows]
+                              key_store=r.key_store, seal_security_code=r.seal_security_code,
+                              seal_emblem=_emblem(r.seal_emblem)) for r in rows]
         return Registry(offices) if offices else None
 
     def import_file(self, path: Path, *, county_seal_mm: float, actor: str = "system") -> int:
@@ -46,7 +49,7 @@ class DatabaseRegistry:
 
     def import_registry(self, registry: Registry, *, sha: str | None = None, actor: str = "system") -> int:
         rows = [(o.id, o.name, o.tier.value, o.parent, o.credit_code, o.seal_diameter_mm, o.seal_bottom_text,
-                 o.key_store, o.seal_security_code) for o in registry]
+                 o.key_store, o.seal_security_code, _stored(o.seal_emblem)) for o in registry]
         with self.db.session() as session:
             changed = sync_offices(session, rows)
             if sha is not None:
@@ -54,3 +57,11 @@ class DatabaseRegistry:
             if changed:
                 audit.append(session, actor=actor, action="registry.import", detail={"changed": changed})
         return changed
+
+
+def _stored(emblem: Emblem | None) -> list[Any] | None:
+    return [[list(point) for point in poly] for poly in emblem] if emblem else None
+
+
+def _emblem(stored: list[Any] | None) -> Emblem | None:
+    return tuple(tuple((float(x), float(y)) for x, y in poly) for poly in stored) if stored else None

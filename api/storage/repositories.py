@@ -15,16 +15,17 @@ from .models import BatchItemRow, BatchRow, DocumentRow, OfficeRow, VersionRow, 
 
 
 def sync_offices(session: Session, offices: Iterable[tuple[str, str, str, str | None, str | None, float,
-                                                           str | None, str, str | None]]) -> int:
-    """Import the registry (id, name, tier, parent, credit code, seal diameter, bottom text, key store, 防伪编码):
-    insert new offices, update changed ones; parents first so foreign keys hold. Returns how many rows changed."""
+                                                           str | None, str, str | None, list[Any] | None]]) -> int:
+    """Import the registry (id, name, tier, parent, credit code, seal diameter, bottom text, key store, 防伪编码,
+    emblem polygons): insert new offices, update changed ones; parents first so foreign keys hold. Returns how
+    many rows changed."""
     changed = 0
     rows = sorted(offices, key=lambda o: {"county": 0, "township": 1, "village": 2}.get(o[2], 3))
-    for oid, name, tier, parent, credit, diameter, bottom, store, security in rows:
+    for oid, name, tier, parent, credit, diameter, bottom, store, security, emblem in rows:
         row = session.get(OfficeRow, oid)
         values = {"name": name, "tier": tier, "parent_id": parent, "credit_code": credit,
                   "seal_diameter_mm": diameter, "seal_bottom_text": bottom, "key_store": store,
-                  "seal_security_code": security}
+                  "seal_security_code": security, "seal_emblem": emblem}
         if row is None:
             session.add(OfficeRow(id=oid, **values))
             session.flush()

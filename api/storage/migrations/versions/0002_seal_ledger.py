@@ -1,4 +1,4 @@
-"""seal ledger, CA state and the seal's 防伪编码 in the database
+"""seal ledger, CA state, the seal's 防伪编码 and emblem in the database
 
 Revision ID: 0002
 Revises: 0001
@@ -18,6 +18,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('offices') as batch:
         batch.add_column(sa.Column('seal_security_code', sa.String(length=16), nullable=True))
+        batch.add_column(sa.Column('seal_emblem', sa.JSON(), nullable=True))
     op.create_table('seal_certificates',
     sa.Column('serial', sa.String(length=64), nullable=False),
     sa.Column('seq', sa.Integer(), nullable=False),
@@ -45,4 +46,5 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_seal_certificates_office_id'), table_name='seal_certificates')
     op.drop_table('seal_certificates')
     with op.batch_alter_table('offices') as batch:
+        batch.drop_column('seal_emblem')
         batch.drop_column('seal_security_code')
