@@ -214,7 +214,8 @@ def test_seal_png_is_a_red_ring_of_the_right_size_on_transparent_ground(name: st
     gap = pixels[int(c + c * 0.3), int(c)]  # right of the star, below the text arc
     assert gap[3] == 0
     svg = seal_svg(spec, seal_font())
-    assert svg.count("<path") == len(name) + len("民政专用章") and "<text" not in svg
+    assert svg.count("<path transform") == len(name) + len("民政专用章") and "<text" not in svg
+    assert svg.count('<path fill-rule="evenodd"') == 1  # the star
 
 
 def test_registry_refuses_bad_entries(tmp_path: Path) -> None:
