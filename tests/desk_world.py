@@ -6,18 +6,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from api.services.demo_users import demo_username
 from api.services.identity import Role
-from tests.servers import free_port
+from tests.servers import free_port, wait_until_ready
 from tests.service_world import World
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -47,15 +44,7 @@ def minseal_serve(world: World) -> Iterator[str]:
     proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise AssertionError("minseal serve did not start")
+        wait_until_ready(f"{base}/healthz", timeout=60)
         yield base
     finally:
         proc.terminate()

@@ -22,6 +22,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_until_ready(url: str, *, timeout: float) -> None:
+    """Until ``url`` answers 200 (a server the test started is up; /healthz answers 503 until it is ready)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise RuntimeError(f"the server did not start: {url}")
+
+
 @contextmanager
 def serve(settings: Settings, port: int, *, app: FastAPI | None = None, ready: str = "/pki/root.crt",
           lifespan: str = "off") -> Iterator[str]:
@@ -32,15 +44,7 @@ def serve(settings: Settings, port: int, *, app: FastAPI | None = None, ready: s
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}{ready}", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.05)
-    else:
-        raise RuntimeError(f"service did not start ({ready})")
+    wait_until_ready(f"{base}{ready}", timeout=15)
     try:
         yield base
     finally:

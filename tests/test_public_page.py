@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +36,7 @@ from tests.public_world import (
     read_qr,
     second_household,
 )
-from tests.servers import free_port, serve
+from tests.servers import free_port, serve, wait_until_ready
 from tests.service_world import World, serve_app
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -86,15 +85,7 @@ def posted(tmp_path_factory: pytest.TempPathFactory, documents: DocumentService)
         proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.get(f"{public}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            else:
-                raise AssertionError("minseal serve did not start")
+            wait_until_ready(f"{public}/healthz", timeout=60)
             yield Posted(world, base, public, notice, built["北养马村"], pdf, app1,
                          private_strings(SAMPLE, second_household()))
         finally:

@@ -24,7 +24,7 @@ from api.services.identity import Role
 from api.storage.audit import verify_chain
 from api.storage.models import AuditRow, DocumentRow, VersionRow
 from api.workflow import DocumentService
-from tests.servers import free_port
+from tests.servers import free_port, wait_until_ready
 from tests.service_world import (
     COUNTY,
     FAR_COUNTY,
@@ -347,15 +347,7 @@ def test_real_serve_process_and_sigkill_mid_accept(world: World, base: str) -> N
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).json()["status"] == "ok":
-                    break
-            except (httpx.TransportError, ValueError):
-                time.sleep(0.1)
-        else:
-            raise AssertionError("serve did not start")
+        wait_until_ready(f"{url}/healthz", timeout=60)
         assert httpx.get(f"{url}/docs").status_code == 200
         reviewer = user(world, url, TOWNSHIP, Role.REVIEWER)
         box: dict[str, Any] = {}

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import FormData
 
 from signer.errors import ForbiddenError, MinSealError, NotSignedInError
-from templates.formats import cn_date
+from templates.formats import cn_date_text
 
 from ...errors import http_status
 from ...services.container import Services
@@ -99,16 +99,6 @@ async def desk_user(request: Request, services: ServicesDep) -> Desk:
 DeskUser = Annotated[Desk, Depends(desk_user)]
 
 
-def _cn_date(value: Any) -> str:
-    if isinstance(value, str):
-        try:
-            value = dt.date.fromisoformat(value[:10])
-        except ValueError:
-            return str(value)
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    return cn_date(value) if isinstance(value, dt.date) else str(value)
-
 
 def _when(value: Any) -> str:
     """An ISO timestamp as local wall time, minutes (staff lists)."""
@@ -128,7 +118,7 @@ def _mask(value: Any) -> str:
 
 
 _env = environment()
-_env.filters.setdefault("cn_date", _cn_date)
+_env.filters.setdefault("cn_date", cn_date_text)
 _env.filters["when"] = _when
 _env.filters["mask"] = _mask
 

@@ -8,9 +8,6 @@ draft or an internal form, so a public id never reveals that something internal 
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
-
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from limits import RateLimitItem, parse
@@ -20,7 +17,7 @@ from starlette.datastructures import UploadFile as StarletteUpload
 
 from signer.errors import InputFileError, MinSealError, NotFoundError, UploadTooLargeError
 from signer.public_token import read_claims
-from templates.formats import cn_date
+from templates.formats import cn_date_text
 
 from ...errors import http_status
 from ...services.publication import CompareResult, PublicView
@@ -39,16 +36,8 @@ SECURITY_HEADERS = {
 }
 
 
-def _cn_date(value: Any) -> str:
-    if isinstance(value, str):
-        try:
-            value = dt.date.fromisoformat(value[:10])
-        except ValueError:
-            return str(value)
-    return cn_date(value) if isinstance(value, dt.date) else str(value)
 
-
-environment().filters["cn_date"] = _cn_date
+environment().filters["cn_date"] = cn_date_text
 
 
 class PublicLimiter:
