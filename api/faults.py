@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import signal
 
-from .settings import Settings
+from api.settings import Settings
 
 _kill_at: str | None = None
 

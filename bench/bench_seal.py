@@ -18,11 +18,11 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 
 from api import logs
-from api.sealing import SealingService
-from api.seals import SealAuthority
+from api.services.authority import SealAuthority
+from api.services.documents import DocumentService, seal_font
+from api.services.sealing import SealingService
+from api.services.verification import VerificationService
 from api.settings import Settings
-from api.verification import VerificationService
-from api.workflow import DocumentService, seal_font
 
 VILLAGE = "130634100201"
 

@@ -24,11 +24,11 @@ VILLAGE, TOWNSHIP = "130634100201", "130634100"
 
 
 def _services(root: str) -> tuple[Any, Any]:
-    from api.sealing import SealingService
-    from api.seals import SealAuthority
+    from api.services.authority import SealAuthority
+    from api.services.documents import DocumentService
+    from api.services.sealing import SealingService
+    from api.services.verification import VerificationService
     from api.settings import Settings
-    from api.verification import VerificationService
-    from api.workflow import DocumentService
 
     settings = Settings(data_dir=Path(root) / "var", keys_dir=Path(root) / "keys", seal_level="B-LT")
     authority = SealAuthority(settings)
@@ -106,9 +106,9 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
     from api import logs
-    from api.seals import SealAuthority
+    from api.services.authority import SealAuthority
+    from api.services.documents import seal_font
     from api.settings import Settings
-    from api.workflow import seal_font
 
     logs.configure()
     with tempfile.TemporaryDirectory() as root:

@@ -25,11 +25,11 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
 from api import logs
-from api.sealing import SealingService
-from api.seals import SealAuthority
+from api.services.authority import SealAuthority
+from api.services.documents import DocumentService, seal_font
+from api.services.sealing import SealingService
+from api.services.verification import VerificationService
 from api.settings import Settings
-from api.verification import VerificationService
-from api.workflow import DocumentService, seal_font
 
 ROUTE = ("130634100201", "130634100", "130634")
 

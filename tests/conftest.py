@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from api.offices import DEMO_REGISTRY, Registry
+from api.services.documents import DocumentService
+from api.services.offices import DEMO_REGISTRY, Registry
 from api.settings import Settings
-from api.workflow import DocumentService
 from templates import Catalogue, PdfRenderer
 
 

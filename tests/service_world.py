@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 
 from api.http.app import create_app
-from api.offices import DEMO_REGISTRY
-from api.seals import SealAuthority
+from api.services.authority import SealAuthority
 from api.services.container import Services
 from api.services.demo_users import create_demo_users, read_passwords
+from api.services.documents import DocumentService, seal_font
+from api.services.offices import DEMO_REGISTRY
 from api.settings import Settings
-from api.workflow import DocumentService, seal_font
 from tests.servers import free_port, serve
 
 VILLAGE, OTHER_VILLAGE, TOWNSHIP, OTHER_TOWNSHIP, COUNTY = (

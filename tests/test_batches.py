@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text, update
 
-from api.cli import main
-from api.jobs.batches import BatchService
+from api.cli.main import main
+from api.services.batches import BatchService
 from api.services.demo_users import demo_username
+from api.services.documents import DocumentService
 from api.services.identity import Role
 from api.storage.audit import verify_chain
 from api.storage.models import AuditRow, BatchItemRow, DocumentRow
-from api.workflow import DocumentService
 from templates import Catalogue
 from tests.conftest import database_url_for
 from tests.service_world import COUNTY, TOWNSHIP, Api, World, serve_app
@@ -171,7 +171,7 @@ def test_batch_refusals(sqlite_world: World, catalogue: Catalogue) -> None:
     assert runner.run_item(batch_id, 1) == "failed"
     assert runner.progress(batch_id).failures[0].error_code == "USER_DISABLED"
     # POST /api/batches needs the queue, which needs PostgreSQL: a clear refusal on SQLite
-    from api.jobs.queue import require_postgres
+    from api.services.queue import require_postgres
 
     with pytest.raises(ConflictError) as refused:
         require_postgres(sqlite_world.services.db.url)

@@ -10,10 +10,9 @@ import docx
 import pytest
 from pypdf import PdfReader
 
-from api.workflow import DocumentService
+from api.services.documents import DocumentService
 from templates import Catalogue, Prepared, render_docx
-
-from . import pdftools
+from tests import pdftools
 
 FAMILIES = ["dibao_application", "temp_relief_application", "dibao_notice", "dibao_result_notice",
             "dibao_certificate"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from api.cli import main
+from api.cli.main import main
 from templates import Catalogue
 
 REPO = Path(__file__).resolve().parents[1]
@@ -130,7 +130,7 @@ def test_verify_and_seal_commands_do_not_load_the_renderer(tmp_path: Path) -> No
     file when every command imported WeasyPrint). Times are in bench/bench_cli.py; here, what is loaded."""
     probe = (
         "import sys\n"
-        "from api.cli import main\n"
+        "from api.cli.main import main\n"
         "code = main(['verify', sys.argv[1]])\n"
         "loaded = sorted(m for m in ('weasyprint', 'alembic', 'sqlalchemy', 'fastapi', 'docx') if m in sys.modules)\n"
         "print(code, ','.join(loaded))\n"

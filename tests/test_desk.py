@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
+from api.services.documents import DocumentService
 from api.services.identity import Role
-from api.workflow import DocumentService
 from tests.desk_world import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, VIEWPORT, Served, minseal_serve, sign_in
 from tests.public_world import OBJECTION, accepted_application, login
 from tests.service_world import (

@@ -81,7 +81,7 @@ class Install:
     def main(self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str,
              **extra: str) -> subprocess.CompletedProcess[str]:
         """The same entry point in this process (for behaviour that is not about processes: it is faster)."""
-        from api.cli import main
+        from api.cli.main import main
 
         with monkeypatch.context() as m:
             for key in [k for k in os.environ if k.startswith("MINSEAL_")]:
@@ -281,8 +281,8 @@ def test_wrong_or_missing_secrets_never_touch_key_material(install: Install, mon
 
 def test_wrong_passphrase_on_seal_keeps_the_tsa_key(install: Install, tmp_path: Path) -> None:
     """``minseal seal`` with a wrong passphrase used to overwrite the TSA's key store, then make a new one."""
+    from api.services.documents import DocumentService
     from api.settings import Settings
-    from api.workflow import DocumentService
 
     pdf = DocumentService(Settings(data_dir=install.data, keys_dir=install.keys)).render(
         "dibao_certificate", json.loads((REPO / "templates" / "dibao_certificate" / "sample.json").read_text())
@@ -350,8 +350,8 @@ def test_a_killed_write_leaves_no_temp_file_behind(install: Install, tmp_path: P
 
 
 def test_seal_racing_revoke_ends_in_seal_revoked_never_a_traceback(install: Install, tmp_path: Path) -> None:
+    from api.services.documents import DocumentService
     from api.settings import Settings
-    from api.workflow import DocumentService
 
     pdf = DocumentService(Settings(data_dir=install.data, keys_dir=install.keys)).render(
         "dibao_certificate", json.loads((REPO / "templates" / "dibao_certificate" / "sample.json").read_text())
@@ -427,8 +427,8 @@ def test_bounded_cli_fuzz_of_bad_input(install: Install, tmp_path: Path, monkeyp
     """Hostile data files, arguments and damaged PDFs: never a traceback, always an exit code from the mapping."""
     import time
 
+    from api.services.documents import DocumentService
     from api.settings import Settings
-    from api.workflow import DocumentService
 
     rng = random.Random(14)
     deadline = time.monotonic() + 45

@@ -10,8 +10,8 @@ from pathlib import Path
 import docx
 import pytest
 
-from api.sealing import DEFAULT_OPINIONS
-from api.workflow import DocumentService
+from api.services.documents import DocumentService
+from api.services.sealing import DEFAULT_OPINIONS
 from signer.errors import TemplateDataError
 from signer.pki import Tier
 from templates.form_text import DEFAULT_OPINIONS as FORM_OPINIONS

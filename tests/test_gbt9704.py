@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from api.workflow import DocumentService
+from api.services.documents import DocumentService
 from templates.titles import balanced_lines
-
-from . import pdftools
+from tests import pdftools
 
 MM = 72 / 25.4
 PITCH = 225 / 22  # mm per line

@@ -19,11 +19,11 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from PIL import Image
 from pydantic import SecretStr
 
-from api.cli import main
-from api.offices import Registry, RegistryError
-from api.seals import SealAuthority
+from api.cli.main import main
+from api.services.authority import SealAuthority
+from api.services.documents import seal_font
+from api.services.offices import Registry, RegistryError
 from api.settings import Settings
-from api.workflow import seal_font
 from signer.errors import KeyStoreError, SealRevokedError, SealStateError
 from signer.keystore import Pkcs11KeyStore, init_softhsm_token
 from signer.pki import ORGANIZATION_IDENTIFIER, KeyAlgorithm, tier_of
@@ -277,7 +277,7 @@ def test_token_pins_never_reach_a_command_line(tmp_path: Path, monkeypatch: pyte
 def test_concurrent_revocations_and_use_log_lose_nothing(demo: SealAuthority, tmp_path: Path) -> None:
     import threading
 
-    from api.files import append_line
+    from api.storage.files import append_line
 
     offices = ["130634100203", "130634101201"]
     errors: list[BaseException] = []
@@ -324,7 +324,7 @@ def test_failed_lifecycle_steps_change_nothing(demo: SealAuthority) -> None:
 
 
 def test_secret_file_does_not_touch_a_shared_folder(tmp_path: Path) -> None:
-    from api.secrets_store import read_or_create
+    from api.storage.secrets import read_or_create
 
     shared = tmp_path / "shared"
     shared.mkdir(mode=0o1777)
@@ -363,7 +363,7 @@ def test_the_registry_lives_in_the_database(tmp_path: Path) -> None:
     """registry.toml is an import format: read into the database when it changes; every part reads the database."""
     from sqlalchemy import select
 
-    from api.offices import DEMO_REGISTRY
+    from api.services.offices import DEMO_REGISTRY
     from api.storage.models import AuditRow
 
     settings = _settings(tmp_path)

@@ -9,15 +9,14 @@ from pathlib import Path
 import docx
 import pytest
 
-from api.cli import main
-from api.offices import DEMO_REGISTRY, Registry
+from api.cli.main import main
+from api.services.documents import DocumentService
+from api.services.offices import DEMO_REGISTRY, Registry
 from api.settings import Settings
-from api.workflow import DocumentService
 from signer.errors import TemplateDataError
 from templates import Catalogue, PdfRenderer
 from templates.notice_list import split_by_village
-
-from . import pdftools
+from tests import pdftools
 
 ID_LIKE = re.compile(r"\d{6}\*+\d{3}[\dX]|\d{17}[\dX]")
 

@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from api.http.routes.public import PublicLimiter
+from api.services.documents import DocumentService
 from api.services.identity import Role
-from api.workflow import DocumentService
 from signer.public_token import PublicTokenError, read_claims, verify_token
 from tests.public_world import (
     DAY0,

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from PIL import Image
 
-from api.workflow import DocumentService
+from api.services.documents import DocumentService
 from signer.errors import TemplateDataError
 from signer.public_token import PublicTokenError, TokenClaims, content_digest, encode_token, verify_token
 from templates.render_pdf import MAX_QR_VERSION, qr_code

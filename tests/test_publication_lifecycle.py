@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from api.services.documents import DocumentService
 from api.services.identity import Role
 from api.services.publication import period_end
-from api.workflow import DocumentService
 from tests.public_world import DAY0, OBJECTION, SAMPLE, TOWNSHIP, VILLAGE, accepted_application, login, second_household
 from tests.service_world import COUNTY, World, serve_app
 

@@ -13,13 +13,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from api.services.demo_users import demo_username
+from api.services.documents import DocumentService
 from api.services.identity import Principal, Role
 from api.storage import audit
 from api.storage.audit import verify_chain
 from api.storage.engine import Database
 from api.storage.migrate import upgrade
 from api.storage.models import AuditRow, DocumentRow, VersionRow
-from api.workflow import DocumentService
 from signer.errors import ConflictError
 from tests import concurrency
 from tests.conftest import BACKENDS, database_url_for

@@ -16,20 +16,19 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
-from api.cli import main
-from api.sealing import SealingService
-from api.seals import SealAuthority
+from api.cli.main import main
+from api.services.authority import SealAuthority
+from api.services.documents import DocumentService, seal_font
+from api.services.sealing import SealingService
+from api.services.verification import VerificationService
 from api.settings import Settings
-from api.verification import VerificationService
-from api.workflow import DocumentService, seal_font
 from signer.errors import NotSealableError, TemplateDataError
 from signer.pki import Tier
 from signer.relief_route import relief_approver, relief_file_ends_after
 from signer.seal_image import SealFont, SealSpec, seal_svg
 from signer.sign import RIDING_INSET, RIDING_MIN_SLICE, riding_groups
-
-from . import pdftools
-from .test_sealing import red_mask, root_asn1
+from tests import pdftools
+from tests.test_sealing import red_mask, root_asn1
 
 VILLAGE, TOWNSHIP, COUNTY = "130634100201", "130634100", "130634"
 DAY = dt.date(2026, 12, 20)
@@ -223,10 +222,9 @@ def test_an_office_emblem_replaces_the_star(tmp_path: Path) -> None:
     lives in the database with the rest of the registry."""
     from PIL import Image
 
-    from api.offices import DEMO_REGISTRY, Registry, RegistryError
+    from api.services.offices import DEMO_REGISTRY, DatabaseRegistry, Registry, RegistryError
     from api.storage.engine import Database, database_url
     from api.storage.migrate import upgrade
-    from api.storage.offices_store import DatabaseRegistry
     from signer.appearance import OutlineFont, seal_ops
     from signer.seal_image import emblem_from_svg, seal_png
 

@@ -24,18 +24,17 @@ from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfWriter
 from sqlalchemy import select
 
-from api.cli import main
-from api.sealing import SealingService
-from api.seals import SealAuthority
+from api.cli.main import main
+from api.services.authority import SealAuthority
+from api.services.documents import DocumentService, seal_font
+from api.services.sealing import SealingService
+from api.services.verification import VerificationService
 from api.settings import Settings
 from api.storage import audit
 from api.storage.models import AuditRow
-from api.verification import VerificationService
-from api.workflow import DocumentService, seal_font
 from signer.errors import NotSealableError, SealRevokedError, SealStateError, WrongOfficeError
-
-from . import pdftools
-from .servers import free_port, serve
+from tests import pdftools
+from tests.servers import free_port, serve
 
 VILLAGE, OTHER_VILLAGE, TOWNSHIP, COUNTY = "130634100201", "130634100202", "130634100", "130634"
 

@@ -20,10 +20,10 @@ import pytest
 from sqlalchemy import func, select, text
 
 from api.services.demo_users import demo_username
+from api.services.documents import DocumentService
 from api.services.identity import Role
 from api.storage.audit import verify_chain
 from api.storage.models import AuditRow, DocumentRow, VersionRow
-from api.workflow import DocumentService
 from tests.servers import free_port, wait_until_ready
 from tests.service_world import (
     COUNTY,

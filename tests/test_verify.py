@@ -24,12 +24,12 @@ from pyhanko.sign import fields, signers
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pypdf import PdfWriter
 
-from api.cli import main
-from api.sealing import SealingService
-from api.seals import SealAuthority
+from api.cli.main import main
+from api.services.authority import SealAuthority
+from api.services.documents import DocumentService, seal_font
+from api.services.sealing import SealingService
+from api.services.verification import VerificationService
 from api.settings import Settings
-from api.verification import VerificationService
-from api.workflow import DocumentService, seal_font
 from signer import pki
 from signer.errors import NotSealableError, VerificationRefusedError
 from signer.report import Verdict, VerificationReport

@@ -30,8 +30,8 @@ from pyhanko.sign import signers
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from api.cli import main
-from api.workflow import DocumentService
+from api.cli.main import main
+from api.services.documents import DocumentService
 from signer import pki
 from signer.errors import NotSealableError
 from signer.report import Verdict, VerificationReport

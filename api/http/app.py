@@ -14,15 +14,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from api.errors import http_status
+from api.http import desk
+from api.http.pki import pki_router
+from api.http.routes import admin, auth, documents, notices, public, verify
+from api.http.routes.batches import router as batches_router
+from api.services.container import Services
+from api.settings import Settings
 from signer.errors import MinSealError
-
-from ..errors import http_status
-from ..pki_http import pki_router
-from ..services.container import Services
-from ..settings import Settings
-from . import desk
-from .routes import admin, auth, documents, notices, public, verify
-from .routes.batches import router as batches_router
 
 
 def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:

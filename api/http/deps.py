@@ -8,11 +8,10 @@ from typing import Annotated, Any, TypeVar
 import anyio
 from fastapi import Depends, Request, UploadFile
 
+from api.services.container import Services
+from api.services.identity import Principal
 from signer.errors import ForbiddenError, InputFileError, NotSignedInError, UploadTooLargeError
 from signer.layout import page_count
-
-from ..services.container import Services
-from ..services.identity import Principal
 
 SESSION_COOKIE = "minseal_session"
 CSRF_HEADER = "x-csrf-token"

@@ -13,9 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import StrEnum
 
+from api.services.identity import Principal, Role
 from signer.pki import Tier
-
-from .identity import Principal, Role
 
 
 class Action(StrEnum):

@@ -9,12 +9,11 @@ import hashlib
 from cryptography.hazmat.primitives import hashes
 from sqlalchemy.exc import IntegrityError
 
+from api.services.verification import VerificationService
+from api.storage.blobs import sha256_hex
+from api.storage.engine import Database
+from api.storage.models import ReportCacheRow
 from signer.report import VerificationReport, report_from_dict
-
-from ..storage.blobs import sha256_hex
-from ..storage.engine import Database
-from ..storage.models import ReportCacheRow
-from ..verification import VerificationService
 
 
 class ReportCache:

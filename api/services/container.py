@@ -7,21 +7,21 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..sealing import SealingService
-from ..seals import SealAuthority
-from ..settings import Settings
-from ..storage.blobs import DirectoryBlobStore
-from ..storage.engine import Database, database_url
-from ..storage.ledger import DatabaseLedger
-from ..storage.migrate import upgrade
-from ..storage.models import AuditRow
-from ..verification import VerificationService
-from ..workflow import DocumentService
-from .checks import ReportCache
-from .identity import IdentityService
-from .public_links import Clock, PublicLinks
-from .publication import PublicationService
-from .workflow import Workflow
+from api.services.authority import SealAuthority
+from api.services.checks import ReportCache
+from api.services.documents import DocumentService
+from api.services.identity import IdentityService
+from api.services.public_links import Clock, PublicLinks
+from api.services.publication import PublicationService
+from api.services.sealing import SealingService
+from api.services.verification import VerificationService
+from api.services.workflow import Workflow
+from api.settings import Settings
+from api.storage.blobs import DirectoryBlobStore
+from api.storage.engine import Database, database_url
+from api.storage.ledger import DatabaseLedger
+from api.storage.migrate import upgrade
+from api.storage.models import AuditRow
 
 
 def _discard(_entry: dict[str, Any]) -> None:

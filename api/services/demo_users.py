@@ -8,12 +8,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from api.services.container import Services
+from api.services.identity import Role
+from api.settings import Settings
+from api.storage.models import OfficeRow
 from signer.pki import Tier
-
-from ..settings import Settings
-from ..storage.models import OfficeRow
-from .container import Services
-from .identity import Role
 
 #: roles each tier's offices get in the demo
 DEMO_ROLES: dict[Tier, tuple[Role, ...]] = {

@@ -18,11 +18,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.storage import audit
+from api.storage.models import ApiTokenRow, OfficeRow, UserRow, WebSessionRow
 from signer.errors import ErrorCategory, NotSignedInError, UserError
 from signer.pki import Tier
-
-from ..storage import audit
-from ..storage.models import ApiTokenRow, OfficeRow, UserRow, WebSessionRow
 
 
 class Role(StrEnum):

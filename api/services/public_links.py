@@ -12,13 +12,12 @@ from urllib.parse import urlsplit
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
+from api.services.authority import SealAuthority
+from api.settings import Settings
 from signer.errors import MinSealError
 from signer.public_token import PublicTokenError, TokenClaims, content_digest, encode_token, read_claims, verify_token
 from templates import Catalogue
 from templates.formats import money
-
-from ..seals import SealAuthority
-from ..settings import Settings
 
 log = logging.getLogger(__name__)
 

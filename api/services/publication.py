@@ -23,22 +23,21 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.services.checks import ReportCache
+from api.services.identity import Principal, Role
+from api.services.public_links import Clock, PublicLinks, TokenCheck, public_content
+from api.services.states import Status
+from api.services.verification import VerificationService
+from api.services.workflow import Workflow
+from api.settings import Settings
+from api.storage import audit, repositories
+from api.storage.blobs import BlobStore, sha256_hex
+from api.storage.engine import Database
+from api.storage.models import DocumentRow, ObjectionRow, OfficeRow, PublicationRow
 from signer.errors import ConflictError, FieldProblem, ForbiddenError, NotFoundError, TemplateDataError
 from signer.pki import Tier
 from signer.report import VerificationReport
 from templates.formats import money
-
-from ..settings import Settings
-from ..storage import audit, repositories
-from ..storage.blobs import BlobStore, sha256_hex
-from ..storage.engine import Database
-from ..storage.models import DocumentRow, ObjectionRow, OfficeRow, PublicationRow
-from ..verification import VerificationService
-from .checks import ReportCache
-from .identity import Principal, Role
-from .public_links import Clock, PublicLinks, TokenCheck, public_content
-from .states import Status
-from .workflow import Workflow
 
 MIN_DAYS = 7
 CHANNELS = ("来访", "电话", "信函", "电子邮件", "网络", "其他")

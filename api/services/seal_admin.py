@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from api.services.access import Action, manages, role_may
+from api.services.authority import CertRecord, SealAuthority, SealStatus
+from api.services.documents import seal_font
+from api.services.identity import IdentityService, Principal
+from api.storage import audit, repositories
+from api.storage.engine import Database
 from signer.errors import ForbiddenError
-
-from ..seals import CertRecord, SealAuthority, SealStatus
-from ..storage import audit, repositories
-from ..storage.engine import Database
-from ..workflow import seal_font
-from .access import Action, manages, role_may
-from .identity import IdentityService, Principal
 
 
 class OfficeAdmin:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from api.services.access import Action
 from signer.errors import ConflictError
-
-from .access import Action
 
 
 class Status(StrEnum):

@@ -18,6 +18,16 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.services.access import Action, may_see, role_may
+from api.services.checks import ReportCache
+from api.services.documents import DocumentService
+from api.services.identity import Principal
+from api.services.sealing import SealingService, SealResult
+from api.services.states import ACTION_LABELS, Status, next_status
+from api.storage import audit, repositories
+from api.storage.blobs import BlobStore
+from api.storage.engine import Database
+from api.storage.models import DocumentRow, OfficeRow, VersionRow, utcnow
 from signer.errors import (
     ConflictError,
     ForbiddenError,
@@ -27,17 +37,6 @@ from signer.errors import (
 from signer.pki import Tier
 from signer.report import Verdict, VerificationReport
 from templates import Family
-
-from ..sealing import SealingService, SealResult
-from ..storage import audit, repositories
-from ..storage.blobs import BlobStore
-from ..storage.engine import Database
-from ..storage.models import DocumentRow, OfficeRow, VersionRow, utcnow
-from ..workflow import DocumentService
-from .access import Action, may_see, role_may
-from .checks import ReportCache
-from .identity import Principal
-from .states import ACTION_LABELS, Status, next_status
 
 
 @dataclass(frozen=True)

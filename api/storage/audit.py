@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from .models import AuditRow
+from api.storage.models import AuditRow
 
 GENESIS = "0" * 64
 

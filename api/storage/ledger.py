@@ -10,10 +10,9 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from api.storage.engine import Database
+from api.storage.models import PkiStateRow, SealCertificateRow
 from signer.errors import ErrorCategory, SealStateError
-
-from .engine import Database
-from .models import PkiStateRow, SealCertificateRow
 
 _RECORD_FIELDS = ("serial", "office_id", "algorithm", "key_store", "not_before", "not_after", "status",
                   "revoked_at", "reason")

@@ -9,9 +9,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from api.storage.models import BatchItemRow, BatchRow, DocumentRow, OfficeRow, VersionRow, utcnow
 from signer.errors import ConflictError, NotFoundError
-
-from .models import BatchItemRow, BatchRow, DocumentRow, OfficeRow, VersionRow, utcnow
 
 
 def sync_offices(session: Session, offices: Iterable[tuple[str, str, str, str | None, str | None, float,

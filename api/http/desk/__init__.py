@@ -8,8 +8,8 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from . import admin, auth, documents, notices
-from .common import DeskProblem, SignInRequired, problem_page, sign_in_redirect
+from api.http.desk import admin, auth, documents, notices
+from api.http.desk.common import DeskProblem, SignInRequired, problem_page, sign_in_redirect
 
 ASSETS = Path(__file__).resolve().parents[1] / "pages" / "desk"
 _STATIC = {"desk.css": "text/css; charset=utf-8", "desk.js": "text/javascript; charset=utf-8"}

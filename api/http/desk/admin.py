@@ -10,16 +10,15 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
+from api.http.deps import read_upload
+from api.http.desk.common import DESK_HEADERS, Desk, DeskUser, field, page, see_other
+from api.http.report_page import report_html
+from api.services.authority import REASONS, STATUS_LABELS
+from api.services.identity import Role
+from api.services.seal_admin import OfficeAdmin
+from api.storage.audit import verify_chain
+from api.storage.models import AuditRow
 from signer.errors import MinSealError
-
-from ...report_page import report_html
-from ...seals import REASONS, STATUS_LABELS
-from ...services.identity import Role
-from ...services.seal_admin import OfficeAdmin
-from ...storage.audit import verify_chain
-from ...storage.models import AuditRow
-from ..deps import read_upload
-from .common import DESK_HEADERS, Desk, DeskUser, field, page, see_other
 
 router = APIRouter()
 DONE = {"added": "已添加用户。", "disabled": "已停用。", "enabled": "已启用。", "password": "已重设密码。",

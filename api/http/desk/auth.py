@@ -6,10 +6,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from api.http.deps import SESSION_COOKIE, ServicesDep, run_blocking
+from api.http.desk.common import DeskUser, field, page, see_other
 from signer.errors import NotSignedInError
-
-from ..deps import SESSION_COOKIE, ServicesDep, run_blocking
-from .common import DeskUser, field, page, see_other
 
 router = APIRouter()
 

@@ -13,14 +13,13 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import FormData
 
+from api.errors import http_status
+from api.http.deps import ServicesDep, check_csrf, identify, run_blocking, sent_csrf
+from api.http.pages import environment
+from api.services.container import Services
+from api.services.identity import Principal
 from signer.errors import ForbiddenError, MinSealError, NotSignedInError
 from templates.formats import cn_date_text
-
-from ...errors import http_status
-from ...services.container import Services
-from ...services.identity import Principal
-from ..deps import ServicesDep, check_csrf, identify, run_blocking, sent_csrf
-from ..pages import environment
 
 T = TypeVar("T")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")

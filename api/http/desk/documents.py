@@ -13,16 +13,15 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from api.http.desk import forms
+from api.http.desk.common import DESK_HEADERS, Desk, DeskProblem, DeskUser, field, page, see_other
+from api.http.report_page import report_html
+from api.services.access import Action, role_may
+from api.services.states import TRANSITIONS, Status
+from api.services.workflow import DocumentView
 from signer.decision import CATEGORIES, next_month
 from signer.errors import ConflictError, MinSealError, TemplateDataError, VerificationRefusedError
 from templates.form_text import DEFAULT_OPINIONS
-
-from ...report_page import report_html
-from ...services.access import Action, role_may
-from ...services.states import TRANSITIONS, Status
-from ...services.workflow import DocumentView
-from . import forms
-from .common import DESK_HEADERS, Desk, DeskProblem, DeskUser, field, page, see_other
 
 router = APIRouter()
 
@@ -71,7 +70,7 @@ def _verdicts(desk: Desk, views: list[DocumentView]) -> dict[str, Verdict]:
 def _names(desk: Desk) -> dict[str, str]:
     from sqlalchemy import select
 
-    from ...storage.models import OfficeRow
+    from api.storage.models import OfficeRow
 
     with desk.services.db.session() as session:
         return {o.id: o.name for o in session.execute(select(OfficeRow)).scalars()}

@@ -9,12 +9,11 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from api.http.desk.common import Desk, DeskProblem, DeskUser, field, page, see_other
+from api.services.publication import CHANNELS
+from api.services.states import Status
 from signer.errors import MinSealError, TemplateDataError
 from signer.pki import Tier
-
-from ...services.publication import CHANNELS
-from ...services.states import Status
-from .common import Desk, DeskProblem, DeskUser, field, page, see_other
 
 router = APIRouter()
 

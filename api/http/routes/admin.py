@@ -13,13 +13,12 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from api.http.deps import CurrentUser, ServicesDep, run_blocking
+from api.services.access import Action, role_may
+from api.services.identity import Principal
+from api.storage import audit, repositories
+from api.storage.models import AuditRow
 from signer.errors import ForbiddenError
-
-from ...services.access import Action, role_may
-from ...services.identity import Principal
-from ...storage import audit, repositories
-from ...storage.models import AuditRow
-from ..deps import CurrentUser, ServicesDep, run_blocking
 
 router = APIRouter(prefix="/api", tags=["admin"])
 

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from ..deps import SESSION_COOKIE, CurrentUser, ServicesDep, run_blocking
+from api.http.deps import SESSION_COOKIE, CurrentUser, ServicesDep, run_blocking
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 

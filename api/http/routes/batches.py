@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from ...jobs.batches import BatchService
-from ...jobs.inputs import MAX_ITEMS
-from ...jobs.queue import enqueue, require_postgres
-from ..deps import CurrentUser, ServicesDep, run_blocking
+from api.http.deps import CurrentUser, ServicesDep, run_blocking
+from api.services.batch_inputs import MAX_ITEMS
+from api.services.batches import BatchService
+from api.services.queue import enqueue, require_postgres
 
 router = APIRouter(prefix="/api", tags=["batches"])
 

@@ -8,9 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 
+from api.http.deps import CurrentUser, ServicesDep, read_upload, run_blocking
 from signer.errors import FieldProblem, TemplateDataError
-
-from ..deps import CurrentUser, ServicesDep, read_upload, run_blocking
 
 router = APIRouter(prefix="/api", tags=["documents"])
 

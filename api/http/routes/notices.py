@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from ..deps import CurrentUser, ServicesDep, run_blocking
+from api.http.deps import CurrentUser, ServicesDep, run_blocking
 
 router = APIRouter(prefix="/api", tags=["notices"])
 

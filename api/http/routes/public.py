@@ -15,14 +15,13 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.datastructures import UploadFile as StarletteUpload
 
+from api.errors import http_status
+from api.http.deps import ServicesDep, read_pdf_upload, run_blocking
+from api.http.pages import environment, render
+from api.services.publication import CompareResult, PublicView
 from signer.errors import InputFileError, MinSealError, NotFoundError, UploadTooLargeError
 from signer.public_token import read_claims
 from templates.formats import cn_date_text
-
-from ...errors import http_status
-from ...services.publication import CompareResult, PublicView
-from ..deps import ServicesDep, read_pdf_upload, run_blocking
-from ..pages import environment, render
 
 router = APIRouter(tags=["public"])
 

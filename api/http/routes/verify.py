@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from ...report_page import report_html
-from ..deps import CurrentUser, ServicesDep, read_upload, run_blocking
+from api.http.deps import CurrentUser, ServicesDep, read_upload, run_blocking
+from api.http.report_page import report_html
 
 router = APIRouter(prefix="/api", tags=["verify"])
 

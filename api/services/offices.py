@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from signer.errors import ErrorCategory, FieldProblem, MinSealError, TemplateDataError
 from signer.pki import OfficeIdentity, Tier
@@ -14,6 +15,9 @@ from signer.route import PARENT_TIER
 from signer.seal_image import Emblem, SealSpec, emblem_from_svg
 from templates import Prepared
 from templates.validators import check_credit_code
+
+if TYPE_CHECKING:  # `minseal verify` reads a registry without loading SQLAlchemy
+    from api.storage.engine import Database
 
 DEMO_REGISTRY = Path(__file__).with_name("demo_registry.toml")
 #: default seal diameter of a county office (Settings.county_seal_diameter_mm)
@@ -185,3 +189,47 @@ def _parse_office(entry: dict[str, Any], *, county_seal_mm: float = 42.0,
     return Office(id=entry["id"], name=entry["name"], tier=tier, parent=entry.get("parent") or None,
                   credit_code=code, seal_diameter_mm=float(diameter), seal_bottom_text=seal.get("bottom_text"),
                   key_store=store, seal_security_code=security, seal_emblem=emblem), []
+
+
+class DatabaseRegistry:
+    """The registry as the database holds it; ``registry.toml`` is its import format: a file that differs from
+    the last one imported (by SHA-256) is validated and imported — new offices added, changed ones updated, none
+    deleted — and the import is a row of the audit chain."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def load(self) -> Registry | None:
+        """None when no office was ever imported."""
+        from api.storage import offices_store
+
+        offices = [Office(id=r.id, name=r.name, tier=Tier(r.tier), parent=r.parent_id, credit_code=r.credit_code,
+                          seal_diameter_mm=r.seal_diameter_mm, seal_bottom_text=r.seal_bottom_text,
+                          key_store=r.key_store, seal_security_code=r.seal_security_code,
+                          seal_emblem=_emblem(r.seal_emblem)) for r in offices_store.office_rows(self.db)]
+        return Registry(offices) if offices else None
+
+    def import_file(self, path: Path, *, county_seal_mm: float, actor: str = "system") -> int:
+        """Import ``path`` unless it is the file imported last (with the same county seal default); returns how
+        many offices changed."""
+        from api.storage import offices_store
+
+        sha = hashlib.sha256(path.read_bytes() + f"\0county_seal_mm={county_seal_mm}".encode()).hexdigest()
+        if offices_store.imported_sha(self.db) == sha:
+            return 0
+        return self.import_registry(Registry.load(path, county_seal_mm=county_seal_mm), sha=sha, actor=actor)
+
+    def import_registry(self, registry: Registry, *, sha: str | None = None, actor: str = "system") -> int:
+        rows = [(o.id, o.name, o.tier.value, o.parent, o.credit_code, o.seal_diameter_mm, o.seal_bottom_text,
+                 o.key_store, o.seal_security_code, _stored(o.seal_emblem)) for o in registry]
+        from api.storage import offices_store
+
+        return offices_store.store_offices(self.db, rows, sha=sha, actor=actor)
+
+
+def _stored(emblem: Emblem | None) -> list[Any] | None:
+    return [[list(point) for point in poly] for poly in emblem] if emblem else None
+
+
+def _emblem(stored: list[Any] | None) -> Emblem | None:
+    return tuple(tuple((float(x), float(y)) for x, y in poly) for poly in stored) if stored else None

@@ -12,9 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from api import faults
 from signer.errors import ErrorCategory, InputFileError, MinSealError
-
-from . import faults
 
 #: input files larger than this are refused unread (the largest real notice data is a few MB)
 MAX_INPUT_BYTES = 50 * 1024 * 1024

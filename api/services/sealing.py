@@ -17,6 +17,9 @@ from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from api.services.authority import CertRecord, SealAuthority
+from api.services.offices import Office
+from api.settings import Settings
 from signer.appearance import MM, BoxAppearance, FaceChain, OutlineFont, box_ops, seal_ops
 from signer.decision import DecisionRules, parse_decision
 from signer.errors import MinSealError, NotSealableError, VerificationRefusedError
@@ -31,10 +34,6 @@ from signer.tsa import MinSealTimeStamper
 from templates.fonts import FontSet
 from templates.form_text import DEFAULT_OPINIONS as FORM_OPINIONS
 from templates.formats import cn_date
-
-from .offices import Office
-from .seals import CertRecord, SealAuthority
-from .settings import Settings
 
 #: each tier's default opinion in the wording 民发〔2021〕57号 gives it (by form kind: templates/form_text.py)
 DEFAULT_OPINIONS = {tier: FORM_OPINIONS["dibao"][tier.value] for tier in (Tier.VILLAGE, Tier.TOWNSHIP, Tier.COUNTY)}
@@ -261,7 +260,7 @@ class SealingService:
 
     def _append_use(self, entry: dict[str, Any]) -> None:
         """The 用印日志 of sealing without the service (CLI, scripts): a row of the installation's audit chain."""
-        from .storage import audit
+        from api.storage import audit
 
         with self.authority.database().session() as session:
             audit.append(session, actor=entry["actor"], action="seal.use", office_id=entry["office_id"],

@@ -10,20 +10,19 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from api import faults, logs
+from api.cli.batch import register as register_batch_commands
+from api.cli.service import register as register_service_commands
+from api.errors import EXIT_CODE, exit_code
+from api.services.authority import REASONS, STATUS_LABELS, SealAuthority
+from api.settings import Settings
+from api.storage.files import check_output, read_input, read_json, write_atomic
 from signer.errors import ErrorCategory, MinSealError, TemplateDataError, VerificationRefusedError
 
-from . import faults, logs
-from .cli_batch import register as register_batch_commands
-from .cli_service import register as register_service_commands
-from .errors import EXIT_CODE, exit_code
-from .files import check_output, read_input, read_json, write_atomic
-from .seals import REASONS, STATUS_LABELS, SealAuthority
-from .settings import Settings
-
 if TYPE_CHECKING:  # the heavy parts (WeasyPrint, pyHanko) are imported by the commands that use them
-    from .sealing import SealingService
-    from .verification import VerificationService
-    from .workflow import DocumentService
+    from api.services.documents import DocumentService
+    from api.services.sealing import SealingService
+    from api.services.verification import VerificationService
 
 app = typer.Typer(
     name="minseal",
@@ -44,7 +43,7 @@ class _Context:
 
     @cached_property
     def documents(self) -> DocumentService:
-        from .workflow import DocumentService
+        from api.services.documents import DocumentService
 
         return DocumentService(self.settings, registry=self.seals.registry_or_none)
 
@@ -54,19 +53,19 @@ class _Context:
 
     @cached_property
     def verification(self) -> VerificationService:
-        from .verification import VerificationService
+        from api.services.verification import VerificationService
 
         return VerificationService(self.settings, self.seals)
 
     @cached_property
     def sealing(self) -> SealingService:
-        from .sealing import SealingService
+        from api.services.sealing import SealingService
 
         return SealingService(self.settings, self.seals, check=self.verification.verify)
 
 
 def _seal_font() -> Any:
-    from .workflow import seal_font
+    from api.services.documents import seal_font
 
     return seal_font()
 
@@ -173,11 +172,11 @@ def demo_cmd(
     port: Annotated[int, typer.Option("--port", help="--serve 时的端口")] = 8000,
 ) -> None:
     """演示：建立单位名录、根证书和各单位印章，排版各类文书，并按村→乡镇→县的顺序用印。"""
-    from .demo import run_demo
+    from api.cli.demo import run_demo
 
     run_demo(_ctx(ctx).settings, out, typer.echo)
     if serve:
-        from .demo import serve_desk
+        from api.cli.demo import serve_desk
 
         serve_desk(_ctx(ctx).settings, typer.echo, port=port)
 
@@ -199,8 +198,8 @@ def init_demo_cmd(ctx: typer.Context) -> None:
     for st in statuses:
         typer.echo(f"  {st.office.id:<14}{st.office.name:<12}\t{st.office.tier.label}\t{st.office.key_store:<22}"
                    f"{STATUS_LABELS[st.status]}")
-    from .services.container import Services
-    from .services.demo_users import create_demo_users
+    from api.services.container import Services
+    from api.services.demo_users import create_demo_users
 
     services = Services.build(c.settings)
     services.prepare()
@@ -306,9 +305,8 @@ def verify_cmd(
         "--min-level", help="最低签章级别：B-B、B-T（默认）、B-LT 或 B-LTA")] = None,
 ) -> None:
     """校验文件中的全部电子签章；只有“通过”时退出码为 0。"""
+    from api.http.report_page import report_html
     from signer.report import Verdict
-
-    from .report_page import report_html
 
     c = _ctx(ctx)
     check_output(html, inputs=(source,))

@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from fastapi import APIRouter, HTTPException, Request, Response
 
-from .sealing import SealingService
-from .seals import REASONS, SealAuthority
+from api.services.authority import REASONS, SealAuthority
+from api.services.sealing import SealingService
 
 
 def pki_router(authority: SealAuthority, sealing: SealingService) -> APIRouter:

@@ -8,13 +8,12 @@ from pathlib import Path
 
 from cryptography import x509
 
+from api.services.authority import SealAuthority
+from api.services.offices import RegistryError, UnknownOfficeError
+from api.settings import Settings
 from signer.errors import InputFileError
 from signer.report import VerificationReport
 from signer.verify import TrustSettings, verify_pdf
-
-from .offices import RegistryError, UnknownOfficeError
-from .seals import SealAuthority
-from .settings import Settings
 
 
 def load_roots(paths: Sequence[Path]) -> tuple[x509.Certificate, ...]:

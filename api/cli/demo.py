@@ -7,12 +7,12 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from .files import write_atomic
-from .sealing import SealingService
-from .seals import STATUS_LABELS, SealAuthority
-from .settings import Settings
-from .verification import VerificationService
-from .workflow import DocumentService, seal_font
+from api.services.authority import STATUS_LABELS, SealAuthority
+from api.services.documents import DocumentService, seal_font
+from api.services.sealing import SealingService
+from api.services.verification import VerificationService
+from api.settings import Settings
+from api.storage.files import write_atomic
 
 ROUTE = (("130634100201", "村委会意见"), ("130634100", "乡镇审核意见"), ("130634", "县级审批意见"))
 
@@ -73,10 +73,10 @@ def run_demo(settings: Settings, out: Path, echo: Callable[[str], None]) -> None
     echo(f"  篡改副本 {tampered_path.name}（签章后在页面上覆盖了一块内容）："
          f"{verification.verify(tampered).summary()}")
 
-    from .demo_network import run_network_demo
-    from .services.container import Services
-    from .services.demo_users import create_demo_users
-    from .storage.audit import verify_chain
+    from api.cli.demo_network import run_network_demo
+    from api.services.container import Services
+    from api.services.demo_users import create_demo_users
+    from api.storage.audit import verify_chain
 
     services = Services.build(settings)
     services.prepare()
@@ -107,7 +107,7 @@ def serve_desk(settings: Settings, echo: Callable[[str], None], *, port: int = 8
     """``minseal demo --serve``: leave the service running and say how to sign in to the staff desk."""
     import uvicorn
 
-    from .services.demo_users import passwords_path
+    from api.services.demo_users import passwords_path
 
     echo("7. 网上办公（Ctrl+C 停止服务）")
     echo(f"  地址：http://127.0.0.1:{port}/desk")

@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import jinja2
-
+from api.http.pages import render
 from signer.report import VerificationReport
-
-_ENV = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(str(Path(__file__).parent)), autoescape=True, undefined=jinja2.StrictUndefined)
 
 TIERS = {"village": "村级", "township": "乡镇级", "county": "县级"}
 REVOCATION = {"good": "未吊销", "revoked_after_signing": "签章后才吊销（签章仍有效）", "revoked": "已吊销",
@@ -20,5 +14,4 @@ COVERAGE = {"entire_file": "整个文件", "entire_revision": "所在修订版�
 
 
 def report_html(report: VerificationReport) -> str:
-    template = _ENV.get_template("report.html.j2")
-    return template.render(r=report, tiers=TIERS, revocation=REVOCATION, changes=CHANGES, coverage=COVERAGE)
+    return render("report.html.j2", r=report, tiers=TIERS, revocation=REVOCATION, changes=CHANGES, coverage=COVERAGE)

@@ -23,20 +23,19 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from api import faults
+from api.services.offices import DEMO_REGISTRY, Office, Registry, RegistryError
+from api.settings import Settings
+from api.storage.files import write_atomic
+from api.storage.secrets import read_or_create
 from signer import pki
 from signer.errors import ErrorCategory, KeyStoreError, SealNotIssuedError, SealRevokedError, SealStateError
 from signer.keystore import KeyStore, Pkcs11KeyStore, Pkcs12KeyStore, init_softhsm_token
 from signer.seal_image import SealFont, seal_png, seal_svg
 
-from . import faults
-from .files import write_atomic
-from .offices import DEMO_REGISTRY, Office, Registry, RegistryError
-from .secrets_store import read_or_create
-from .settings import Settings
-
 if TYPE_CHECKING:
-    from .storage.engine import Database
-    from .storage.ledger import DatabaseLedger
+    from api.storage.engine import Database
+    from api.storage.ledger import DatabaseLedger
 
 log = logging.getLogger("minseal.seals")
 
@@ -95,9 +94,9 @@ class SealAuthority:
 
     def ledger_store(self) -> DatabaseLedger:
         if self._ledger_store is None:
-            from .storage.engine import Database, database_url
-            from .storage.ledger import DatabaseLedger
-            from .storage.migrate import upgrade
+            from api.storage.engine import Database, database_url
+            from api.storage.ledger import DatabaseLedger
+            from api.storage.migrate import upgrade
 
             db = Database(database_url(self.settings.database_url, self.settings.data_dir))
             upgrade(db.engine)
@@ -147,7 +146,7 @@ class SealAuthority:
         that holds no installation (verifying with only a root certificate creates nothing)."""
         if not self._installed():
             return None
-        from .storage.offices_store import DatabaseRegistry
+        from api.services.offices import DatabaseRegistry
 
         store = DatabaseRegistry(self.database())
         if self.settings.registry_path.exists():

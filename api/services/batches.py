@@ -18,14 +18,13 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from api.services.batch_inputs import check_count
+from api.services.container import Services
+from api.services.identity import Principal, Role
+from api.storage import audit, repositories
+from api.storage.models import OfficeRow, UserRow, utcnow
 from signer.errors import ConflictError, ForbiddenError, MinSealError, NotFoundError, TemplateDataError
 from signer.pki import Tier
-
-from ..services.container import Services
-from ..services.identity import Principal, Role
-from ..storage import audit, repositories
-from ..storage.models import OfficeRow, UserRow, utcnow
-from .inputs import check_count
 
 
 class BatchKind(StrEnum):

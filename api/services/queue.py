@@ -20,12 +20,11 @@ from typing import Any
 
 from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
 
+from api.services.batches import MAX_ATTEMPTS, BatchService
+from api.services.container import Services
+from api.settings import Settings
+from api.storage.engine import is_postgres
 from signer.errors import ConflictError
-
-from ..services.container import Services
-from ..settings import Settings
-from ..storage.engine import is_postgres
-from .batches import MAX_ATTEMPTS, BatchService
 
 QUEUE = "minseal-batches"
 TASK = "minseal.batch_item"

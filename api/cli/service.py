@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from api.errors import EXIT_CODE
+from api.settings import Settings
 from signer.errors import ErrorCategory
 
-from .errors import EXIT_CODE
-from .settings import Settings
-
 if TYPE_CHECKING:
-    from .services.container import Services
+    from api.services.container import Services
 
 users_app = typer.Typer(help="用户：添加、列出、停用、创建 API 令牌", no_args_is_help=True)
 audit_app = typer.Typer(help="审计日志（用印日志）", no_args_is_help=True)
@@ -24,7 +23,7 @@ db_app = typer.Typer(help="数据库", no_args_is_help=True)
 
 def register(app: typer.Typer, settings_of: Callable[[typer.Context], Settings]) -> None:
     def services(ctx: typer.Context) -> Services:
-        from .services.container import Services
+        from api.services.container import Services
 
         built = Services.build(settings_of(ctx))
         built.prepare()
@@ -84,7 +83,7 @@ def register(app: typer.Typer, settings_of: Callable[[typer.Context], Settings])
     def audit_verify(ctx: typer.Context,
                      as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         """检查审计链：指出第一条被改动、删除或调换的记录。"""
-        from .storage.audit import verify_chain
+        from api.storage.audit import verify_chain
 
         check = verify_chain(services(ctx).audit_rows())
         if as_json:

@@ -17,10 +17,10 @@ from typing import Any
 
 import httpx
 
-from .files import write_atomic
-from .services.demo_users import demo_username, passwords_path, read_passwords
-from .services.identity import Role
-from .settings import Settings
+from api.services.demo_users import demo_username, passwords_path, read_passwords
+from api.services.identity import Role
+from api.settings import Settings
+from api.storage.files import write_atomic
 
 VILLAGE, TOWNSHIP, COUNTY = "130634100201", "130634100", "130634"
 

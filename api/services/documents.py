@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from api.services.offices import Registry, resolve_office_ids
+from api.settings import Settings
 from signer.seal_image import SealFont
 from templates import Catalogue, PdfRenderer, RenderedPdf, render_docx
 from templates.fonts import FontSet
-
-from .offices import Registry, resolve_office_ids
-from .settings import Settings
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,7 @@ class DocumentService:
     def registry(self) -> Registry | None:
         """The office registry the documents' seal boxes are resolved against (None: no installation yet)."""
         if self._registry is None:
-            from .seals import SealAuthority
+            from api.services.authority import SealAuthority
 
             self._registry = SealAuthority(self.settings).registry_or_none
         return self._registry() if callable(self._registry) else self._registry

@@ -14,13 +14,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from api.errors import EXIT_CODE
+from api.settings import Settings
 from signer.errors import ErrorCategory
 
-from .errors import EXIT_CODE
-from .settings import Settings
-
 if TYPE_CHECKING:  # imported when a command runs: `minseal verify` must not load SQLAlchemy or WeasyPrint
-    from .services.container import Services
+    from api.services.container import Services
 
 batch_app = typer.Typer(help="批量任务：批量出具证明、发布各村公示、重新签章；查看进度", no_args_is_help=True)
 
@@ -30,7 +29,7 @@ Wait = Annotated[bool, typer.Option("--wait/--no-wait", help="等待完成并显
 
 def register(app: typer.Typer, settings_of: Callable[[typer.Context], Settings]) -> None:
     def services(ctx: typer.Context) -> Services:
-        from .services.container import Services
+        from api.services.container import Services
 
         built = Services.build(settings_of(ctx))
         built.prepare()
@@ -38,10 +37,10 @@ def register(app: typer.Typer, settings_of: Callable[[typer.Context], Settings])
 
     def start(ctx: typer.Context, kind: str, items_file: Path, username: str, family: str | None,
               wait: bool | None) -> None:
-        from .jobs.batches import BatchService
-        from .jobs.inputs import read_items
-        from .jobs.queue import enqueue
-        from .storage.engine import is_postgres
+        from api.services.batch_inputs import read_items
+        from api.services.batches import BatchService
+        from api.services.queue import enqueue
+        from api.storage.engine import is_postgres
 
         s = services(ctx)
         runner = BatchService(s)
@@ -101,7 +100,7 @@ def register(app: typer.Typer, settings_of: Callable[[typer.Context], Settings])
         """批量任务进度：已完成、失败、总数、预计剩余时间；失败项及原因。"""
         import json
 
-        from .jobs.batches import BatchService
+        from api.services.batches import BatchService
 
         runner = BatchService(services(ctx))
         if wait:
@@ -116,8 +115,8 @@ def register(app: typer.Typer, settings_of: Callable[[typer.Context], Settings])
                    concurrency: Annotated[int, typer.Option("--concurrency", help="本进程同时办理的条目数")] = 1,
                    until_empty: Annotated[bool, typer.Option("--until-empty", help="队列空了就退出")] = False) -> None:
         """批量任务工作进程（PostgreSQL）：从队列取条目办理；每个 CPU 核运行一个。"""
-        from .jobs.queue import require_postgres, run_worker
-        from .storage.engine import database_url
+        from api.services.queue import require_postgres, run_worker
+        from api.storage.engine import database_url
 
         settings = settings_of(ctx)
         require_postgres(database_url(settings.database_url, settings.data_dir))
@@ -129,7 +128,7 @@ def register(app: typer.Typer, settings_of: Callable[[typer.Context], Settings])
 
 def _follow(runner: object, batch_id: str) -> None:
     """A progress bar until every item is done or failed."""
-    from .jobs.batches import BatchService
+    from api.services.batches import BatchService
 
     assert isinstance(runner, BatchService)
     progress = runner.progress(batch_id)
@@ -146,7 +145,7 @@ def _follow(runner: object, batch_id: str) -> None:
 
 
 def _report(runner: object, batch_id: str) -> None:
-    from .jobs.batches import BatchService
+    from api.services.batches import BatchService
 
     assert isinstance(runner, BatchService)
     p = runner.progress(batch_id)

@@ -1,0 +1,5 @@
+"""``python -m api.cli`` runs ``minseal``."""
+
+from api.cli.main import main
+
+raise SystemExit(main())
