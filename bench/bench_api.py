@@ -13,11 +13,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from api.services.demo_users import demo_username
 from api.services.identity import Role
-from tests.service_world import SAMPLE, TOWNSHIP, VILLAGE, Api, World, serve_app
+from tests.support.service_world import SAMPLE, TOWNSHIP, VILLAGE, Api, World, serve_app
 
 
 def pct(values: list[float], q: float) -> float:

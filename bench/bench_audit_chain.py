@@ -13,14 +13,14 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from api.storage.audit import verify_chain
 from api.storage.engine import Database
 from api.storage.migrate import upgrade
 from api.storage.models import AuditRow
-from tests import concurrency
-from tests.pg_cluster import cluster, new_database
+from tests.support import concurrency
+from tests.support.pg_cluster import cluster, new_database
 
 
 def run(url: str, writers: int, appends: int) -> float:

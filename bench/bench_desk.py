@@ -17,12 +17,12 @@ from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from api.services.demo_users import demo_username
 from api.services.identity import Role
-from tests.public_world import OBJECTION, login
-from tests.service_world import COUNTY, SAMPLE, TOWNSHIP, VILLAGE, World, serve_app
+from tests.support.public_world import OBJECTION, login
+from tests.support.service_world import COUNTY, SAMPLE, TOWNSHIP, VILLAGE, World, serve_app
 
 
 def desk_client(base: str, world: World, office: str, role: Role) -> httpx.Client:

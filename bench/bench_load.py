@@ -20,17 +20,17 @@ from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from api import logs
 from api.services.demo_users import demo_username
 from api.services.identity import Role
-from tests.pg_cluster import cluster, new_database
-from tests.servers import free_port
-from tests.service_world import SAMPLE, TOWNSHIP, World
+from tests.support.pg_cluster import cluster, new_database
+from tests.support.servers import free_port
+from tests.support.service_world import SAMPLE, TOWNSHIP, World
 
 VILLAGES = ("130634100201", "130634100202", "130634100203")
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def fixture(world: World, out: Path) -> Path:

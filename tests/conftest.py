@@ -44,7 +44,7 @@ def pg_server() -> Iterator[str]:
     """The cluster ``scripts/test`` started (``MINSEAL_TEST_PG_URL``), else one started here for this session."""
     import os
 
-    from tests.pg_cluster import ENV_URL, cluster
+    from tests.support.pg_cluster import ENV_URL, cluster
 
     if os.environ.get(ENV_URL):
         yield os.environ[ENV_URL]
@@ -60,6 +60,6 @@ def database_url_for(backend: str, request: pytest.FixtureRequest, root: Path) -
     """A fresh, empty database of ``backend``."""
     if backend == "sqlite":
         return f"sqlite:///{root / 'minseal.db'}"
-    from tests.pg_cluster import new_database
+    from tests.support.pg_cluster import new_database
 
     return new_database(request.getfixturevalue("pg_server"))

@@ -16,7 +16,7 @@ from api.settings import Settings
 from signer.errors import TemplateDataError
 from templates import Catalogue, PdfRenderer
 from templates.notice_list import split_by_village
-from tests import pdftools
+from tests.support import pdftools
 
 ID_LIKE = re.compile(r"\d{6}\*+\d{3}[\dX]|\d{17}[\dX]")
 

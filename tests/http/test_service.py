@@ -24,8 +24,8 @@ from api.services.documents import DocumentService
 from api.services.identity import Role
 from api.storage.audit import verify_chain
 from api.storage.models import AuditRow, DocumentRow, VersionRow
-from tests.servers import free_port, wait_until_ready
-from tests.service_world import (
+from tests.support.servers import free_port, wait_until_ready
+from tests.support.service_world import (
     COUNTY,
     FAR_COUNTY,
     FAR_TOWNSHIP,

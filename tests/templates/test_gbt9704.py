@@ -13,7 +13,7 @@ import pytest
 
 from api.services.documents import DocumentService
 from templates.titles import balanced_lines
-from tests import pdftools
+from tests.support import pdftools
 
 MM = 72 / 25.4
 PITCH = 225 / 22  # mm per line

@@ -22,7 +22,7 @@ from api.http.routes.public import PublicLimiter
 from api.services.documents import DocumentService
 from api.services.identity import Role
 from signer.public_token import PublicTokenError, read_claims, verify_token
-from tests.public_world import (
+from tests.support.public_world import (
     DAY0,
     OBJECTION,
     OTHER_VILLAGE,
@@ -36,10 +36,10 @@ from tests.public_world import (
     read_qr,
     second_household,
 )
-from tests.servers import free_port, serve, wait_until_ready
-from tests.service_world import World, serve_app
+from tests.support.servers import free_port, serve, wait_until_ready
+from tests.support.service_world import World, serve_app
 
-ARTIFACTS = Path(__file__).parent / "artifacts"
+ARTIFACTS = Path(__file__).parents[1] / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 
 

@@ -33,8 +33,8 @@ from api.settings import Settings
 from api.storage import audit
 from api.storage.models import AuditRow
 from signer.errors import NotSealableError, SealRevokedError, SealStateError, WrongOfficeError
-from tests import pdftools
-from tests.servers import free_port, serve
+from tests.support import pdftools
+from tests.support.servers import free_port, serve
 
 VILLAGE, OTHER_VILLAGE, TOWNSHIP, COUNTY = "130634100201", "130634100202", "130634100", "130634"
 

@@ -22,9 +22,9 @@ from api.services.documents import DocumentService
 from signer.errors import TemplateDataError
 from signer.public_token import PublicTokenError, TokenClaims, content_digest, encode_token, verify_token
 from templates.render_pdf import MAX_QR_VERSION, qr_code
-from tests.public_world import read_qr
+from tests.support.public_world import read_qr
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 
 
 def _cert(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:

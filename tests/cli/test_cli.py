@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from api.cli.main import main
 from templates import Catalogue
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_templates_lists_families_and_fields(capsys: pytest.CaptureFixture[str]) -> None:

@@ -36,7 +36,7 @@ from signer import pki
 from signer.errors import NotSealableError
 from signer.report import Verdict, VerificationReport
 from signer.verify import TrustSettings, verify_pdf
-from tests.test_verify import COUNTY, OTHER_TOWNSHIP, TOWNSHIP, VILLAGE, World, _plain_pdf, update
+from tests.signer.test_verify import COUNTY, OTHER_TOWNSHIP, TOWNSHIP, VILLAGE, World, _plain_pdf, update
 
 
 @pytest.fixture(scope="module")

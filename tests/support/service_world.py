@@ -17,7 +17,7 @@ from api.services.demo_users import create_demo_users, read_passwords
 from api.services.documents import DocumentService, seal_font
 from api.services.offices import DEMO_REGISTRY
 from api.settings import Settings
-from tests.servers import free_port, serve
+from tests.support.servers import free_port, serve
 
 VILLAGE, OTHER_VILLAGE, TOWNSHIP, OTHER_TOWNSHIP, COUNTY = (
     "130634100201", "130634100202", "130634100", "130634101", "130634")
@@ -45,7 +45,7 @@ tier = "village"
 parent = "{FAR_TOWNSHIP}"
 key_store = "p12"
 """
-SAMPLE = json.loads((Path(__file__).parents[1] / "templates/dibao_application/sample.json").read_text("utf-8"))
+SAMPLE = json.loads((Path(__file__).parents[2] / "templates/dibao_application/sample.json").read_text("utf-8"))
 
 
 class World:

@@ -14,10 +14,10 @@ from typing import Any
 
 from api.services.demo_users import demo_username
 from api.services.identity import Role
-from tests.servers import free_port, wait_until_ready
-from tests.service_world import World
+from tests.support.servers import free_port, wait_until_ready
+from tests.support.service_world import World
 
-ARTIFACTS = Path(__file__).parent / "artifacts"
+ARTIFACTS = Path(__file__).parents[1] / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]

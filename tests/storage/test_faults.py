@@ -25,7 +25,7 @@ from api.storage.engine import Database, database_url
 from api.storage.ledger import DatabaseLedger
 from api.storage.models import AuditRow
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 VILLAGE, TOWNSHIP, COUNTY = "130634100201", "130634100", "130634"
 
 #: three offices, all PKCS#12 (a fast installation for the crash tests; the token is tested in test_pki)

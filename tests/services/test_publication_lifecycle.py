@@ -14,10 +14,19 @@ import pytest
 from api.services.documents import DocumentService
 from api.services.identity import Role
 from api.services.publication import period_end
-from tests.public_world import DAY0, OBJECTION, SAMPLE, TOWNSHIP, VILLAGE, accepted_application, login, second_household
-from tests.service_world import COUNTY, World, serve_app
+from tests.support.public_world import (
+    DAY0,
+    OBJECTION,
+    SAMPLE,
+    TOWNSHIP,
+    VILLAGE,
+    accepted_application,
+    login,
+    second_household,
+)
+from tests.support.service_world import COUNTY, World, serve_app
 
-CERTIFICATE = json.loads((Path(__file__).parents[1] / "templates/dibao_certificate/sample.json").read_text("utf-8"))
+CERTIFICATE = json.loads((Path(__file__).parents[2] / "templates/dibao_certificate/sample.json").read_text("utf-8"))
 
 
 @pytest.fixture(scope="module")

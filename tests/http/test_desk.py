@@ -17,9 +17,9 @@ import pytest
 
 from api.services.documents import DocumentService
 from api.services.identity import Role
-from tests.desk_world import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, VIEWPORT, Served, minseal_serve, sign_in
-from tests.public_world import OBJECTION, accepted_application, login
-from tests.service_world import (
+from tests.support.desk_world import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, VIEWPORT, Served, minseal_serve, sign_in
+from tests.support.public_world import OBJECTION, accepted_application, login
+from tests.support.service_world import (
     COUNTY,
     FAR_COUNTY,
     FAR_TOWNSHIP,

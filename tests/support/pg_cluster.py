@@ -3,7 +3,7 @@
 initdb into a temporary directory as an unprivileged user (``nobody`` when we run as root, as CI may), listen on a
 free port on 127.0.0.1 only, trust authentication (nothing else can reach it), stopped and deleted at the end.
 
-``python -m tests.pg_cluster CMD …`` runs CMD with ``MINSEAL_TEST_PG_URL`` set to the cluster's base URL
+``python -m tests.support.pg_cluster CMD …`` runs CMD with ``MINSEAL_TEST_PG_URL`` set to the cluster's base URL
 (``scripts/test`` runs pytest this way); the ``pg_server`` fixture starts one itself when that variable is unset.
 """
 
@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.servers import free_port
+from tests.support.servers import free_port
 
 PG_BIN = Path(os.environ.get("MINSEAL_PG_BIN", "/usr/lib/postgresql/15/bin"))
 ENV_URL = "MINSEAL_TEST_PG_URL"
@@ -75,7 +75,7 @@ def new_database(base_url: str, prefix: str = "t") -> str:
 
 def main(argv: list[str]) -> int:
     if not argv:
-        print("usage: python -m tests.pg_cluster CMD [ARG …]", file=sys.stderr)
+        print("usage: python -m tests.support.pg_cluster CMD [ARG …]", file=sys.stderr)
         return 2
     with cluster() as url:
         return subprocess.call(argv, env={**os.environ, ENV_URL: url})

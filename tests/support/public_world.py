@@ -14,7 +14,7 @@ from PIL import Image
 
 from api.services.demo_users import demo_username
 from api.services.identity import Role
-from tests.service_world import OTHER_VILLAGE, SAMPLE, TOWNSHIP, VILLAGE, Api, World
+from tests.support.service_world import OTHER_VILLAGE, SAMPLE, TOWNSHIP, VILLAGE, Api, World
 
 #: the service's "today" in these tests (the clock they move)
 DAY0 = dt.date(2026, 11, 22)

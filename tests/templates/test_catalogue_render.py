@@ -12,7 +12,7 @@ from pypdf import PdfReader
 
 from api.services.documents import DocumentService
 from templates import Catalogue, Prepared, render_docx
-from tests import pdftools
+from tests.support import pdftools
 
 FAMILIES = ["dibao_application", "temp_relief_application", "dibao_notice", "dibao_result_notice",
             "dibao_certificate"]

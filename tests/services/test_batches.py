@@ -27,7 +27,7 @@ from api.storage.audit import verify_chain
 from api.storage.models import AuditRow, BatchItemRow, DocumentRow
 from templates import Catalogue
 from tests.conftest import database_url_for
-from tests.service_world import COUNTY, TOWNSHIP, Api, World, serve_app
+from tests.support.service_world import COUNTY, TOWNSHIP, Api, World, serve_app
 
 NAMES = ["王秀英", "刘长福", "张桂兰", "陈德胜", "李淑珍", "赵国强", "孙玉梅", "周建华", "吴凤英", "郑志刚", "冯桂芝"]
 
