@@ -14,7 +14,6 @@ from typing import Any
 
 import docx
 from docx.document import Document
-from docx.enum.section import WD_SECTION
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
 from docx.oxml import OxmlElement
@@ -269,10 +268,6 @@ def closing(doc: Document, issuer: str, issued_on: date) -> None:
         paragraph = para(doc, text, indent=False, align="right")
         paragraph.paragraph_format.right_indent = Pt(64)
         paragraph.paragraph_format.keep_with_next = True
-
-
-def page_break_section(doc: Document) -> None:
-    doc.add_section(WD_SECTION.NEW_PAGE)
 
 
 def qr_code(doc: Document, url: str, *, size_mm: float = 24) -> None:
