@@ -8,7 +8,6 @@ import datetime as dt
 import json
 import random
 import re
-import time
 import zlib
 from io import BytesIO
 from pathlib import Path
@@ -37,6 +36,7 @@ from signer.errors import NotSealableError
 from signer.report import Verdict, VerificationReport
 from signer.verify import TrustSettings, verify_pdf
 from tests.signer.test_verify import COUNTY, OTHER_TOWNSHIP, TOWNSHIP, VILLAGE, World, _plain_pdf, update
+from tests.support.waiting import past_the_second
 
 
 @pytest.fixture(scope="module")
@@ -103,9 +103,9 @@ def test_unreferenced_objects_after_the_last_seal(world: World) -> None:
     assert world.verify(forged).verdict is Verdict.FAILED
     bomb = generic.StreamObject({pdf_name("/Filter"): pdf_name("/FlateDecode")},
                                 encoded_data=zlib.compress(b"\0" * (48 * 2**20), 9))
-    start = time.process_time()
-    refused(world.verify(update(world.v3, lambda w: w.add_object(bomb))), "STREAM_TOO_LARGE")
-    assert time.process_time() - start < 5
+    bombed = world.verify(update(world.v3, lambda w: w.add_object(bomb)))
+    refused(bombed, "STREAM_TOO_LARGE")
+    assert bombed.document.revisions is None  # refused from the raw bytes, before any parser (cost: bench/)
 
 
 # -- 2. time order along the route -----------------------------------------------------------------------------
@@ -143,8 +143,9 @@ def test_stale_crl_does_not_clear_a_revoked_key(world: World, documents: Documen
     notice = documents.render("dibao_notice", data).rendered.pdf
     genuine = world.sealing.seal(notice, OTHER_TOWNSHIP).pdf  # B-LT: embeds today's (pre-revocation) CRL
     stale_crl = DocumentSecurityStore.read_dss(PdfFileReader(BytesIO(genuine))).crls[0].get_object().data
+    signed = dt.datetime.now(dt.UTC)
     thief = world.signer(OTHER_TOWNSHIP)
-    time.sleep(1.1)
+    past_the_second(signed)  # the revocation is dated after the genuine seal and its CRL
     world.authority.revoke(OTHER_TOWNSHIP, reason="key-compromise")
     stolen = _sign(notice, thief, "MinSeal-issuer", certify=True, timestamper=world.sealing.local_timestamper())
     out = BytesIO(stolen)
@@ -311,9 +312,10 @@ def test_unsigned_revision_may_hold_only_dss(world: World) -> None:
 
 def test_oversized_signature_container_is_refused_unread(world: World) -> None:
     big = _sign(world.form, world.signer(VILLAGE), "MinSeal-village", bytes_reserved=400_000)
-    start = time.process_time()
-    refused(world.verify(big), "SIG_TOO_LARGE")
-    assert time.process_time() - start < 1
+    report = world.verify(big)
+    refused(report, "SIG_TOO_LARGE")
+    # unread: the raw-byte scan refused it, so no parser ran (no revision or page count); cost in bench/
+    assert report.document.revisions is None and report.document.pages is None and not report.signatures
 
 
 # -- the mutation run -------------------------------------------------------------------------------------------
@@ -360,16 +362,13 @@ def _mutants(pdf: bytes, rng: random.Random, count: int) -> list[tuple[str, byte
 
 
 def test_mutants_never_pass(world: World) -> None:
-    """Work is bounded in CPU seconds (what this process spent, whatever else runs on the machine)."""
+    """Every mutant is refused, with a report, never an exception (the worst CPU time per mutant is measured in
+    bench/bench_bounds.py)."""
     rng = random.Random(13)
-    worst = 0.0
     mutants = _mutants(world.v3, rng, 160) + _mutants(world.v1, rng, 140)
     for label, mutant in mutants:
-        start = time.process_time()
         report = world.verify(mutant)  # never raises
-        worst = max(worst, time.process_time() - start)
         assert report.verdict is not Verdict.PASSED, (label, report.summary())
-    assert worst < 5, worst
 
 
 def test_every_structural_byte_of_the_unsigned_revision(world: World) -> None:
