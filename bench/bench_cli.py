@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 MINSEAL = [sys.executable, "-m", "api.cli"]
 VILLAGE, TOWNSHIP = "130634100201", "130634100"
 

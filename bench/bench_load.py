@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api import logs
 from api.services.demo_users import demo_username
@@ -30,7 +30,7 @@ from tests.support.servers import free_port
 from tests.support.service_world import SAMPLE, TOWNSHIP, World
 
 VILLAGES = ("130634100201", "130634100202", "130634100203")
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def fixture(world: World, out: Path) -> Path:

@@ -17,7 +17,16 @@ import pytest
 
 from api.services.documents import DocumentService
 from api.services.identity import Role
-from tests.support.desk_world import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, VIEWPORT, Served, minseal_serve, sign_in
+from tests.support.desk_world import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    VIEWPORT,
+    Served,
+    minseal_serve,
+    sign_in,
+    wait_for_images,
+)
 from tests.support.public_world import OBJECTION, accepted_application, login
 from tests.support.service_world import (
     COUNTY,
@@ -432,8 +441,7 @@ def test_admin_pages_and_verify(served: Served, browser: Any, tmp_path: Path) ->
         admin.click("nav >> text=印章")
         images = admin.locator("#seals img")
         assert images.count() >= 3  # the township and its villages
-        assert all(admin.evaluate("img => img.naturalWidth", images.nth(i).element_handle()) > 0
-                   for i in range(images.count()))
+        assert len(wait_for_images(admin, "#seals img")) == images.count()  # every one loaded, with a width
         assert FAR_TOWNSHIP not in admin.inner_text("#seals")
         shot(admin, "admin-seals")
         admin.click("nav >> text=审计日志")

@@ -10,7 +10,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,11 +22,12 @@ from api.services.batches import BatchService
 from api.services.demo_users import demo_username
 from api.services.documents import DocumentService
 from api.services.identity import Role
-from api.storage.audit import verify_chain
+from api.storage.audit import CHAIN_LOCK_KEY, verify_chain
 from api.storage.models import AuditRow, BatchItemRow, DocumentRow
 from templates import Catalogue
 from tests.conftest import database_url_for
 from tests.support.service_world import COUNTY, TOWNSHIP, Api, World, serve_app
+from tests.support.waiting import wait_for
 
 NAMES = ["王秀英", "刘长福", "张桂兰", "陈德胜", "李淑珍", "赵国强", "孙玉梅", "周建华", "吴凤英", "郑志刚", "冯桂芝"]
 
@@ -197,21 +197,28 @@ def _worker(world: World, log: Path) -> subprocess.Popen[bytes]:
                                 stderr=subprocess.STDOUT)
 
 
-def _wait_for(condition: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+def _chain_lock_waiters(world: World) -> int:
+    """Backends of this database waiting for an advisory lock (here: the audit chain's, which the test holds)."""
+    with world.services.db.engine.connect() as c:
+        return int(c.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                                  "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"))
+                   .scalar_one())
+
+
+def _jobs(world: World, status: str) -> int:
+    with world.services.db.engine.connect() as c:
+        return int(c.execute(text("SELECT count(*) FROM procrastinate_jobs WHERE status = :s"), {"s": status})
+                   .scalar_one())
 
 
 def test_workers_survive_sigkill_mid_batch(pg_world: World, catalogue: Catalogue, tmp_path: Path) -> None:
+    """A worker is killed while it holds an item, whatever the machine's speed: the test holds the audit chain's
+    lock, so each worker stops inside its first item (rendered, about to record the document); the kill lands
+    only once the database shows both jobs taken and both workers waiting. Then every item is done exactly once."""
     world = pg_world
     logs = [tmp_path / "worker-a.log", tmp_path / "worker-b.log"]
-    workers = [_worker(world, log) for log in logs]
+    workers: list[subprocess.Popen[bytes]] = []
     try:
-        _wait_for(lambda: all("已启动" in log.read_text("utf-8", "replace") for log in logs), 90, "workers")
         with serve_app(world) as base:
             name = demo_username(TOWNSHIP, Role.CLERK)
             api = Api(base, name, world.passwords[name])
@@ -221,21 +228,31 @@ def test_workers_survive_sigkill_mid_batch(pg_world: World, catalogue: Catalogue
                 assert r.status_code == 202, r.text
                 batch_id = r.json()["id"]
                 assert r.json()["total"] == 12
-
-                def doing() -> int:
-                    with world.services.db.engine.connect() as c:
-                        return int(c.execute(text("SELECT count(*) FROM procrastinate_jobs WHERE status='doing'"))
-                                   .scalar_one())
-
-                _wait_for(lambda: doing() == 2 and api.get(f"/api/batches/{batch_id}").json()["done"] >= 1, 90,
-                          "both workers busy")
-                workers[0].send_signal(signal.SIGKILL)  # mid-item: its job stays 'doing' until re-queued
-                workers[0].wait()
-                _wait_for(lambda: api.get(f"/api/batches/{batch_id}").json()["finished"], 120, "the batch")
+                assert _jobs(world, "todo") == 12
+                with world.services.db.engine.connect() as holder:
+                    holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": CHAIN_LOCK_KEY})
+                    holder.commit()
+                    try:
+                        workers += [_worker(world, log) for log in logs]
+                        wait_for(lambda: _jobs(world, "doing") == 2 and _chain_lock_waiters(world) == 2,
+                                 "both workers inside an item, waiting for the audit chain")
+                        with world.services.db.session() as s:
+                            held = sorted(s.execute(select(BatchItemRow.number).where(
+                                BatchItemRow.batch_id == batch_id, BatchItemRow.state == "running")).scalars())
+                        assert len(held) == 2, held
+                        workers[0].send_signal(signal.SIGKILL)  # mid-item: its job stays 'doing' until re-queued
+                        workers[0].wait()
+                    finally:
+                        holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": CHAIN_LOCK_KEY})
+                        holder.commit()
+                wait_for(lambda: api.get(f"/api/batches/{batch_id}").json()["finished"], "the batch")
                 view = api.get(f"/api/batches/{batch_id}", params={"items": "true"}).json()
                 assert (view["done"], view["failed"], view["total"]) == (11, 1, 12), view
                 assert view["failures"][0]["number"] == 5 and "holder.id_number" in view["failures"][0]["error"]
                 assert view["items_per_second"] > 0 and view["eta_seconds"] == 0
+                # the killed worker's item was taken again (a second attempt) and finished
+                attempts = {i["number"]: i["attempts"] for i in view["items"]}
+                assert max(attempts[n] for n in held) >= 2, (held, attempts)
                 # another office cannot see the batch
                 other = Api(base, demo_username(COUNTY, Role.APPROVER),
                             world.passwords[demo_username(COUNTY, Role.APPROVER)])
@@ -251,11 +268,13 @@ def test_workers_survive_sigkill_mid_batch(pg_world: World, catalogue: Catalogue
                     far.close()
             finally:
                 api.close()
+        assert "已启动" in logs[1].read_text("utf-8", "replace")
         # the killed worker's job went back on the queue and was run by the survivor
         with world.services.db.engine.connect() as c:
             retried = c.execute(text("SELECT count(*) FROM procrastinate_events WHERE type='deferred_for_retry'")
                                 ).scalar_one()
         assert retried >= 1
+        assert _jobs(world, "doing") == 0 and _jobs(world, "todo") == 0
         # no item lost or doubled: one issued document per good item, each sealed exactly once
         statuses = issued_per_item(world, batch_id)
         assert sorted(statuses) == [n for n in range(1, 13) if n != 5]

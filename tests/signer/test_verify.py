@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import time
 from collections.abc import Callable
 from io import BytesIO
 from pathlib import Path
@@ -33,6 +32,7 @@ from api.settings import Settings
 from signer import pki
 from signer.errors import NotSealableError, VerificationRefusedError
 from signer.report import Verdict, VerificationReport
+from tests.support.waiting import past_the_second
 
 VILLAGE, OTHER_VILLAGE, TOWNSHIP, OTHER_TOWNSHIP, COUNTY = (
     "130634100201", "130634100202", "130634100", "130634101", "130634")
@@ -339,8 +339,9 @@ def test_revocation_counts_at_the_timestamp(world: World, documents: DocumentSer
     data = documents.catalogue.family("dibao_notice").sample() | {"issuer": "孝墓镇人民政府"}
     notice = documents.render("dibao_notice", data).rendered.pdf
     sealed_before = world.sealing.seal(notice, OTHER_TOWNSHIP, level="B-T").pdf
+    signed = dt.datetime.now(dt.UTC)
     thief = world.signer(OTHER_TOWNSHIP)  # the key, kept by whoever lost it
-    time.sleep(1.1)
+    past_the_second(signed)  # the revocation is dated after the timestamp
     world.authority.revoke(OTHER_TOWNSHIP, reason="key-compromise")
     before = world.verify(sealed_before)
     assert before.verdict is Verdict.PASSED, before.summary()
@@ -363,10 +364,9 @@ def test_revocation_counts_at_the_timestamp(world: World, documents: DocumentSer
     b"trailer<</Root 1 0 R>>\n%%EOF",
 ])
 def test_hostile_input_is_a_clean_refusal(world: World, blob: bytes) -> None:
-    start = time.monotonic()
+    """A verdict with its reasons, never an exception (how long it takes: bench/bench_bounds.py)."""
     report = world.verify(blob)
     assert report.verdict is Verdict.FAILED and report.findings
-    assert time.monotonic() - start < 5
 
 
 def test_cli_verify(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

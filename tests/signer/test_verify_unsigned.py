@@ -8,7 +8,6 @@ import datetime as dt
 import json
 import random
 import re
-import time
 import zlib
 from io import BytesIO
 from pathlib import Path
@@ -37,6 +36,8 @@ from signer.errors import NotSealableError
 from signer.report import Verdict, VerificationReport
 from signer.verify import TrustSettings, verify_pdf
 from tests.signer.test_verify import COUNTY, OTHER_TOWNSHIP, TOWNSHIP, VILLAGE, World, _plain_pdf, update
+from tests.support.mutants import WHITESPACE, free_bytes, last_contents, mutants
+from tests.support.waiting import past_the_second
 
 
 @pytest.fixture(scope="module")
@@ -103,9 +104,9 @@ def test_unreferenced_objects_after_the_last_seal(world: World) -> None:
     assert world.verify(forged).verdict is Verdict.FAILED
     bomb = generic.StreamObject({pdf_name("/Filter"): pdf_name("/FlateDecode")},
                                 encoded_data=zlib.compress(b"\0" * (48 * 2**20), 9))
-    start = time.process_time()
-    refused(world.verify(update(world.v3, lambda w: w.add_object(bomb))), "STREAM_TOO_LARGE")
-    assert time.process_time() - start < 5
+    bombed = world.verify(update(world.v3, lambda w: w.add_object(bomb)))
+    refused(bombed, "STREAM_TOO_LARGE")
+    assert bombed.document.revisions is None  # refused from the raw bytes, before any parser (cost: bench/)
 
 
 # -- 2. time order along the route -----------------------------------------------------------------------------
@@ -143,8 +144,9 @@ def test_stale_crl_does_not_clear_a_revoked_key(world: World, documents: Documen
     notice = documents.render("dibao_notice", data).rendered.pdf
     genuine = world.sealing.seal(notice, OTHER_TOWNSHIP).pdf  # B-LT: embeds today's (pre-revocation) CRL
     stale_crl = DocumentSecurityStore.read_dss(PdfFileReader(BytesIO(genuine))).crls[0].get_object().data
+    signed = dt.datetime.now(dt.UTC)
     thief = world.signer(OTHER_TOWNSHIP)
-    time.sleep(1.1)
+    past_the_second(signed)  # the revocation is dated after the genuine seal and its CRL
     world.authority.revoke(OTHER_TOWNSHIP, reason="key-compromise")
     stolen = _sign(notice, thief, "MinSeal-issuer", certify=True, timestamper=world.sealing.local_timestamper())
     out = BytesIO(stolen)
@@ -265,15 +267,8 @@ def test_specific_codes_and_no_traceback_on_stderr(world: World, tmp_path: Path,
 # -- 8. bytes no signature covers -----------------------------------------------------------------------------------
 
 
-def _last_contents(pdf: bytes) -> tuple[int, int]:
-    reader = PdfFileReader(BytesIO(pdf))
-    sig = list(reader.embedded_signatures)[-1]
-    a, b, c, _d = (int(v) for v in sig.byte_range)
-    return a + b, c
-
-
 def test_contents_padding_and_unsigned_attributes(world: World) -> None:
-    start, end = _last_contents(world.v1)
+    start, end = last_contents(world.v1)
     pdf = world.v1
     refused(world.verify(pdf[:end - 5] + b"1234" + pdf[end - 1:]), "SIG_PADDING")
     raw = bytes.fromhex(pdf[start + 1:end - 1].decode())
@@ -311,65 +306,23 @@ def test_unsigned_revision_may_hold_only_dss(world: World) -> None:
 
 def test_oversized_signature_container_is_refused_unread(world: World) -> None:
     big = _sign(world.form, world.signer(VILLAGE), "MinSeal-village", bytes_reserved=400_000)
-    start = time.process_time()
-    refused(world.verify(big), "SIG_TOO_LARGE")
-    assert time.process_time() - start < 1
+    report = world.verify(big)
+    refused(report, "SIG_TOO_LARGE")
+    # unread: the raw-byte scan refused it, so no parser ran (no revision or page count); cost in bench/
+    assert report.document.revisions is None and report.document.pages is None and not report.signatures
 
 
 # -- the mutation run -------------------------------------------------------------------------------------------
 
 
-_WS = b" \t\r\n\x00\x0c"
-
-
-def _free_bytes(pdf: bytes) -> range:
-    """The one unsigned area whose content the rules leave free: the hex digits of the last trailer's second /ID
-    element (a writer picks it at random on every update)."""
-    last = list(re.finditer(rb"/ID \[ <[0-9a-f]+> <([0-9a-f]+)> \]", pdf))[-1]
-    return range(last.start(1), last.end(1))
-
-
-def _mutants(pdf: bytes, rng: random.Random, count: int) -> list[tuple[str, bytes]]:
-    out = []
-    unsigned_start = pdf.rfind(b"%%EOF", 0, len(pdf) - 10)
-    free = _free_bytes(pdf)
-    for _ in range(count):
-        kind = rng.choice(["flip", "flip_tail", "insert", "delete", "append", "padding"])
-        if kind in ("flip", "flip_tail"):
-            lo = unsigned_start if kind == "flip_tail" else 0
-            at = rng.randrange(lo, len(pdf))
-            while at in free:
-                at = rng.randrange(lo, len(pdf))
-            new = rng.randrange(256)
-            if new == pdf[at] or (pdf[at] in _WS and new in _WS):
-                new = (pdf[at] + 1) % 256 if pdf[at] not in _WS else ord("A")
-            out.append((f"{kind}@{at}", pdf[:at] + bytes([new]) + pdf[at + 1:]))
-        elif kind == "insert":
-            at = rng.randrange(0, len(pdf))
-            out.append((f"insert@{at}", pdf[:at] + rng.randbytes(rng.randint(1, 16)) + pdf[at:]))
-        elif kind == "delete":
-            at = rng.randrange(0, len(pdf) - 1)
-            out.append((f"delete@{at}", pdf[:at] + pdf[at + rng.randint(1, 8):]))
-        elif kind == "append":
-            out.append(("append", pdf + rng.randbytes(rng.randint(1, 64)).replace(b"\0", b"\1") + b"x"))
-        else:
-            _start, end = _last_contents(pdf)
-            at = rng.randrange(end - 200, end - 1)
-            out.append((f"padding@{at}", pdf[:at] + b"7" + pdf[at + 1:]))
-    return out
-
-
 def test_mutants_never_pass(world: World) -> None:
-    """Work is bounded in CPU seconds (what this process spent, whatever else runs on the machine)."""
+    """Every mutant is refused, with a report, never an exception (the worst CPU time per mutant is measured in
+    bench/bench_bounds.py)."""
     rng = random.Random(13)
-    worst = 0.0
-    mutants = _mutants(world.v3, rng, 160) + _mutants(world.v1, rng, 140)
-    for label, mutant in mutants:
-        start = time.process_time()
+    damaged = mutants(world.v3, rng, 160) + mutants(world.v1, rng, 140)
+    for label, mutant in damaged:
         report = world.verify(mutant)  # never raises
-        worst = max(worst, time.process_time() - start)
         assert report.verdict is not Verdict.PASSED, (label, report.summary())
-    assert worst < 5, worst
 
 
 def test_every_structural_byte_of_the_unsigned_revision(world: World) -> None:
@@ -381,12 +334,12 @@ def test_every_structural_byte_of_the_unsigned_revision(world: World) -> None:
     inside_streams = set()
     for match in re.finditer(rb"stream\n(.*?)\nendstream", pdf[start:], re.S):
         inside_streams.update(range(start + match.start(1), start + match.end(1)))
-    free = _free_bytes(pdf)
+    free = free_bytes(pdf)
     positions = [at for at in range(start, len(pdf) - 1) if at not in inside_streams and at not in free]
     assert len(positions) > 200
     for at in positions[:: max(1, len(positions) // 90)]:
         new = ord("7") if pdf[at] != ord("7") else ord("8")
-        if pdf[at] in _WS:
+        if pdf[at] in WHITESPACE:
             new = ord("A")
         report = world.verify(pdf[:at] + bytes([new]) + pdf[at + 1:])
         assert report.verdict is not Verdict.PASSED, (at - len(pdf), pdf[at - 20:at + 10])

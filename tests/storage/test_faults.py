@@ -424,14 +424,12 @@ def _json_mutant(rng: random.Random, sample: dict[str, object]) -> bytes:
 
 def test_bounded_cli_fuzz_of_bad_input(install: Install, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                        capsys: pytest.CaptureFixture[str]) -> None:
-    """Hostile data files, arguments and damaged PDFs: never a traceback, always an exit code from the mapping."""
-    import time
-
+    """Hostile data files, arguments and damaged PDFs: never a traceback, always an exit code from the mapping.
+    Bounded by count (a fixed seed, every run made), not by a time budget that a slow machine would cut short."""
     from api.services.documents import DocumentService
     from api.settings import Settings
 
     rng = random.Random(14)
-    deadline = time.monotonic() + 45
     sample = json.loads((REPO / "templates" / "dibao_notice" / "sample.json").read_text("utf-8"))
     out = tmp_path / "out.pdf"
     fixed: list[tuple[str, ...]] = []
@@ -476,15 +474,13 @@ def test_bounded_cli_fuzz_of_bad_input(install: Install, tmp_path: Path, monkeyp
                     if i % 2 else ("verify", str(path)))
     done_count = 0
     for args in runs:
-        if time.monotonic() > deadline and done_count >= len(fixed):
-            break
         done = install.main(monkeypatch, capsys, *args)
         done_count += 1
         assert done.returncode in ALLOWED_EXITS, (args, done.returncode, done.stderr)
         assert_no_traceback(done)
         if done.returncode not in (0, 2) and args[0] != "verify":  # verify reports a verdict, not an error
             assert done.stderr.startswith("错误["), (args, done.stderr)
-    assert done_count >= len(fixed) + 20
+    assert done_count == len(runs) == len(fixed) + 100  # every run, whatever the machine's speed
     for name in ("bigint.json", "deep.json"):
         done = install.main(monkeypatch, capsys, "render", "dibao_notice", "--data", str(tmp_path / name), "-o",
                             str(out))

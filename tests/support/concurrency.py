@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 
-def _wait(start_at: float) -> None:
-    time.sleep(max(0.0, start_at - time.time()))
+class Gate(Protocol):
+    """A ``multiprocessing.Manager().Barrier(n)``: every process waits there until all ``n`` are warm."""
+
+    def wait(self, timeout: float | None = None) -> int: ...
 
 
-def accept(settings: dict[str, Any], username: str, password: str, document_id: str, start_at: float) -> str:
+def _wait(start: float | Gate) -> None:
+    """The start of the race: a barrier passes once every process is warm (a state: prefer it); a wall-clock
+    instant only hopes they are (kept for callers not yet moved to a barrier)."""
+    if isinstance(start, (int, float)):
+        time.sleep(max(0.0, start - time.time()))
+    else:
+        start.wait(timeout=180)
+
+
+def accept(settings: dict[str, Any], username: str, password: str, document_id: str, start_at: float | Gate) -> str:
     """One township reviewer accepting the file in its own process; 'ok' or the error code."""
     from api.services.container import Services
     from api.settings import Settings
@@ -39,7 +50,7 @@ def _current_sha(services: Any, document_id: str) -> str:
         return repositories.version(session, document_id, doc.current_version).sha256
 
 
-def append_audit(url: str, writer: int, count: int, start_at: float) -> tuple[int, float, float]:
+def append_audit(url: str, writer: int, count: int, start_at: float | Gate) -> tuple[int, float, float]:
     """``count`` appends, one transaction each, as fast as they go; (count, first start, last end)."""
     from api.storage import audit
     from api.storage.engine import Database

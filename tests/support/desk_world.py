@@ -62,3 +62,17 @@ def sign_in(page: Any, base: str, username: str, password: str) -> None:
     page.fill("#password", password)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/desk")
+
+
+def wait_for_images(page: Any, selector: str) -> list[int]:
+    """Each image under ``selector`` once it has loaded (``complete`` with a decoded width), then their widths.
+
+    A page's ``load`` may come before an image's bytes did; reading ``naturalWidth`` straight away read 0 on a busy
+    machine. This waits for the state; a broken image never reaches it and fails the wait with the widths seen."""
+    loaded = ("sel => [...document.querySelectorAll(sel)].every(i => i.complete && i.naturalWidth > 0)")
+    widths = "sel => [...document.querySelectorAll(sel)].map(i => [i.getAttribute('src'), i.naturalWidth])"
+    try:
+        page.wait_for_function(loaded, arg=selector)
+    except Exception as error:  # playwright's TimeoutError: say which image did not load
+        raise AssertionError(f"images not loaded: {page.evaluate(widths, selector)}") from error
+    return [int(w) for _src, w in page.evaluate(widths, selector)]

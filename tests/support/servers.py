@@ -27,10 +27,11 @@ def wait_until_ready(url: str, *, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if httpx.get(url, timeout=1).status_code == 200:
+            if httpx.get(url, timeout=5).status_code == 200:
                 return
         except httpx.TransportError:
-            time.sleep(0.05)
+            pass
+        time.sleep(0.05)  # after a 503 too: polling, not hammering a server that is starting
     raise RuntimeError(f"the server did not start: {url}")
 
 
@@ -44,7 +45,7 @@ def serve(settings: Settings, port: int, *, app: FastAPI | None = None, ready: s
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
-    wait_until_ready(f"{base}{ready}", timeout=15)
+    wait_until_ready(f"{base}{ready}", timeout=60)
     try:
         yield base
     finally:
