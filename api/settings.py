@@ -8,11 +8,15 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from templates.rules import DocumentRules
+from signer.decision import NATIONAL_NOTICE_DAYS
+
+if TYPE_CHECKING:
+    from templates.rules import DocumentRules
 
 
 class Settings(BaseSettings):
@@ -69,14 +73,21 @@ class Settings(BaseSettings):
     worker_heartbeat_s: float = 10.0
     worker_stalled_after_s: float = 30.0
 
-    # -- local rules of the documents (issue 11) -----------------------------------------------------------------
-    #: shortest 公示 period in days (民发〔2021〕57号 art. 19: 7); a 公示 shorter than this is refused
-    notice_days: int = 7
+    # -- local rules: read through api/services/local_rules.py only -------------------------------------------
+    #: the 公示 period in days, also its shortest allowed length (民发〔2021〕57号 art. 19: 7, the national floor)
+    notice_days: int = Field(default=NATIONAL_NOTICE_DAYS, ge=NATIONAL_NOTICE_DAYS)
+    #: the 公示 period is counted in calendar days, or in working days
+    notice_working_days: bool = False
+    #: working-day counting skips weekends and these dates, and counts these weekend dates as working (调休)
+    notice_holidays: list[dt.date] = []
+    notice_extra_workdays: list[dt.date] = []
     #: show 保障类别 on public lists (art. 24 allows only 姓名, 人数, 金额 unless a local rule requires more)
     notice_show_category: bool = False
-    #: monthly urban 低保标准 (yuan per person), the base of the 临时救助 approval limit
-    urban_dibao_standard: Decimal = Decimal("870.00")
-    #: 临时救助 the township approves itself up to this amount (yuan); unset = 3 × urban_dibao_standard
+    #: monthly 低保标准 (yuan per person) per 申请类别 城市 / 农村: the amount is (standard − per-capita income) ×
+    #: persons; the urban one is also the base of the 临时救助 limit
+    dibao_standard_urban: Decimal = Decimal("870.00")
+    dibao_standard_rural: Decimal = Decimal("700.00")
+    #: 临时救助 the township approves itself up to this amount (yuan); unset = 3 × dibao_standard_urban
     relief_township_limit: Decimal | None = None
     #: seal diameter (mm) of a county bureau whose registry entry gives none (国发〔1999〕25号: 乡镇 42 mm,
     #: 县级人民政府 45 mm; its departments such as the 民政局 commonly 42 mm)
@@ -84,21 +95,17 @@ class Settings(BaseSettings):
 
     @property
     def relief_limit(self) -> Decimal:
-        """The 临时救助 amount up to which the township approves (see signer/relief_route.py)."""
-        return self.relief_township_limit if self.relief_township_limit is not None \
-            else (self.urban_dibao_standard * 3).quantize(Decimal("0.01"))
+        """Deprecated alias: ``local_rules(settings).relief_township_limit``."""
+        from api.services.local_rules import local_rules
+
+        return local_rules(self).relief_township_limit
 
     def document_rules(self) -> DocumentRules:
-        return DocumentRules(notice_days=self.notice_days, show_category=self.notice_show_category)
+        """Deprecated alias: ``local_rules(settings).document_rules()``."""
+        from api.services.local_rules import document_rules
 
-    # -- 公示 lifecycle and public verification pages (issue 9) ------------------------------------------------
-    #: the 公示 length (notice_days above) is counted in calendar days, or in working days
-    notice_working_days: bool = False
-    #: working-day counting skips weekends and these dates, and counts these weekend dates as working (调休)
-    notice_holidays: list[dt.date] = []
-    notice_extra_workdays: list[dt.date] = []
-    #: local monthly 低保标准 (yuan per person): proposed amount = (standard − per-capita income) × persons
-    dibao_standard: Decimal = Decimal("700.00")
+        return document_rules(self)
+
     #: tests only: the service's "today" (the clock tests move); unset = the real date
     fixed_today: dt.date | None = None
     #: requests per client address on the public pages (limits' notation), and uploads to their check form

@@ -11,16 +11,23 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from .errors import FieldProblem, TemplateDataError
 from .form_facts import FormFacts
+from .formats import cn_date, cn_month, money
 from .pki import Tier
 from .relief_route import relief_approver
 
+#: 《最低生活保障审核确认办法》（民发〔2021〕57号）
 RULE = "《最低生活保障审核确认办法》（民发〔2021〕57号）"
+#: 57号 art. 19: the 公示 runs 7 days in the applicant's village (the national floor of the local setting)
+NATIONAL_NOTICE_DAYS = 7
+#: the default 临时救助 limit of the township: 3 × the default monthly urban 低保标准 (870.00)
+DEFAULT_RELIEF_LIMIT = Decimal("2610.00")
+CENT = Decimal("0.01")
 CATEGORIES = ("A类", "B类", "C类", "全额", "差额", "一档", "二档", "三档")
 RELIEF_METHODS = ("救助金", "实物", "转介服务")
 _ALLOWED = {
@@ -36,11 +43,86 @@ _ALLOWED = {
 
 
 @dataclass(frozen=True)
-class DecisionRules:
-    """The local rules a decision is checked against (built from api/settings.py)."""
+class NoticeRule:
+    """The 公示 period (57号 art. 19), the one rule every place that fixes or checks a period asks: the township
+    building a 公示, the notice family's check, the township's 初审 figures. Built from the settings by
+    api/services/local_rules.py."""
 
-    notice_days: int = 7
-    relief_township_limit: Decimal = Decimal("2610.00")
+    #: the period's length and shortest allowed length, in days (7 by art. 19; a local rule may set more)
+    days: int = NATIONAL_NOTICE_DAYS
+    #: count working days (weekends and ``holidays`` skipped, ``workdays`` counted: 调休) instead of calendar days
+    working_days: bool = False
+    holidays: frozenset[dt.date] = frozenset()
+    workdays: frozenset[dt.date] = frozenset()
+
+    def counts(self, day: dt.date) -> bool:
+        """Whether ``day`` counts toward the period."""
+        return not self.working_days or day in self.workdays or (day.weekday() < 5 and day not in self.holidays)
+
+    def end(self, start: dt.date, days: int | None = None) -> dt.date:
+        """The last day of a period of ``days`` (default: the rule's) counted days from ``start``, inclusive."""
+        days = days or self.days
+        if not self.working_days:
+            return start + dt.timedelta(days=days - 1)
+        day, counted = start, 0
+        while True:
+            if self.counts(day):
+                counted += 1
+                if counted == days:
+                    return day
+            day += dt.timedelta(days=1)
+
+    def counted(self, start: dt.date, end: dt.date) -> int:
+        """The days from ``start`` to ``end`` (inclusive) as this rule counts them."""
+        if not self.working_days:
+            return (end - start).days + 1
+        return sum(self.counts(start + dt.timedelta(days=i)) for i in range((end - start).days + 1))
+
+    def shortfall(self, counted: int) -> str | None:
+        """The refusal for a period of ``counted`` days, or None when it is long enough."""
+        if counted >= self.days:
+            return None
+        unit = "个工作日" if self.working_days else "天"
+        return f"公示期不得少于{self.days}{unit}（{RULE}第十九条），实际{counted}{unit}"
+
+
+@dataclass(frozen=True)
+class DecisionRules:
+    """The local rules a decision is checked against (built from the settings by api/services/local_rules.py)."""
+
+    notice: NoticeRule = field(default_factory=NoticeRule)
+    #: 临时救助 the township approves itself up to this amount (yuan)
+    relief_township_limit: Decimal = DEFAULT_RELIEF_LIMIT
+    #: deprecated spelling of ``notice=NoticeRule(days=…)``, kept for callers not yet moved to local_rules
+    notice_days: InitVar[int | None] = None
+
+    def __post_init__(self, notice_days: int | None) -> None:
+        if notice_days is not None and notice_days != self.notice.days:
+            object.__setattr__(self, "notice", NoticeRule(notice_days, self.notice.working_days,
+                                                          self.notice.holidays, self.notice.workdays))
+
+
+@dataclass(frozen=True)
+class DibaoAmount:
+    """A household's monthly 低保 amount and the figures it was computed from (the form shows them all)."""
+
+    standard: Decimal
+    per_capita_income: Decimal
+    #: 月人均收入差额 = standard − per-capita income, to the fen
+    income_gap: Decimal
+    persons: int
+    #: 户月保障金额 = income gap × persons
+    monthly_amount: Decimal
+
+
+def dibao_amount(standard: Decimal, per_capita_income: Decimal | str, persons: int) -> DibaoAmount:
+    """The one computation of the 差额 amount (57号; local 低保标准 − family monthly per-capita income) × persons
+    covered, in Decimal to the fen: what the county's seal step checks, what the desk proposes, and what a
+    document built before any decision was sealed shows. A document derived from a sealed decision shows that
+    decision's figures instead and never calls this."""
+    per_capita = Decimal(str(per_capita_income)).quantize(CENT)
+    gap = (Decimal(standard) - per_capita).quantize(CENT)
+    return DibaoAmount(Decimal(standard).quantize(CENT), per_capita, gap, persons, (gap * persons).quantize(CENT))
 
 
 @dataclass(frozen=True)
@@ -53,14 +135,6 @@ class TierDecision:
     opinion: str | None = None
     #: 临时救助: the amount this tier approved (None: it only proposed)
     approved_amount: Decimal | None = None
-
-
-def _money(value: Decimal) -> str:
-    return f"{value:,.2f}"
-
-
-def _cn(day: dt.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 class _Reader:
@@ -89,7 +163,7 @@ class _Reader:
         try:
             if isinstance(value, bool) or not isinstance(value, (str, int, float)):
                 raise InvalidOperation
-            amount = Decimal(str(value)).quantize(Decimal("0.01"))
+            amount = Decimal(str(value)).quantize(CENT)
         except InvalidOperation:
             self.bad(name, "应为金额（元，两位小数）")
             return None
@@ -161,7 +235,7 @@ def parse_decision(raw: object, *, tier: Tier, facts: FormFacts | None, day: dt.
         approved = r.amount("approved_amount")
         method = r.choice("method", RELIEF_METHODS, required=False) or "救助金"
         if approved is not None:
-            figures = [f"审批金额：{_money(approved)}元　救助方式：{method}"]
+            figures = [f"审批金额：{money(approved)}元　救助方式：{method}"]
     if r.problems:
         raise TemplateDataError(r.problems, f"{tier.label}单位的决定数据有误（共 {len(r.problems)} 处）")
     return TierDecision(tuple(figures), handler, head, opinion, approved)
@@ -177,7 +251,7 @@ def _persons(r: _Reader, facts: FormFacts) -> int | None:
 
 def _accepted(exact: Decimal) -> tuple[Decimal, Decimal]:
     """The amount as computed, or rounded to the yuan (as many local rules pay)."""
-    return exact, exact.quantize(Decimal("1"), rounding=ROUND_HALF_UP).quantize(Decimal("0.01"))
+    return exact, exact.quantize(Decimal("1"), rounding=ROUND_HALF_UP).quantize(CENT)
 
 
 def _county_dibao(r: _Reader, facts: FormFacts, day: dt.date) -> list[str]:
@@ -186,29 +260,30 @@ def _county_dibao(r: _Reader, facts: FormFacts, day: dt.date) -> list[str]:
     method = r.choice("method", ("差额", "分档"), required=False) or "差额"
     standard = r.amount("standard")
     amount = r.amount("monthly_amount")
-    per_capita = Decimal(facts.per_capita_income)
+    per_capita = Decimal(facts.per_capita_income).quantize(CENT)
     gap: Decimal | None = None
     basis = ""
     if method == "差额" and standard is not None:
-        gap = (standard - per_capita).quantize(Decimal("0.01"))
+        computed = dibao_amount(standard, per_capita, persons or 0)
+        gap = computed.income_gap
         given = r.amount("income_gap", required=False)
         if given is not None and given != gap:
-            r.bad("income_gap", f"月人均收入差额应为 保障标准 {_money(standard)} − 家庭月人均收入 "
-                                f"{_money(per_capita)} = {_money(gap)} 元（实际 {_money(given)}）")
+            r.bad("income_gap", f"月人均收入差额应为 保障标准 {money(standard)} − 家庭月人均收入 "
+                                f"{money(per_capita)} = {money(gap)} 元（实际 {money(given)}）")
         if gap <= 0:
-            r.bad("standard", f"家庭月人均收入 {_money(per_capita)} 元不低于保障标准 {_money(standard)} 元，"
+            r.bad("standard", f"家庭月人均收入 {money(per_capita)} 元不低于保障标准 {money(standard)} 元，"
                               "不符合保障条件")
-        elif persons is not None and amount is not None and amount not in _accepted(gap * persons):
-            r.bad("monthly_amount", f"户月保障金额应为 月人均收入差额 {_money(gap)} × 保障人数 {persons} = "
-                                    f"{_money(gap * persons)} 元（实际 {_money(amount)}）")
-        basis = f"月人均收入差额：{_money(gap)}元"
+        elif persons is not None and amount is not None and amount not in _accepted(computed.monthly_amount):
+            r.bad("monthly_amount", f"户月保障金额应为 月人均收入差额 {money(gap)} × 保障人数 {persons} = "
+                                    f"{money(computed.monthly_amount)} 元（实际 {money(amount)}）")
+        basis = f"月人均收入差额：{money(gap)}元"
     elif method == "分档":
         tier_amount = r.amount("tier_amount")
         if tier_amount is not None and persons is not None and amount is not None \
                 and amount not in _accepted(tier_amount * persons):
-            r.bad("monthly_amount", f"户月保障金额应为 分档标准 {_money(tier_amount)} × 保障人数 {persons} = "
-                                    f"{_money(tier_amount * persons)} 元（实际 {_money(amount)}）")
-        basis = f"分档标准：{_money(tier_amount)}元/人·月" if tier_amount is not None else ""
+            r.bad("monthly_amount", f"户月保障金额应为 分档标准 {money(tier_amount)} × 保障人数 {persons} = "
+                                    f"{money(tier_amount * persons)} 元（实际 {money(amount)}）")
+        basis = f"分档标准：{money(tier_amount)}元/人·月" if tier_amount is not None else ""
     start_raw = r.raw.get("start_month")
     start: dt.date | None = None
     if isinstance(start_raw, str) and re.fullmatch(r"\d{4}-\d{2}", start_raw):
@@ -220,13 +295,13 @@ def _county_dibao(r: _Reader, facts: FormFacts, day: dt.date) -> list[str]:
         r.bad("start_month", "起始发放月份应写作 YYYY-MM")
     elif start < next_month(day):
         first = next_month(day)
-        r.bad("start_month", f"保障金自审核确认决定的次月起发放（{RULE}第二十一条）：决定日期{_cn(day)}，"
-                             f"起始发放月份最早为{first.year}年{first.month}月")
+        r.bad("start_month", f"保障金自审核确认决定的次月起发放（{RULE}第二十一条）：决定日期{cn_date(day)}，"
+                             f"起始发放月份最早为{cn_month(first)}")
     if r.problems:
         return []
     assert persons is not None and standard is not None and amount is not None and start is not None
-    return [f"核定保障人数：{persons}人　保障类别：{category}　保障标准：{_money(standard)}元/人·月",
-            f"{basis}　户月保障金额：{_money(amount)}元　起始发放月份：{start.year}年{start.month}月"]
+    return [f"核定保障人数：{persons}人　保障类别：{category}　保障标准：{money(standard)}元/人·月",
+            f"{basis}　户月保障金额：{money(amount)}元　起始发放月份：{cn_month(start)}"]
 
 
 def _township_dibao(r: _Reader, facts: FormFacts, day: dt.date, rules: DecisionRules) -> list[str]:
@@ -237,17 +312,17 @@ def _township_dibao(r: _Reader, facts: FormFacts, day: dt.date, rules: DecisionR
     if not isinstance(objection, bool):
         r.bad("objection", "应为 true 或 false")
     if start and end:
-        days = (end - start).days + 1
-        if days < rules.notice_days:
-            r.bad("notice_to", f"公示期不得少于{rules.notice_days}天（{RULE}第十九条），实际{days}天")
+        short = rules.notice.shortfall(rules.notice.counted(start, end))
+        if short:
+            r.bad("notice_to", short)
         if end >= day:
-            r.bad("notice_to", f"公示期（至{_cn(end)}）尚未结束，不能出具审核意见")
+            r.bad("notice_to", f"公示期（至{cn_date(end)}）尚未结束，不能出具审核意见")
     if r.problems:
         return []
     assert persons is not None and amount is not None and start is not None and end is not None
     outcome = "有异议，已组织民主评议并重新调查" if objection is True else "无异议"
-    return [f"初审保障人数：{persons}人　拟月保障金额：{_money(amount)}元",
-            f"公示：{_cn(start)}至{_cn(end)}（{(end - start).days + 1}天），{outcome}"]
+    return [f"初审保障人数：{persons}人　拟月保障金额：{money(amount)}元",
+            f"公示：{cn_date(start)}至{cn_date(end)}（{(end - start).days + 1}天），{outcome}"]
 
 
 def _township_relief(r: _Reader, rules: DecisionRules) -> tuple[list[str], Decimal | None]:
@@ -256,12 +331,12 @@ def _township_relief(r: _Reader, rules: DecisionRules) -> tuple[list[str], Decim
     approved = r.amount("approved_amount", required=False)
     if approved is not None and relief_approver(approved, township_limit=rules.relief_township_limit) \
             is not Tier.TOWNSHIP:
-        r.bad("approved_amount", f"{_money(approved)} 元超过乡镇（街道）审批权限 "
-                                 f"{_money(rules.relief_township_limit)} 元，应由县级民政部门审批（只填建议救助金额）")
+        r.bad("approved_amount", f"{money(approved)} 元超过乡镇（街道）审批权限 "
+                                 f"{money(rules.relief_township_limit)} 元，应由县级民政部门审批（只填建议救助金额）")
     if r.problems:
         return [], None
     assert proposed is not None
-    lines = [f"建议救助金额：{_money(proposed)}元　救助方式：{method}"]
+    lines = [f"建议救助金额：{money(proposed)}元　救助方式：{method}"]
     if approved is not None:
-        lines.append(f"审批金额：{_money(approved)}元（乡镇（街道）审批权限内）")
+        lines.append(f"审批金额：{money(approved)}元（乡镇（街道）审批权限内）")
     return lines, approved

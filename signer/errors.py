@@ -11,6 +11,34 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+__all__ = [
+    "BlobMissingError",
+    "ConflictError",
+    "ErrorCategory",
+    "FieldProblem",
+    "ForbiddenError",
+    "InputFileError",
+    "KeyStoreError",
+    "MinSealError",
+    "NotFoundError",
+    "NotSealableError",
+    "NotSignedInError",
+    "OutputFileError",
+    "PublicTokenError",
+    "RegistryError",
+    "RendererUnavailableError",
+    "SealNotIssuedError",
+    "SealRevokedError",
+    "SealStateError",
+    "TemplateDataError",
+    "UnknownFamilyError",
+    "UnknownOfficeError",
+    "UploadTooLargeError",
+    "UserError",
+    "VerificationRefusedError",
+    "WrongOfficeError",
+]
+
 
 class ErrorCategory(StrEnum):
     INVALID = "invalid"          # the caller's input is wrong
@@ -95,6 +123,36 @@ class InputFileError(MinSealError):
     code = "INPUT_FILE"
     category = ErrorCategory.INVALID
     default_message = "无法读取输入文件"
+
+
+class OutputFileError(MinSealError):
+    """An output path cannot be used or written (refused before any work is done)."""
+
+    code = "OUTPUT_FILE"
+    category = ErrorCategory.INVALID
+    default_message = "无法写入输出文件"
+
+
+class RegistryError(MinSealError):
+    """The office registry (单位名录) is missing or inconsistent."""
+
+    code = "REGISTRY_INVALID"
+    category = ErrorCategory.INVALID
+    default_message = "单位名录有误"
+
+
+class UnknownOfficeError(MinSealError):
+    code = "UNKNOWN_OFFICE"
+    category = ErrorCategory.NOT_FOUND
+    default_message = "名录中没有该单位"
+
+
+class PublicTokenError(MinSealError):
+    """The signed token of a QR code is malformed, or its signature does not verify."""
+
+    code = "BAD_PUBLIC_TOKEN"
+    category = ErrorCategory.REFUSED
+    default_message = "二维码中的签名数据无效"
 
 
 class KeyStoreError(MinSealError):

@@ -30,15 +30,9 @@ from pycose.headers import Algorithm
 from pycose.keys.cosekey import CoseKey
 from pycose.messages.sign1message import Sign1Message
 
-from .errors import ErrorCategory, MinSealError
+from .errors import PublicTokenError as PublicTokenError  # re-exported: moved to the one error tree
 
 EPOCH = dt.date(1970, 1, 1)
-
-
-class PublicTokenError(MinSealError):
-    code = "BAD_PUBLIC_TOKEN"
-    category = ErrorCategory.REFUSED
-    default_message = "二维码中的签名数据无效"
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from .pki import Tier
 from .report import REASONS, Finding, SignatureFacts
 from .slots import FIELD_PREFIX, SealSlot, SlotTable
 
-#: the route's tiers in order
-TIER_ORDER: tuple[Tier, ...] = tuple(Tier)
+#: the route's tiers in order, lowest first: the one home of the order (a tier's Chinese name is ``Tier.label``)
+TIER_ORDER: tuple[Tier, ...] = (Tier.VILLAGE, Tier.TOWNSHIP, Tier.COUNTY)
 #: which tier an office's parent must have
 PARENT_TIER: dict[Tier, Tier] = {Tier.VILLAGE: Tier.TOWNSHIP, Tier.TOWNSHIP: Tier.COUNTY}
 
@@ -96,14 +96,6 @@ def _check_office(slot: SealSlot, office_id: str, office_name: str) -> None:
     if slot.office_id != office_id:
         raise WrongOfficeError(f"文书此栏应由「{slot.office or slot.office_id}」（{slot.office_id}）盖章，"
                                f"「{office_name}」（{office_id}）无权用印")
-
-
-def next_office_tier(table: SlotTable, signed: frozenset[str]) -> Tier | None:
-    """The tier whose box is next to seal on a form (None when every box is sealed or it is not a form)."""
-    for tier in TIER_ORDER:
-        if tier.value in table.by_name and FIELD_PREFIX + tier.value not in signed:
-            return tier
-    return None
 
 
 def route_findings(facts: Sequence[SignatureFacts], *, first_certified: bool | None, table: SlotTable | None,

@@ -1,22 +1,27 @@
 """The local rules a document is checked against: what a setting may change, with the floor the national rule
-sets. Built by the composition root from ``api/settings.py``; the defaults are those of 民发〔2021〕57号."""
+sets. Built from the settings by ``api/services/local_rules.py`` (the one place that reads them); the defaults
+are those of 民发〔2021〕57号. The 公示 period itself is :class:`signer.decision.NoticeRule`, shared with the seal
+step."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-#: 《最低生活保障审核确认办法》（民发〔2021〕57号）
-RULE = "《最低生活保障审核确认办法》（民发〔2021〕57号）"
-#: 57号 art. 19: the 公示 runs 7 days in the applicant's village
-NATIONAL_NOTICE_DAYS = 7
+from signer.decision import NATIONAL_NOTICE_DAYS, RULE, NoticeRule
+
+__all__ = ["DEFAULT_RULES", "NATIONAL_NOTICE_DAYS", "RULE", "DocumentRules", "NoticeRule"]
 
 
 @dataclass(frozen=True)
 class DocumentRules:
-    #: shortest 公示 period in days (art. 19: 7); a local rule may set more, less only when a setting says so
-    notice_days: int = NATIONAL_NOTICE_DAYS
+    #: the 公示 period (art. 19: 7 days, the floor; a local rule may set more, and count working days)
+    notice: NoticeRule = field(default_factory=NoticeRule)
     #: public lists show 保障类别 only where a local rule requires it (art. 24: "不得公开无关信息")
     show_category: bool = False
+
+    @property
+    def notice_days(self) -> int:
+        return self.notice.days
 
 
 DEFAULT_RULES = DocumentRules()

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from signer.errors import ErrorCategory, FieldProblem, MinSealError, TemplateDataError
+from signer.errors import FieldProblem, TemplateDataError
+from signer.errors import RegistryError as RegistryError  # re-exported: moved to the one error tree
+from signer.errors import UnknownOfficeError as UnknownOfficeError
 from signer.pki import OfficeIdentity, Tier
 from signer.route import PARENT_TIER
 from signer.seal_image import Emblem, SealSpec, emblem_from_svg
@@ -22,18 +24,6 @@ if TYPE_CHECKING:  # `minseal verify` reads a registry without loading SQLAlchem
 DEMO_REGISTRY = Path(__file__).with_name("demo_registry.toml")
 #: default seal diameter of a county office (Settings.county_seal_diameter_mm)
 COUNTY_SEAL_MM = 42.0
-
-
-class RegistryError(MinSealError):
-    code = "REGISTRY_INVALID"
-    category = ErrorCategory.INVALID
-    default_message = "单位名录有误"
-
-
-class UnknownOfficeError(MinSealError):
-    code = "UNKNOWN_OFFICE"
-    category = ErrorCategory.NOT_FOUND
-    default_message = "名录中没有该单位"
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,12 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
 from api.services.authority import SealAuthority
+from api.services.local_rules import document_rules
 from api.settings import Settings
-from signer.errors import MinSealError
-from signer.public_token import PublicTokenError, TokenClaims, content_digest, encode_token, read_claims, verify_token
+from signer.errors import MinSealError, PublicTokenError
+from signer.formats import money
+from signer.public_token import TokenClaims, content_digest, encode_token, read_claims, verify_token
 from templates import Catalogue
-from templates.formats import money
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ class PublicLinks:
         family = self.catalogue.family(family_id)
         if family.kind not in ("notice", "certificate"):
             return self.plain_url(public_id)
-        prepared = self.catalogue.prepare(family_id, data)
+        prepared = self.catalogue.prepare(family_id, data, rules=document_rules(self.settings))
         view = prepared.view
         content = public_content(family_id, family.kind, family.title, view)
         period = None

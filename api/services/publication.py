@@ -25,21 +25,31 @@ from sqlalchemy.orm import Session
 
 from api.services.checks import ReportCache
 from api.services.identity import Principal, Role
+from api.services.local_rules import LocalRules, local_rules
 from api.services.public_links import Clock, PublicLinks, TokenCheck, public_content
-from api.services.states import Status
+from api.services.states import (
+    EXPIRED,
+    IN_FORCE,
+    NOTICE_ENDED,
+    NOTICE_RUNNING,
+    PublicationKind,
+    PublicationState,
+    Status,
+)
 from api.services.verification import VerificationService
 from api.services.workflow import Workflow
 from api.settings import Settings
 from api.storage import audit, repositories
 from api.storage.blobs import BlobStore, sha256_hex
 from api.storage.engine import Database
-from api.storage.models import DocumentRow, ObjectionRow, OfficeRow, PublicationRow
+from api.storage.models import AuditRow, DocumentRow, ObjectionRow, OfficeRow, PublicationRow
+from signer.decision import CENT, NoticeRule, dibao_amount
 from signer.errors import ConflictError, FieldProblem, ForbiddenError, NotFoundError, TemplateDataError
+from signer.formats import money
 from signer.pki import Tier
 from signer.report import VerificationReport
-from templates.formats import money
+from signer.route import tier_rank
 
-MIN_DAYS = 7
 CHANNELS = ("来访", "电话", "信函", "电子邮件", "网络", "其他")
 STAFF_ROLES = frozenset({Role.CLERK, Role.REVIEWER, Role.APPROVER})
 VILLAGE_SUFFIXES = ("社区居民委员会", "村民委员会", "居民委员会", "村委会", "居委会")
@@ -47,16 +57,9 @@ VILLAGE_SUFFIXES = ("社区居民委员会", "村民委员会", "居民委员会
 
 def period_end(start: dt.date, days: int, *, working: bool, holidays: frozenset[dt.date] = frozenset(),
                workdays: frozenset[dt.date] = frozenset()) -> dt.date:
-    """The last day of a period of ``days`` days from ``start`` (inclusive)."""
-    if not working:
-        return start + dt.timedelta(days=days - 1)
-    day, counted = start, 0
-    while True:
-        if day in workdays or (day.weekday() < 5 and day not in holidays):
-            counted += 1
-            if counted == days:
-                return day
-        day += dt.timedelta(days=1)
+    """The last day of a period of ``days`` days from ``start`` (inclusive); the rule is
+    :meth:`signer.decision.NoticeRule.end`."""
+    return NoticeRule(days, working, holidays, workdays).end(start)
 
 
 def village_name(office_name: str) -> str:
@@ -193,38 +196,82 @@ class PublicationService:
             raise NotFoundError("没有这份公示或证明，或它不属于本单位", code="UNKNOWN_PUBLICATION")
         return row
 
-    # -- periods ------------------------------------------------------------------------------------------
+    # -- rules and periods ------------------------------------------------------------------------------
+    @property
+    def rules(self) -> LocalRules:
+        return local_rules(self.settings)
+
     def period(self, start: dt.date, days: int | None) -> tuple[dt.date, int, int]:
-        """(end, days as set, calendar days spanned) — refusing fewer than 7 days."""
-        days = days or self.settings.notice_days
-        if days < MIN_DAYS:
-            raise TemplateDataError([FieldProblem("days", f"公示期不得少于 {MIN_DAYS} 天")])
-        end = period_end(start, days, working=self.settings.notice_working_days,
-                         holidays=frozenset(self.settings.notice_holidays),
-                         workdays=frozenset(self.settings.notice_extra_workdays))
+        """(end, days as set, calendar days spanned) — refusing fewer than the local rule's days."""
+        notice = self.rules.notice
+        days = days or notice.days
+        self.rules.check_notice_days(days)
+        end = notice.end(start, days)
         return end, days, (end - start).days + 1
 
     # -- building -----------------------------------------------------------------------------------------
-    def _proposal(self, doc: DocumentRow, override: dict[str, Any] | None) -> dict[str, Any]:
-        """One list row from an application: head, village, persons covered, monthly amount."""
+    def _sealed_figures(self, session: Session, doc: DocumentRow, tier: Tier) -> dict[str, Any] | None:
+        """The figures ``tier``'s office sealed into this application (its decision, validated by the seal step
+        and drawn inside its signature), or None when it sealed none."""
+        index = tier_rank(tier)
+        if index >= len(doc.route):
+            return None
+        rows = session.execute(select(AuditRow).where(
+            AuditRow.document_id == doc.id, AuditRow.action == "document.accept",
+            AuditRow.office_id == doc.route[index]).order_by(AuditRow.seq.desc())).scalars()
+        for row in rows:
+            decision = (row.detail or {}).get("decision")
+            if isinstance(decision, dict) and decision.get("monthly_amount") is not None:
+                return decision
+        return None
+
+    def _proposal(self, doc: DocumentRow, override: dict[str, Any] | None,
+                  sealed: dict[str, Any] | None = None, *, where: str = "overrides") -> dict[str, Any]:
+        """One list row from an application: head, village, persons covered, monthly amount. Figures a tier
+        sealed are shown as sealed (an override may repeat them, never change them); else the typed override,
+        else the amount by the one rule (signer.decision.dibao_amount) with the standard of the application's
+        申请类别."""
         data = doc.data or {}
-        members = data.get("members") or []
-        persons = int((override or {}).get("persons") or len(members) or 1)
-        if override and override.get("monthly_amount") is not None:
-            amount = Decimal(str(override["monthly_amount"])).quantize(Decimal("0.01"))
+        override = override or {}
+        path = f"{where}.{doc.id}"
+        if sealed is not None:
+            persons, amount = int(sealed["persons"]), Decimal(str(sealed["monthly_amount"])).quantize(CENT)
+            category = str(sealed.get("category") or override.get("category") or "A类")
+            typed: dict[str, object] = {"persons": persons, "monthly_amount": amount}
+            if sealed.get("category"):
+                typed["category"] = category
+            problems = [FieldProblem(f"{path}.{key}", f"与已盖章的审批决定不一致（决定为 {typed[key]}）")
+                        for key in typed if override.get(key) is not None
+                        and (Decimal(str(override[key])) != typed[key] if key == "monthly_amount"
+                             else str(override[key]) != str(typed[key]))]
+            if problems:
+                raise TemplateDataError(problems, "公布的人数、金额和类别应与已盖章的审批决定一致")
         else:
-            income = sum((Decimal(str(m.get("monthly_income") or "0")) for m in members), Decimal("0"))
-            per_capita = income / max(len(members), 1)
-            amount = ((self.settings.dibao_standard - per_capita) * persons).quantize(Decimal("0.01"))
+            facts = self.workflow.documents.catalogue.prepare(
+                doc.family, data, rules=self.rules.document_rules()).view["facts"]
+            persons = int(override.get("persons") or facts["household_size"] or 1)
+            category = str(override.get("category") or "A类")
+            if override.get("monthly_amount") is not None:
+                amount = Decimal(str(override["monthly_amount"])).quantize(CENT)
+            else:
+                standard = self.rules.dibao_standard(data.get("category"))
+                amount = dibao_amount(standard, facts["per_capita_income"], persons).monthly_amount
         if amount <= 0:
-            raise TemplateDataError([FieldProblem(f"overrides.{doc.id}.monthly_amount",
+            raise TemplateDataError([FieldProblem(f"{path}.monthly_amount",
                                                   "按本地低保标准测算的保障金额不大于零，请填写拟保障金额")])
         return {"head_name": (data.get("applicant") or {}).get("name", ""), "persons": persons,
-                "monthly_amount": str(amount), "category": (override or {}).get("category") or "A类"}
+                "monthly_amount": str(amount), "category": category}
 
-    def _taken(self, session: Session, kind: str) -> set[str]:
+    def _notice_rows(self, apps: list[DocumentRow], overrides: dict[str, dict[str, Any]] | None,
+                     village: str) -> list[dict[str, Any]]:
+        with self.db.session() as session:
+            sealed = {d.id: self._sealed_figures(session, d, Tier.TOWNSHIP) for d in apps}
+        return [{**self._proposal(d, (overrides or {}).get(d.id), sealed[d.id]), "village": village} for d in apps]
+
+    def _taken(self, session: Session, kind: PublicationKind) -> set[str]:
         rows = session.execute(select(PublicationRow.application_ids).where(
-            PublicationRow.kind == kind, PublicationRow.state.in_(["draft", "published"]))).scalars()
+            PublicationRow.kind == kind.value,
+            PublicationRow.state.in_([PublicationState.DRAFT.value, PublicationState.PUBLISHED.value]))).scalars()
         return {a for ids in rows for a in ids}
 
     def build_notices(self, who: Principal, *, objection: dict[str, str], start: dt.date | None = None,
@@ -238,7 +285,7 @@ class PublicationService:
             raise TemplateDataError([FieldProblem("start", "公示开始日期不能早于今天")])
         end, set_days, span = self.period(start, days)
         with self.db.session() as session:
-            taken = self._taken(session, "notice")
+            taken = self._taken(session, PublicationKind.NOTICE)
             query = select(DocumentRow).where(DocumentRow.family == "dibao_application",
                                               DocumentRow.status == Status.ACCEPTED.value,
                                               DocumentRow.holder_office_id == who.office_id)
@@ -257,7 +304,7 @@ class PublicationService:
         out = []
         for village_id, apps in by_village.items():
             village = village_name(names[village_id])
-            households = [{**self._proposal(d, (overrides or {}).get(d.id)), "village": village} for d in apps]
+            households = self._notice_rows(apps, overrides, village)
             out.append(self._draft_notice(who, village, households, [d.id for d in apps], objection=objection,
                                           start=start, end=end, days=set_days, span=span, series=None, version=1))
         return out
@@ -279,12 +326,13 @@ class PublicationService:
         data = self._notice_data(who, village, households, objection, start, span)
         view = self.workflow.create(who, "dibao_notice", data)
         family = self.workflow.documents.catalogue.family("dibao_notice")
-        prepared = self.workflow.documents.catalogue.prepare("dibao_notice", data)
+        prepared = self.workflow.documents.catalogue.prepare("dibao_notice", data, rules=self.rules.document_rules())
         public = public_content("dibao_notice", "notice", family.title, prepared.view)
         with self.db.session() as session:
-            row = PublicationRow(document_id=view.id, kind="notice", office_id=who.office_id,
-                                 series_id=series or view.id, version=version, village=village, state="draft",
-                                 start_on=start, end_on=end, days=days, working_days=self.settings.notice_working_days,
+            row = PublicationRow(document_id=view.id, kind=PublicationKind.NOTICE.value, office_id=who.office_id,
+                                 series_id=series or view.id, version=version, village=village,
+                                 state=PublicationState.DRAFT.value, start_on=start, end_on=end, days=days,
+                                 working_days=self.rules.notice.working_days,
                                  public=public, application_ids=app_ids, created_at=self.clock.now())
             session.add(row)
             audit.append(session, actor=who.actor, action="notice.build", office_id=who.office_id,
@@ -299,18 +347,19 @@ class PublicationService:
         """The county's 结果公布 from the applications it approved and has not yet announced."""
         self._staff(who, Tier.COUNTY)
         with self.db.session() as session:
-            taken = self._taken(session, "result")
+            taken = self._taken(session, PublicationKind.RESULT)
             query = select(DocumentRow).where(DocumentRow.family == "dibao_application",
                                               DocumentRow.status == Status.APPROVED.value,
                                               DocumentRow.route_key.like(f"%,{who.office_id},"))
             docs = [d for d in session.execute(query.order_by(DocumentRow.created_at)).scalars()
                     if d.id not in taken and d.route[-1] == who.office_id]
             names = {o.id: o.name for o in session.execute(select(OfficeRow)).scalars()}
+            sealed = {d.id: self._sealed_figures(session, d, Tier.COUNTY) for d in docs}
         if not docs:
             raise ConflictError("没有已审批、尚未公布的申请", code="NOTHING_TO_POST")
         households = []
-        for d in docs:
-            proposal = self._proposal(d, (decisions or {}).get(d.id))
+        for d in docs:  # the county's sealed decision fixes the figures (57号 art. 21): never recomputed here
+            proposal = self._proposal(d, (decisions or {}).get(d.id), sealed[d.id], where="decisions")
             township = names[d.route[1]]
             households.append({**proposal, "township": township.removesuffix("人民政府").removesuffix("办事处"),
                                "village": village_name(names[d.route[0]])})
@@ -322,11 +371,12 @@ class PublicationService:
                                                   "monthly_amount")} for h in households]}
         view = self.workflow.create(who, "dibao_result_notice", data)
         catalogue = self.workflow.documents.catalogue
-        prepared = catalogue.prepare("dibao_result_notice", data)
+        prepared = catalogue.prepare("dibao_result_notice", data, rules=self.rules.document_rules())
         public = public_content("dibao_result_notice", "notice", prepared.family.title, prepared.view)
         with self.db.session() as session:
-            row = PublicationRow(document_id=view.id, kind="result", office_id=who.office_id, series_id=view.id,
-                                 version=1, state="draft", start_on=benefit_from, public=public,
+            row = PublicationRow(document_id=view.id, kind=PublicationKind.RESULT.value, office_id=who.office_id,
+                                 series_id=view.id, version=1, state=PublicationState.DRAFT.value,
+                                 start_on=benefit_from, public=public,
                                  application_ids=[d.id for d in docs], created_at=self.clock.now())
             session.add(row)
             audit.append(session, actor=who.actor, action="notice.build", office_id=who.office_id,
@@ -340,9 +390,9 @@ class PublicationService:
         self._staff(who)
         with self.db.session() as session:
             row = self._own(session, who, document_id)
-            if row.state != "draft":
+            if row.state != PublicationState.DRAFT:
                 raise ConflictError("只有未发布的公示可以发布", code="BAD_TRANSITION")
-            if row.kind == "notice" and row.start_on is not None and row.start_on < self.clock.today():
+            if row.kind == PublicationKind.NOTICE and row.start_on is not None and row.start_on < self.clock.today():
                 raise ConflictError("公示开始日期已过，请重新生成公示", code="START_PASSED")
             status = repositories.document(session, document_id).status
         if status == Status.DRAFT.value:
@@ -350,12 +400,12 @@ class PublicationService:
         with self.db.session() as session:
             row = self._own(session, who, document_id)
             now = self.clock.now()
-            row.state, row.published_at = "published", now
+            row.state, row.published_at = PublicationState.PUBLISHED.value, now
             if row.version > 1:
                 for old in session.execute(select(PublicationRow).where(
                         PublicationRow.series_id == row.series_id, PublicationRow.version < row.version,
-                        PublicationRow.state == "published")).scalars():
-                    old.state, old.superseded_by, old.ended_at = "superseded", row.document_id, now
+                        PublicationRow.state == PublicationState.PUBLISHED.value)).scalars():
+                    old.state, old.superseded_by, old.ended_at = PublicationState.SUPERSEDED.value, row.document_id, now
             audit.append(session, actor=who.actor, action="notice.publish", office_id=who.office_id,
                          document_id=document_id, detail={"version": row.version, "series": row.series_id})
             session.flush()
@@ -368,9 +418,10 @@ class PublicationService:
             raise TemplateDataError([FieldProblem("reason", "撤回须写明原因（1–500 字）")])
         with self.db.session() as session:
             row = self._own(session, who, document_id)
-            if row.kind == "certificate" or row.state not in ("draft", "published"):
+            if row.kind == PublicationKind.CERTIFICATE or row.state not in (PublicationState.DRAFT,
+                                                                            PublicationState.PUBLISHED):
                 raise ConflictError("只有草稿或已发布的公示、公布可以撤回", code="BAD_TRANSITION")
-            row.state, row.reason, row.ended_at = "withdrawn", reason, self.clock.now()
+            row.state, row.reason, row.ended_at = PublicationState.WITHDRAWN.value, reason, self.clock.now()
             audit.append(session, actor=who.actor, action="notice.withdraw", office_id=who.office_id,
                          document_id=document_id, detail={"reason": reason})
             session.flush()
@@ -391,7 +442,7 @@ class PublicationService:
             raise TemplateDataError(problems)
         with self.db.session() as session:
             row = self._own(session, who, document_id)
-            if row.kind != "notice" or row.state != "published":
+            if row.kind != PublicationKind.NOTICE or row.state != PublicationState.PUBLISHED:
                 raise ConflictError("只能对已发布的公示登记异议", code="BAD_TRANSITION")
             objection = ObjectionRow(document_id=document_id, received_on=received_on, channel=channel,
                                      summary=summary.strip(), objector_name=objector_name or None,
@@ -426,7 +477,8 @@ class PublicationService:
         end, set_days, span = self.period(start, days)
         with self.db.session() as session:
             old = self._own(session, who, document_id)
-            if old.kind != "notice" or old.state not in ("published", "withdrawn"):
+            if old.kind != PublicationKind.NOTICE or old.state not in (PublicationState.PUBLISHED,
+                                                                       PublicationState.WITHDRAWN):
                 raise ConflictError("只有已发布或已撤回的公示可以重新公示", code="BAD_TRANSITION")
             newer = session.execute(select(PublicationRow).where(PublicationRow.series_id == old.series_id,
                                                                  PublicationRow.version > old.version)).first()
@@ -437,7 +489,7 @@ class PublicationService:
             series, version, village = old.series_id, old.version + 1, old.village or ""
         if not apps:
             raise ConflictError("重新公示的名单为空；如不再公示，请撤回", code="NOTHING_TO_POST")
-        households = [{**self._proposal(d, (overrides or {}).get(d.id)), "village": village} for d in apps]
+        households = self._notice_rows(apps, overrides, village)
         return self._draft_notice(who, village, households, keep, objection=objection, start=start, end=end,
                                   days=set_days, span=span, series=series, version=version)
 
@@ -458,9 +510,9 @@ class PublicationService:
             if row is None:
                 row = self._certificate_row(doc)
                 session.add(row)
-            if row.state == "revoked":
+            if row.state == PublicationState.REVOKED:
                 raise ConflictError("这份证明已被撤销", code="ALREADY_REVOKED")
-            row.state, row.reason, row.ended_at = "revoked", reason, self.clock.now()
+            row.state, row.reason, row.ended_at = PublicationState.REVOKED.value, reason, self.clock.now()
             audit.append(session, actor=who.actor, action="certificate.revoke", office_id=who.office_id,
                          document_id=document_id, detail={"reason": reason})
             session.flush()
@@ -468,10 +520,11 @@ class PublicationService:
 
     def _certificate_row(self, doc: DocumentRow) -> PublicationRow:
         catalogue = self.workflow.documents.catalogue
-        view = catalogue.prepare(doc.family, doc.data).view if doc.data else {}
+        view = catalogue.prepare(doc.family, doc.data, rules=self.rules.document_rules()).view if doc.data else {}
         family = catalogue.family(doc.family)
-        return PublicationRow(document_id=doc.id, kind="certificate", office_id=doc.owner_office_id,
-                              series_id=doc.id, version=1, state="published",
+        return PublicationRow(document_id=doc.id, kind=PublicationKind.CERTIFICATE.value,
+                              office_id=doc.owner_office_id, series_id=doc.id, version=1,
+                              state=PublicationState.PUBLISHED.value,
                               valid_until=view.get("valid_until"),
                               public=public_content(doc.family, "certificate", family.title, view),
                               application_ids=[], published_at=doc.updated_at, created_at=self.clock.now())
@@ -481,7 +534,8 @@ class PublicationService:
         today = self.clock.today()
         with self.db.session() as session:
             rows = list(session.execute(select(PublicationRow).where(
-                PublicationRow.kind == "notice", PublicationRow.state == "published",
+                PublicationRow.kind == PublicationKind.NOTICE.value,
+                PublicationRow.state == PublicationState.PUBLISHED.value,
                 PublicationRow.end_on < today, PublicationRow.ended_at.is_(None))).scalars())
             for row in rows:
                 row.ended_at = self.clock.now()
@@ -505,22 +559,15 @@ class PublicationService:
     def status_word(self, kind: str, state: str, *, start: dt.date | None, end: dt.date | None,
                     valid_until: dt.date | None) -> str:
         today = self.clock.today()
-        if state == "draft":
-            return "未发布"
-        if state == "superseded":
-            return "已被新版本取代"
-        if state == "withdrawn":
-            return "已撤回"
-        if state == "revoked":
-            return "已撤销"
-        if kind == "notice" and end is not None:
+        if state != PublicationState.PUBLISHED:
+            return PublicationState(state).label
+        if kind == PublicationKind.NOTICE and end is not None:
             if today > end:
-                return "公示期满"
-            remaining = (end - max(today, start or today)).days + 1
-            return f"公示中（剩余 {remaining} 天）"
-        if kind == "certificate" and valid_until is not None and today > valid_until:
-            return "已过期"
-        return "有效"
+                return NOTICE_ENDED
+            return NOTICE_RUNNING.format(days=(end - max(today, start or today)).days + 1)
+        if kind == PublicationKind.CERTIFICATE and valid_until is not None and today > valid_until:
+            return EXPIRED
+        return IN_FORCE
 
     def _notice_view(self, session: Session, row: PublicationRow) -> NoticeView:
         doc = repositories.document(session, row.document_id)
@@ -541,22 +588,25 @@ class PublicationService:
             raise NotFoundError("没有找到这份公示或证明", code="UNKNOWN_PUBLIC_ID")
         catalogue = self.workflow.documents.catalogue
         family = catalogue.family(doc.family)
-        if family.kind not in ("notice", "certificate"):
+        if family.kind not in ("notice", "certificate"):  # catalogue kinds (templates), not publication kinds
             raise NotFoundError("没有找到这份公示或证明", code="UNKNOWN_PUBLIC_ID")
         row = session.get(PublicationRow, doc.id)
         if row is None:  # issued through the plain document route: public from its issuance
             if family.kind == "certificate":
                 row = self._certificate_row(doc)
             else:
-                view = catalogue.prepare(doc.family, doc.data).view if doc.data else {}
+                view = catalogue.prepare(doc.family, doc.data, rules=self.rules.document_rules()).view \
+                    if doc.data else {}
                 period = view.get("period") if isinstance(view.get("period"), dict) else None
-                row = PublicationRow(document_id=doc.id, kind="notice" if period else "result",
-                                     office_id=doc.owner_office_id, series_id=doc.id, version=1, state="published",
+                row = PublicationRow(document_id=doc.id,
+                                     kind=(PublicationKind.NOTICE if period else PublicationKind.RESULT).value,
+                                     office_id=doc.owner_office_id, series_id=doc.id, version=1,
+                                     state=PublicationState.PUBLISHED.value,
                                      start_on=period["start"] if period else None,
                                      end_on=period["end"] if period else None,
                                      public=public_content(doc.family, "notice", family.title, view),
                                      application_ids=[])
-        elif row.state == "draft":
+        elif row.state == PublicationState.DRAFT:
             raise NotFoundError("没有找到这份公示或证明", code="UNKNOWN_PUBLIC_ID")
         return doc, row
 
@@ -585,9 +635,8 @@ class PublicationService:
             public_id=public_id, kind=row.kind, title=str(public.get("title") or doc.title), state=row.state,
             status=status, issuer=issuer, issued_on=public.get("issued_on"), period=public.get("period"),
             rows=list(public.get("rows") or []), serial=public.get("serial"), valid_until=public.get("valid_until"),
-            ended_on=row.ended_at.date().isoformat() if row.ended_at and row.state in ("withdrawn", "revoked",
-                                                                                      "superseded") else None,
-            sha256=sha, pdf_available=row.kind != "certificate", verdict=report.verdict.value,
+            ended_on=row.ended_at.date().isoformat() if row.ended_at and PublicationState(row.state).ended else None,
+            sha256=sha, pdf_available=row.kind != PublicationKind.CERTIFICATE, verdict=report.verdict.value,
             verdict_label=report.verdict.label, seals=_seal_lines(report),
             superseded_by=newer.public_id if newer is not None else None, token=token_info,
             content_sha256=_digest(public))
@@ -596,7 +645,7 @@ class PublicationService:
         """The sealed file of a notice (a certificate's file names its holder: never served publicly)."""
         with self.db.session() as session:
             doc, row = self._public_record(session, public_id)
-            if row.kind == "certificate":
+            if row.kind == PublicationKind.CERTIFICATE:
                 raise NotFoundError("证明文件不公开提供下载；请使用下方的比对功能核验手中的文件",
                                     code="NOT_PUBLIC_FILE")
             sha = repositories.version(session, doc.id, doc.current_version).sha256
@@ -606,7 +655,7 @@ class PublicationService:
         with self.db.session() as session:
             doc, row = self._public_record(session, public_id)
             registered = repositories.version(session, doc.id, doc.current_version).sha256
-            data = doc.data if row.kind == "certificate" else None
+            data = doc.data if row.kind == PublicationKind.CERTIFICATE else None
         digest = sha256_hex(uploaded)
         same = digest == registered
         # uploads from the public are verified without the shared report cache (nothing they send is stored)

@@ -1,8 +1,11 @@
-"""The workflow's states and transitions, in one table.
+"""The workflow's states and transitions, in one table; every status MinSeal stores is an enum here, with its
+Chinese label beside it.
 
 A form goes draft → sealed (village seal) → submitted (to the township) → accepted (township countersign) →
 submitted (to the county) → approved (county seal). A holder may return a submitted file (退回); a returned file
 is closed by re-creating it from its data. A notice or certificate goes draft → issued (the issuing seal).
+Each new file of a document is a version of a :class:`VersionKind`; a 公示, 结果公布 or certificate also has a
+:class:`PublicationState` (draft → published → superseded / withdrawn / revoked).
 """
 
 from __future__ import annotations
@@ -25,9 +28,70 @@ class Status(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"draft": "草稿（未盖章）", "sealed": "已盖章，待报送", "submitted": "已报送，待审核",
-                "accepted": "乡镇已审核，待报送县级", "approved": "已审批", "issued": "已发布",
-                "returned": "已退回", "closed": "已关闭（已重新填报）"}[self.value]
+        return _STATUS_LABELS[self]
+
+
+class VersionKind(StrEnum):
+    """How a version of a document was made."""
+
+    RENDERED = "rendered"
+    SEALED = "sealed"  # the first seal (a form's village box, or the issuing seal)
+    COUNTERSIGNED = "countersigned"  # a later tier's seal, not the last
+    APPROVED = "approved"  # the last tier's seal
+    IMPORTED = "imported"
+
+    @property
+    def label(self) -> str:
+        return _VERSION_LABELS[self]
+
+    @property
+    def carries_a_seal(self) -> bool:
+        """A version that adds an office's seal (one per office and document)."""
+        return self in (VersionKind.SEALED, VersionKind.COUNTERSIGNED, VersionKind.APPROVED)
+
+
+class PublicationKind(StrEnum):
+    NOTICE = "notice"  # 公示 (the township's, by village)
+    RESULT = "result"  # 结果公布 (the county's)
+    CERTIFICATE = "certificate"
+
+
+class PublicationState(StrEnum):
+    """A 公示, 结果公布 or certificate as the public sees it (its document's :class:`Status` is the seal's)."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    SUPERSEDED = "superseded"
+    WITHDRAWN = "withdrawn"
+    REVOKED = "revoked"
+
+    @property
+    def label(self) -> str:
+        return _PUBLICATION_LABELS[self]
+
+    @property
+    def ended(self) -> bool:
+        """No longer in force: the public page names the date it ended."""
+        return self in (PublicationState.SUPERSEDED, PublicationState.WITHDRAWN, PublicationState.REVOKED)
+
+
+#: what a posted notice or certificate says while in force, or after its period or validity ran out
+IN_FORCE, NOTICE_RUNNING, NOTICE_ENDED, EXPIRED = "有效", "公示中（剩余 {days} 天）", "公示期满", "已过期"
+
+# one table per enum: members of different StrEnums with the same value are equal (Status.DRAFT == "draft")
+_STATUS_LABELS = {
+    Status.DRAFT: "草稿（未盖章）", Status.SEALED: "已盖章，待报送", Status.SUBMITTED: "已报送，待审核",
+    Status.ACCEPTED: "乡镇已审核，待报送县级", Status.APPROVED: "已审批", Status.ISSUED: "已发布",
+    Status.RETURNED: "已退回", Status.CLOSED: "已关闭（已重新填报）",
+}
+_VERSION_LABELS = {
+    VersionKind.RENDERED: "生成", VersionKind.SEALED: "盖章", VersionKind.COUNTERSIGNED: "审核签章",
+    VersionKind.APPROVED: "审批签章", VersionKind.IMPORTED: "导入",
+}
+_PUBLICATION_LABELS = {
+    PublicationState.DRAFT: "未发布", PublicationState.PUBLISHED: "有效", PublicationState.SUPERSEDED: "已被新版本取代",
+    PublicationState.WITHDRAWN: "已撤回", PublicationState.REVOKED: "已撤销",
+}
 
 
 #: (state, action) → next state; anything else is refused with 409

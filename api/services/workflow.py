@@ -23,7 +23,7 @@ from api.services.checks import ReportCache
 from api.services.documents import DocumentService
 from api.services.identity import Principal
 from api.services.sealing import SealingService, SealResult
-from api.services.states import ACTION_LABELS, Status, next_status
+from api.services.states import ACTION_LABELS, Status, VersionKind, next_status
 from api.storage import audit, repositories
 from api.storage.blobs import BlobStore
 from api.storage.engine import Database
@@ -36,6 +36,7 @@ from signer.errors import (
 )
 from signer.pki import Tier
 from signer.report import Verdict, VerificationReport
+from signer.route import TIER_ORDER
 from templates import Family
 
 
@@ -228,7 +229,7 @@ class Workflow:
                      .scalars()}
         office_ids: dict[str, str] = {}
         if family.tiers:
-            tiers = [t.value for t in Tier][: len(route)]
+            tiers = [t.value for t in TIER_ORDER][: len(route)]
             office_ids = {tier: route[i] for i, tier in enumerate(tiers) if tier in family.tiers}
             data = {**data, "offices": {tier: names[oid] for tier, oid in office_ids.items()}}
         else:
@@ -237,7 +238,7 @@ class Workflow:
         verify_url = self._public_url(public_id, family_id=family_id, data=data, office_id=office_ids.get("issuer"))
         out = self.documents.render(family_id, data, verify_url=verify_url, office_ids=office_ids)
         with self._new_document(who, out.rendered.pdf, public_id=public_id, family=family, route=route,
-                                reached=0, status=Status.DRAFT, data=data, replaces=replaces, kind="rendered",
+                                reached=0, status=Status.DRAFT, data=data, replaces=replaces, kind=VersionKind.RENDERED,
                                 action="create", detail={"family": family_id}) as (session, document_id):
             if replaces is not None:
                 old = repositories.document(session, replaces)
@@ -256,7 +257,7 @@ class Workflow:
         family = self.documents.catalogue.family(read.doc.family)
         target = next_status(read.doc.status, Action.SEAL, issuing=not family.tiers)
         result = self.sealing.seal(read.pdf, who.office_id, opinion=opinion, actor=who.actor)
-        return self._commit_version(who, read.doc, result, status=target, kind="sealed", action="seal",
+        return self._commit_version(who, read.doc, result, status=target, kind=VersionKind.SEALED, action="seal",
                                     note=opinion)
 
     @_records_denials
@@ -291,7 +292,7 @@ class Workflow:
         expected = doc.route[: doc.route.index(who.office_id)]
         self._gate(report, expected)
         result = self.sealing.seal(read.pdf, who.office_id, opinion=opinion, actor=who.actor, decision=decision)
-        kind = "approved" if last_tier else "countersigned"
+        kind = VersionKind.APPROVED if last_tier else VersionKind.COUNTERSIGNED
         return self._commit_version(who, doc, result, status=target, kind=kind, action="accept", note=opinion,
                                     extra={"verdict": report.verdict.value,
                                            **({"decision": decision} if decision else {})})
@@ -370,15 +371,16 @@ class Workflow:
         status = Status.ISSUED if not family.tiers else (
             Status.SEALED if len(signers) == 1 else Status.ACCEPTED if len(signers) < len(route) else Status.APPROVED)
         with self._new_document(who, pdf, public_id=secrets.token_urlsafe(16), family=family, route=route,
-                                reached=len(signers) - 1, status=status, data=None, replaces=None, kind="imported",
-                                action="import", detail={"signers": signers}) as (_session, document_id):
+                                reached=len(signers) - 1, status=status, data=None, replaces=None,
+                                kind=VersionKind.IMPORTED, action="import",
+                                detail={"signers": signers}) as (_session, document_id):
             pass
         return self.get(who, document_id)
 
     @contextmanager
     def _new_document(self, who: Principal, pdf: bytes, *, public_id: str, family: Family, route: list[str],
-                      reached: int, status: Status, data: dict[str, Any] | None, replaces: str | None, kind: str,
-                      action: str, detail: dict[str, Any]) -> Iterator[tuple[Session, str]]:
+                      reached: int, status: Status, data: dict[str, Any] | None, replaces: str | None,
+                      kind: VersionKind, action: str, detail: dict[str, Any]) -> Iterator[tuple[Session, str]]:
         """The one place a document is born: its first blob (durable first), its row, version 1 and the audit
         row, in one transaction the caller may add to."""
         sha = self.blobs.put(pdf)
@@ -391,22 +393,23 @@ class Workflow:
                                     replaces_id=replaces, current_version=1, created_by=who.user_id,
                                     created_at=now, updated_at=now))
             session.flush()
-            session.add(VersionRow(document_id=document_id, number=1, sha256=sha, size=len(pdf), kind=kind,
+            session.add(VersionRow(document_id=document_id, number=1, sha256=sha, size=len(pdf), kind=kind.value,
                                    office_id=who.office_id, actor_id=who.user_id))
             audit.append(session, actor=who.actor, action=f"document.{action}", office_id=who.office_id,
                          document_id=document_id, detail={**detail, "sha256": sha})
             yield session, document_id
 
     # -- the one place a new version is committed -------------------------------------------------------------
-    def _commit_version(self, who: Principal, seen: DocumentRow, result: SealResult, *, status: Status, kind: str,
-                        action: str, note: str | None, extra: dict[str, Any] | None = None) -> DocumentView:
+    def _commit_version(self, who: Principal, seen: DocumentRow, result: SealResult, *, status: Status,
+                        kind: VersionKind, action: str, note: str | None,
+                        extra: dict[str, Any] | None = None) -> DocumentView:
         sha = self.blobs.put(result.pdf)  # durable before any row points at it
         with self.db.session() as session:
             doc = repositories.document(session, seen.id)
             number = seen.current_version + 1
             repositories.transition(session, doc, seen.lock_version, status=status.value, current_version=number,
                                     updated_at=utcnow())
-            session.add(VersionRow(document_id=doc.id, number=number, sha256=sha, size=len(result.pdf), kind=kind,
+            session.add(VersionRow(document_id=doc.id, number=number, sha256=sha, size=len(result.pdf), kind=kind.value,
                                    office_id=who.office_id, actor_id=who.user_id, note=note))
             audit.append(session, actor=who.actor, action="seal.use", office_id=who.office_id, document_id=doc.id,
                          detail=result.use_entry)

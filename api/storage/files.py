@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from api import faults
-from signer.errors import ErrorCategory, InputFileError, MinSealError
+from signer.errors import InputFileError
+from signer.errors import OutputFileError as OutputFileError  # re-exported: moved to the one error tree
 
 #: input files larger than this are refused unread (the largest real notice data is a few MB)
 MAX_INPUT_BYTES = 50 * 1024 * 1024
@@ -36,12 +37,6 @@ def read_json(path: Path) -> Any:
         raise InputFileError(f"数据文件 {path} 含有过长的数字，不是有效的文书数据") from None
     except RecursionError:
         raise InputFileError(f"数据文件 {path} 嵌套层数过多，不是有效的文书数据") from None
-
-
-class OutputFileError(MinSealError):
-    code = "OUTPUT_FILE"
-    category = ErrorCategory.INVALID
-    default_message = "无法写入输出文件"
 
 
 def check_output(*paths: Path | None, inputs: tuple[Path, ...] = ()) -> None:

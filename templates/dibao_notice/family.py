@@ -20,18 +20,20 @@ def check(data: dict[str, Any], rules: DocumentRules) -> list[FieldProblem]:
     problems = []
     if data["period"]["start"] < data["issued_on"]:
         problems.append(FieldProblem("period.start", "公示开始日期不能早于成文日期"))
-    days = data["period"].get("days")
-    if days is not None and days < rules.notice_days:
-        problems.append(FieldProblem(
-            "period.days", f"公示期不得少于{rules.notice_days}天（{RULE}第十九条），实际{days}天"))
+    start, span = data["period"]["start"], data["period"].get("days")
+    short = rules.notice.shortfall(rules.notice.counted(start, start + timedelta(days=span - 1))) if span else None
+    if short:
+        problems.append(FieldProblem("period.days", short))
     return problems
 
 
 def derive(view: dict[str, Any], rules: DocumentRules) -> dict[str, Any]:
+    """``period.days`` is the calendar span printed (共N天); without it the period is the local rule's."""
     period = dict(view["period"])
-    days = period.get("days") or rules.notice_days
-    period["days"] = days
-    period["end"] = period["start"] + timedelta(days=days - 1)
+    end = period["start"] + timedelta(days=period["days"] - 1) if period.get("days") \
+        else rules.notice.end(period["start"])
+    period["days"] = (end - period["start"]).days + 1
+    period["end"] = end
     view["period"] = period
     return derive_list(view, default_heading="最低生活保障拟保障对象公示", columns=lambda d: list_columns(
         d, township=False, category=False, amount_label="月保障金额(元)"))

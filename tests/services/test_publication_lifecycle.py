@@ -6,14 +6,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import ValidationError
 
 from api.services.documents import DocumentService
 from api.services.identity import Role
+from api.services.local_rules import local_rules
 from api.services.publication import period_end
+from api.settings import Settings
+from signer.decision import dibao_amount
+from signer.errors import TemplateDataError
 from tests.support.public_world import (
     DAY0,
     OBJECTION,
@@ -52,6 +58,35 @@ def test_period_rules() -> None:
     assert period_end(friday, 7, working=True) == dt.date(2026, 12, 7)
     assert period_end(friday, 7, working=True, holidays=frozenset({dt.date(2026, 12, 1)})) == dt.date(2026, 12, 8)
     assert period_end(friday, 7, working=True, workdays=frozenset({dt.date(2026, 11, 28)})) == dt.date(2026, 12, 4)
+
+
+def test_local_rules_come_from_the_settings() -> None:
+    """One home per rule: the 公示 period (its floor, calendar or working days), the 低保标准 per 申请类别 and
+    the 临时救助 limit derived from the urban one unless set."""
+    rules = local_rules(Settings(notice_days=10))
+    with pytest.raises(TemplateDataError) as refused:
+        rules.check_notice_days(8)  # the setting, not a hard-coded 7, is the floor
+    assert refused.value.problems[0].path == "days" and "不得少于10天" in refused.value.problems[0].message
+    assert rules.document_rules().notice_days == rules.decision_rules().notice.days == 10
+    with pytest.raises(ValidationError):
+        Settings(notice_days=5)  # below the national 7 days of 57号 art. 19
+    working = local_rules(Settings(notice_working_days=True)).notice
+    assert working.end(dt.date(2026, 11, 27)) == period_end(dt.date(2026, 11, 27), 7, working=True)
+    assert working.shortfall(working.counted(dt.date(2026, 11, 27), dt.date(2026, 12, 3))) is not None
+    default = local_rules(Settings())
+    assert default.dibao_standard("城市") == Decimal("870.00") and default.dibao_standard("农村") == Decimal("700.00")
+    assert default.relief_township_limit == Decimal("2610.00")
+    assert local_rules(Settings(dibao_standard_urban=Decimal("900"))).relief_township_limit == Decimal("2700.00")
+    assert local_rules(Settings(relief_township_limit=Decimal("1500"))).relief_township_limit == Decimal("1500.00")
+    with pytest.raises(TemplateDataError):
+        default.dibao_standard("城镇")  # never guessed
+
+
+def test_the_amount_is_computed_by_one_function() -> None:
+    """(standard − per-capita income, to the fen) × persons, in Decimal: the figures of the sealed decision."""
+    figures = dibao_amount(Decimal("870.00"), "106.67", 3)
+    assert (figures.income_gap, figures.monthly_amount) == (Decimal("763.33"), Decimal("2289.99"))
+    assert dibao_amount(Decimal("700"), Decimal("106.666"), 3).monthly_amount == Decimal("1779.99")
 
 
 def test_notice_lifecycle_with_the_clock(world: World, base: str) -> None:
@@ -181,3 +216,35 @@ def test_certificate_expiry_and_revocation(world: World, base: str) -> None:
             other.close()
     finally:
         reviewer.close()
+
+
+def test_result_shows_the_sealed_decision_never_a_recomputation(world: World, base: str) -> None:
+    """The county's sealed decision fixed 2,289.99 a month (standard 870): its 结果公布 shows exactly that, and a
+    typed figure that contradicts the sealed one is refused."""
+    world.services.clock.set(DAY0)
+    app = accepted_application(world, base, VILLAGE, SAMPLE)
+    reviewer = login(world, base, TOWNSHIP, Role.REVIEWER)
+    approver = login(world, base, COUNTY, Role.APPROVER)
+    try:
+        assert reviewer.post(f"/api/documents/{app}/submit").status_code == 200
+        today = dt.date.today()
+        decision = {"persons": 3, "category": "B类", "standard": "870.00", "monthly_amount": "2289.99",
+                    "start_month": (today.replace(day=1) + dt.timedelta(days=32)).strftime("%Y-%m")}
+        r = approver.post(f"/api/documents/{app}/accept", data={"decision": json.dumps(decision)})
+        assert r.status_code == 200 and r.json()["status"] == "approved", r.text
+        supervision = {"phone": "0312-4222110", "address": "曲阳县民政局社会救助股"}
+        r = approver.post("/api/notices/results", json={
+            "benefit_from": "2026-12-01", "supervision": supervision,
+            "decisions": {app: {"monthly_amount": "1780.00"}}})
+        assert r.status_code == 422, r.text
+        assert r.json()["fields"][0]["path"] == f"decisions.{app}.monthly_amount"
+        r = approver.post("/api/notices/results", json={"benefit_from": "2026-12-01", "supervision": supervision})
+        assert r.status_code == 201, r.text
+        result = r.json()
+        assert approver.post(f"/api/notices/{result['document_id']}/publish").status_code == 200
+        rows = httpx.get(f"{base}/api/public/{result['public_id']}").json()["rows"]
+        assert rows == [{"name": SAMPLE["applicant"]["name"], "village": "东沟南村", "persons": 3,
+                         "amount": "2,289.99"}]
+    finally:
+        reviewer.close()
+        approver.close()

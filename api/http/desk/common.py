@@ -3,7 +3,6 @@ page, and turning a domain error into a page rather than JSON."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
@@ -18,8 +17,8 @@ from api.http.deps import ServicesDep, check_csrf, identify, run_blocking, sent_
 from api.http.pages import environment
 from api.services.container import Services
 from api.services.identity import Principal
+from api.services.states import VersionKind
 from signer.errors import ForbiddenError, MinSealError, NotSignedInError
-from templates.formats import cn_date_text
 
 T = TypeVar("T")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -99,27 +98,23 @@ DeskUser = Annotated[Desk, Depends(desk_user)]
 
 
 
-def _when(value: Any) -> str:
-    """An ISO timestamp as local wall time, minutes (staff lists)."""
-    if not isinstance(value, str):
-        return str(value)
-    try:
-        stamp = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return value
-    return stamp.astimezone().strftime("%Y-%m-%d %H:%M")
-
-
 def _mask(value: Any) -> str:
     """First 6 and last 4 of an ID number, as staff lists show it."""
     text = str(value or "")
     return f"{text[:6]}********{text[-4:]}" if len(text) == 18 else text
 
 
-_env = environment()
-_env.filters.setdefault("cn_date", cn_date_text)
-_env.filters["when"] = _when
+def _version_kind(value: Any) -> str:
+    """A version's kind as staff read it (生成, 盖章, 审核签章 …): the labels live in api/services/states.py."""
+    try:
+        return VersionKind(value).label
+    except ValueError:
+        return str(value)
+
+
+_env = environment()  # its cn_date and when filters are the one date formatter (signer/formats.py)
 _env.filters["mask"] = _mask
+_env.filters["version_kind"] = _version_kind
 
 
 def page(desk: Desk | None, name: str, *, status: int = 200, **context: Any) -> HTMLResponse:

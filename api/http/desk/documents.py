@@ -17,9 +17,10 @@ from api.http.desk import forms
 from api.http.desk.common import DESK_HEADERS, Desk, DeskProblem, DeskUser, field, page, see_other
 from api.http.report_page import report_html
 from api.services.access import Action, role_may
+from api.services.local_rules import local_rules
 from api.services.states import TRANSITIONS, Status
 from api.services.workflow import DocumentView
-from signer.decision import CATEGORIES, next_month
+from signer.decision import CATEGORIES, dibao_amount, next_month
 from signer.errors import ConflictError, MinSealError, TemplateDataError, VerificationRefusedError
 from templates.form_text import DEFAULT_OPINIONS
 
@@ -183,17 +184,21 @@ def _facts(desk: Desk, view: DocumentView) -> dict[str, Any]:
 def _decision_defaults(desk: Desk, facts: dict[str, Any]) -> dict[str, str]:
     """The county's figures as the form first shows them: the household, the local standard, the gap × persons,
     the month after today (the service checks every figure against the form and the rules)."""
-    standard = desk.services.settings.dibao_standard
     persons = int(facts.get("household_size") or 1)
     try:
-        per_capita = Decimal(str(facts.get("per_capita_income") or "0"))
-    except InvalidOperation:
-        per_capita = Decimal("0")
-    amount = max((standard - per_capita) * persons, Decimal("0")).quantize(Decimal("0.01"))
-    start = next_month(dt.date.today())
-    return {"persons": str(persons), "category": "A类", "method": "差额", "standard": f"{standard:.2f}",
-            "monthly_amount": f"{amount:.2f}", "start_month": f"{start.year:04d}-{start.month:02d}",
-            "tier_amount": ""}
+        standard = local_rules(desk.services.settings).dibao_standard(facts.get("category"))
+        figures = dibao_amount(standard, str(facts.get("per_capita_income") or "0"), persons)
+    except (MinSealError, InvalidOperation):
+        return {"persons": str(persons), "category": "A类", "method": "差额", "standard": "", "monthly_amount": "",
+                "start_month": _month(next_month(dt.date.today())), "tier_amount": ""}
+    return {"persons": str(persons), "category": "A类", "method": "差额", "standard": f"{figures.standard:.2f}",
+            "monthly_amount": f"{max(figures.monthly_amount, Decimal('0')):.2f}",
+            "start_month": _month(next_month(dt.date.today())), "tier_amount": ""}
+
+
+def _month(day: dt.date) -> str:
+    """A month as the decision's start_month field takes it (YYYY-MM)."""
+    return f"{day.year:04d}-{day.month:02d}"
 
 
 async def _document_page(desk: Desk, document_id: str, *, done: str | None = None, error: str | None = None,

@@ -10,8 +10,9 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.http.desk.common import Desk, DeskProblem, DeskUser, field, page, see_other
+from api.services.local_rules import local_rules
 from api.services.publication import CHANNELS
-from api.services.states import Status
+from api.services.states import PublicationKind, PublicationState, Status
 from signer.errors import MinSealError, TemplateDataError
 from signer.pki import Tier
 
@@ -45,8 +46,8 @@ async def _list_page(desk: Desk, *, done: str | None = None, error: str | None =
         families = {f.id: f for f in desk.services.documents.catalogue}
         certificates = [d for d in docs if families[d.family].kind == "certificate"
                         and d.owner_office_id == desk.user.office_id]
-        posted = {a for n in notices if n.kind == "notice" and n.state in ("draft", "published")
-                  for a in n.application_ids}
+        posted = {a for n in notices if n.kind == PublicationKind.NOTICE
+                  and n.state in (PublicationState.DRAFT, PublicationState.PUBLISHED) for a in n.application_ids}
         ready = [d for d in docs if d.family == "dibao_application" and d.status == Status.ACCEPTED.value
                  and d.holder_office_id == desk.user.office_id and d.id not in posted]
         return {"notices": notices, "certificates": certificates, "ready": ready}
@@ -56,9 +57,10 @@ async def _list_page(desk: Desk, *, done: str | None = None, error: str | None =
     for p in problems or []:
         errors.setdefault(p.path.split(".")[0], []).append(p.message)
     tomorrow = desk.services.clock.today() + dt.timedelta(days=1)
+    rule = local_rules(desk.services.settings).notice
     return page(desk, "notices.html.j2", status=status, **ctx, done=DONE.get(done or ""), error=error,
                 errors=errors, typed=typed or {}, county=desk.user.tier is Tier.COUNTY,
-                default_start=tomorrow.isoformat(), days=desk.services.settings.notice_days)
+                default_start=tomorrow.isoformat(), days=rule.days, day_unit="个工作日" if rule.working_days else "天")
 
 
 @router.get("/notices", response_class=HTMLResponse)

@@ -1,0 +1,81 @@
+"""The local rules, read from the one Settings object here and nowhere else: the 公示 period (57号 art. 19: its
+length, the national floor of 7 days, calendar or working days), the 低保标准 per 申请类别 (城市/农村), the
+township's 临时救助 limit, and whether public lists show 保障类别.
+
+Every consumer gets a frozen rule object built here: :class:`DocumentRules` for the templates,
+:class:`DecisionRules` for the seal step (signer/decision.py), :class:`LocalRules` for the services and the desk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from signer.decision import CENT, DecisionRules, NoticeRule
+from signer.errors import FieldProblem, TemplateDataError
+from templates.rules import DocumentRules
+
+if TYPE_CHECKING:
+    from api.settings import Settings
+
+#: 申请类别 of the 低保 application form (templates/assets/fields/household.toml)
+URBAN, RURAL = "城市", "农村"
+#: the 临时救助 limit of a township, unless set: this many months of the urban 低保标准 (a common local rule)
+RELIEF_LIMIT_MONTHS = 3
+
+
+@dataclass(frozen=True)
+class LocalRules:
+    """All local rules of one installation, as the settings fix them."""
+
+    notice: NoticeRule
+    #: monthly 低保标准 (yuan per person) per 申请类别
+    dibao_standards: Mapping[str, Decimal] = field(default_factory=lambda: MappingProxyType({}))
+    #: 临时救助 the township approves itself up to this amount (yuan)
+    relief_township_limit: Decimal = Decimal("0")
+    #: public lists show 保障类别 (art. 24 allows only 姓名, 人数, 金额 unless a local rule requires more)
+    show_category: bool = False
+
+    def dibao_standard(self, category: object) -> Decimal:
+        """The 低保标准 of an application's 申请类别; an unknown category is refused, never guessed."""
+        try:
+            return self.dibao_standards[str(category)]
+        except KeyError:
+            raise TemplateDataError([FieldProblem("category", f"申请类别只能是：{'、'.join(self.dibao_standards)}")],
+                                    "无法确定适用的低保标准") from None
+
+    def check_notice_days(self, days: int) -> None:
+        """A 公示 set shorter than the local rule (never shorter than the national 7 days) is refused."""
+        short = self.notice.shortfall(days)
+        if short:
+            raise TemplateDataError([FieldProblem("days", short)])
+
+    def document_rules(self) -> DocumentRules:
+        return DocumentRules(notice=self.notice, show_category=self.show_category)
+
+    def decision_rules(self) -> DecisionRules:
+        return DecisionRules(notice=self.notice, relief_township_limit=self.relief_township_limit)
+
+
+def local_rules(settings: Settings) -> LocalRules:
+    """The rules as ``settings`` fix them (cheap: build one per use, or keep one per process)."""
+    urban = settings.dibao_standard_urban.quantize(CENT)
+    limit = settings.relief_township_limit
+    return LocalRules(
+        notice=NoticeRule(days=settings.notice_days, working_days=settings.notice_working_days,
+                          holidays=frozenset(settings.notice_holidays),
+                          workdays=frozenset(settings.notice_extra_workdays)),
+        dibao_standards=MappingProxyType({URBAN: urban, RURAL: settings.dibao_standard_rural.quantize(CENT)}),
+        relief_township_limit=(limit if limit is not None else urban * RELIEF_LIMIT_MONTHS).quantize(CENT),
+        show_category=settings.notice_show_category)
+
+
+def document_rules(settings: Settings) -> DocumentRules:
+    return local_rules(settings).document_rules()
+
+
+def decision_rules(settings: Settings) -> DecisionRules:
+    return local_rules(settings).decision_rules()
