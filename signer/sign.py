@@ -181,6 +181,17 @@ class PdfToSeal:
         reader: PdfFileReader = self.writer.prev
         return reader
 
+    def writer_for_signing(self) -> IncrementalPdfFileWriter:
+        """The writer, once all reading is done. The reader keeps each object as first read; the writer restamps
+        the XMP packet in place only if it gets the catalog's /Metadata as an XMP stream, but a check that read
+        it as a plain stream left that in the cache, and the writer would then add a second packet (which the
+        next tier's check refuses: XMP_CHANGED). So that one object is read again, as the writer reads it."""
+        root = self.writer.root
+        raw = root.raw_get("/Metadata") if "/Metadata" in root else None
+        if isinstance(raw, generic.IndirectObject):
+            self.reader.resolved_objects.pop((raw.reference.generation, raw.reference.idnum), None)
+        return self.writer
+
 
 @dataclass(frozen=True)
 class Sealed:
@@ -251,12 +262,13 @@ class Sealer:
         doc.sealed = True
         out = BytesIO()
         try:
-            self._add_certified_content(doc.writer, plan)
+            writer = doc.writer_for_signing()
+            self._add_certified_content(writer, plan)
             # pyHanko's blocking entry point releases the context's HTTP sessions itself
-            self._pdf_signer(plan, signer, doc.writer, self._context(plan)).sign_pdf(
-                doc.writer, output=out, bytes_reserved=reserve)
+            self._pdf_signer(plan, signer, writer, self._context(plan)).sign_pdf(
+                writer, output=out, bytes_reserved=reserve)
             pdf = out.getvalue()
-            return Sealed(pdf, _container_hex(doc.writer, plan.target.field_name, pdf))
+            return Sealed(pdf, _container_hex(writer, plan.target.field_name, pdf))
         except MinSealError:
             raise
         except Exception as exc:  # damaged input, a certificate revoked meanwhile, a TSA down …
