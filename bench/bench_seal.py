@@ -44,7 +44,7 @@ def _counting_init(self: PdfFileReader, *args: Any, **kwargs: Any) -> None:
     _reader_init(self, *args, **kwargs)
 
 
-PdfFileReader.__init__ = _counting_init  # type: ignore[method-assign]
+PdfFileReader.__init__ = _counting_init
 
 
 def timed(fn: Callable[[], bytes], repeat: int) -> tuple[float, float, bytes]:
