@@ -1,5 +1,9 @@
-"""Seal benchmark: warm seal time per PAdES level and key type, against a plain pyHanko ``sign_pdf`` of the
-same file in the same run, and the bytes each seal adds. Prints figures; gates nothing.
+"""Seal benchmark: warm seal time per PAdES level and key type — the first seal (certify) and a countersign
+(whose pre-countersign check runs first, uncached as the CLI runs it, or from a cached report as the service's
+accept path leaves it) — against a plain pyHanko ``sign_pdf`` of the same file in the same run; the bytes each
+seal adds; and how many times one seal parses a PDF (``PdfFileReader`` constructions, counted by wrapping its
+``__init__``: pyHanko's own long-term steps — the DSS revision of B-LT, the document timestamp of B-LTA — open
+the output again and are counted too). Prints figures; gates nothing.
 
     .venv/bin/python bench/bench_seal.py [--repeat 15]
 """
@@ -13,8 +17,10 @@ import time
 from collections.abc import Callable
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 
 from api import logs
@@ -23,18 +29,36 @@ from api.services.documents import DocumentService, seal_font
 from api.services.sealing import SealingService
 from api.services.verification import VerificationService
 from api.settings import Settings
+from signer.report import VerificationReport
 
-VILLAGE = "130634100201"
+VILLAGE, TOWNSHIP = "130634100201", "130634100"
+LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
+
+_PARSES = 0
+_reader_init = PdfFileReader.__init__
 
 
-def timed(fn: Callable[[], bytes], repeat: int) -> tuple[float, bytes]:
-    result = fn()  # warm-up: keys, fonts, seal artwork loaded once per process
+def _counting_init(self: PdfFileReader, *args: Any, **kwargs: Any) -> None:
+    global _PARSES
+    _PARSES += 1
+    _reader_init(self, *args, **kwargs)
+
+
+PdfFileReader.__init__ = _counting_init
+
+
+def timed(fn: Callable[[], bytes], repeat: int) -> tuple[float, float, bytes]:
+    """Median milliseconds, PDF parses per call, and the last result (after one warm-up call: keys, fonts, seal
+    artwork and the signature's reserved size are loaded or learnt once per process)."""
+    global _PARSES
+    result = fn()
     samples = []
+    _PARSES = 0
     for _ in range(repeat):
         start = time.perf_counter()
         result = fn()
         samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples), result
+    return statistics.median(samples), _PARSES / repeat, result
 
 
 def bench_algorithm(algorithm: str, repeat: int) -> None:
@@ -42,7 +66,17 @@ def bench_algorithm(algorithm: str, repeat: int) -> None:
         settings = Settings(data_dir=Path(tmp) / "var", keys_dir=Path(tmp) / "keys", key_algorithm=algorithm)
         authority = SealAuthority(settings)
         authority.init_demo(seal_font())
-        sealing = SealingService(settings, authority, check=VerificationService(settings, authority).verify)
+        verification = VerificationService(settings, authority)
+        sealing = SealingService(settings, authority, check=verification.verify)
+        reports: dict[bytes, VerificationReport] = {}
+
+        def cached_check(pdf: bytes, **kwargs: Any) -> VerificationReport:
+            """What the service's report cache does once the accept path has checked the file."""
+            if pdf not in reports:
+                reports[pdf] = verification.verify(pdf, **kwargs)
+            return reports[pdf]
+
+        served = SealingService(settings, authority, check=cached_check)
         docs = DocumentService(settings)
         pdf = docs.render("dibao_application", docs.catalogue.family("dibao_application").sample()).rendered.pdf
         p12 = settings.keys_dir / "p12" / f"{VILLAGE}.p12"
@@ -57,15 +91,25 @@ def bench_algorithm(algorithm: str, repeat: int) -> None:
                              signer=s, new_field_spec=fields.SigFieldSpec("Sig1", on_page=0, box=slot), output=out)
             return out.getvalue()
 
-        plain_ms, plain_pdf = timed(plain, repeat)
+        plain_ms, plain_parses, plain_pdf = timed(plain, repeat)
         cached = signers.SimpleSigner.load_pkcs12(str(p12), passphrase=passphrase)
-        cached_ms, _ = timed(lambda: plain(cached), repeat)
-        for level in ("B-B", "B-T", "B-LT", "B-LTA"):
-            ms, sealed = timed(lambda lv=level: sealing.seal(pdf, VILLAGE, level=lv, actor="bench").pdf,  # type: ignore[misc]
-                               repeat)
-            print(f"{algorithm:<11}{level:<7}{ms:>11.1f}{(len(sealed) - len(pdf)) / 1024:>6.0f}"
-                  f"{plain_ms:>10.1f}{cached_ms:>13.1f}{(len(plain_pdf) - len(pdf)) / 1024:>6.0f}"
-                  f"{plain_ms / ms:>6.1f}x")
+        cached_ms, _, _ = timed(lambda: plain(cached), repeat)
+        plain_kb = (len(plain_pdf) - len(pdf)) / 1024
+
+        def row(step: str, level: str, ms: float, parses: float, added: int) -> None:
+            print(f"{algorithm:<11}{step:<19}{level:<7}{ms:>9.1f}{parses:>8.1f}{added / 1024:>6.0f}"
+                  f"{plain_ms:>9.1f}{plain_parses:>7.1f}{cached_ms:>9.1f}{plain_kb:>6.0f}{plain_ms / ms:>7.2f}x")
+
+        for level in LEVELS:
+            ms, parses, sealed = timed(lambda lv=level: sealing.seal(  # type: ignore[misc]
+                pdf, VILLAGE, level=lv, actor="bench").pdf, repeat)
+            row("certify", level, ms, parses, len(sealed) - len(pdf))
+        first = sealing.seal(pdf, VILLAGE, level="B-LT", actor="bench").pdf
+        for step, service in (("countersign", sealing), ("countersign cached", served)):
+            for level in LEVELS:
+                ms, parses, sealed = timed(lambda lv=level, s=service: s.seal(  # type: ignore[misc]
+                    first, TOWNSHIP, level=lv, actor="bench").pdf, repeat)
+                row(step, level, ms, parses, len(sealed) - len(first))
 
 
 def main() -> None:
@@ -73,12 +117,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
-    print(f"{'key':<11}{'level':<7}{'MinSeal ms':>11}{'+KB':>6}{'plain ms':>10}{'plain cached':>13}{'+KB':>6}"
-          f"{'ratio':>7}")
+    print(f"{'key':<11}{'step':<19}{'level':<7}{'seal ms':>9}{'parses':>8}{'+KB':>6}{'plain ms':>9}{'parses':>7}"
+          f"{'cached':>9}{'+KB':>6}{'ratio':>8}")
     for algorithm in ("ecdsa-p256", "rsa-2048"):
         bench_algorithm(algorithm, args.repeat)
+    print("seal = SealingService.seal, warm; countersign: the township seals the village's B-LT file, its check of "
+          "the file uncached (as the CLI) or cached (as the service after accepting).")
+    print("parses = PdfFileReader constructions per seal (pyHanko's own B-LT/B-LTA steps open the output again).")
     print("plain = pyHanko sign_pdf, B-B, default visible stamp, PKCS#12 loaded per call (cached: loaded once).")
-    print("ratio = plain / MinSeal. targets: visible ECDSA B-B seal ≤ 30 ms; RSA ≤ 50 ms")
+    print("ratio = plain / seal. targets: visible ECDSA B-B seal ≤ 30 ms; RSA ≤ 50 ms")
 
 
 if __name__ == "__main__":

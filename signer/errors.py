@@ -195,6 +195,14 @@ class NotSealableError(MinSealError):
     default_message = "该文件不能用印"
 
 
+class SealingError(MinSealError):
+    """Signing itself failed (a TSA down, a certificate revoked meanwhile, a level without what it needs)."""
+
+    code = "SEALING_FAILED"
+    category = ErrorCategory.REFUSED
+    default_message = "用印失败"
+
+
 # -- the service's errors (they live here too: one tree, one file) ------------------------------------------------
 
 

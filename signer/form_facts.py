@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from io import BytesIO
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pyhanko.pdf_utils.reader import PdfFileReader
 
 #: key in the PDF's document information dictionary (without the PDF '/')
 FORM_FACTS_KEY = "MinSealForm"
@@ -40,15 +42,14 @@ class FormFacts:
             return None
 
 
-def read_form_facts(pdf: bytes) -> FormFacts | None:
-    """The facts as of the first seal's revision (or the latest when unsealed); None when absent or broken."""
-    from pyhanko.pdf_utils.reader import PdfFileReader
+def read_form_facts(reader: PdfFileReader) -> FormFacts | None:
+    """The facts as of the first seal's revision (or the latest when unsealed); None when absent or broken.
+    ``reader``: the parse the seal signs with, read before anything is added."""
     from pyhanko.sign import fields
 
     from .layout import info_value_at
 
     try:
-        reader = PdfFileReader(BytesIO(pdf), strict=False)
         filled = [reader.xrefs.get_last_change(ref.get_object().raw_get("/V").reference)
                   for _n, _v, ref in fields.enumerate_sig_fields(reader, filled_status=True)]
         revision = min(filled) if filled else reader.xrefs.total_revisions - 1

@@ -41,10 +41,10 @@ class Layout:
     pages: int
 
 
-def read_layout(pdf: bytes) -> Layout:
-    """For the sealer: the certified slot table, the filled fields and the page count — or a clear refusal."""
+def read_layout(reader: PdfFileReader) -> Layout:
+    """For the sealer: the certified slot table, the filled fields and the page count — or a clear refusal.
+    ``reader``: the parse the seal signs with (``PdfToSeal.reader``), read before anything is added."""
     try:
-        reader = PdfFileReader(BytesIO(pdf), strict=False)
         # filled signature fields and the revision each value was written in — what pyHanko's
         # embedded_signatures would tell, without parsing every signature container (~10 ms each)
         filled = {name: reader.xrefs.get_last_change(ref.get_object().raw_get("/V").reference)

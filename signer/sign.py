@@ -12,16 +12,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from io import BytesIO
 from typing import Any
 
-from asn1crypto import cms, keys
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from pyhanko.pdf_utils import content, generic
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -29,18 +24,12 @@ from pyhanko.pdf_utils.layout import BoxConstraints
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter
-from pyhanko.sign.general import get_pyca_cryptography_hash
-from pyhanko.sign.timestamps import TimeStamper
+from pyhanko.sign.signers.pdf_byterange import DERPlaceholder
 from pyhanko.stamp.base import BaseStamp, BaseStampStyle
 from pyhanko_certvalidator import ValidationContext
 
-from .errors import ErrorCategory, MinSealError
-
-
-class SealingError(MinSealError):
-    code = "SEALING_FAILED"
-    category = ErrorCategory.REFUSED
-    default_message = "用印失败"
+from .errors import MinSealError, NotSealableError, SealingError
+from .signers import KeySigner, Revocation, Timestamper
 
 
 class SealLevel(StrEnum):
@@ -48,6 +37,18 @@ class SealLevel(StrEnum):
     B_T = "B-T"
     B_LT = "B-LT"
     B_LTA = "B-LTA"
+
+
+class DocMdp(StrEnum):
+    """What a certification signature allows after it."""
+
+    #: nothing (notices and certificates)
+    NO_CHANGES = "no_changes"
+    #: filling form fields, i.e. signing the fields reserved for the later tiers (forms)
+    FILL_FORMS = "fill_forms"
+
+
+_MDP = {DocMdp.NO_CHANGES: MDPPerm.NO_CHANGES, DocMdp.FILL_FORMS: MDPPerm.FILL_FORMS}
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class SealPlan:
     level: SealLevel = SealLevel.B_LT
     #: certification (first seal of the document) or approval (countersignature)
     certify: bool = False
-    docmdp: MDPPerm = MDPPerm.FILL_FORMS
+    docmdp: DocMdp = DocMdp.FILL_FORMS
     #: empty fields to create with the certification, for the tiers that countersign later
     reserve: tuple[SealTarget, ...] = ()
     #: the seal's own operators and size (points) for the 骑缝章 across the pages' right edges, if wanted
@@ -162,20 +163,58 @@ def _add_riding_seal(writer: IncrementalPdfFileWriter, seal: bytes, diameter: fl
             writer.add_stream_to_page(index, stream, resources)
 
 
+class PdfToSeal:
+    """One parse of the file being sealed. Its layout, its form facts and the pre-countersign check read
+    ``reader`` (the file as it stands) before anything is added; then the same writer signs it. The writer's
+    additions change objects the reader holds, so a ``PdfToSeal`` is read first, then sealed once."""
+
+    def __init__(self, pdf: bytes) -> None:
+        try:
+            self.writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
+        except Exception as exc:  # pyHanko raises many kinds for broken files
+            raise NotSealableError(f"无法读取待用印的 PDF：{type(exc).__name__}", code="PDF_UNREADABLE") from None
+        self.pdf = pdf
+        self.sealed = False
+
+    @property
+    def reader(self) -> PdfFileReader:
+        reader: PdfFileReader = self.writer.prev
+        return reader
+
+    def writer_for_signing(self) -> IncrementalPdfFileWriter:
+        """The writer, once all reading is done. The reader keeps each object as first read; the writer restamps
+        the XMP packet in place only if it gets the catalog's /Metadata as an XMP stream, but a check that read
+        it as a plain stream left that in the cache, and the writer would then add a second packet (which the
+        next tier's check refuses: XMP_CHANGED). So that one object is read again, as the writer reads it."""
+        root = self.writer.root
+        raw = root.raw_get("/Metadata") if "/Metadata" in root else None
+        if isinstance(raw, generic.IndirectObject):
+            self.reader.resolved_objects.pop((raw.reference.generation, raw.reference.idnum), None)
+        return self.writer
+
+
+@dataclass(frozen=True)
+class Sealed:
+    pdf: bytes
+    #: hex length of the signature container (the unit of pyHanko's ``bytes_reserved``), read from where the
+    #: signing wrote it: what sizes the next reservation of the same key and level, without a dry run
+    container_hex: int
+
+
 @dataclass
 class Sealer:
-    """Signs with a given pyHanko signer; holds the timestamper and how to build validation contexts."""
+    """Signs with a given key; holds the timestamper and where long-term levels get revocation data."""
 
-    timestamper: TimeStamper | None = None
-    #: builds the ValidationContext used to gather revocation info for B-LT/B-LTA
-    validation_context: Callable[[], ValidationContext] | None = None
+    timestamper: Timestamper | None = None
+    #: the revocation source for B-LT/B-LTA
+    revocation: Revocation | None = None
 
     def _context(self, plan: SealPlan) -> ValidationContext | None:
-        if plan.level in (SealLevel.B_LT, SealLevel.B_LTA) and self.validation_context is not None:
-            return self.validation_context()
+        if plan.level in (SealLevel.B_LT, SealLevel.B_LTA) and self.revocation is not None:
+            return self.revocation.context()
         return None
 
-    def _pdf_signer(self, plan: SealPlan, signer: signers.Signer, writer: IncrementalPdfFileWriter,
+    def _pdf_signer(self, plan: SealPlan, signer: KeySigner, writer: IncrementalPdfFileWriter,
                     context: ValidationContext | None) -> signers.PdfSigner:
         level = plan.level
         if level is not SealLevel.B_B and self.timestamper is None:
@@ -188,7 +227,7 @@ class Sealer:
             md_algorithm="sha256",
             subfilter=SigSeedSubFilter.PADES,
             certify=plan.certify,
-            docmdp_permissions=plan.docmdp,
+            docmdp_permissions=_MDP[plan.docmdp],
             reason=plan.reason,
             location=plan.location,
             name=plan.signer_name,
@@ -205,51 +244,35 @@ class Sealer:
             stamp_style=_OpsStampStyle(ops=plan.appearance, fonts=plan.fonts), new_field_spec=spec,
         )
 
-    def _prepare(self, pdf: bytes, plan: SealPlan) -> IncrementalPdfFileWriter:
-        try:
-            writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
-        except Exception as exc:  # pyHanko raises several types for unreadable input
-            raise SealingError(f"无法读取待用印的 PDF：{type(exc).__name__}", code="PDF_UNREADABLE") from None
+    @staticmethod
+    def _add_certified_content(writer: IncrementalPdfFileWriter, plan: SealPlan) -> None:
         if plan.certify:
             for reserved in plan.reserve:
                 fields.append_signature_field(writer, SigFieldSpec(
                     reserved.field_name, on_page=reserved.page_index, box=reserved.rect))
             if plan.riding_seal is not None:
                 _add_riding_seal(writer, *plan.riding_seal)
-        return writer
 
-    def seal(self, pdf: bytes, plan: SealPlan, signer: signers.Signer, *, reserve: int | None = None) -> bytes:
-        """``reserve``: bytes for the signature container, known from an earlier seal by the same key at the
-        same level; without it pyHanko signs twice (a dry run to measure, then for real)."""
+    def seal(self, doc: PdfToSeal, plan: SealPlan, signer: KeySigner, *, reserve: int | None = None) -> Sealed:
+        """The one signing path (blocking: the service runs it in its worker threads). ``reserve``: hex
+        characters for the signature container, known from an earlier seal by the same key at the same level;
+        without it pyHanko signs twice (a dry run to measure, then for real)."""
+        if doc.sealed:
+            raise SealingError("同一份待用印文件只能用印一次", code="ALREADY_USED")
+        doc.sealed = True
         out = BytesIO()
         try:
-            writer = self._prepare(pdf, plan)
+            writer = doc.writer_for_signing()
+            self._add_certified_content(writer, plan)
             # pyHanko's blocking entry point releases the context's HTTP sessions itself
             self._pdf_signer(plan, signer, writer, self._context(plan)).sign_pdf(
                 writer, output=out, bytes_reserved=reserve)
+            pdf = out.getvalue()
+            return Sealed(pdf, _container_hex(writer, plan.target.field_name, pdf))
         except MinSealError:
             raise
         except Exception as exc:  # damaged input, a certificate revoked meanwhile, a TSA down …
             raise _signing_failed(exc) from None
-        return out.getvalue()
-
-    async def async_seal(self, pdf: bytes, plan: SealPlan, signer: signers.Signer, *,
-                         reserve: int | None = None) -> bytes:
-        """For the service: pyHanko's async path, so signing and fetching never block the event loop."""
-        out = BytesIO()
-        context = self._context(plan)
-        try:
-            writer = self._prepare(pdf, plan)
-            await self._pdf_signer(plan, signer, writer, context).async_sign_pdf(
-                writer, output=out, bytes_reserved=reserve)
-        except MinSealError:
-            raise
-        except Exception as exc:  # damaged input, a certificate revoked meanwhile, a TSA down …
-            raise _signing_failed(exc) from None
-        finally:
-            if context is not None:
-                await context.aclose()  # close the HTTP sessions it opened, on this event loop
-        return out.getvalue()
 
 
 def _signing_failed(exc: Exception) -> SealingError:
@@ -257,33 +280,22 @@ def _signing_failed(exc: Exception) -> SealingError:
     return SealingError(f"用印失败：签名时出错（{type(exc).__name__}），文件未写出", code="SIGNING_FAILED")
 
 
-def container_size(pdf: bytes, field_name: str) -> int:
-    """Hex length of the signature container in ``field_name`` (the unit of pyHanko's ``bytes_reserved``),
-    to size the next reservation without a dry run."""
-    reader = PdfFileReader(BytesIO(pdf), strict=False)
-    for sig in reader.embedded_signatures:
-        if sig.field_name == field_name:
-            return 2 * len(cms.ContentInfo.load(sig.pkcs7_content, strict=False).dump())
+def _container_hex(writer: IncrementalPdfFileWriter, field_name: str, pdf: bytes) -> int:
+    """The signature container's hex length, read from the DER header at the offset where the signing wrote
+    it (its /Contents placeholder remembers that offset in the output) — no parse of the output."""
+    for name, value, _ref in fields.enumerate_sig_fields(writer, filled_status=True):
+        if name != field_name:
+            continue
+        placeholder = value.get_object().get("/Contents") if value is not None else None
+        if not isinstance(placeholder, DERPlaceholder):
+            break
+        start, _end = placeholder.offsets
+        if pdf[start:start + 3] != b"<30":  # '<', then a DER SEQUENCE (the ContentInfo)
+            break
+        first = int(pdf[start + 3:start + 5], 16)
+        if first < 0x80:
+            return 2 * (2 + first)
+        width = first & 0x7F
+        length = int(pdf[start + 5:start + 5 + 2 * width], 16)
+        return 2 * (2 + width + length)
     raise SealingError("签名域未找到", code="FIELD_MISSING")
-
-
-
-class LoadedKeySigner(signers.SimpleSigner):  # type: ignore[misc]
-    """pyHanko's SimpleSigner re-parses its private key on every signature (~50-90 ms for RSA-2048 here);
-    this one keeps the parsed key for the life of the process."""
-
-    def __init__(self, *, signing_key: PrivateKeyTypes, **kwargs: Any) -> None:
-        der = signing_key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                                        serialization.NoEncryption())
-        super().__init__(signing_key=keys.PrivateKeyInfo.load(der), **kwargs)
-        self._key = signing_key
-
-    async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
-        mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
-        hash_algo = get_pyca_cryptography_hash(digest_algorithm)
-        if mechanism == "rsassa_pkcs1v15" and isinstance(self._key, rsa.RSAPrivateKey):
-            return self._key.sign(data, padding.PKCS1v15(), hash_algo)
-        if mechanism == "ecdsa" and isinstance(self._key, ec.EllipticCurvePrivateKey):
-            return self._key.sign(data, ec.ECDSA(hash_algo))
-        result: bytes = await super().async_sign_raw(data, digest_algorithm, dry_run)
-        return result

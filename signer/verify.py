@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from io import BytesIO
-from typing import Any
+from typing import Any, TypeAlias
 
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
@@ -305,21 +305,28 @@ def _coverage(status: PdfSignatureStatus) -> str:
     return "partial"
 
 
+#: a PDF already parsed by the caller (pyHanko's reader; opaque outside ``signer``), so that a seal's
+#: pre-countersign check reads the parse the seal signs with instead of parsing the file again
+ParsedPdf: TypeAlias = PdfFileReader
+
+
 def verify_pdf(
     data: bytes,
     trust: TrustSettings,
     *,
     expected_offices: Sequence[str] = (),
     route_of: RouteLookup | None = None,
+    parsed: ParsedPdf | None = None,
 ) -> VerificationReport:
     """Verify every signature of a PDF and apply the MinSeal policy. Never raises on bad input, and nothing
-    pyHanko logs reaches the caller's stderr."""
+    pyHanko logs reaches the caller's stderr. ``parsed``: a parse of exactly ``data`` that nothing has modified
+    (the raw-byte checks still read ``data``)."""
     with _quiet_pyhanko():
-        return _verify(data, trust, expected_offices=expected_offices, route_of=route_of)
+        return _verify(data, trust, expected_offices=expected_offices, route_of=route_of, parsed=parsed)
 
 
 def _verify(data: bytes, trust: TrustSettings, *, expected_offices: Sequence[str],
-            route_of: RouteLookup | None) -> VerificationReport:
+            route_of: RouteLookup | None, parsed: ParsedPdf | None) -> VerificationReport:
     digest = hashlib.sha256(data).hexdigest()
 
     def report(findings: list[Finding], signatures: Sequence[SignatureFacts] = (), **doc: Any) -> VerificationReport:
@@ -339,7 +346,7 @@ def _verify(data: bytes, trust: TrustSettings, *, expected_offices: Sequence[str
     if early:
         return report(early)
     try:
-        reader = PdfFileReader(BytesIO(data), strict=False)
+        reader = parsed if parsed is not None else PdfFileReader(BytesIO(data), strict=False)
         revisions = reader.xrefs.total_revisions
         pages = int(reader.root["/Pages"]["/Count"])
         # one pass: pyHanko's per-kind properties each re-collect (and re-parse every /Contents hex string)

@@ -14,6 +14,7 @@ from api.storage.blobs import sha256_hex
 from api.storage.engine import Database
 from api.storage.models import ReportCacheRow
 from signer.report import VerificationReport, report_from_dict
+from signer.verify import ParsedPdf
 
 
 class ReportCache:
@@ -31,13 +32,14 @@ class ReportCache:
         h.update(b"fetch" if trust.allow_fetching else b"local")
         return h.hexdigest()
 
-    def verify(self, pdf: bytes) -> VerificationReport:
+    def verify(self, pdf: bytes, *, parsed: ParsedPdf | None = None) -> VerificationReport:
+        """``parsed``: a parse of ``pdf`` the caller already holds (the sealer's), used on a cache miss."""
         digest, key = sha256_hex(pdf), self.trust_key()
         with self.db.session() as session:
             row = session.get(ReportCacheRow, (digest, key))
             if row is not None:
                 return report_from_dict(row.report)
-        report = self.verification.verify(pdf)
+        report = self.verification.verify(pdf, parsed=parsed)
         try:
             with self.db.session() as session:
                 session.add(ReportCacheRow(sha256=digest, trust_key=key, report=report.to_dict()))

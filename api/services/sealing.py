@@ -3,34 +3,38 @@ builds the visible seal for the office's slot, signs with the office's cached ke
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives import serialization
-from pyhanko.sign import signers
-from pyhanko.sign.fields import MDPPerm
-from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
-from pyhanko_certvalidator import ValidationContext
-from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from api.services.authority import CertRecord, SealAuthority
 from api.services.offices import Office
 from api.settings import Settings
 from signer.appearance import MM, BoxAppearance, FaceChain, OutlineFont, box_ops, seal_ops
 from signer.decision import DecisionRules, parse_decision
-from signer.errors import MinSealError, NotSealableError, VerificationRefusedError
+from signer.errors import MinSealError, NotSealableError, SealingError, VerificationRefusedError
 from signer.form_facts import read_form_facts
 from signer.keystore import Pkcs11KeyStore, Pkcs12KeyStore
 from signer.layout import read_layout
-from signer.pki import Tier, to_asn1
+from signer.pki import Tier
 from signer.report import Verdict, VerificationReport
 from signer.route import check_slots_form_a_route, plan_box
-from signer.sign import LoadedKeySigner, Sealer, SealingError, SealLevel, SealPlan, SealTarget, container_size
+from signer.sign import DocMdp, PdfToSeal, Sealed, Sealer, SealLevel, SealPlan, SealTarget
+from signer.signers import (
+    KeySigner,
+    Revocation,
+    Timestamper,
+    http_timestamper,
+    key_signer,
+    local_timestamper,
+    token_signer,
+)
 from signer.tsa import MinSealTimeStamper
+from signer.verify import ParsedPdf
 from templates.fonts import FontSet
 from templates.form_text import DEFAULT_OPINIONS as FORM_OPINIONS
 from templates.formats import cn_date
@@ -51,14 +55,22 @@ class SealResult:
     use_entry: dict[str, Any]
 
 
+class SealCheck(Protocol):
+    """The installation's seal check. ``parsed``: the sealer's own parse of ``pdf``, for a check that would
+    otherwise parse it again (a cached report needs none)."""
+
+    def __call__(self, pdf: bytes, /, *, parsed: ParsedPdf | None = None) -> VerificationReport: ...
+
+
 @dataclass(frozen=True)
 class _Job:
     office: Office
     record: CertRecord
     level: SealLevel
+    doc: PdfToSeal
     plan: SealPlan
     sealer: Sealer
-    signer: signers.Signer
+    signer: KeySigner
     key: tuple[str, str, SealLevel, bool]
 
 
@@ -66,7 +78,7 @@ class SealingService:
     """One per process: caches office signers (keys are decrypted once), fonts and seal artwork."""
 
     def __init__(self, settings: Settings, authority: SealAuthority,
-                 check: Callable[[bytes], VerificationReport],
+                 check: SealCheck,
                  use_log: Callable[[dict[str, Any]], None] | None = None) -> None:
         """``check`` is the installation's seal check (route policy, trust, revocation): a countersign covers
         everything before it, so it is only made on a file that passes. ``use_log`` records each use; default:
@@ -76,10 +88,10 @@ class SealingService:
         self.authority = authority
         self._check = check
         self._use_log = use_log or self._append_use
-        self._signers: dict[str, signers.Signer] = {}
+        self._signers: dict[str, KeySigner] = {}
         self._seal_art: dict[str, bytes] = {}
         self._fonts: tuple[OutlineFont, OutlineFont] | None = None
-        self._timestamper: TimeStamper | None = None
+        self._timestamper: Timestamper | None = None
         self._local_tsa: MinSealTimeStamper | None = None
         self._reserve: dict[tuple[str, str, SealLevel, bool], int] = {}
 
@@ -101,32 +113,25 @@ class SealingService:
         return DecisionRules(notice_days=self.settings.notice_days,
                              relief_township_limit=self.settings.relief_limit)
 
-    def signer_for(self, office: Office, record: CertRecord) -> signers.Signer:
+    def signer_for(self, office: Office, record: CertRecord) -> KeySigner:
         key = f"{office.id}:{record.serial}"
         if key not in self._signers:
             store = self.authority.key_store(office)
-            root = to_asn1(self.authority.root_certificate())
+            root = self.authority.root_certificate()
             if isinstance(store, Pkcs12KeyStore):
-                self._signers[key] = LoadedKeySigner(
-                    signing_key=store.private_key(office.id),
-                    signing_cert=to_asn1(store.certificate(office.id)),
-                    cert_registry=SimpleCertificateStore.from_certs([root]),
-                )
+                self._signers[key] = key_signer(store.private_key(office.id), store.certificate(office.id),
+                                                root=root)
             elif isinstance(store, Pkcs11KeyStore):
-                from pyhanko.sign.pkcs11 import PKCS11Signer
-
-                session = store.open_session()
-                self._signers[key] = PKCS11Signer(session, key_label=office.id, cert_label=office.id,
-                                                  other_certs_to_pull=(), ca_chain=[root], use_raw_mechanism=True)
+                self._signers[key] = token_signer(store.open_session(), office.id, root=root)
             else:
                 raise NotSealableError("未知的密钥库类型")
         return self._signers[key]
 
-    def timestamper(self) -> TimeStamper:
+    def timestamper(self) -> Timestamper:
         """The configured TSA over HTTP, or MinSeal's own in process."""
         if self._timestamper is None:
             if self.settings.tsa_url:
-                self._timestamper = HTTPTimeStamper(self.settings.tsa_url, timeout=10)
+                self._timestamper = http_timestamper(self.settings.tsa_url, timeout=10)
             else:
                 self._timestamper = self.local_timestamper()
         return self._timestamper
@@ -136,18 +141,18 @@ class SealingService:
         if self._local_tsa is None:
             tsa_cert = self.authority.ensure_tsa()
             key = self.authority.tsa_store().private_key(self.authority.TSA_KEY_ID)
-            root = to_asn1(self.authority.root_certificate())
-            self._local_tsa = MinSealTimeStamper(
-                tsa_cert=to_asn1(tsa_cert), tsa_key=key,  # type: ignore[arg-type]
-                certs_to_embed=SimpleCertificateStore.from_certs([root]))
+            self._local_tsa = local_timestamper(tsa_cert, key, root=self.authority.root_certificate())
         return self._local_tsa
 
-    def validation_context(self) -> ValidationContext:
-        root = to_asn1(self.authority.root_certificate())
+    def revocation(self) -> Revocation:
+        """Long-term seals embed revocation data fetched from the certificates' URLs, or this installation's
+        current CRL (both read when a seal needs them)."""
         if self.settings.fetch_revocation:
-            return ValidationContext(trust_roots=[root], allow_fetching=True, revocation_mode="hard-fail")
-        crl = self.authority.crl().public_bytes(serialization.Encoding.DER)
-        return ValidationContext(trust_roots=[root], crls=[crl], allow_fetching=False, revocation_mode="hard-fail")
+            return Revocation(root=self.authority.root_certificate)
+        return Revocation(root=self.authority.root_certificate, crl=self._crl_der)
+
+    def _crl_der(self) -> bytes:
+        return self.authority.crl().public_bytes(serialization.Encoding.DER)
 
     def seal_art(self, office: Office) -> bytes:
         if office.id not in self._seal_art:
@@ -158,31 +163,18 @@ class SealingService:
     def seal(self, pdf: bytes, office_key: str, *, opinion: str | None = None, level: str | None = None,
              day: dt.date | None = None, actor: str = "cli",
              deliver: Callable[[bytes], None] | None = None, decision: object = None) -> SealResult:
-        """For the CLI and scripts (blocking). ``deliver`` writes the sealed file; the use log records it
-        only after it returned, so the log never names an output that does not exist. ``decision``: the tier's
-        figures (signer/decision.py), validated and drawn inside its signature appearance."""
+        """The one signing path, blocking (the service calls it from its worker threads). ``deliver`` writes
+        the sealed file; the use log records it only after it returned, so the log never names an output that
+        does not exist. ``decision``: the tier's figures (signer/decision.py), validated and drawn inside its
+        signature appearance. The file is parsed once: layout, form facts and the pre-countersign check read
+        that parse, and the same writer signs."""
         job = self._prepare(pdf, office_key, opinion=opinion, level=level, day=day, decision=decision)
         try:
-            out = job.sealer.seal(pdf, job.plan, job.signer, reserve=self._reserve.get(job.key))
+            sealed = job.sealer.seal(job.doc, job.plan, job.signer, reserve=self._reserve.get(job.key))
         except SealingError:
             self.authority.check_can_seal(office_key)  # revoked while we signed: say so (SEAL_REVOKED)
             raise
-        return self._finish(pdf, out, job, actor, deliver)
-
-    async def async_seal(self, pdf: bytes, office_key: str, *, opinion: str | None = None,
-                         level: str | None = None, day: dt.date | None = None, actor: str = "api",
-                         decision: object = None) -> SealResult:
-        """For the service: signing, timestamping and revocation fetching await pyHanko's async API, so the
-        event loop is never blocked by the network; planning and the pre-countersign check (which block) run in
-        a worker thread."""
-        job = await asyncio.to_thread(self._prepare, pdf, office_key, opinion=opinion, level=level, day=day,
-                                      decision=decision)
-        try:
-            out = await job.sealer.async_seal(pdf, job.plan, job.signer, reserve=self._reserve.get(job.key))
-        except SealingError:
-            self.authority.check_can_seal(office_key)  # revoked while we signed: say so (SEAL_REVOKED)
-            raise
-        return self._finish(pdf, out, job, actor, None)
+        return self._finish(pdf, sealed, job, actor, deliver)
 
     def _prepare(self, pdf: bytes, office_key: str, *, opinion: str | None, level: str | None,
                  day: dt.date | None, decision: object = None) -> _Job:
@@ -192,30 +184,34 @@ class SealingService:
         except ValueError:
             levels = "、".join(v.value for v in SealLevel)
             raise NotSealableError(f"签章级别只能是：{levels}", code="BAD_LEVEL") from None
-        plan = self.plan(pdf, office, opinion=opinion, level=seal_level, day=day or dt.date.today(),
+        doc = PdfToSeal(pdf)
+        plan = self.plan(doc, office, opinion=opinion, level=seal_level, day=day or dt.date.today(),
                          decision=decision)
         if not plan.certify:
-            self._refuse_unless_passes(pdf, office)
+            self._refuse_unless_passes(doc, office)
         sealer = Sealer(timestamper=self.timestamper() if seal_level is not SealLevel.B_B else None,
-                        validation_context=self.validation_context)
-        return _Job(office, record, seal_level, plan, sealer, self.signer_for(office, record),
+                        revocation=self.revocation())
+        return _Job(office, record, seal_level, doc, plan, sealer, self.signer_for(office, record),
                     (office.id, record.serial, seal_level, plan.certify))
 
-    def _finish(self, pdf: bytes, out: bytes, job: _Job, actor: str,
+    def _finish(self, pdf: bytes, sealed: Sealed, job: _Job, actor: str,
                 deliver: Callable[[bytes], None] | None) -> SealResult:
+        out = sealed.pdf
         if deliver is not None:
             deliver(out)
         if job.key not in self._reserve:
             # signature sizes vary by a few bytes (ECDSA, timestamps, revocation data): keep headroom
-            self._reserve[job.key] = container_size(out, job.plan.target.field_name) + 2048
+            self._reserve[job.key] = sealed.container_hex + 2048
         entry = _use_entry(actor=actor, office=job.office, record=job.record, field=job.plan.target.field_name,
                            before=pdf, after=out, level=job.level, certified=job.plan.certify)
         self._use_log(entry)
         return SealResult(out, job.plan.target.field_name, job.plan.certify, job.office, job.record.serial, job.level,
                           entry)
 
-    def _refuse_unless_passes(self, pdf: bytes, office: Office) -> None:
-        report = self._check(pdf)
+    def _refuse_unless_passes(self, doc: PdfToSeal, office: Office) -> None:
+        """A countersign covers everything before it: only on a file that passes (通过), read before the
+        seal adds anything."""
+        report = self._check(doc.pdf, parsed=doc.reader)
         if report.verdict is not Verdict.PASSED:
             raise VerificationRefusedError(
                 f"「{office.name}」不能会签：文件未通过电子签章校验（{report.summary()}）",
@@ -227,9 +223,9 @@ class SealingService:
         except MinSealError:
             return None
 
-    def plan(self, pdf: bytes, office: Office, *, opinion: str | None, level: SealLevel, day: dt.date,
+    def plan(self, doc: PdfToSeal, office: Office, *, opinion: str | None, level: SealLevel, day: dt.date,
              decision: object = None) -> SealPlan:
-        layout = read_layout(pdf)
+        layout = read_layout(doc.reader)
         check_slots_form_a_route(layout.table, self._route_of)
         box = plan_box(layout.table, layout.signed, office_id=office.id, office_name=office.name, tier=office.tier)
         text_font, seal_font = self.fonts()
@@ -238,7 +234,7 @@ class SealingService:
         x1, y1, x2, y2 = slot.rect
         target = SealTarget(slot.field_name, slot.page_index, slot.rect)
         if not box.issuing:
-            facts = read_form_facts(pdf)
+            facts = read_form_facts(doc.reader)
             ruling = parse_decision(decision, tier=office.tier, facts=facts, day=day, rules=self.decision_rules())
             kind = facts.kind if facts is not None and facts.kind in FORM_OPINIONS else "dibao"
             text = opinion or ruling.opinion or FORM_OPINIONS[kind][office.tier.value]
@@ -249,13 +245,13 @@ class SealingService:
             ), text_font=self.text_faces(), seal_font=seal_font, seal_content=art)
             reserve = tuple(SealTarget(s.field_name, s.page_index, s.rect) for s in box.reserve)
             return SealPlan(target=target, appearance=drawn.ops, fonts=drawn.fonts, level=level,
-                            certify=box.certify, docmdp=MDPPerm.FILL_FORMS, reserve=reserve, reason=text[:200],
+                            certify=box.certify, docmdp=DocMdp.FILL_FORMS, reserve=reserve, reason=text[:200],
                             signer_name=office.name)
         appearance = box_ops(BoxAppearance(width=x2 - x1, height=y2 - y1, opinion=None, office=None,
                                            date_text=None, seal=office.seal_spec),
                              text_font=text_font, seal_font=seal_font, seal_content=art).ops
         riding = (art, office.seal_spec.diameter_mm * MM) if layout.pages > 1 else None
-        return SealPlan(target=target, appearance=appearance, level=level, certify=True, docmdp=MDPPerm.NO_CHANGES,
+        return SealPlan(target=target, appearance=appearance, level=level, certify=True, docmdp=DocMdp.NO_CHANGES,
                         riding_seal=riding, reason="发布", signer_name=office.name)
 
     def _append_use(self, entry: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ from api.services.offices import RegistryError, UnknownOfficeError
 from api.settings import Settings
 from signer.errors import InputFileError
 from signer.report import VerificationReport
-from signer.verify import TrustSettings, verify_pdf
+from signer.verify import ParsedPdf, TrustSettings, verify_pdf
 
 
 def load_roots(paths: Sequence[Path]) -> tuple[x509.Certificate, ...]:
@@ -49,7 +49,8 @@ class VerificationService:
             return None
 
     def verify(self, pdf: bytes, *, roots: Sequence[Path] = (), expected_offices: Sequence[str] = (),
-               min_level: str | None = None) -> VerificationReport:
+               min_level: str | None = None, parsed: ParsedPdf | None = None) -> VerificationReport:
+        """``parsed``: the sealer's own parse of ``pdf``, so a pre-countersign check does not parse it again."""
         route_of = self._route_of if self.authority.registry_or_none() is not None else None
         return verify_pdf(pdf, self.trust(roots, min_level=min_level), expected_offices=expected_offices,
-                          route_of=route_of)
+                          route_of=route_of, parsed=parsed)

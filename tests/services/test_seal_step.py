@@ -27,8 +27,8 @@ from signer.pki import Tier
 from signer.relief_route import relief_approver, relief_file_ends_after
 from signer.seal_image import SealFont, SealSpec, seal_svg
 from signer.sign import RIDING_INSET, RIDING_MIN_SLICE, riding_groups
-from tests.support import pdftools
 from tests.services.test_sealing import red_mask, root_asn1
+from tests.support import pdftools
 
 VILLAGE, TOWNSHIP, COUNTY = "130634100201", "130634100", "130634"
 DAY = dt.date(2026, 12, 20)

@@ -13,6 +13,7 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
+from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import serialization
 from PIL import Image
@@ -287,14 +288,16 @@ def test_rsa_seals_verify_in_pdfsig_too(world, nssdb, form_pdf, tmp_path) -> Non
         assert status.bottom_line and "rsa" in status.signing_cert.public_key.algorithm
 
 
-def test_async_seal_for_the_service(world, form_pdf) -> None:  # type: ignore[no-untyped-def]
+def test_sealing_from_worker_threads_for_the_service(world, form_pdf) -> None:  # type: ignore[no-untyped-def]
+    """The service signs with the one blocking path in its worker threads, beside a running event loop:
+    long-term data fetched over HTTP (B-LT) and a countersign work there too."""
     import asyncio
 
     _settings, authority, sealing = world
 
     async def seal_twice() -> tuple[bytes, bytes]:
-        first = await sealing.async_seal(form_pdf, VILLAGE, level="B-LT")
-        second = await sealing.async_seal(first.pdf, TOWNSHIP, level="B-T")
+        first = await asyncio.to_thread(sealing.seal, form_pdf, VILLAGE, level="B-LT")
+        second = await asyncio.to_thread(sealing.seal, first.pdf, TOWNSHIP, level="B-T")
         return first.pdf, second.pdf
 
     first, second = asyncio.run(seal_twice())
@@ -302,3 +305,30 @@ def test_async_seal_for_the_service(world, form_pdf) -> None:  # type: ignore[no
     reader = PdfFileReader(BytesIO(second))
     vc = ValidationContext(trust_roots=[root_asn1(authority)], allow_fetching=True)
     assert all(validate_pdf_signature(s, signer_validation_context=vc).bottom_line for s in reader.embedded_signatures)
+
+
+def test_one_parse_per_seal(world, form_pdf, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A seal parses its file once: layout, form facts and the pre-countersign check read the parse the same
+    writer signs with, and the next reservation is sized from the signing, not from a parse of the output."""
+    settings, authority, _sealing = world
+    sealing = SealingService(settings, authority, check=VerificationService(settings, authority).verify)
+    parses: list[int] = []
+    original = PdfFileReader.__init__
+
+    def counting(self: PdfFileReader, *args: object, **kwargs: object) -> None:
+        parses.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(PdfFileReader, "__init__", counting)
+    first = sealing.seal(form_pdf, VILLAGE, level="B-T")
+    assert len(parses) == 1
+    parses.clear()
+    second = sealing.seal(first.pdf, TOWNSHIP, level="B-T")  # the check of the village's seal runs first
+    assert len(parses) == 1
+    monkeypatch.undo()
+    for result in (first, second):
+        sig = next(s for s in PdfFileReader(BytesIO(result.pdf)).embedded_signatures
+                   if s.field_name == result.field_name)
+        container = 2 * len(cms.ContentInfo.load(sig.pkcs7_content, strict=False).dump())
+        key = (result.office.id, result.serial, result.level, result.certified)
+        assert sealing._reserve[key] == container + 2048  # what sizes the next seal of this key and level
