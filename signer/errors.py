@@ -30,6 +30,7 @@ __all__ = [
     "SealNotIssuedError",
     "SealRevokedError",
     "SealStateError",
+    "SealingError",
     "TemplateDataError",
     "UnknownFamilyError",
     "UnknownOfficeError",

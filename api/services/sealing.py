@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from cryptography.hazmat.primitives import serialization
 
 from api.services.authority import CertRecord, SealAuthority
+from api.services.local_rules import decision_rules
 from api.services.offices import Office
 from api.settings import Settings
 from signer.appearance import MM, BoxAppearance, FaceChain, OutlineFont, box_ops, seal_ops
@@ -110,8 +111,7 @@ class SealingService:
         return FaceChain(text, self._fallback)
 
     def decision_rules(self) -> DecisionRules:
-        return DecisionRules(notice_days=self.settings.notice_days,
-                             relief_township_limit=self.settings.relief_limit)
+        return decision_rules(self.settings)
 
     def signer_for(self, office: Office, record: CertRecord) -> KeySigner:
         key = f"{office.id}:{record.serial}"

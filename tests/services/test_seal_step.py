@@ -19,6 +19,7 @@ from pyhanko_certvalidator import ValidationContext
 from api.cli.main import main
 from api.services.authority import SealAuthority
 from api.services.documents import DocumentService, seal_font
+from api.services.local_rules import local_rules
 from api.services.sealing import SealingService
 from api.services.verification import VerificationService
 from api.settings import Settings
@@ -114,7 +115,7 @@ def test_township_notice_period_of_the_rule(world, form) -> None:  # type: ignor
 
 def test_relief_routing_by_amount(world, documents: DocumentService) -> None:  # type: ignore[no-untyped-def]
     settings, _authority, sealing = world
-    limit = settings.relief_limit
+    limit = local_rules(settings).relief_township_limit
     assert limit == Decimal("2610.00")  # 3 × the urban 低保标准 870.00
     assert relief_approver(limit, township_limit=limit) is Tier.TOWNSHIP
     assert relief_approver(limit + Decimal("0.01"), township_limit=limit) is Tier.COUNTY

@@ -27,6 +27,7 @@ CODES = {
     "SealRevokedError": "SEAL_REVOKED",
     "WrongOfficeError": "WRONG_OFFICE",
     "NotSealableError": "NOT_SEALABLE",
+    "SealingError": "SEALING_FAILED",
     "NotSignedInError": "NOT_SIGNED_IN",
     "ForbiddenError": "FORBIDDEN",
     "NotFoundError": "NOT_FOUND",

@@ -11,6 +11,7 @@ import pytest
 
 from api.cli.main import main
 from api.services.documents import DocumentService
+from api.services.local_rules import document_rules
 from api.services.offices import DEMO_REGISTRY, Registry
 from api.settings import Settings
 from signer.errors import TemplateDataError
@@ -66,11 +67,11 @@ def test_notice_floor_is_a_setting(catalogue: Catalogue, renderer: PdfRenderer) 
     sample["period"] = {"start": sample["period"]["start"]}
     longer = DocumentService(Settings(notice_days=10), catalogue=catalogue, renderer=renderer,
                              registry=Registry.load(DEMO_REGISTRY))
-    prepared = longer.catalogue.prepare("dibao_notice", sample, rules=longer.settings.document_rules())
+    prepared = longer.catalogue.prepare("dibao_notice", sample, rules=document_rules(longer.settings))
     assert prepared.view["period"]["days"] == 10  # the default period is the local rule's
     sample["period"]["days"] = 7
     with pytest.raises(TemplateDataError, match="共 1 处"):
-        longer.catalogue.prepare("dibao_notice", sample, rules=longer.settings.document_rules())
+        longer.catalogue.prepare("dibao_notice", sample, rules=document_rules(longer.settings))
 
 
 def test_benefits_start_the_month_after_the_decision(documents: DocumentService) -> None:
