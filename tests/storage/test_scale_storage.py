@@ -1,5 +1,5 @@
 """Storage and workflow on both databases (SQLite, and PostgreSQL from a throwaway cluster): the route, constraints
-the domain has, and correctness under real concurrent processes (issue 12)."""
+the domain has, and correctness under real concurrent processes."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from api.storage.engine import Database
 from api.storage.migrate import upgrade
 from api.storage.models import AuditRow, DocumentRow, VersionRow
 from signer.errors import ConflictError
-from tests.support import concurrency
 from tests.conftest import BACKENDS, database_url_for
+from tests.support import concurrency
 from tests.support.service_world import COUNTY, SAMPLE, TOWNSHIP, VILLAGE, World
 
 
