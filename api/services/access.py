@@ -14,6 +14,9 @@ from collections.abc import Sequence
 from enum import StrEnum
 
 from api.services.identity import Principal, Role
+from api.storage import audit, repositories
+from api.storage.engine import Database
+from signer.errors import ForbiddenError
 from signer.pki import Tier
 
 
@@ -68,3 +71,15 @@ def may_see(principal: Principal, route: Sequence[str], reached: int) -> bool:
 def manages(principal: Principal, office_id: str, subtree: set[str]) -> bool:
     """An admin manages its own office and every office below it."""
     return principal.role is Role.ADMIN and (office_id == principal.office_id or office_id in subtree)
+
+
+def admin_scope(db: Database, who: Principal, action: Action) -> set[str]:
+    """The offices an admin acts for (its own and every office below it); anyone else is refused, and the refusal
+    is recorded in the audit chain."""
+    if not role_may(who, action):
+        with db.session() as session:
+            audit.append(session, actor=who.actor, action="deny", office_id=who.office_id,
+                         detail={"action": action.value, "code": "ROLE_FORBIDDEN"})
+        raise ForbiddenError("只有管理员可以进行此操作", code="ROLE_FORBIDDEN")
+    with db.session() as session:
+        return {who.office_id, *repositories.offices_below(session, who.office_id)}

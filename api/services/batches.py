@@ -16,13 +16,12 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from api.services.batch_inputs import check_count
 from api.services.container import Services
-from api.services.identity import Principal, Role
+from api.services.identity import Principal, Role, active_principal
 from api.storage import audit, repositories
-from api.storage.models import OfficeRow, UserRow, utcnow
+from api.storage.engine import Session
+from api.storage.models import utcnow
 from signer.errors import ConflictError, ForbiddenError, MinSealError, NotFoundError, TemplateDataError
 from signer.pki import Tier
 
@@ -186,7 +185,7 @@ class BatchService:
                                         "可以重新签章", code="NOT_RESEALABLE")
                 try:
                     already = flow.create(who, old.family, old.data, replaces=old_id).id
-                except IntegrityError:  # another run replaced it between our check and our insert
+                except repositories.DuplicateRow:  # another run replaced it between our check and our insert
                     with self.services.db.session() as session:
                         already = repositories.replacement_of(session, old_id)
                     if already is None:
@@ -199,13 +198,12 @@ class BatchService:
             return repositories.link_batch_item(session, item_id, made)
 
     @staticmethod
-    def principal_of(session: Any, user_id: int) -> Principal:
-        user = session.get(UserRow, user_id)
-        if user is None or user.disabled:
+    def principal_of(session: Session, user_id: int) -> Principal:
+        """The user a batch runs as; refused once that user is disabled."""
+        who = active_principal(session, user_id)
+        if who is None:
             raise ForbiddenError("提交批量任务的用户已停用", code="USER_DISABLED")
-        office = session.get(OfficeRow, user.office_id)
-        return Principal(user.id, user.username, user.display_name, office.id, office.name, Tier(office.tier),
-                         Role(user.role))
+        return who
 
     # -- progress ----------------------------------------------------------------------------------------------
     def progress(self, batch_id: str, *, who: Principal | None = None, with_items: bool = False) -> Progress:

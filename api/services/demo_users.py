@@ -6,12 +6,10 @@ import os
 import secrets
 from pathlib import Path
 
-from sqlalchemy import select
-
 from api.services.container import Services
 from api.services.identity import Role
 from api.settings import Settings
-from api.storage.models import OfficeRow
+from api.storage.offices_store import office_rows
 from signer.pki import Tier
 
 #: roles each tier's offices get in the demo
@@ -35,8 +33,7 @@ def create_demo_users(services: Services) -> tuple[Path, int]:
     path = passwords_path(services.settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     created = 0
-    with services.db.session() as session:
-        offices = list(session.execute(select(OfficeRow).order_by(OfficeRow.id)).scalars())
+    offices = sorted(office_rows(services.db), key=lambda o: o.id)
     lines = []
     for office in offices:
         for role in DEMO_ROLES[Tier(office.tier)]:

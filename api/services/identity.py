@@ -15,11 +15,11 @@ from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from api.storage import audit
-from api.storage.models import ApiTokenRow, OfficeRow, UserRow, WebSessionRow
+from api.storage import users as user_rows
+from api.storage.engine import Session
+from api.storage.models import UserRow
 from signer.errors import ErrorCategory, NotSignedInError, UserError
 from signer.pki import Tier
 
@@ -67,10 +67,18 @@ def hash_password(password: str) -> str:
 
 
 def _principal(session: Session, user: UserRow) -> Principal:
-    office = session.get(OfficeRow, user.office_id)
+    office = user_rows.find_office(session, user.office_id)
     assert office is not None
     return Principal(user.id, user.username, user.display_name, office.id, office.name, Tier(office.tier),
                      Role(user.role))
+
+
+def active_principal(session: Session, user_id: int) -> Principal | None:
+    """The user as a caller, or None when it no longer exists or is disabled (work queued in its name stops)."""
+    user = user_rows.by_id(session, user_id)
+    if user is None or user.disabled:
+        return None
+    return _principal(session, user)
 
 
 class IdentityService:
@@ -86,14 +94,12 @@ class IdentityService:
             role_value = Role(role)
         except ValueError:
             raise UserError(f"角色只能是：{'、'.join(r.value for r in Role)}", code="BAD_ROLE") from None
-        if session.get(OfficeRow, office_id) is None:
+        if user_rows.find_office(session, office_id) is None:
             raise UserError(f"名录中没有编号为「{office_id}」的单位", code="UNKNOWN_OFFICE")
-        if session.execute(select(UserRow).where(UserRow.username == username)).scalar() is not None:
+        if user_rows.by_name(session, username) is not None:
             raise UserError(f"用户名「{username}」已存在", code="USER_EXISTS", category=ErrorCategory.CONFLICT)
-        user = UserRow(username=username, display_name=display_name or username, office_id=office_id,
-                       role=role_value.value, password_hash=hash_password(password))
-        session.add(user)
-        session.flush()
+        user = user_rows.add(session, username=username, display_name=display_name or username,
+                             office_id=office_id, role=role_value.value, password_hash=hash_password(password))
         audit.append(session, actor=actor, action="user.add", office_id=office_id,
                      detail={"username": username, "role": role_value.value})
         return user
@@ -102,10 +108,7 @@ class IdentityService:
         user = self.user(session, username)
         user.disabled = disabled
         if disabled:  # a disabled user is signed out everywhere and its tokens stop working
-            for row in session.execute(select(WebSessionRow).where(WebSessionRow.user_id == user.id)).scalars():
-                session.delete(row)
-            for tok in session.execute(select(ApiTokenRow).where(ApiTokenRow.user_id == user.id)).scalars():
-                tok.revoked = True
+            user_rows.sign_out_everywhere(session, user.id)
         audit.append(session, actor=actor, action="user.disable" if disabled else "user.enable",
                      office_id=user.office_id, detail={"username": username})
         return user
@@ -117,21 +120,18 @@ class IdentityService:
                      detail={"username": username})
 
     def user(self, session: Session, username: str) -> UserRow:
-        user = session.execute(select(UserRow).where(UserRow.username == username)).scalar()
+        user = user_rows.by_name(session, username)
         if user is None:
             raise UserError(f"没有用户「{username}」", code="UNKNOWN_USER", category=ErrorCategory.NOT_FOUND)
         return user
 
     def users(self, session: Session, office_ids: set[str] | None = None) -> list[UserRow]:
-        query = select(UserRow).order_by(UserRow.office_id, UserRow.username)
-        if office_ids is not None:
-            query = query.where(UserRow.office_id.in_(office_ids))
-        return list(session.execute(query).scalars())
+        return user_rows.listing(session, office_ids)
 
     # -- sign-in -------------------------------------------------------------------------------------------
     def authenticate(self, session: Session, username: str, password: str) -> Principal:
         """Same answer for an unknown user and a wrong password (no user enumeration)."""
-        user = session.execute(select(UserRow).where(UserRow.username == username)).scalar()
+        user = user_rows.by_name(session, username)
         bad = NotSignedInError("用户名或密码错误", code="BAD_CREDENTIALS")
         if user is None:
             _hasher.hash("timing-equaliser")
@@ -147,8 +147,8 @@ class IdentityService:
     def open_session(self, session: Session, principal: Principal) -> tuple[str, str]:
         """A new browser session: (cookie token, CSRF token)."""
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
-        session.add(WebSessionRow(token_hash=token_hash(token), user_id=principal.user_id, csrf_token=csrf,
-                                  expires_at=self._expiry()))
+        user_rows.add_web_session(session, token_hash=token_hash(token), user_id=principal.user_id,
+                                  csrf_token=csrf, expires_at=self._expiry())
         return token, csrf
 
     def _expiry(self) -> dt.datetime:
@@ -156,40 +156,40 @@ class IdentityService:
 
     def from_session(self, session: Session, token: str) -> tuple[Principal, str]:
         """(caller, CSRF token) of a live session; sliding expiry."""
-        row = session.get(WebSessionRow, token_hash(token))
+        row = user_rows.web_session(session, token_hash(token))
         now = dt.datetime.now(dt.UTC)
         if row is None:
             raise NotSignedInError("登录已失效，请重新登录", code="SESSION_EXPIRED")
         expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=dt.UTC)
         if expires < now:
-            session.delete(row)
+            user_rows.end_web_session(session, row)
             raise NotSignedInError("登录已超时，请重新登录", code="SESSION_EXPIRED")
-        user = session.get(UserRow, row.user_id)
+        user = user_rows.by_id(session, row.user_id)
         if user is None or user.disabled:
             raise NotSignedInError("该用户已停用", code="USER_DISABLED")
         row.expires_at = self._expiry()
         return _principal(session, user), row.csrf_token
 
     def close_session(self, session: Session, token: str) -> None:
-        row = session.get(WebSessionRow, token_hash(token))
+        row = user_rows.web_session(session, token_hash(token))
         if row is not None:
-            session.delete(row)
+            user_rows.end_web_session(session, row)
 
     # -- API tokens ----------------------------------------------------------------------------------------
     def create_token(self, session: Session, user_id: int, name: str, *, actor: str) -> str:
         """Returns the token once; only its hash is kept."""
         token = "mst_" + secrets.token_urlsafe(32)
-        session.add(ApiTokenRow(user_id=user_id, name=name[:64] or "token", token_hash=token_hash(token)))
-        user = session.get(UserRow, user_id)
+        user_rows.add_token(session, user_id=user_id, name=name[:64] or "token", token_hash=token_hash(token))
+        user = user_rows.by_id(session, user_id)
         audit.append(session, actor=actor, action="token.create", office_id=user.office_id if user else None,
                      detail={"name": name[:64]})
         return token
 
     def from_token(self, session: Session, token: str) -> Principal:
-        row = session.execute(select(ApiTokenRow).where(ApiTokenRow.token_hash == token_hash(token))).scalar()
+        row = user_rows.token(session, token_hash(token))
         if row is None or row.revoked:
             raise NotSignedInError("API 令牌无效或已撤销", code="BAD_TOKEN")
-        user = session.get(UserRow, row.user_id)
+        user = user_rows.by_id(session, row.user_id)
         if user is None or user.disabled:
             raise NotSignedInError("该用户已停用", code="USER_DISABLED")
         return _principal(session, user)

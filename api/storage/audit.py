@@ -52,6 +52,32 @@ def append(session: Session, *, actor: str, action: str, office_id: str | None =
     return row
 
 
+def entries(session: Session, office_ids: Iterable[str], *, since: dt.datetime | None = None,
+            until: dt.datetime | None = None, action: str | None = None, limit: int = 1000,
+            newest_first: bool = False) -> list[AuditRow]:
+    """Rows of these offices, at or after ``since`` and before ``until``, of one action if given, in chain order
+    (or newest first), at most ``limit``."""
+    query = select(AuditRow).where(AuditRow.office_id.in_(list(office_ids)))
+    query = query.order_by(AuditRow.seq.desc() if newest_first else AuditRow.seq)
+    if since is not None:
+        query = query.where(AuditRow.at >= since)
+    if until is not None:
+        query = query.where(AuditRow.at < until)
+    if action:
+        query = query.where(AuditRow.action == action)
+    return list(session.execute(query.limit(limit)).scalars())
+
+
+def actions(session: Session) -> list[str]:
+    """Every action the chain holds, sorted (the filter's choices)."""
+    return sorted(set(session.execute(select(AuditRow.action).distinct()).scalars()))
+
+
+def chain(session: Session) -> list[AuditRow]:
+    """The whole chain in order (what :func:`verify_chain` walks)."""
+    return list(session.execute(select(AuditRow).order_by(AuditRow.seq)).scalars())
+
+
 #: the advisory lock key of the audit chain (any constant; "MSAUDIT" in ASCII)
 CHAIN_LOCK_KEY = 0x4D534155444954
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session as Session  # re-exported: services name the transaction without SQLAlchemy
+from sqlalchemy.orm import sessionmaker
 
 
 def database_url(explicit: str | None, data_dir: Path) -> str:

@@ -173,7 +173,7 @@ class PkiStateRow(Base):
 
 
 class PublicationRow(Base):
-    """A notice's or certificate's public life (issue 9): 公示 period, state, versions, revocation. The ``public``
+    """A notice's or certificate's public life: 公示 period, state, versions, revocation. The ``public``
     column holds exactly what its public page may show, computed when the notice was built."""
 
     __tablename__ = "publications"
@@ -218,9 +218,8 @@ class ObjectionRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-# -- issue 12: scale (batches; constraints the domain has) ------------------------------------------------------
+# -- scale (batches; constraints the domain has) ---------------------------------------------------------------
 #: one seal per box: an office seals a document once (its box); imported and rendered versions carry no new seal
-SEALING_KINDS = ("sealed", "countersigned", "approved")
 _SEALING = "kind IN ('sealed', 'countersigned', 'approved')"
 sa.Index("uq_versions_one_seal_per_box", VersionRow.document_id, VersionRow.office_id, unique=True,
          sqlite_where=sa.text(_SEALING), postgresql_where=sa.text(_SEALING))

@@ -7,10 +7,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.storage.models import BatchItemRow, BatchRow, DocumentRow, OfficeRow, VersionRow, utcnow
 from signer.errors import ConflictError, NotFoundError
+
+#: what a write refused by a unique constraint raises (services catch it by this name, without SQLAlchemy)
+DuplicateRow = IntegrityError
 
 
 def sync_offices(session: Session, offices: Iterable[tuple[str, str, str, str | None, str | None, float,
@@ -92,11 +96,7 @@ def transition(session: Session, doc: DocumentRow, seen_lock: int, **values: obj
     session.refresh(doc)
 
 
-def referenced_blobs(session: Session) -> set[str]:
-    return set(session.execute(select(VersionRow.sha256)).scalars())
-
-
-# -- issue 12: batches ---------------------------------------------------------------------------------------------
+# -- batches ---------------------------------------------------------------------------------------------------------
 def add_batch(session: Session, *, batch_id: str, kind: str, family: str | None, user_id: int, office_id: str,
               items: Sequence[tuple[str, dict[str, Any]]]) -> BatchRow:
     """The batch and all its items (label, payload), pending, in the caller's transaction."""

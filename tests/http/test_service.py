@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -19,11 +20,16 @@ import httpx
 import pytest
 from sqlalchemy import func, select, text
 
+from api.http import schemas
+from api.services.batches import ItemView, Progress
 from api.services.demo_users import demo_username
 from api.services.documents import DocumentService
 from api.services.identity import Role
+from api.services.publication import CompareResult, NoticeView, ObjectionView, PublicView, SealLine
+from api.services.workflow import DocumentView, VersionView
 from api.storage.audit import verify_chain
 from api.storage.models import AuditRow, DocumentRow, VersionRow
+from signer.report import DocumentFacts, Finding, SignatureFacts
 from tests.support.servers import free_port, wait_until_ready
 from tests.support.service_world import (
     COUNTY,
@@ -121,6 +127,53 @@ def test_whole_route_village_township_county(world: World, base: str) -> None:
     uses = [r for r in rows if r.action == "seal.use" and r.document_id == doc_id]
     assert [u.office_id for u in uses] == [VILLAGE, TOWNSHIP, COUNTY]
     assert verify_chain(rows).ok
+
+
+#: each response model and the service view it answers with (the JSON a route returns is the view's fields)
+MIRRORS = [(schemas.DocumentPublic, DocumentView), (schemas.VersionPublic, VersionView),
+           (schemas.NoticePublic, NoticeView), (schemas.ObjectionPublic, ObjectionView),
+           (schemas.SealLinePublic, SealLine), (schemas.ComparePublic, CompareResult),
+           (schemas.BatchPublic, Progress), (schemas.BatchItemPublic, ItemView),
+           (schemas.FindingPublic, Finding), (schemas.SignaturePublic, SignatureFacts),
+           (schemas.DocumentFactsPublic, DocumentFacts)]
+
+
+@pytest.mark.parametrize(("model", "view"), MIRRORS, ids=[m.__name__ for m, _ in MIRRORS])
+def test_response_models_mirror_the_views(model: type[schemas.Public], view: type[Any]) -> None:
+    """A field added to a view must be added to its model on purpose (or it silently stays out of the JSON)."""
+    assert list(model.model_fields) == [f.name for f in dataclasses.fields(view)]
+
+
+def test_public_page_model_is_the_view_and_its_pdf_link() -> None:
+    assert list(schemas.PublicPagePublic.model_fields) == [f.name for f in dataclasses.fields(PublicView)] + [
+        "pdf_url"]
+
+
+def test_json_answers_are_the_views_and_never_a_secret(world: World, base: str) -> None:
+    clerk = user(world, base, VILLAGE, Role.CLERK)
+    doc = created(clerk)
+    name = demo_username(VILLAGE, Role.CLERK)
+    with world.services.db.session() as session:
+        who = world.services.identity.authenticate(session, name, world.passwords[name])
+    assert doc == world.services.workflow.get(who, doc["id"]).to_dict()
+    assert clerk.get("/api/auth/me").json() == {
+        "username": name, "display_name": who.display_name, "office_id": VILLAGE, "office_name": who.office_name,
+        "tier": "village", "role": "clerk", "role_label": "经办人"}
+    admin = user(world, base, TOWNSHIP, Role.ADMIN)
+    listed = admin.get("/api/users").json()
+    assert listed and all(set(u) == {"username", "display_name", "office_id", "role", "disabled"} for u in listed)
+    added = admin.post("/api/users", json={"username": "json-check", "office_id": VILLAGE, "role": "clerk",
+                                           "password": "a-long-password"})
+    assert added.status_code == 201 and added.json() == {"username": "json-check", "office_id": VILLAGE,
+                                                         "role": "clerk"}
+    entries = admin.get("/api/audit", params={"action": "user.add"}).json()
+    assert entries and set(entries[-1]) == {"seq", "at", "actor", "office_id", "action", "document_id", "detail",
+                                             "hash"}
+    assert entries[-1]["detail"] == {"username": "json-check", "role": "clerk"}
+    csv_text = admin.get("/api/audit", params={"action": "user.add", "format": "csv"}).text
+    assert csv_text.startswith("\ufeff序号,时间") and "json-check" in csv_text
+    token = admin.post("/api/auth/tokens", json={"name": "once"}).json()
+    assert set(token) == {"token", "note"} and token["token"].startswith("mst_")
 
 
 def test_bad_input_names_every_field_and_never_500(world: World, base: str) -> None:

@@ -1,5 +1,5 @@
 """Storage and workflow on both databases (SQLite, and PostgreSQL from a throwaway cluster): the route, constraints
-the domain has, and correctness under real concurrent processes (issue 12)."""
+the domain has, and correctness under real concurrent processes."""
 
 from __future__ import annotations
 

@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
-from sqlalchemy import select
 
 from api.http.deps import read_upload
 from api.http.desk.common import DESK_HEADERS, Desk, DeskUser, field, page, see_other
 from api.http.report_page import report_html
+from api.services.audit_log import AuditLog
 from api.services.authority import REASONS, STATUS_LABELS
 from api.services.identity import Role
 from api.services.seal_admin import OfficeAdmin
-from api.storage.audit import verify_chain
-from api.storage.models import AuditRow
-from signer.errors import MinSealError
+from signer.errors import ForbiddenError, MinSealError
 
 router = APIRouter()
 DONE = {"added": "已添加用户。", "disabled": "已停用。", "enabled": "已启用。", "password": "已重设密码。",
@@ -60,7 +59,6 @@ async def add_user(desk: DeskUser) -> HTMLResponse | RedirectResponse:
 
     def work() -> None:
         if typed["office_id"] not in admin.scope(desk.user):
-            from signer.errors import ForbiddenError
             raise ForbiddenError("只能为本单位及下级单位添加用户", code="OTHER_OFFICE")
         with desk.services.db.session() as session:
             desk.services.identity.add_user(session, username=typed["username"], office_id=typed["office_id"],
@@ -122,7 +120,7 @@ async def change_seal(office_id: str, what: str, desk: DeskUser) -> HTMLResponse
 @router.get("/admin/audit", response_class=HTMLResponse)
 async def audit_log(desk: DeskUser, office: str = "", since: str = "", until: str = "", action: str = "",
                     check: str = "") -> HTMLResponse:
-    admin = _admin(desk)
+    log = AuditLog(desk.services.db)
     filters = {"office": office[:32], "since": since[:10], "until": until[:10], "action": action[:40]}
 
     def day(text: str) -> dt.date | None:
@@ -132,23 +130,13 @@ async def audit_log(desk: DeskUser, office: str = "", since: str = "", until: st
             return None
 
     def work() -> dict[str, Any]:
-        scope = admin.scope(desk.user)
-        offices = scope & {office} if office else scope
-        query = select(AuditRow).where(AuditRow.office_id.in_(offices)).order_by(AuditRow.seq.desc())
-        if (start := day(since)) is not None:
-            query = query.where(AuditRow.at >= dt.datetime.combine(start, dt.time(), dt.UTC))
-        if (end := day(until)) is not None:
-            query = query.where(AuditRow.at < dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC))
-        if action:
-            query = query.where(AuditRow.action == action)
-        with desk.services.db.session() as session:
-            rows = list(session.execute(query.limit(300)).scalars())
-            actions = sorted(set(session.execute(select(AuditRow.action).distinct()).scalars()))
-        chain = verify_chain(desk.services.audit_rows()) if check else None
-        return {"rows": rows, "actions": actions, "offices": sorted(scope), "chain": chain}
+        scope = log.scope(desk.user)
+        rows = log.entries(desk.user, office=office or None, since=day(since), until=day(until),
+                           action=action or None, limit=300, newest_first=True)
+        chain = log.check_chain() if check else None
+        return {"rows": rows, "actions": log.actions(), "offices": sorted(scope), "chain": chain}
 
     ctx = await desk.call(work)
-    from urllib.parse import urlencode
     csv_query = urlencode({k: v for k, v in {**filters, "format": "csv"}.items() if v})
     return page(desk, "audit.html.j2", **ctx, filters=filters, csv_url=f"/api/audit?{csv_query}")
 

@@ -6,54 +6,43 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
-from pydantic import BaseModel, Field
 
 from api.http.deps import CurrentUser, ServicesDep, read_upload, run_blocking
+from api.http.schemas import DocumentCreate, DocumentPublic, FamilyPublic, ReturnBody, SealBody
 from signer.errors import FieldProblem, TemplateDataError
 
 router = APIRouter(prefix="/api", tags=["documents"])
 
 
-class DocumentCreate(BaseModel):
-    family: str = Field(max_length=64)
-    data: dict[str, Any]
-
-
-class SealBody(BaseModel):
-    opinion: str | None = Field(default=None, max_length=300)
-
-
-class ReturnBody(BaseModel):
-    reason: str = Field(max_length=500)
-
-
 @router.get("/templates")
-async def templates(services: ServicesDep, _user: CurrentUser) -> list[dict[str, Any]]:
-    families = services.documents.catalogue
-    return [{"id": f.id, "title": f.title, "kind": f.kind, "tiers": list(f.tiers)} for f in families]
+async def templates(services: ServicesDep, _user: CurrentUser) -> list[FamilyPublic]:
+    return [FamilyPublic(id=f.id, title=f.title, kind=f.kind, tiers=list(f.tiers))
+            for f in services.documents.catalogue]
 
 
 @router.post("/documents", status_code=201)
-async def create(body: DocumentCreate, request: Request, services: ServicesDep, user: CurrentUser) -> dict[str, Any]:
+async def create(body: DocumentCreate, request: Request, services: ServicesDep,
+                 user: CurrentUser) -> DocumentPublic:
     view = await run_blocking(request, services.workflow.create, user, body.family, body.data)
-    return view.to_dict()
+    return DocumentPublic.model_validate(view)
 
 
 @router.get("/documents")
-async def listing(request: Request, services: ServicesDep, user: CurrentUser, inbox: bool = False) -> list[Any]:
+async def listing(request: Request, services: ServicesDep, user: CurrentUser,
+                  inbox: bool = False) -> list[DocumentPublic]:
     views = await run_blocking(request, services.workflow.listing, user, inbox=inbox)
-    return [v.to_dict() for v in views]
+    return [DocumentPublic.model_validate(v) for v in views]
 
 
 @router.get("/inbox")
-async def inbox(request: Request, services: ServicesDep, user: CurrentUser) -> list[Any]:
+async def inbox(request: Request, services: ServicesDep, user: CurrentUser) -> list[DocumentPublic]:
     views = await run_blocking(request, services.workflow.listing, user, inbox=True)
-    return [v.to_dict() for v in views]
+    return [DocumentPublic.model_validate(v) for v in views]
 
 
 @router.get("/documents/{document_id}")
-async def get(document_id: str, request: Request, services: ServicesDep, user: CurrentUser) -> dict[str, Any]:
-    return (await run_blocking(request, services.workflow.get, user, document_id)).to_dict()
+async def get(document_id: str, request: Request, services: ServicesDep, user: CurrentUser) -> DocumentPublic:
+    return DocumentPublic.model_validate(await run_blocking(request, services.workflow.get, user, document_id))
 
 
 def _pdf(view: Any, pdf: bytes, number: int) -> Response:
@@ -77,20 +66,21 @@ async def version_pdf(document_id: str, number: int, request: Request, services:
 
 @router.post("/documents/{document_id}/seal")
 async def seal(document_id: str, body: SealBody, request: Request, services: ServicesDep,
-               user: CurrentUser) -> dict[str, Any]:
-    return (await run_blocking(request, services.workflow.seal, user, document_id, opinion=body.opinion)).to_dict()
+               user: CurrentUser) -> DocumentPublic:
+    view = await run_blocking(request, services.workflow.seal, user, document_id, opinion=body.opinion)
+    return DocumentPublic.model_validate(view)
 
 
 @router.post("/documents/{document_id}/submit")
-async def submit(document_id: str, request: Request, services: ServicesDep, user: CurrentUser) -> dict[str, Any]:
-    return (await run_blocking(request, services.workflow.submit, user, document_id)).to_dict()
+async def submit(document_id: str, request: Request, services: ServicesDep, user: CurrentUser) -> DocumentPublic:
+    return DocumentPublic.model_validate(await run_blocking(request, services.workflow.submit, user, document_id))
 
 
 @router.post("/documents/{document_id}/accept")
 async def accept(document_id: str, request: Request, services: ServicesDep, user: CurrentUser,
                  opinion: Annotated[str | None, Form(max_length=300)] = None,
                  decision: Annotated[str | None, Form(max_length=4000)] = None,
-                 file: Annotated[UploadFile | None, File()] = None) -> dict[str, Any]:
+                 file: Annotated[UploadFile | None, File()] = None) -> DocumentPublic:
     """Verify against the record, then countersign (the county: approve). ``decision``: a JSON object with this
     tier's figures (township: persons, monthly_amount, notice_from, notice_to; county: persons, category,
     standard, monthly_amount, start_month; both: handler, head). Optional ``file``: the file as this office
@@ -99,25 +89,27 @@ async def accept(document_id: str, request: Request, services: ServicesDep, user
     received = await read_upload(file, services) if file is not None else None
     view = await run_blocking(request, services.workflow.accept, user, document_id, opinion=opinion or None,
                               received=received, decision=figures)
-    return view.to_dict()
+    return DocumentPublic.model_validate(view)
 
 
 @router.post("/documents/{document_id}/return")
 async def return_(document_id: str, body: ReturnBody, request: Request, services: ServicesDep,
-                  user: CurrentUser) -> dict[str, Any]:
-    return (await run_blocking(request, services.workflow.return_, user, document_id, reason=body.reason)).to_dict()
+                  user: CurrentUser) -> DocumentPublic:
+    view = await run_blocking(request, services.workflow.return_, user, document_id, reason=body.reason)
+    return DocumentPublic.model_validate(view)
 
 
 @router.post("/documents/{document_id}/recreate", status_code=201)
-async def recreate(document_id: str, request: Request, services: ServicesDep, user: CurrentUser) -> dict[str, Any]:
-    return (await run_blocking(request, services.workflow.recreate, user, document_id)).to_dict()
+async def recreate(document_id: str, request: Request, services: ServicesDep,
+                   user: CurrentUser) -> DocumentPublic:
+    return DocumentPublic.model_validate(await run_blocking(request, services.workflow.recreate, user, document_id))
 
 
 @router.post("/documents/import", status_code=201)
 async def import_pdf(request: Request, services: ServicesDep, user: CurrentUser,
-                     file: Annotated[UploadFile, File()]) -> dict[str, Any]:
+                     file: Annotated[UploadFile, File()]) -> DocumentPublic:
     pdf = await read_upload(file, services)
-    return (await run_blocking(request, services.workflow.import_pdf, user, pdf)).to_dict()
+    return DocumentPublic.model_validate(await run_blocking(request, services.workflow.import_pdf, user, pdf))
 
 
 def _decision(raw: str | None) -> dict[str, Any] | None:

@@ -18,6 +18,7 @@ from starlette.datastructures import UploadFile as StarletteUpload
 from api.errors import http_status
 from api.http.deps import ServicesDep, read_pdf_upload, run_blocking
 from api.http.pages import environment, render
+from api.http.schemas import ComparePublic, PublicPagePublic
 from api.services.publication import CompareResult, PublicView
 from signer.errors import InputFileError, MinSealError, NotFoundError, UploadTooLargeError
 from signer.public_token import read_claims
@@ -162,19 +163,20 @@ async def check_page(public_id: str, request: Request, services: ServicesDep) ->
     return _page(view, result)
 
 
-@router.get("/api/public/{public_id}")
+@router.get("/api/public/{public_id}", response_model=PublicPagePublic)
 async def public_json(public_id: str, request: Request, services: ServicesDep, t: str | None = None) -> Response:
     _hit_page(request, services)
     try:
         view = await _view(request, services, public_id, t)
     except NotFoundError as error:
         return JSONResponse(error.to_dict(), status_code=404, headers={"Cache-Control": NOT_FOUND_CACHE})
-    body = view.to_dict()
-    body["pdf_url"] = f"/v/{public_id}/pdf" if view.pdf_available else None
-    return JSONResponse(body, headers={"Cache-Control": PAGE_CACHE, "X-Content-Type-Options": "nosniff"})
+    body = PublicPagePublic.model_validate({**view.to_dict(),
+                                            "pdf_url": f"/v/{public_id}/pdf" if view.pdf_available else None})
+    return JSONResponse(body.model_dump(mode="json"),
+                        headers={"Cache-Control": PAGE_CACHE, "X-Content-Type-Options": "nosniff"})
 
 
-@router.post("/api/public/{public_id}/check")
+@router.post("/api/public/{public_id}/check", response_model=ComparePublic)
 async def check_json(public_id: str, request: Request, services: ServicesDep) -> Response:
-    result = await _compare(request, services, public_id)
-    return JSONResponse(result.to_dict(), headers={"Cache-Control": "no-store"})
+    result = ComparePublic.model_validate(await _compare(request, services, public_id))
+    return JSONResponse(result.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
