@@ -7,9 +7,9 @@ from __future__ import annotations
 import hashlib
 
 from cryptography.hazmat.primitives import hashes
-from sqlalchemy.exc import IntegrityError
 
 from api.services.verification import VerificationService
+from api.storage import repositories
 from api.storage.blobs import sha256_hex
 from api.storage.engine import Database
 from api.storage.models import ReportCacheRow
@@ -43,7 +43,7 @@ class ReportCache:
         try:
             with self.db.session() as session:
                 session.add(ReportCacheRow(sha256=digest, trust_key=key, report=report.to_dict()))
-        except IntegrityError:  # another worker cached it first: same answer
+        except repositories.DuplicateRow:  # another worker cached it first: same answer
             pass
         return report
 

@@ -20,9 +20,6 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from api.services.checks import ReportCache
 from api.services.identity import Principal, Role
 from api.services.local_rules import LocalRules, local_rules
@@ -39,10 +36,10 @@ from api.services.states import (
 from api.services.verification import VerificationService
 from api.services.workflow import Workflow
 from api.settings import Settings
-from api.storage import audit, repositories
+from api.storage import audit, publications, repositories
 from api.storage.blobs import BlobStore, sha256_hex
-from api.storage.engine import Database
-from api.storage.models import AuditRow, DocumentRow, ObjectionRow, OfficeRow, PublicationRow
+from api.storage.engine import Database, Session
+from api.storage.models import DocumentRow, ObjectionRow, PublicationRow
 from signer.decision import CENT, NoticeRule, dibao_amount
 from signer.errors import ConflictError, FieldProblem, ForbiddenError, NotFoundError, TemplateDataError
 from signer.formats import money
@@ -216,10 +213,7 @@ class PublicationService:
         index = tier_rank(tier)
         if index >= len(doc.route):
             return None
-        rows = session.execute(select(AuditRow).where(
-            AuditRow.document_id == doc.id, AuditRow.action == "document.accept",
-            AuditRow.office_id == doc.route[index]).order_by(AuditRow.seq.desc())).scalars()
-        for row in rows:
+        for row in publications.accepts_by(session, doc.id, doc.route[index]):
             decision = (row.detail or {}).get("decision")
             if isinstance(decision, dict) and decision.get("monthly_amount") is not None:
                 return decision
@@ -269,10 +263,8 @@ class PublicationService:
         return [{**self._proposal(d, (overrides or {}).get(d.id), sealed[d.id]), "village": village} for d in apps]
 
     def _taken(self, session: Session, kind: PublicationKind) -> set[str]:
-        rows = session.execute(select(PublicationRow.application_ids).where(
-            PublicationRow.kind == kind.value,
-            PublicationRow.state.in_([PublicationState.DRAFT.value, PublicationState.PUBLISHED.value]))).scalars()
-        return {a for ids in rows for a in ids}
+        return publications.application_ids_in(
+            session, kind.value, [PublicationState.DRAFT.value, PublicationState.PUBLISHED.value])
 
     def build_notices(self, who: Principal, *, objection: dict[str, str], start: dt.date | None = None,
                       days: int | None = None, overrides: dict[str, dict[str, Any]] | None = None,
@@ -286,12 +278,10 @@ class PublicationService:
         end, set_days, span = self.period(start, days)
         with self.db.session() as session:
             taken = self._taken(session, PublicationKind.NOTICE)
-            query = select(DocumentRow).where(DocumentRow.family == "dibao_application",
-                                              DocumentRow.status == Status.ACCEPTED.value,
-                                              DocumentRow.holder_office_id == who.office_id)
-            docs = [d for d in session.execute(query.order_by(DocumentRow.created_at)).scalars()
+            docs = [d for d in publications.applications_held_by(session, "dibao_application",
+                                                                 Status.ACCEPTED.value, who.office_id)
                     if d.id not in taken and (application_ids is None or d.id in application_ids)]
-            names = {o.id: o.name for o in session.execute(select(OfficeRow)).scalars()}
+            names = repositories.office_names(session)
         if application_ids is not None and len(docs) != len(set(application_ids)):
             missing = set(application_ids) - {d.id for d in docs}
             raise ConflictError(f"以下申请不是本单位已审核、尚未公示的申请：{'、'.join(sorted(missing))}",
@@ -348,12 +338,10 @@ class PublicationService:
         self._staff(who, Tier.COUNTY)
         with self.db.session() as session:
             taken = self._taken(session, PublicationKind.RESULT)
-            query = select(DocumentRow).where(DocumentRow.family == "dibao_application",
-                                              DocumentRow.status == Status.APPROVED.value,
-                                              DocumentRow.route_key.like(f"%,{who.office_id},"))
-            docs = [d for d in session.execute(query.order_by(DocumentRow.created_at)).scalars()
-                    if d.id not in taken and d.route[-1] == who.office_id]
-            names = {o.id: o.name for o in session.execute(select(OfficeRow)).scalars()}
+            docs = [d for d in publications.applications_routed_through(session, "dibao_application",
+                                                                        Status.APPROVED.value, who.office_id)
+                    if d.id not in taken]
+            names = repositories.office_names(session)
             sealed = {d.id: self._sealed_figures(session, d, Tier.COUNTY) for d in docs}
         if not docs:
             raise ConflictError("没有已审批、尚未公布的申请", code="NOTHING_TO_POST")
@@ -402,9 +390,8 @@ class PublicationService:
             now = self.clock.now()
             row.state, row.published_at = PublicationState.PUBLISHED.value, now
             if row.version > 1:
-                for old in session.execute(select(PublicationRow).where(
-                        PublicationRow.series_id == row.series_id, PublicationRow.version < row.version,
-                        PublicationRow.state == PublicationState.PUBLISHED.value)).scalars():
+                for old in publications.earlier_versions(session, row.series_id, row.version,
+                                                         PublicationState.PUBLISHED.value):
                     old.state, old.superseded_by, old.ended_at = PublicationState.SUPERSEDED.value, row.document_id, now
             audit.append(session, actor=who.actor, action="notice.publish", office_id=who.office_id,
                          document_id=document_id, detail={"version": row.version, "series": row.series_id})
@@ -460,9 +447,7 @@ class PublicationService:
         self._staff(who)
         with self.db.session() as session:
             self._own(session, who, document_id)
-            rows = session.execute(select(ObjectionRow).where(ObjectionRow.document_id == document_id)
-                                   .order_by(ObjectionRow.id)).scalars()
-            return [_objection_view(r) for r in rows]
+            return [_objection_view(r) for r in publications.objections(session, document_id)]
 
     def republish(self, who: Principal, document_id: str, *, objection: dict[str, str],
                   remove: list[str] | None = None, overrides: dict[str, dict[str, Any]] | None = None,
@@ -480,9 +465,7 @@ class PublicationService:
             if old.kind != PublicationKind.NOTICE or old.state not in (PublicationState.PUBLISHED,
                                                                        PublicationState.WITHDRAWN):
                 raise ConflictError("只有已发布或已撤回的公示可以重新公示", code="BAD_TRANSITION")
-            newer = session.execute(select(PublicationRow).where(PublicationRow.series_id == old.series_id,
-                                                                 PublicationRow.version > old.version)).first()
-            if newer is not None:
+            if publications.has_newer_version(session, old.series_id, old.version):
                 raise ConflictError("这份公示已有更新的版本", code="HAS_NEWER_VERSION")
             keep = [a for a in old.application_ids if a not in set(remove or [])]
             apps = [repositories.document(session, a) for a in keep]
@@ -533,10 +516,8 @@ class PublicationService:
         """Record 公示期满 for posted notices whose period has ended (the status follows the clock anyway)."""
         today = self.clock.today()
         with self.db.session() as session:
-            rows = list(session.execute(select(PublicationRow).where(
-                PublicationRow.kind == PublicationKind.NOTICE.value,
-                PublicationRow.state == PublicationState.PUBLISHED.value,
-                PublicationRow.end_on < today, PublicationRow.ended_at.is_(None))).scalars())
+            rows = publications.overdue(session, PublicationKind.NOTICE.value, PublicationState.PUBLISHED.value,
+                                        today)
             for row in rows:
                 row.ended_at = self.clock.now()
                 audit.append(session, actor="system", action="notice.expire", office_id=row.office_id,
@@ -546,9 +527,7 @@ class PublicationService:
     def listing(self, who: Principal) -> list[NoticeView]:
         self._staff(who)
         with self.db.session() as session:
-            rows = session.execute(select(PublicationRow).where(PublicationRow.office_id == who.office_id)
-                                   .order_by(PublicationRow.created_at.desc())).scalars()
-            return [self._notice_view(session, r) for r in rows]
+            return [self._notice_view(session, r) for r in publications.of_office(session, who.office_id)]
 
     def get(self, who: Principal, document_id: str) -> NoticeView:
         self._staff(who)
@@ -571,8 +550,7 @@ class PublicationService:
 
     def _notice_view(self, session: Session, row: PublicationRow) -> NoticeView:
         doc = repositories.document(session, row.document_id)
-        count = len(session.execute(select(ObjectionRow.id).where(ObjectionRow.document_id == row.document_id))
-                    .scalars().all())
+        count = publications.objection_count(session, row.document_id)
         return NoticeView(row.document_id, doc.public_id, row.kind, row.office_id, row.village, row.series_id,
                           row.version, row.state, self.status_word(row.kind, row.state, start=row.start_on,
                                                                    end=row.end_on, valid_until=row.valid_until),
@@ -583,7 +561,7 @@ class PublicationService:
     def _public_record(self, session: Session, public_id: str) -> tuple[DocumentRow, PublicationRow]:
         """The issued notice or certificate behind a public id; anything else is 'not found' (a draft, a form,
         an unknown id all look the same)."""
-        doc = session.execute(select(DocumentRow).where(DocumentRow.public_id == public_id)).scalar()
+        doc = publications.document_by_public_id(session, public_id)
         if doc is None or doc.status != Status.ISSUED.value:
             raise NotFoundError("没有找到这份公示或证明", code="UNKNOWN_PUBLIC_ID")
         catalogue = self.workflow.documents.catalogue

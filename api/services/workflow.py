@@ -15,19 +15,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from api.services.access import Action, may_see, role_may
 from api.services.checks import ReportCache
 from api.services.documents import DocumentService
 from api.services.identity import Principal
 from api.services.sealing import SealingService, SealResult
 from api.services.states import ACTION_LABELS, Status, VersionKind, next_status
+from api import faults
 from api.storage import audit, repositories
 from api.storage.blobs import BlobStore
-from api.storage.engine import Database
-from api.storage.models import DocumentRow, OfficeRow, VersionRow, utcnow
+from api.storage.engine import Database, Session
+from api.storage.models import DocumentRow, VersionRow, utcnow
 from signer.errors import (
     ConflictError,
     ForbiddenError,
@@ -191,15 +189,20 @@ class Workflow:
     def listing(self, who: Principal, *, inbox: bool = False, limit: int = 100) -> list[DocumentView]:
         """Documents this office can see; ``inbox``: those waiting for this office to act."""
         with self.db.session() as session:
-            query = select(DocumentRow).order_by(DocumentRow.updated_at.desc()).limit(limit * 5)
             if inbox:
-                query = query.where(DocumentRow.holder_office_id == who.office_id,
-                                    DocumentRow.status.in_([Status.DRAFT, Status.SEALED, Status.SUBMITTED,
-                                                            Status.ACCEPTED, Status.RETURNED]))
+                found = repositories.recent_documents(
+                    session, limit=limit * 5, holder=who.office_id,
+                    statuses=[s.value for s in (Status.DRAFT, Status.SEALED, Status.SUBMITTED, Status.ACCEPTED,
+                                                Status.RETURNED)])
             else:
-                query = query.where(DocumentRow.route_key.like(f"%,{who.office_id},%"))  # narrowed below
-            rows = [d for d in session.execute(query).scalars() if may_see(who, d.route, d.reached)]
+                found = repositories.recent_documents(session, limit=limit * 5, on_route_of=who.office_id)
+            rows = [d for d in found if may_see(who, d.route, d.reached)]
             return [_view(session, d) for d in rows[:limit]]
+
+    def office_names(self) -> dict[str, str]:
+        """Every office's name by id (names are public: they are printed on every document)."""
+        with self.db.session() as session:
+            return repositories.office_names(session)
 
     def creatable(self, who: Principal) -> list[Family]:
         """The families this user may start by hand (what :meth:`create` would accept): forms whose first box is
@@ -225,8 +228,7 @@ class Workflow:
             raise TemplateDataError([], "文书数据应为 JSON 对象")
         with self.db.session() as session:
             route = repositories.route_of(session, who.office_id) if family.tiers else [who.office_id]
-            names = {o.id: o.name for o in session.execute(select(OfficeRow).where(OfficeRow.id.in_(route)))
-                     .scalars()}
+            names = repositories.office_names(session, route)
         office_ids: dict[str, str] = {}
         if family.tiers:
             tiers = [t.value for t in TIER_ORDER][: len(route)]
@@ -404,6 +406,7 @@ class Workflow:
                         kind: VersionKind, action: str, note: str | None,
                         extra: dict[str, Any] | None = None) -> DocumentView:
         sha = self.blobs.put(result.pdf)  # durable before any row points at it
+        faults.point("version:blob-stored")
         with self.db.session() as session:
             doc = repositories.document(session, seen.id)
             number = seen.current_version + 1

@@ -171,3 +171,23 @@ def finish_batch_item(session: Session, item_id: int, *, failed: bool = False, e
 def replacement_of(session: Session, document_id: str) -> str | None:
     """The document that replaced this one, if any (at most one: uq_documents_replaces_once)."""
     return session.execute(select(DocumentRow.id).where(DocumentRow.replaces_id == document_id)).scalar()
+
+
+def recent_documents(session: Session, *, limit: int, holder: str | None = None,
+                     statuses: Sequence[str] = (), on_route_of: str | None = None) -> list[DocumentRow]:
+    """Documents newest first: those ``holder`` holds in one of ``statuses``, or those whose route names
+    ``on_route_of`` (a superset; the caller narrows by what the office may see)."""
+    query = select(DocumentRow).order_by(DocumentRow.updated_at.desc()).limit(limit)
+    if holder is not None:
+        query = query.where(DocumentRow.holder_office_id == holder, DocumentRow.status.in_(list(statuses)))
+    if on_route_of is not None:
+        query = query.where(DocumentRow.route_key.like(f"%,{on_route_of},%"))
+    return list(session.execute(query).scalars())
+
+
+def office_names(session: Session, office_ids: Iterable[str] | None = None) -> dict[str, str]:
+    """Office names by id: of ``office_ids``, or of every office."""
+    query = select(OfficeRow)
+    if office_ids is not None:
+        query = query.where(OfficeRow.id.in_(list(office_ids)))
+    return {o.id: o.name for o in session.execute(query).scalars()}

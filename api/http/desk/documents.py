@@ -69,12 +69,7 @@ def _verdicts(desk: Desk, views: list[DocumentView]) -> dict[str, Verdict]:
 
 
 def _names(desk: Desk) -> dict[str, str]:
-    from sqlalchemy import select
-
-    from api.storage.models import OfficeRow
-
-    with desk.services.db.session() as session:
-        return {o.id: o.name for o in session.execute(select(OfficeRow)).scalars()}
+    return desk.services.workflow.office_names()
 
 
 @router.get("", response_class=HTMLResponse)
