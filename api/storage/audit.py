@@ -52,6 +52,11 @@ def append(session: Session, *, actor: str, action: str, office_id: str | None =
     return row
 
 
+def chain(session: Session) -> list[AuditRow]:
+    """Every row, in chain order (what :func:`verify_chain` checks)."""
+    return list(session.execute(select(AuditRow).order_by(AuditRow.seq)).scalars())
+
+
 #: the advisory lock key of the audit chain (any constant; "MSAUDIT" in ASCII)
 CHAIN_LOCK_KEY = 0x4D534155444954
 
