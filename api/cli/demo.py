@@ -12,6 +12,7 @@ from api.services.container import Services
 from api.services.documents import seal_font
 from api.settings import Settings
 from api.storage.files import write_atomic
+from signer.tamper import paint_over
 
 ROUTE = (("130634100201", "村委会意见"), ("130634100", "乡镇审核意见"), ("130634", "县级审批意见"))
 
@@ -64,7 +65,7 @@ def run_demo(services: Services, out: Path, echo: Callable[[str], None]) -> None
     for path in sorted(out.glob("*.sealed*.pdf")):
         echo(f"  {path.name}：{verification.verify(path.read_bytes()).summary()}")
     final = out / "dibao_application.sealed-3-county.pdf"
-    tampered = _tamper(final.read_bytes())
+    tampered = paint_over(final.read_bytes())
     tampered_path = out / "dibao_application.tampered.pdf"
     write_atomic(tampered_path, tampered)
     echo(f"  篡改副本 {tampered_path.name}（签章后在页面上覆盖了一块内容）："
@@ -81,21 +82,6 @@ def run_demo(services: Services, out: Path, echo: Callable[[str], None]) -> None
     run_network_demo(settings, out, sample, tampered, echo)
     check = verify_chain(services.audit_rows())
     echo(f"6. 审计链（用印日志）：{'完整' if check.ok else '被破坏：' + str(check.problem)}，共 {check.rows} 条")
-
-
-def _tamper(pdf: bytes) -> bytes:
-    """What a forger does after the seals: an incremental update painting over part of the page."""
-    from io import BytesIO
-
-    from pyhanko.pdf_utils import generic
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-
-    writer = IncrementalPdfFileWriter(BytesIO(pdf))
-    writer.add_stream_to_page(0, writer.add_object(generic.StreamObject(
-        stream_data=b"q 1 1 1 rg 300 600 200 24 re f Q")))
-    buffer = BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
 
 
 def serve_desk(settings: Settings, echo: Callable[[str], None], *, port: int = 8000) -> None:
