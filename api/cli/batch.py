@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from api.errors import EXIT_CODE
-from api.settings import Settings
 from signer.errors import ErrorCategory
 
 if TYPE_CHECKING:  # imported when a command runs: `minseal verify` must not load SQLAlchemy or WeasyPrint
+    from api.services.batches import BatchService
     from api.services.container import Services
 
 batch_app = typer.Typer(help="批量任务：批量出具证明、发布各村公示、重新签章；查看进度", no_args_is_help=True)
@@ -27,23 +27,22 @@ AsUser = Annotated[str, typer.Option("--as", help="以该用户的身份办理�
 Wait = Annotated[bool, typer.Option("--wait/--no-wait", help="等待完成并显示进度（PostgreSQL 下默认不等待）")]
 
 
-def register(app: typer.Typer, settings_of: Callable[[typer.Context], Settings]) -> None:
-    def services(ctx: typer.Context) -> Services:
-        from api.services.container import Services
+def register(app: typer.Typer, services_of: Callable[[typer.Context], Services]) -> None:
+    """``services_of``: the process's services (the CLI builds them once, in ``api/cli/main.py``)."""
 
-        built = Services.build(settings_of(ctx))
+    def services(ctx: typer.Context) -> Services:
+        built = services_of(ctx)
         built.prepare()
         return built
 
     def start(ctx: typer.Context, kind: str, items_file: Path, username: str, family: str | None,
               wait: bool | None) -> None:
         from api.services.batch_inputs import read_items
-        from api.services.batches import BatchService
         from api.services.queue import enqueue
         from api.storage.engine import is_postgres
 
         s = services(ctx)
-        runner = BatchService(s)
+        runner = s.batches
         if kind == "reseal":
             text = items_file.read_text("utf-8")
             items: list[object] = [line.strip() for line in text.splitlines() if line.strip()] \
@@ -100,9 +99,7 @@ def register(app: typer.Typer, settings_of: Callable[[typer.Context], Settings])
         """批量任务进度：已完成、失败、总数、预计剩余时间；失败项及原因。"""
         import json
 
-        from api.services.batches import BatchService
-
-        runner = BatchService(services(ctx))
+        runner = services(ctx).batches
         if wait:
             _follow(runner, batch_id)
         if as_json:
@@ -118,19 +115,16 @@ def register(app: typer.Typer, settings_of: Callable[[typer.Context], Settings])
         from api.services.queue import require_postgres, run_worker
         from api.storage.engine import database_url
 
-        settings = settings_of(ctx)
-        require_postgres(database_url(settings.database_url, settings.data_dir))
-        run_worker(settings, concurrency=concurrency, until_empty=until_empty,
+        built = services_of(ctx)
+        require_postgres(database_url(built.settings.database_url, built.settings.data_dir))
+        run_worker(built, concurrency=concurrency, until_empty=until_empty,
                    on_start=lambda _s: typer.echo("工作进程已启动，等待批量任务……", err=True))
 
     app.add_typer(batch_app, name="batch")
 
 
-def _follow(runner: object, batch_id: str) -> None:
+def _follow(runner: BatchService, batch_id: str) -> None:
     """A progress bar until every item is done or failed."""
-    from api.services.batches import BatchService
-
-    assert isinstance(runner, BatchService)
     progress = runner.progress(batch_id)
     shown = 0
     with typer.progressbar(length=progress.total, label="办理中", file=sys.stderr) as bar:
@@ -144,10 +138,7 @@ def _follow(runner: object, batch_id: str) -> None:
             time.sleep(0.5)
 
 
-def _report(runner: object, batch_id: str) -> None:
-    from api.services.batches import BatchService
-
-    assert isinstance(runner, BatchService)
+def _report(runner: BatchService, batch_id: str) -> None:
     p = runner.progress(batch_id)
     eta = f"，预计还需 {p.eta_seconds:.0f} 秒" if p.eta_seconds and not p.finished else ""
     rate = f"，{p.items_per_second:.2f} 项/秒" if p.items_per_second else ""

@@ -7,20 +7,19 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from api.services.authority import STATUS_LABELS, SealAuthority
-from api.services.documents import DocumentService, seal_font
-from api.services.sealing import SealingService
-from api.services.verification import VerificationService
+from api.services.authority import STATUS_LABELS
+from api.services.container import Services
+from api.services.documents import seal_font
 from api.settings import Settings
 from api.storage.files import write_atomic
+from signer.tamper import paint_over
 
 ROUTE = (("130634100201", "村委会意见"), ("130634100", "乡镇审核意见"), ("130634", "县级审批意见"))
 
 
-def run_demo(settings: Settings, out: Path, echo: Callable[[str], None]) -> None:
-    authority = SealAuthority(settings)
-    documents = DocumentService(settings, registry=authority.registry_or_none)
-    sealing = SealingService(settings, authority, check=VerificationService(settings, authority).verify)
+def run_demo(services: Services, out: Path, echo: Callable[[str], None]) -> None:
+    settings, authority, documents = services.settings, services.authority, services.documents
+    sealing, verification = services.standalone_sealing, services.verification
 
     echo(f"MinSeal 演示：输出目录 {out.resolve()}")
     echo(f"1. 单位与印章（数据目录 {settings.data_dir}，密钥目录 {settings.keys_dir}）")
@@ -63,22 +62,19 @@ def run_demo(settings: Settings, out: Path, echo: Callable[[str], None]) -> None
     echo(f"  用印日志：审计链（数据库 {authority.database().url}，minseal audit verify 可校验）")
 
     echo("4. 校验（下一级收件前验章）")
-    verification = VerificationService(settings, authority)
     for path in sorted(out.glob("*.sealed*.pdf")):
         echo(f"  {path.name}：{verification.verify(path.read_bytes()).summary()}")
     final = out / "dibao_application.sealed-3-county.pdf"
-    tampered = _tamper(final.read_bytes())
+    tampered = paint_over(final.read_bytes())
     tampered_path = out / "dibao_application.tampered.pdf"
     write_atomic(tampered_path, tampered)
     echo(f"  篡改副本 {tampered_path.name}（签章后在页面上覆盖了一块内容）："
          f"{verification.verify(tampered).summary()}")
 
     from api.cli.demo_network import run_network_demo
-    from api.services.container import Services
     from api.services.demo_users import create_demo_users
     from api.storage.audit import verify_chain
 
-    services = Services.build(settings)
     services.prepare()
     path, created = create_demo_users(services)
     echo(f"  演示用户 {path}（新建 {created} 个）")
@@ -86,21 +82,6 @@ def run_demo(settings: Settings, out: Path, echo: Callable[[str], None]) -> None
     run_network_demo(settings, out, sample, tampered, echo)
     check = verify_chain(services.audit_rows())
     echo(f"6. 审计链（用印日志）：{'完整' if check.ok else '被破坏：' + str(check.problem)}，共 {check.rows} 条")
-
-
-def _tamper(pdf: bytes) -> bytes:
-    """What a forger does after the seals: an incremental update painting over part of the page."""
-    from io import BytesIO
-
-    from pyhanko.pdf_utils import generic
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-
-    writer = IncrementalPdfFileWriter(BytesIO(pdf))
-    writer.add_stream_to_page(0, writer.add_object(generic.StreamObject(
-        stream_data=b"q 1 1 1 rg 300 600 200 24 re f Q")))
-    buffer = BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
 
 
 def serve_desk(settings: Settings, echo: Callable[[str], None], *, port: int = 8000) -> None:

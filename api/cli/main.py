@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
@@ -14,15 +13,11 @@ from api import faults, logs
 from api.cli.batch import register as register_batch_commands
 from api.cli.service import register as register_service_commands
 from api.errors import EXIT_CODE, exit_code
-from api.services.authority import REASONS, STATUS_LABELS, SealAuthority
+from api.services.authority import REASONS, STATUS_LABELS
+from api.services.container import Services
 from api.settings import Settings
 from api.storage.files import check_output, read_input, read_json, write_atomic
 from signer.errors import ErrorCategory, MinSealError, TemplateDataError, VerificationRefusedError
-
-if TYPE_CHECKING:  # the heavy parts (WeasyPrint, pyHanko) are imported by the commands that use them
-    from api.services.documents import DocumentService
-    from api.services.sealing import SealingService
-    from api.services.verification import VerificationService
 
 app = typer.Typer(
     name="minseal",
@@ -33,47 +28,20 @@ app = typer.Typer(
 )
 
 
-class _Context:
-    """What commands share; built once in the callback, never at import time. Each part is made (and its
-    libraries imported) only when a command asks for it: ``minseal verify`` never loads WeasyPrint."""
-
-    def __init__(self) -> None:
-        self.settings = Settings()
-        faults.configure(self.settings)
-
-    @cached_property
-    def documents(self) -> DocumentService:
-        from api.services.documents import DocumentService
-
-        return DocumentService(self.settings, registry=self.seals.registry_or_none)
-
-    @cached_property
-    def seals(self) -> SealAuthority:
-        return SealAuthority(self.settings)
-
-    @cached_property
-    def verification(self) -> VerificationService:
-        from api.services.verification import VerificationService
-
-        return VerificationService(self.settings, self.seals)
-
-    @cached_property
-    def sealing(self) -> SealingService:
-        from api.services.sealing import SealingService
-
-        return SealingService(self.settings, self.seals, check=self.verification.verify)
-
-
 def _seal_font() -> Any:
     from api.services.documents import seal_font
 
     return seal_font()
 
 
-def _ctx(ctx: typer.Context) -> _Context:
+def _ctx(ctx: typer.Context) -> Services:
+    """The process's services (``api/services/container.py``), built on the first command that asks, never at
+    import time; each part is made (and its libraries imported) only when a command uses it."""
     if ctx.obj is None:
-        ctx.obj = _Context()
-    assert isinstance(ctx.obj, _Context)
+        settings = Settings()
+        faults.configure(settings)
+        ctx.obj = Services(settings)
+    assert isinstance(ctx.obj, Services)
     return ctx.obj
 
 
@@ -174,15 +142,15 @@ def demo_cmd(
     """演示：建立单位名录、根证书和各单位印章，排版各类文书，并按村→乡镇→县的顺序用印。"""
     from api.cli.demo import run_demo
 
-    run_demo(_ctx(ctx).settings, out, typer.echo)
+    run_demo(_ctx(ctx), out, typer.echo)
     if serve:
         from api.cli.demo import serve_desk
 
         serve_desk(_ctx(ctx).settings, typer.echo, port=port)
 
 
-register_service_commands(app, lambda ctx: _ctx(ctx).settings)
-register_batch_commands(app, lambda ctx: _ctx(ctx).settings)
+register_service_commands(app, _ctx)
+register_batch_commands(app, _ctx)
 
 seals_app = typer.Typer(help="单位印章：列出、签发、更换、吊销", no_args_is_help=True)
 app.add_typer(seals_app, name="seals")
@@ -192,18 +160,16 @@ app.add_typer(seals_app, name="seals")
 def init_demo_cmd(ctx: typer.Context) -> None:
     """建立演示单位名录（曲阳县民政局及其乡镇、村）、根证书、各单位密钥与印章证书、印章图片和吊销列表；可重复运行。"""
     c = _ctx(ctx)
-    statuses = c.seals.init_demo(_seal_font())
+    statuses = c.authority.init_demo(_seal_font())
     typer.echo(f"演示数据目录 {c.settings.data_dir.resolve()}，密钥目录 {c.settings.keys_dir.resolve()}")
-    typer.echo(f"根证书 {c.seals.root_cert_path}，吊销列表 {c.seals.crl_path}")
+    typer.echo(f"根证书 {c.authority.root_cert_path}，吊销列表 {c.authority.crl_path}")
     for st in statuses:
         typer.echo(f"  {st.office.id:<14}{st.office.name:<12}\t{st.office.tier.label}\t{st.office.key_store:<22}"
                    f"{STATUS_LABELS[st.status]}")
-    from api.services.container import Services
     from api.services.demo_users import create_demo_users
 
-    services = Services.build(c.settings)
-    services.prepare()
-    path, created = create_demo_users(services)
+    c.prepare()
+    path, created = create_demo_users(c)
     typer.echo(f"演示用户：新建 {created} 个，密码在 {path}（仅本机可读）")
 
 
@@ -213,7 +179,7 @@ def seals_list_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
 ) -> None:
     """每个单位一行：编号、名称、层级、密钥库、状态。"""
-    statuses = _ctx(ctx).seals.status()
+    statuses = _ctx(ctx).authority.status()
     if as_json:
         typer.echo(json.dumps([s.to_dict() for s in statuses], ensure_ascii=False, indent=2))
         return
@@ -231,7 +197,7 @@ AlgorithmOption = Annotated[str | None, typer.Option("--algorithm", help="ecdsa-
 def seals_issue_cmd(ctx: typer.Context, office: OfficeArg,
                     algorithm: AlgorithmOption = None) -> None:
     """为单位生成密钥并签发印章证书。"""
-    record = _ctx(ctx).seals.issue(office, algorithm=algorithm, font=_seal_font())
+    record = _ctx(ctx).authority.issue(office, algorithm=algorithm, font=_seal_font())
     typer.echo(f"已签发：{record.office_id} 序列号 {record.serial}，有效期至 {record.not_after}")
 
 
@@ -239,7 +205,7 @@ def seals_issue_cmd(ctx: typer.Context, office: OfficeArg,
 def seals_renew_cmd(ctx: typer.Context, office: OfficeArg,
                     algorithm: AlgorithmOption = None) -> None:
     """更换印章：新密钥、新证书，旧证书以“已更换”吊销。"""
-    record = _ctx(ctx).seals.renew(office, algorithm=algorithm, font=_seal_font())
+    record = _ctx(ctx).authority.renew(office, algorithm=algorithm, font=_seal_font())
     typer.echo(f"已更换：{record.office_id} 新序列号 {record.serial}")
 
 
@@ -251,9 +217,9 @@ def seals_revoke_cmd(
 ) -> None:
     """吊销单位印章证书，并立即发布新的吊销列表。"""
     c = _ctx(ctx)
-    record = c.seals.revoke(office, reason=reason)
+    record = c.authority.revoke(office, reason=reason)
     typer.echo(f"已吊销：{record.office_id} 序列号 {record.serial}，时间 {record.revoked_at}，"
-               f"原因 {REASONS[reason][1]}；吊销列表已更新 {c.seals.crl_path}")
+               f"原因 {REASONS[reason][1]}；吊销列表已更新 {c.authority.crl_path}")
 
 
 @seals_app.command("crl")
@@ -262,10 +228,10 @@ def seals_crl_cmd(ctx: typer.Context) -> None:
     from cryptography import x509
 
     c = _ctx(ctx)
-    crl = c.seals.publish_crl()
+    crl = c.authority.publish_crl()
     number = crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
     typer.echo(f"已发布吊销列表：编号 {number}，吊销 {len(list(crl))} 个证书，下次更新 "
-               f"{crl.next_update_utc:%Y-%m-%d %H:%M} UTC → {c.seals.crl_path}")
+               f"{crl.next_update_utc:%Y-%m-%d %H:%M} UTC → {c.authority.crl_path}")
 
 
 @app.command("seal")
@@ -285,7 +251,7 @@ def seal_cmd(
     check_output(output, inputs=(source, *((decision,) if decision else ())))
     pdf = read_input(source)
     ruling = read_json(decision) if decision is not None else None
-    result = c.sealing.seal(pdf, office, opinion=opinion, level=level, decision=ruling,
+    result = c.standalone_sealing.seal(pdf, office, opinion=opinion, level=level, decision=ruling,
                             deliver=lambda sealed: write_atomic(output, sealed))
     kind = "认证签名（首个印章）" if result.certified else "会签"
     typer.echo(f"已用印：{result.office.name}，{kind}，签名域 {result.field_name}，级别 {result.level.value}，"

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from api.errors import EXIT_CODE
-from api.settings import Settings
 from signer.errors import ErrorCategory
 
 if TYPE_CHECKING:
@@ -21,11 +20,11 @@ audit_app = typer.Typer(help="审计日志（用印日志）", no_args_is_help=T
 db_app = typer.Typer(help="数据库", no_args_is_help=True)
 
 
-def register(app: typer.Typer, settings_of: Callable[[typer.Context], Settings]) -> None:
-    def services(ctx: typer.Context) -> Services:
-        from api.services.container import Services
+def register(app: typer.Typer, services_of: Callable[[typer.Context], Services]) -> None:
+    """``services_of``: the process's services (the CLI builds them once, in ``api/cli/main.py``)."""
 
-        built = Services.build(settings_of(ctx))
+    def services(ctx: typer.Context) -> Services:
+        built = services_of(ctx)
         built.prepare()
         return built
 

@@ -25,13 +25,13 @@ from signer.errors import MinSealError
 
 
 def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
-    services = services or Services.build(settings)
+    services = services or Services(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(services.prepare)
         yield
-        services.db.dispose()
+        services.close()
 
     app = FastAPI(title="MinSeal", description="基层民政文书与电子签章服务", lifespan=lifespan)
     app.state.services = services

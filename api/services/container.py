@@ -1,72 +1,181 @@
-"""The composition root's parts: every service of one process, built from one Settings object."""
+"""The composition root: every service of one process, built from one Settings object. The CLI, the HTTP server,
+the queue workers and the demo all get their services here, and nothing else constructs the database, the seal
+authority or the document, sealing and verification services.
+
+Each part is built on first use (and its libraries imported then): ``minseal verify`` builds the verification
+service and the authority, and opens the database only if there is an installation — it never loads WeasyPrint,
+SQLAlchemy, Alembic, FastAPI or python-docx for a file it cannot read.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy import select
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from api.services.authority import SealAuthority
-from api.services.checks import ReportCache
-from api.services.documents import DocumentService
-from api.services.identity import IdentityService
-from api.services.public_links import Clock, PublicLinks
-from api.services.publication import PublicationService
-from api.services.sealing import SealingService
-from api.services.verification import VerificationService
-from api.services.workflow import Workflow
 from api.settings import Settings
-from api.storage.blobs import DirectoryBlobStore
-from api.storage.engine import Database, database_url
-from api.storage.ledger import DatabaseLedger
-from api.storage.migrate import upgrade
-from api.storage.models import AuditRow
+
+if TYPE_CHECKING:
+    from api.services.batches import BatchService
+    from api.services.checks import ReportCache
+    from api.services.documents import DocumentService
+    from api.services.identity import IdentityService
+    from api.services.public_links import Clock, PublicLinks
+    from api.services.publication import PublicationService
+    from api.services.seal_admin import OfficeAdmin
+    from api.services.sealing import SealingService
+    from api.services.verification import VerificationService
+    from api.services.workflow import Workflow
+    from api.storage.blobs import DirectoryBlobStore
+    from api.storage.engine import Database
+    from api.storage.models import AuditRow
+    from signer.report import VerificationReport
 
 
-def _discard(_entry: dict[str, Any]) -> None:
-    """The service records seal use in the audit chain, in the transaction that stores the new version."""
+def open_database(settings: Settings) -> Database:
+    """The installation's database, migrated to the newest schema (idempotent; on PostgreSQL one of several
+    starting processes migrates, the others wait)."""
+    from api.storage.engine import Database, database_url
+    from api.storage.migrate import upgrade
+
+    db = Database(database_url(settings.database_url, settings.data_dir))
+    upgrade(db.engine)
+    return db
 
 
-@dataclass
 class Services:
-    settings: Settings
-    db: Database
-    authority: SealAuthority
-    documents: DocumentService
-    sealing: SealingService
-    verification: VerificationService
-    checks: ReportCache
-    identity: IdentityService
-    workflow: Workflow
-    blobs: DirectoryBlobStore
-    links: PublicLinks
-    clock: Clock
-    publication: PublicationService
+    """Every service of one process. Build it once per process (``Services(settings)``) and pass it down."""
+
+    def __init__(self, settings: Settings, *, documents: DocumentService | None = None) -> None:
+        """``documents``: a document service to share (tests reuse one renderer across installations)."""
+        self.settings = settings
+        if documents is not None:
+            self.__dict__["documents"] = documents
 
     @classmethod
     def build(cls, settings: Settings, *, documents: DocumentService | None = None) -> Services:
-        db = Database(database_url(settings.database_url, settings.data_dir))
-        authority = SealAuthority(settings, ledger=DatabaseLedger(db))
-        documents = documents or DocumentService(settings, registry=authority.registry_or_none)
-        verification = VerificationService(settings, authority)
-        checks = ReportCache(db, verification)
-        sealing = SealingService(settings, authority, check=checks.verify, use_log=_discard)
-        blobs = DirectoryBlobStore(settings.blobs_dir)
-        links = PublicLinks(settings, authority, documents.catalogue)
-        workflow = Workflow(db=db, blobs=blobs, documents=documents, sealing=sealing, checks=checks,
-                            public_url=links.qr_url)
-        clock = Clock(settings.fixed_today)
-        publication = PublicationService(settings=settings, db=db, blobs=blobs, workflow=workflow, links=links,
-                                         checks=checks, verification=verification, clock=clock)
-        return cls(settings, db, authority, documents, sealing, verification, checks,
-                   IdentityService(settings.session_minutes), workflow, blobs, links, clock, publication)
+        return cls(settings, documents=documents)
 
+    # -- infrastructure ----------------------------------------------------------------------------------------
+    @cached_property
+    def db(self) -> Database:
+        """Opened and migrated on first use."""
+        return open_database(self.settings)
+
+    @cached_property
+    def blobs(self) -> DirectoryBlobStore:
+        from api.storage.blobs import DirectoryBlobStore
+
+        return DirectoryBlobStore(self.settings.blobs_dir)
+
+    @cached_property
+    def clock(self) -> Clock:
+        from api.services.public_links import Clock
+
+        return Clock(self.settings.fixed_today)
+
+    # -- seals, documents, checks --------------------------------------------------------------------------------
+    @cached_property
+    def authority(self) -> SealAuthority:
+        return SealAuthority(self.settings, database=lambda: self.db)
+
+    @cached_property
+    def documents(self) -> DocumentService:
+        from api.services.documents import DocumentService
+
+        return DocumentService(self.settings, registry=self.authority.registry_or_none)
+
+    @cached_property
+    def verification(self) -> VerificationService:
+        from api.services.verification import VerificationService
+
+        return VerificationService(self.settings, self.authority)
+
+    @cached_property
+    def checks(self) -> ReportCache:
+        """The check before a countersign or an accept: the verifier, its reports cached in the database."""
+        from api.services.checks import ReportCache
+
+        return ReportCache(self.db, self.verification)
+
+    def _check(self, pdf: bytes) -> VerificationReport:
+        return self.checks.verify(pdf)  # the cache (and the database) only when a countersign asks
+
+    @cached_property
+    def sealing(self) -> SealingService:
+        """Sealing inside the workflow: the workflow writes each 用印日志 entry into the audit chain in the
+        transaction that stores the new version."""
+        from api.services.sealing import SealingService
+
+        return SealingService(self.settings, self.authority, check=self._check, use_log=_recorded_by_caller)
+
+    @cached_property
+    def standalone_sealing(self) -> SealingService:
+        """Sealing outside the workflow (``minseal seal``, the demo, scripts): each use is written to the audit
+        chain at once. The same pre-countersign check as the workflow's."""
+        from api.services.sealing import SealingService
+
+        return SealingService(self.settings, self.authority, check=self._check)
+
+    # -- the service's use cases -------------------------------------------------------------------------------
+    @cached_property
+    def identity(self) -> IdentityService:
+        from api.services.identity import IdentityService
+
+        return IdentityService(self.settings.session_minutes)
+
+    @cached_property
+    def links(self) -> PublicLinks:
+        from api.services.public_links import PublicLinks
+
+        return PublicLinks(self.settings, self.authority, self.documents.catalogue)
+
+    @cached_property
+    def workflow(self) -> Workflow:
+        from api.services.workflow import Workflow
+
+        return Workflow(db=self.db, blobs=self.blobs, documents=self.documents, sealing=self.sealing,
+                        checks=self.checks, public_url=self.links.qr_url)
+
+    @cached_property
+    def publication(self) -> PublicationService:
+        from api.services.publication import PublicationService
+
+        return PublicationService(settings=self.settings, db=self.db, blobs=self.blobs, workflow=self.workflow,
+                                  links=self.links, checks=self.checks, verification=self.verification,
+                                  clock=self.clock)
+
+    @cached_property
+    def office_admin(self) -> OfficeAdmin:
+        from api.services.seal_admin import OfficeAdmin
+
+        return OfficeAdmin(self.db, self.authority, self.identity)
+
+    @cached_property
+    def batches(self) -> BatchService:
+        from api.services.batches import BatchService
+
+        return BatchService(self)
+
+    # -- start-up and reads ------------------------------------------------------------------------------------
     def prepare(self) -> None:
         """Migrate the schema and import registry.toml if it changed (idempotent; run on every start)."""
-        upgrade(self.db.engine)
+        _ = self.db
         self.authority.registry_or_none()
 
     def audit_rows(self) -> list[AuditRow]:
+        """The whole audit chain, in order (``minseal audit verify``)."""
+        from api.storage import audit
+
         with self.db.session() as session:
-            return list(session.execute(select(AuditRow).order_by(AuditRow.seq)).scalars())
+            return audit.chain(session)
+
+    def close(self) -> None:
+        """Release the database's connections, if it was opened."""
+        db = self.__dict__.get("db")
+        if db is not None:
+            db.dispose()
+
+
+def _recorded_by_caller(_entry: dict[str, Any]) -> None:
+    """The workflow records seal use in the audit chain, in the transaction that stores the new version."""

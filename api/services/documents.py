@@ -1,4 +1,5 @@
-"""Use cases the CLI and (later) the HTTP service share. Routes and commands stay thin; the work is here."""
+"""Use case: validate a document's data and render it (PDF, optionally DOCX) with its seal boxes resolved against
+the office registry."""
 
 from __future__ import annotations
 
@@ -29,8 +30,9 @@ class DocumentService:
     def __init__(self, settings: Settings, catalogue: Catalogue | None = None,
                  renderer: PdfRenderer | None = None,
                  registry: Registry | Callable[[], Registry | None] | None = None) -> None:
-        """``registry``: a fixed one, or where to read the installation's (its database); default: the
-        installation under ``settings``."""
+        """``registry``: a fixed one, or where to read the installation's (its database); the container passes
+        its authority's. Default (a service built alone, by a test or a script): the installation under
+        ``settings``, wired by the container."""
         self.settings = settings
         self.catalogue = catalogue or Catalogue.load()
         self._renderer = renderer
@@ -39,9 +41,9 @@ class DocumentService:
     def registry(self) -> Registry | None:
         """The office registry the documents' seal boxes are resolved against (None: no installation yet)."""
         if self._registry is None:
-            from api.services.authority import SealAuthority
+            from api.services.container import Services
 
-            self._registry = SealAuthority(self.settings).registry_or_none
+            self._registry = Services(self.settings).authority.registry_or_none
         return self._registry() if callable(self._registry) else self._registry
 
     @property

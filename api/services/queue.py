@@ -22,7 +22,6 @@ from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
 
 from api.services.batches import MAX_ATTEMPTS, BatchService
 from api.services.container import Services
-from api.settings import Settings
 from api.storage.engine import is_postgres
 from signer.errors import ConflictError
 
@@ -85,15 +84,15 @@ async def requeue_stalled(app: App, *, stalled_after_s: float) -> int:
     return count
 
 
-def run_worker(settings: Settings, *, concurrency: int = 1, until_empty: bool = False,
+def run_worker(services: Services, *, concurrency: int = 1, until_empty: bool = False,
                on_start: Callable[[Services], None] | None = None) -> None:
-    """A worker process: services built once (fonts, templates, keys loaded once), then items until stopped
+    """A worker process: the process's services (fonts, templates, keys loaded once), then items until stopped
     (SIGINT/SIGTERM finish the running item first) or, with ``until_empty``, until the queue is empty."""
-    services = Services.build(settings)
+    settings = services.settings
     services.prepare()
     if on_start is not None:
         on_start(services)
-    runner = BatchService(services)
+    runner = services.batches
     app = build_app(services.db.url)
 
     async def main() -> None:
@@ -112,14 +111,5 @@ def run_worker(settings: Settings, *, concurrency: int = 1, until_empty: bool = 
     try:
         asyncio.run(main())
     finally:
-        services.db.dispose()
+        services.close()
 
-
-def queue_counts(database_url: str) -> dict[str, Any]:
-    """Jobs by status on the batch queue (for ``minseal worker --status`` and the bench)."""
-    app = build_app(database_url)
-    with app.open():
-        rows = app.connector.get_sync_connector().execute_query_all(
-            "SELECT status::text AS status, count(*) AS n FROM procrastinate_jobs WHERE queue_name = %(q)s "
-            "GROUP BY status", q=QUEUE)
-    return {r["status"]: r["n"] for r in rows}

@@ -1,5 +1,5 @@
 """Seals and users as an office's admin manages them (the desk's admin pages): only its own office and the offices
-below it, every change in the audit chain. The seal authority (api/seals.py) does the PKI work; this module
+below it, every change in the audit chain. The seal authority (api/services/authority) does the PKI work; this module
 decides who may ask for it."""
 
 from __future__ import annotations

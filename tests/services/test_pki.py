@@ -21,6 +21,7 @@ from pydantic import SecretStr
 
 from api.cli.main import main
 from api.services.authority import SealAuthority
+from api.services.container import Services
 from api.services.documents import seal_font
 from api.services.offices import Registry, RegistryError
 from api.settings import Settings
@@ -30,13 +31,18 @@ from signer.pki import ORGANIZATION_IDENTIFIER, KeyAlgorithm, tier_of
 from signer.seal_image import SealSpec, seal_png, seal_svg
 
 
+def _authority(settings: Settings) -> SealAuthority:
+    """An authority as every process gets one: from the composition root."""
+    return Services(settings).authority
+
+
 def _settings(root: Path) -> Settings:
     return Settings(data_dir=root / "var", keys_dir=root / "keys", public_base_url="http://127.0.0.1:8765")
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> SealAuthority:
-    authority = SealAuthority(_settings(tmp_path_factory.mktemp("pki")))
+    authority = _authority(_settings(tmp_path_factory.mktemp("pki")))
     authority.init_demo(seal_font())
     return authority
 
@@ -53,7 +59,7 @@ def test_demo_builds_twice_with_the_same_shape(demo: SealAuthority, tmp_path: Pa
     serials = [r.serial for r in demo.records()]
     demo.init_demo(seal_font())  # again, same directory: nothing re-issued
     assert [r.serial for r in demo.records()] == serials
-    other = SealAuthority(_settings(tmp_path))
+    other = _authority(_settings(tmp_path))
     other.init_demo(seal_font())  # from scratch elsewhere: same shape, new keys
     assert _shape(other) == first
     assert not set(serials) & {r.serial for r in other.records()}
@@ -110,7 +116,7 @@ def test_wrong_passphrase_gives_a_clean_error_without_secrets(demo: SealAuthorit
                                                               caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     secret = "not-the-right-one-0xDEADBEEF"
-    bad = SealAuthority(demo.settings.model_copy(update={"key_passphrase": SecretStr(secret)}))
+    bad = _authority(demo.settings.model_copy(update={"key_passphrase": SecretStr(secret)}))
     with pytest.raises(KeyStoreError) as caught:
         bad.key_store(demo.registry().get("130634100")).sign("130634100", b"x")  # type: ignore[attr-defined]
     assert caught.value.code == "WRONG_PASSPHRASE" and "口令错误" in caught.value.message
@@ -284,7 +290,7 @@ def test_concurrent_revocations_and_use_log_lose_nothing(demo: SealAuthority, tm
 
     def revoke(office_id: str) -> None:
         try:
-            SealAuthority(demo.settings).revoke(office_id, reason="affiliation-changed")
+            _authority(demo.settings).revoke(office_id, reason="affiliation-changed")
         except BaseException as exc:  # collected, asserted below
             errors.append(exc)
 
@@ -316,7 +322,7 @@ def test_failed_lifecycle_steps_change_nothing(demo: SealAuthority) -> None:
     with pytest.raises(SealStateError) as caught:
         demo.renew(office, algorithm="rsa2048")  # a typo must not revoke the live seal
     assert caught.value.code == "BAD_ALGORITHM"
-    locked = SealAuthority(demo.settings.model_copy(update={"key_passphrase": SecretStr("wrong")}))
+    locked = _authority(demo.settings.model_copy(update={"key_passphrase": SecretStr("wrong")}))
     with pytest.raises(KeyStoreError):
         locked.revoke(office, reason="key-compromise")  # CA key locked: nothing recorded
     after = demo.latest(office)
@@ -337,25 +343,25 @@ def test_secret_file_does_not_touch_a_shared_folder(tmp_path: Path) -> None:
 def test_a_file_ledger_is_imported_once_into_the_database(demo: SealAuthority, tmp_path: Path) -> None:
     """An installation of an earlier version kept the ledger in pki/ledger.json: it moves into the database on
     first use, the file is kept under another name, and nothing is imported twice."""
-    ledger = demo.ledger_store().load()
-    assert ledger is not None and ledger["certificates"]
+    ledger = demo.ledger_state().to_row()
+    assert ledger["certificates"]
     old = Settings(data_dir=tmp_path / "var", keys_dir=tmp_path / "keys")
     file = old.pki_dir / "ledger.json"
     file.parent.mkdir(parents=True)
     file.write_text(json.dumps(ledger), encoding="utf-8")
-    moved = SealAuthority(old)
+    moved = _authority(old)
     assert [r.serial for r in moved.records()] == [r["serial"] for r in ledger["certificates"]]
     assert not file.exists() and file.with_name("ledger.json.imported").exists()
     file.write_text(json.dumps({"crl_number": 99, "certificates": []}), encoding="utf-8")
-    again = SealAuthority(old)
+    again = _authority(old)
     assert len(again.records()) == len(ledger["certificates"])  # the database already holds one: kept
-    assert again.ledger_store().load()["crl_number"] == ledger["crl_number"]  # type: ignore[index]
+    assert again.ledger_state().crl_number == ledger["crl_number"]
     assert not file.exists(), "a second file is set aside too, never half-merged"
     broken = Settings(data_dir=tmp_path / "b" / "var", keys_dir=tmp_path / "b" / "keys")
     broken.pki_dir.mkdir(parents=True)
     (broken.pki_dir / "ledger.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(SealStateError) as caught:
-        SealAuthority(broken).records()
+        _authority(broken).records()
     assert caught.value.code == "LEDGER_DAMAGED"
 
 
@@ -367,13 +373,13 @@ def test_the_registry_lives_in_the_database(tmp_path: Path) -> None:
     from api.storage.models import AuditRow
 
     settings = _settings(tmp_path)
-    assert SealAuthority(settings).registry_or_none() is None and not settings.data_dir.exists()
+    assert _authority(settings).registry_or_none() is None and not settings.data_dir.exists()
     settings.registry_path.parent.mkdir(parents=True)
     text = DEMO_REGISTRY.read_text("utf-8")
     settings.registry_path.write_text(text, encoding="utf-8")
-    ids = {o.id for o in SealAuthority(settings).registry()}
+    ids = {o.id for o in _authority(settings).registry()}
     settings.registry_path.unlink()
-    authority = SealAuthority(settings)
+    authority = _authority(settings)
     assert {o.id for o in authority.registry()} == ids, "the database holds it without the file"
     extra = ('\n[[office]]\nid = "130634100209"\nname = "新设村村民委员会"\ntier = "village"\n'
              'parent = "130634100"\nkey_store = "p12"\n')

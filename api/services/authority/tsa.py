@@ -1,0 +1,45 @@
+"""MinSeal's own time-stamping authority's key and certificate (a timeStamping certificate under the root).
+What serves it (in process or on ``/pki/tsa``) lives in ``signer``; this module only keeps its key material."""
+
+from __future__ import annotations
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from api.services.authority.ca import RootCA
+from api.services.authority.paths import AuthorityPaths
+from api.services.authority.stores import STAGING_PREFIX, KeyStores
+from api.storage.files import write_atomic
+from signer import pki
+from signer.errors import KeyStoreError
+from signer.keystore import Pkcs12KeyStore
+
+TSA_KEY_ID = "_tsa"
+
+
+class TsaKeys:
+    def __init__(self, paths: AuthorityPaths, stores: KeyStores, ca: RootCA) -> None:
+        self.paths, self.stores, self.ca = paths, stores, ca
+
+    def store(self, *, create: bool = False) -> Pkcs12KeyStore:
+        return self.stores.p12(create=create)
+
+    def ensure(self, *, create: bool = False) -> x509.Certificate:
+        """Opened as it exists — a store that does not open is an error, never a reason to make a new key; made
+        only by init-demo."""
+        store = self.store(create=create)
+        if store.has_key(TSA_KEY_ID):
+            return store.certificate(TSA_KEY_ID)
+        if not create:
+            raise KeyStoreError("时间戳服务的密钥不存在：新安装请先运行 minseal init-demo", code="TSA_MISSING")
+        root = self.ca.ensure()
+        staged = STAGING_PREFIX + TSA_KEY_ID
+        store.discard(staged)
+        # RSA: pyHanko's in-process TSA signs with RSA only
+        public_key = store.generate(staged, pki.KeyAlgorithm.RSA_2048)
+        cert = pki.issue_tsa_certificate(public_key=public_key, ca_cert=root, ca_key=self.ca.key(),
+                                         endpoints=self.ca.endpoints(), common_name="MinSeal 时间戳服务")
+        store.install_certificate(staged, cert, [root])
+        write_atomic(self.paths.tsa_cert, cert.public_bytes(serialization.Encoding.PEM))
+        store.promote(staged, TSA_KEY_ID, archive_id=None)
+        return cert
