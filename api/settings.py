@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from signer.decision import NATIONAL_NOTICE_DAYS
 
 if TYPE_CHECKING:
-    from templates.rules import DocumentRules
+    pass
 
 
 class Settings(BaseSettings):
@@ -92,19 +92,6 @@ class Settings(BaseSettings):
     #: seal diameter (mm) of a county bureau whose registry entry gives none (国发〔1999〕25号: 乡镇 42 mm,
     #: 县级人民政府 45 mm; its departments such as the 民政局 commonly 42 mm)
     county_seal_diameter_mm: float = 42.0
-
-    @property
-    def relief_limit(self) -> Decimal:
-        """Deprecated alias: ``local_rules(settings).relief_township_limit``."""
-        from api.services.local_rules import local_rules
-
-        return local_rules(self).relief_township_limit
-
-    def document_rules(self) -> DocumentRules:
-        """Deprecated alias: ``local_rules(settings).document_rules()``."""
-        from api.services.local_rules import document_rules
-
-        return document_rules(self)
 
     #: tests only: the service's "today" (the clock tests move); unset = the real date
     fixed_today: dt.date | None = None

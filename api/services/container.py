@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from api.storage.engine import Database
     from api.storage.models import AuditRow
     from signer.report import VerificationReport
+    from signer.verify import ParsedPdf
 
 
 def open_database(settings: Settings) -> Database:
@@ -98,8 +99,9 @@ class Services:
 
         return ReportCache(self.db, self.verification)
 
-    def _check(self, pdf: bytes) -> VerificationReport:
-        return self.checks.verify(pdf)  # the cache (and the database) only when a countersign asks
+    def _check(self, pdf: bytes, /, *, parsed: ParsedPdf | None = None) -> VerificationReport:
+        """The cache (and the database) only when a countersign asks; ``parsed``: the sealer's own parse."""
+        return self.checks.verify(pdf, parsed=parsed)
 
     @cached_property
     def sealing(self) -> SealingService:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from api.services.local_rules import document_rules
 from api.services.offices import Registry, resolve_office_ids
 from api.settings import Settings
 from signer.seal_image import SealFont
@@ -56,7 +57,7 @@ class DocumentService:
     def render(self, family_id: str, data: Any, *, with_docx: bool = False, verify_url: str | None = None,
                today: date | None = None, office_ids: dict[str, str] | None = None) -> RenderOutput:
         """Validate first (nothing is produced from bad data), then render PDF and optionally DOCX."""
-        prepared = self.catalogue.prepare(family_id, data, today=today, rules=self.settings.document_rules())
+        prepared = self.catalogue.prepare(family_id, data, today=today, rules=document_rules(self.settings))
         document_id = secrets.token_hex(8)
         if verify_url is None and prepared.family.kind in ("notice", "certificate"):
             verify_url = self.settings.verify_url(document_id)

@@ -15,13 +15,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from api import faults
 from api.services.access import Action, may_see, role_may
 from api.services.checks import ReportCache
 from api.services.documents import DocumentService
 from api.services.identity import Principal
 from api.services.sealing import SealingService, SealResult
 from api.services.states import ACTION_LABELS, Status, VersionKind, next_status
-from api import faults
 from api.storage import audit, repositories
 from api.storage.blobs import BlobStore
 from api.storage.engine import Database, Session
