@@ -25,8 +25,7 @@ DONE = {"added": "已添加用户。", "disabled": "已停用。", "enabled": "�
 
 
 def _admin(desk: Desk) -> OfficeAdmin:
-    s = desk.services
-    return OfficeAdmin(s.db, s.authority, s.identity)
+    return desk.services.office_admin
 
 
 async def _users_page(desk: Desk, *, done: str | None = None, error: str | None = None,

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 
 from api.http.deps import CurrentUser, ServicesDep, run_blocking
 from api.http.schemas import BatchCreate, BatchPublic
-from api.services.batches import BatchService, Progress
+from api.services.batches import Progress
 from api.services.queue import enqueue, require_postgres
 
 router = APIRouter(prefix="/api", tags=["batches"])
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/api", tags=["batches"])
 async def create(body: BatchCreate, request: Request, services: ServicesDep, user: CurrentUser) -> BatchPublic:
     def start() -> Progress:
         require_postgres(services.db.url)
-        runner = BatchService(services)
+        runner = services.batches
         batch_id = runner.create(user, body.kind, body.items, family=body.family)
         enqueue(services.db.url, batch_id, runner.numbers(batch_id))
         return runner.progress(batch_id)
@@ -27,5 +27,5 @@ async def create(body: BatchCreate, request: Request, services: ServicesDep, use
 @router.get("/batches/{batch_id}")
 async def progress(batch_id: str, request: Request, services: ServicesDep, user: CurrentUser,
                    items: bool = False) -> BatchPublic:
-    view = await run_blocking(request, BatchService(services).progress, batch_id, who=user, with_items=items)
+    view = await run_blocking(request, services.batches.progress, batch_id, who=user, with_items=items)
     return BatchPublic.model_validate(view)
