@@ -89,6 +89,14 @@ class Settings(BaseSettings):
     dibao_standard_rural: Decimal = Decimal("700.00")
     #: 临时救助 the township approves itself up to this amount (yuan); unset = 3 × dibao_standard_urban
     relief_township_limit: Decimal | None = None
+    #: 民发〔2021〕57号's time limits in working days (local values may be stricter): 审核确认 within 30 of 受理
+    #: (45 in special cases), a refusal told to the applicant within 3, re-investigation after an objection within 15
+    case_decide_working_days: int = Field(default=30, ge=1)
+    case_decide_special_working_days: int = Field(default=45, ge=1)
+    case_refusal_notice_working_days: int = Field(default=3, ge=1)
+    case_reinvestigate_working_days: int = Field(default=15, ge=1)
+    #: a 低保证明 is valid for this many days from its issue (the holder asks again after)
+    certificate_valid_days: int = Field(default=90, ge=1, le=366)
     #: seal diameter (mm) of a county bureau whose registry entry gives none (国发〔1999〕25号: 乡镇 42 mm,
     #: 县级人民政府 45 mm; its departments such as the 民政局 commonly 42 mm)
     county_seal_diameter_mm: float = 42.0

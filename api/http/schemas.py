@@ -158,6 +158,76 @@ class DocumentPublic(Public):
     updated_at: str
     versions: list[VersionPublic]
     data: dict[str, Any] | None
+    case_id: str | None = None
+    case_stage: str | None = None
+    case_stage_label: str | None = None
+
+
+# -- cases -----------------------------------------------------------------------------------------------------------
+class NextStepPublic(Public):
+    step: str
+    label: str
+    office_id: str
+    allowed: bool
+    blocked: str | None
+
+
+class DeadlinePublic(Public):
+    name: str
+    due: str
+    done: bool
+    overdue: bool
+
+
+class CaseEventPublic(Public):
+    seq: int
+    stage: str
+    stage_label: str
+    on: str
+    at: str
+    actor: str
+    office_id: str | None
+    document_id: str | None
+    version: int | None
+    note: str | None
+
+
+class CasePersonPublic(Public):
+    name: str
+    role: str
+    id_masked: str
+    holds: bool
+
+
+class CasePublic(Public):
+    """A case as the offices of its route see it (ID numbers masked; the full ones stay in the application)."""
+
+    id: str
+    kind: str
+    kind_label: str
+    application_id: str
+    village_id: str
+    township_id: str | None
+    county_id: str | None
+    applicant_name: str
+    category: str | None
+    stage: str
+    stage_label: str
+    outcome: str
+    outcome_label: str
+    received_on: str | None
+    last_on: str
+    facts: dict[str, Any]
+    persons: list[CasePersonPublic]
+    events: list[CaseEventPublic]
+    deadlines: list[DeadlinePublic]
+    next_steps: list[NextStepPublic]
+    overdue: bool
+
+
+class CertificateCreate(BaseModel):
+    recipient: str | None = Field(default=None, max_length=40)
+    purpose: str | None = Field(default=None, max_length=60)
 
 
 # -- batches -------------------------------------------------------------------------------------------------------
@@ -242,6 +312,8 @@ class ObjectionCreate(BaseModel):
     summary: str = Field(max_length=1000)
     objector_name: str | None = Field(default=None, max_length=40)
     objector_contact: str | None = Field(default=None, max_length=60)
+    #: the application objected to (implied when the 公示 lists one household)
+    application_id: str | None = Field(default=None, max_length=32)
 
 
 class NoticePublic(Public):

@@ -32,6 +32,8 @@ class Action(StrEnum):
     MANAGE_USERS = "manage_users"
     READ_AUDIT = "read_audit"
     VERIFY = "verify"
+    REFUSE = "refuse"
+    WITHDRAW = "withdraw"
 
 
 #: which role may take which document action, by the tier of the acting office
@@ -41,6 +43,9 @@ ROLE_ACTIONS: dict[tuple[Tier, Action], frozenset[Role]] = {
     (Tier.VILLAGE, Action.SUBMIT): frozenset({Role.CLERK}),
     (Tier.VILLAGE, Action.RECREATE): frozenset({Role.CLERK}),
     (Tier.VILLAGE, Action.IMPORT): frozenset({Role.CLERK}),
+    (Tier.VILLAGE, Action.WITHDRAW): frozenset({Role.CLERK}),
+    (Tier.TOWNSHIP, Action.REFUSE): frozenset({Role.REVIEWER}),
+    (Tier.COUNTY, Action.REFUSE): frozenset({Role.APPROVER}),
     (Tier.TOWNSHIP, Action.CREATE): frozenset({Role.CLERK, Role.REVIEWER}),
     (Tier.TOWNSHIP, Action.SEAL): frozenset({Role.CLERK, Role.REVIEWER}),
     (Tier.TOWNSHIP, Action.ACCEPT): frozenset({Role.REVIEWER}),

@@ -17,6 +17,7 @@ from api.settings import Settings
 
 if TYPE_CHECKING:
     from api.services.batches import BatchService
+    from api.services.cases import CaseBook
     from api.services.checks import ReportCache
     from api.services.documents import DocumentService
     from api.services.identity import IdentityService
@@ -137,7 +138,15 @@ class Services:
         from api.services.workflow import Workflow
 
         return Workflow(db=self.db, blobs=self.blobs, documents=self.documents, sealing=self.sealing,
-                        checks=self.checks, public_url=self.links.qr_url)
+                        checks=self.checks, public_url=self.links.qr_url, cases=self.cases, clock=self.clock)
+
+    @cached_property
+    def cases(self) -> CaseBook:
+        """The case register and 57号's order (the workflow and the publication service record through it)."""
+        from api.services.cases import CaseBook
+        from api.services.local_rules import local_rules
+
+        return CaseBook(db=self.db, clock=self.clock, rules=local_rules(self.settings))
 
     @cached_property
     def publication(self) -> PublicationService:
@@ -145,7 +154,7 @@ class Services:
 
         return PublicationService(settings=self.settings, db=self.db, blobs=self.blobs, workflow=self.workflow,
                                   links=self.links, checks=self.checks, verification=self.verification,
-                                  clock=self.clock)
+                                  clock=self.clock, cases=self.cases)
 
     @cached_property
     def office_admin(self) -> OfficeAdmin:

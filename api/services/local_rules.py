@@ -1,6 +1,6 @@
 """The local rules, read from the one Settings object here and nowhere else: the 公示 period (57号 art. 19: its
 length, the national floor of 7 days, calendar or working days), the 低保标准 per 申请类别 (城市/农村), the
-township's 临时救助 limit, and whether public lists show 保障类别.
+township's 临时救助 limit, whether public lists show 保障类别, the case's deadlines and how long a certificate holds.
 
 Every consumer gets a frozen rule object built here: :class:`DocumentRules` for the templates,
 :class:`DecisionRules` for the seal step (signer/decision.py), :class:`LocalRules` for the services and the desk.
@@ -38,6 +38,11 @@ class LocalRules:
     relief_township_limit: Decimal = Decimal("0")
     #: public lists show 保障类别 (art. 24 allows only 姓名, 人数, 金额 unless a local rule requires more)
     show_category: bool = False
+    #: the case's time limits in working days: decide, decide_special, refusal_notice, reinvestigate
+    case_deadlines: Mapping[str, int] = field(default_factory=lambda: MappingProxyType(
+        {"decide": 30, "decide_special": 45, "refusal_notice": 3, "reinvestigate": 15}))
+    #: days a 低保证明 stays valid from its issue
+    certificate_valid_days: int = 90
 
     def dibao_standard(self, category: object) -> Decimal:
         """The 低保标准 of an application's 申请类别; an unknown category is refused, never guessed."""
@@ -70,7 +75,12 @@ def local_rules(settings: Settings) -> LocalRules:
                           workdays=frozenset(settings.notice_extra_workdays)),
         dibao_standards=MappingProxyType({URBAN: urban, RURAL: settings.dibao_standard_rural.quantize(CENT)}),
         relief_township_limit=(limit if limit is not None else urban * RELIEF_LIMIT_MONTHS).quantize(CENT),
-        show_category=settings.notice_show_category)
+        show_category=settings.notice_show_category,
+        case_deadlines=MappingProxyType({"decide": settings.case_decide_working_days,
+                                         "decide_special": settings.case_decide_special_working_days,
+                                         "refusal_notice": settings.case_refusal_notice_working_days,
+                                         "reinvestigate": settings.case_reinvestigate_working_days}),
+        certificate_valid_days=settings.certificate_valid_days)
 
 
 def document_rules(settings: Settings) -> DocumentRules:

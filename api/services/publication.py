@@ -20,7 +20,9 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from api.services.cases import CaseBook, Step
 from api.services.checks import ReportCache
+from api.services.access import may_see
 from api.services.identity import Principal, Role
 from api.services.local_rules import LocalRules, local_rules
 from api.services.public_links import Clock, PublicLinks, TokenCheck, public_content
@@ -171,8 +173,10 @@ def _seal_lines(report: VerificationReport) -> list[SealLine]:
 
 class PublicationService:
     def __init__(self, *, settings: Settings, db: Database, blobs: BlobStore, workflow: Workflow,
-                 links: PublicLinks, checks: ReportCache, verification: VerificationService, clock: Clock) -> None:
+                 links: PublicLinks, checks: ReportCache, verification: VerificationService, clock: Clock,
+                 cases: CaseBook) -> None:
         self.settings = settings
+        self.cases = cases
         self.db = db
         self.blobs = blobs
         self.workflow = workflow
@@ -208,15 +212,14 @@ class PublicationService:
 
     # -- building -----------------------------------------------------------------------------------------
     def _sealed_figures(self, session: Session, doc: DocumentRow, tier: Tier) -> dict[str, Any] | None:
-        """The figures ``tier``'s office sealed into this application (its decision, validated by the seal step
-        and drawn inside its signature), or None when it sealed none."""
-        index = tier_rank(tier)
-        if index >= len(doc.route):
+        """The figures ``tier``'s office fixed for this application when it sealed (stored once in its case: the
+        township's 初审, the county's 审核确认), or None when it fixed none."""
+        row = self.cases.of_document(session, doc.id)
+        if row is None:
             return None
-        for row in publications.accepts_by(session, doc.id, doc.route[index]):
-            decision = (row.detail or {}).get("decision")
-            if isinstance(decision, dict) and decision.get("monthly_amount") is not None:
-                return decision
+        fixed = (row.facts or {}).get("township" if tier is Tier.TOWNSHIP else "decision")
+        if isinstance(fixed, dict) and fixed.get("monthly_amount") is not None:
+            return dict(fixed)
         return None
 
     def _proposal(self, doc: DocumentRow, override: dict[str, Any] | None,
@@ -280,7 +283,10 @@ class PublicationService:
             taken = self._taken(session, PublicationKind.NOTICE)
             docs = [d for d in publications.applications_held_by(session, "dibao_application",
                                                                  Status.ACCEPTED.value, who.office_id)
-                    if d.id not in taken and (application_ids is None or d.id in application_ids)]
+                    if d.id not in taken and (application_ids is None or d.id in application_ids)
+                    and self._postable(session, d)]
+            for d in docs:
+                self._not_before_case(session, d, start)
             names = repositories.office_names(session)
         if application_ids is not None and len(docs) != len(set(application_ids)):
             missing = set(application_ids) - {d.id for d in docs}
@@ -299,6 +305,22 @@ class PublicationService:
                                           start=start, end=end, days=set_days, span=span, series=None, version=1))
         return out
 
+    def _announceable(self, session: Session, doc: DocumentRow) -> bool:
+        row = self.cases.of_document(session, doc.id)
+        return row is None or self.cases.blocked(row, Step.ANNOUNCE) is None
+
+    def _postable(self, session: Session, doc: DocumentRow) -> bool:
+        """An application may go on a 公示 when its case is at 初审 (or has no case: imported before cases)."""
+        row = self.cases.of_document(session, doc.id)
+        return row is None or self.cases.blocked(row, Step.NOTICE) is None
+
+    def _not_before_case(self, session: Session, doc: DocumentRow, start: dt.date) -> None:
+        """A 公示 starts on or after its case's last stage (the township's 初审 seal)."""
+        row = self.cases.of_document(session, doc.id)
+        if row is not None and start < row.last_on:
+            raise TemplateDataError([FieldProblem("start", f"公示开始日期不能早于{row.applicant_name}一案的初审日期"
+                                                           f"（{row.last_on.isoformat()}）")])
+
     def _notice_data(self, who: Principal, village: str, households: list[dict[str, Any]],
                      objection: dict[str, str], start: dt.date, span: int) -> dict[str, Any]:
         rows = [{k: h[k] for k in ("head_name", "village", "persons", "monthly_amount")} for h in households]
@@ -314,7 +336,7 @@ class PublicationService:
                       objection: dict[str, str], start: dt.date, end: dt.date, days: int, span: int,
                       series: str | None, version: int) -> NoticeView:
         data = self._notice_data(who, village, households, objection, start, span)
-        view = self.workflow.create(who, "dibao_notice", data)
+        view = self.workflow.create(who, "dibao_notice", data, derived=True)
         family = self.workflow.documents.catalogue.family("dibao_notice")
         prepared = self.workflow.documents.catalogue.prepare("dibao_notice", data, rules=self.rules.document_rules())
         public = public_content("dibao_notice", "notice", family.title, prepared.view)
@@ -340,7 +362,7 @@ class PublicationService:
             taken = self._taken(session, PublicationKind.RESULT)
             docs = [d for d in publications.applications_routed_through(session, "dibao_application",
                                                                         Status.APPROVED.value, who.office_id)
-                    if d.id not in taken]
+                    if d.id not in taken and self._announceable(session, d)]
             names = repositories.office_names(session)
             sealed = {d.id: self._sealed_figures(session, d, Tier.COUNTY) for d in docs}
         if not docs:
@@ -357,7 +379,7 @@ class PublicationService:
                 "supervision": supervision,
                 "households": [{k: h[k] for k in ("head_name", "township", "village", "persons", "category",
                                                   "monthly_amount")} for h in households]}
-        view = self.workflow.create(who, "dibao_result_notice", data)
+        view = self.workflow.create(who, "dibao_result_notice", data, derived=True)
         catalogue = self.workflow.documents.catalogue
         prepared = catalogue.prepare("dibao_result_notice", data, rules=self.rules.document_rules())
         public = public_content("dibao_result_notice", "notice", prepared.family.title, prepared.view)
@@ -382,6 +404,7 @@ class PublicationService:
                 raise ConflictError("只有未发布的公示可以发布", code="BAD_TRANSITION")
             if row.kind == PublicationKind.NOTICE and row.start_on is not None and row.start_on < self.clock.today():
                 raise ConflictError("公示开始日期已过，请重新生成公示", code="START_PASSED")
+            self._cases_allow_publishing(session, row)
             status = repositories.document(session, document_id).status
         if status == Status.DRAFT.value:
             self.workflow.seal(who, document_id)
@@ -393,10 +416,34 @@ class PublicationService:
                 for old in publications.earlier_versions(session, row.series_id, row.version,
                                                          PublicationState.PUBLISHED.value):
                     old.state, old.superseded_by, old.ended_at = PublicationState.SUPERSEDED.value, row.document_id, now
+            public_id = repositories.document(session, document_id).public_id
+            if row.kind == PublicationKind.NOTICE and row.start_on and row.end_on:
+                self.cases.on_notice_published(session, who, list(row.application_ids), document_id=document_id,
+                                               public_id=public_id, start=row.start_on, end=row.end_on,
+                                               version=row.version)
+            elif row.kind == PublicationKind.RESULT:
+                self.cases.on_result_published(session, who, list(row.application_ids), document_id=document_id,
+                                               public_id=public_id)
             audit.append(session, actor=who.actor, action="notice.publish", office_id=who.office_id,
                          document_id=document_id, detail={"version": row.version, "series": row.series_id})
             session.flush()
             return self._notice_view(session, row)
+
+    def _cases_allow_publishing(self, session: Session, row: PublicationRow) -> None:
+        """Refused before the seal: a 公示 only of cases at 初审 (or re-investigated after an objection), a
+        结果公布 only of approved cases not yet announced."""
+        from api.storage import cases as case_store
+
+        for case in case_store.cases_of_applications(session, list(row.application_ids)).values():
+            if row.kind == PublicationKind.NOTICE:
+                step = Step.REPUBLISH if case.stage == "objection" else Step.NOTICE
+                if row.version > 1 and case.stage == "notice":
+                    continue  # still on the earlier version: the new one supersedes it
+            else:
+                step = Step.ANNOUNCE
+            blocked = self.cases.blocked(case, step)
+            if blocked is not None:
+                raise ConflictError(f"{case.applicant_name}：{blocked[0]}", code=blocked[1])
 
     def withdraw(self, who: Principal, document_id: str, *, reason: str) -> NoticeView:
         self._staff(who)
@@ -408,7 +455,11 @@ class PublicationService:
             if row.kind == PublicationKind.CERTIFICATE or row.state not in (PublicationState.DRAFT,
                                                                             PublicationState.PUBLISHED):
                 raise ConflictError("只有草稿或已发布的公示、公布可以撤回", code="BAD_TRANSITION")
+            was_published = row.state == PublicationState.PUBLISHED
             row.state, row.reason, row.ended_at = PublicationState.WITHDRAWN.value, reason, self.clock.now()
+            if was_published:
+                self.cases.on_publication_withdrawn(session, who, list(row.application_ids), document_id,
+                                                    result=row.kind == PublicationKind.RESULT)
             audit.append(session, actor=who.actor, action="notice.withdraw", office_id=who.office_id,
                          document_id=document_id, detail={"reason": reason})
             session.flush()
@@ -416,7 +467,10 @@ class PublicationService:
 
     def record_objection(self, who: Principal, document_id: str, *, received_on: dt.date, channel: str,
                          summary: str, objector_name: str | None = None,
-                         objector_contact: str | None = None) -> ObjectionView:
+                         objector_contact: str | None = None, application_id: str | None = None) -> ObjectionView:
+        """An objection to a household on a running 公示: its case goes back to the township (re-investigate,
+        then re-publish or refuse; it cannot be reported to the county meanwhile). ``application_id``: which
+        household (implied when the 公示 lists one)."""
         self._staff(who, Tier.TOWNSHIP)
         problems = []
         if channel not in CHANNELS:
@@ -431,12 +485,22 @@ class PublicationService:
             row = self._own(session, who, document_id)
             if row.kind != PublicationKind.NOTICE or row.state != PublicationState.PUBLISHED:
                 raise ConflictError("只能对已发布的公示登记异议", code="BAD_TRANSITION")
+            listed = list(row.application_ids)
+            if application_id is None and len(listed) == 1:
+                application_id = listed[0]
+            if application_id is not None and application_id not in listed:
+                raise TemplateDataError([FieldProblem("application_id", "该申请不在这份公示的名单上")])
+            if application_id is None and listed:
+                raise TemplateDataError([FieldProblem("application_id", "公示名单有多户，请选择异议针对的申请")])
             objection = ObjectionRow(document_id=document_id, received_on=received_on, channel=channel,
+                                     application_id=application_id,
                                      summary=summary.strip(), objector_name=objector_name or None,
                                      objector_contact=objector_contact or None, recorded_by=who.user_id,
                                      created_at=self.clock.now())
             session.add(objection)
             session.flush()
+            if application_id is not None:
+                self.cases.on_objection(session, who, application_id, document_id, summary)
             # the audit chain is readable by admins: it records that an objection came, not who raised it
             audit.append(session, actor=who.actor, action="notice.objection", office_id=who.office_id,
                          document_id=document_id, detail={"objection": objection.id, "channel": channel,
@@ -475,6 +539,61 @@ class PublicationService:
         households = self._notice_rows(apps, overrides, village)
         return self._draft_notice(who, village, households, keep, objection=objection, start=start, end=end,
                                   days=set_days, span=span, series=series, version=version)
+
+    def issue_certificate(self, who: Principal, case_id: str, *, recipient: str | None = None,
+                          purpose: str | None = None) -> NoticeView:
+        """A 低保证明 issued from an approved case: the holder, persons, amount and first month are the county's
+        sealed decision as the case stores it, never typed. Sealed and registered in one go, so its QR code
+        resolves from the moment the file exists."""
+        self._staff(who)
+        if who.tier is Tier.VILLAGE:
+            raise ForbiddenError("证明由乡镇或县级单位出具", code="ROLE_FORBIDDEN")
+        from api.storage import cases as case_store
+
+        today = self.clock.today()
+        with self.db.session() as session:
+            case = case_store.case(session, case_id)
+            app = repositories.document(session, case.application_id)
+            if who.office_id not in (case.township_id, case.county_id) or not may_see_case(who, app):
+                raise NotFoundError("没有这个案件，或它不属于本单位", code="UNKNOWN_CASE")
+            blocked = self.cases.blocked(case, Step.CERTIFICATE)
+            if blocked is not None:
+                raise ConflictError(blocked[0], code=blocked[1])
+            decision = dict((case.facts or {}).get("decision") or {})
+            data_in = dict(app.data or {})
+            issued = publications.count_of_kind(session, who.office_id, PublicationKind.CERTIFICATE.value)
+        applicant = data_in.get("applicant") or {}
+        since = str(decision.get("start_month") or "")
+        short = who.office_name.removesuffix("人民政府").removesuffix("民政局").removesuffix("办事处")
+        data = {"issuer": who.office_name, "serial": f"{short}低证〔{today.year}〕{issued + 1:04d}号",
+                "issued_on": today.isoformat(),
+                "valid_until": (today + dt.timedelta(days=self.rules.certificate_valid_days - 1)).isoformat(),
+                "holder": {k: applicant[k] for k in ("name", "gender", "id_number", "registered_address")
+                           if applicant.get(k)},
+                "category": data_in.get("category"), "persons": int(decision["persons"]),
+                "monthly_amount": str(Decimal(str(decision["monthly_amount"])).quantize(CENT)),
+                "since": f"{since}-01" if len(since) == 7 else since}
+        if recipient:
+            data["recipient"] = recipient
+        if purpose:
+            data["purpose"] = purpose
+        view = self.workflow.create(who, "dibao_certificate", data, derived=True)
+        with self.db.session() as session:
+            doc = repositories.document(session, view.id)
+            row = self._certificate_row(doc)
+            row.state = PublicationState.DRAFT.value
+            row.application_ids = [case.application_id]
+            session.add(row)
+        self.workflow.seal(who, view.id)
+        with self.db.session() as session:
+            row = self._own(session, who, view.id)
+            row.state, row.published_at = PublicationState.PUBLISHED.value, self.clock.now()
+            case = case_store.case(session, case_id)
+            self.cases.on_certificate(session, who, case, document_id=view.id, public_id=view.public_id)
+            audit.append(session, actor=who.actor, action="certificate.issue", office_id=who.office_id,
+                         document_id=view.id, detail={"case": case_id})
+            session.flush()
+            return self._notice_view(session, row)
 
     def revoke_certificate(self, who: Principal, document_id: str, *, reason: str) -> NoticeView:
         """A certificate no longer true (the household left 低保, or it was issued in error)."""
@@ -646,6 +765,10 @@ class PublicationService:
                       "since": data.get("since"), "valid_until": data.get("valid_until")}
         return CompareResult(same, "一致" if same else "不一致", digest, registered, report.verdict.value,
                              report.verdict.label, _seal_lines(report), [f.message for f in report.findings], holder)
+
+
+def may_see_case(who: Principal, application: DocumentRow) -> bool:
+    return may_see(who, application.route, application.reached)
 
 
 def _digest(public: dict[str, Any]) -> str:

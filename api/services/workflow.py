@@ -17,17 +17,20 @@ from typing import Any, TypeVar
 
 from api import faults
 from api.services.access import Action, may_see, role_may
+from api.services.cases import CASE_FAMILIES, CaseBook, Step
 from api.services.checks import ReportCache
 from api.services.documents import DocumentService
 from api.services.identity import Principal
+from api.services.public_links import Clock
 from api.services.sealing import SealingService, SealResult
 from api.services.states import ACTION_LABELS, Status, VersionKind, next_status
 from api.storage import audit, repositories
 from api.storage.blobs import BlobStore
 from api.storage.engine import Database, Session
-from api.storage.models import DocumentRow, VersionRow, utcnow
+from api.storage.models import CaseRow, DocumentRow, VersionRow, utcnow
 from signer.errors import (
     ConflictError,
+    FieldProblem,
     ForbiddenError,
     TemplateDataError,
     VerificationRefusedError,
@@ -70,6 +73,10 @@ class DocumentView:
     updated_at: str
     versions: list[VersionView]
     data: dict[str, Any] | None
+    #: the case this application opened (None: not an application, or imported before cases)
+    case_id: str | None = None
+    case_stage: str | None = None
+    case_stage_label: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
@@ -87,12 +94,17 @@ def _iso(value: dt.datetime) -> str:
 
 
 def _view(session: Session, doc: DocumentRow) -> DocumentView:
+    from api.services.states import CaseStage
+    from api.storage import cases as case_store
+
     versions = [VersionView(v.number, v.sha256, v.size, v.kind, v.office_id, v.note, _iso(v.created_at))
                 for v in repositories.versions(session, doc.id)]
+    case = case_store.case_of_application(session, doc.id) if doc.family in CASE_FAMILIES else None
     return DocumentView(doc.id, doc.public_id, doc.family, doc.title, doc.owner_office_id, list(doc.route),
                         doc.holder_office_id, doc.status, Status(doc.status).label, doc.return_reason,
                         doc.replaces_id, doc.replaced_by_id, doc.current_version, _iso(doc.created_at),
-                        _iso(doc.updated_at), versions, doc.data)
+                        _iso(doc.updated_at), versions, doc.data, case.id if case else None,
+                        case.stage if case else None, CaseStage(case.stage).label if case else None)
 
 
 class _Denial(Exception):
@@ -125,8 +137,10 @@ class _Read:
 
 class Workflow:
     def __init__(self, *, db: Database, blobs: BlobStore, documents: DocumentService, sealing: SealingService,
-                 checks: ReportCache, public_url: Any) -> None:
+                 checks: ReportCache, public_url: Any, cases: CaseBook, clock: Clock) -> None:
         self.db = db
+        self.cases = cases
+        self.clock = clock
         self.blobs = blobs
         self.documents = documents
         self.sealing = sealing
@@ -166,10 +180,24 @@ class Workflow:
     def _read(self, who: Principal, document_id: str, action: Action) -> _Read:
         self._require_role(who, action, document_id)
         with self.db.session() as session:
+            self._case_allows(session, who, repositories.document(session, document_id), action)
             doc = self._visible(session, who, document_id, action)
             self._holder(who, doc, action)
             current = repositories.version(session, doc.id, doc.current_version)
         return _Read(doc, self.blobs.get(current.sha256))
+
+    def _case_allows(self, session: Session, who: Principal, doc: DocumentRow, action: Action) -> str | None:
+        """The case step this action is, refused with a 409 naming what is missing when the case's order does
+        not allow it now (checked first for offices on the route: "not yet" says more than "not yours")."""
+        if doc.family not in CASE_FAMILIES or who.office_id not in doc.route:
+            return None
+        row = self.cases.of_document(session, doc.id)
+        if row is None:
+            return None
+        return self.cases.check(row, action, who.tier)
+
+    def _case(self, session: Session, document_id: str) -> CaseRow | None:
+        return self.cases.of_document(session, document_id)
 
     # -- reading --------------------------------------------------------------------------------------------
     @_records_denials
@@ -215,10 +243,16 @@ class Workflow:
 
     # -- transitions ----------------------------------------------------------------------------------------
     @_records_denials
-    def create(self, who: Principal, family_id: str, data: Any, *, replaces: str | None = None) -> DocumentView:
-        """Validate and render; the route and the offices printed in the boxes come from the registry."""
+    def create(self, who: Principal, family_id: str, data: Any, *, replaces: str | None = None,
+               derived: bool = False) -> DocumentView:
+        """Validate and render; the route and the offices printed in the boxes come from the registry. An
+        application opens its case (one open case per person: refused, naming the case that holds them). 公示,
+        公布 and certificates are ``derived`` from cases by the publication service, never typed here."""
         self._require_role(who, Action.CREATE)
         family = self.documents.catalogue.family(family_id)
+        if not family.tiers and not derived:
+            raise ConflictError("公示、结果公布和证明由案件生成（证明请在已审核确认的案件中出具），不能手工填写",
+                                code="DERIVED_ONLY")
         if family.tiers and who.tier is not Tier(family.tiers[0]):
             raise self.deny(who, Action.CREATE, f"「{family.title}」由{Tier(family.tiers[0]).label}单位填报",
                             code="WRONG_TIER")
@@ -236,17 +270,65 @@ class Workflow:
             data = {**data, "offices": {tier: names[oid] for tier, oid in office_ids.items()}}
         else:
             office_ids = {"issuer": who.office_id}
+        if family_id in CASE_FAMILIES and replaces is None:
+            self._not_held(who, data)
         public_id = secrets.token_urlsafe(16)  # 128 bits
-        verify_url = self._public_url(public_id, family_id=family_id, data=data, office_id=office_ids.get("issuer"))
+        verify_url = self._public_url(public_id, family_id=family_id, data=data, office_id=office_ids.get("issuer")) \
+            if not family.tiers else None
         out = self.documents.render(family_id, data, verify_url=verify_url, office_ids=office_ids)
-        with self._new_document(who, out.rendered.pdf, public_id=public_id, family=family, route=route,
-                                reached=0, status=Status.DRAFT, data=data, replaces=replaces, kind=VersionKind.RENDERED,
-                                action="create", detail={"family": family_id}) as (session, document_id):
-            if replaces is not None:
-                old = repositories.document(session, replaces)
-                repositories.transition(session, old, old.lock_version, status=Status.CLOSED.value,
-                                        replaced_by_id=document_id, updated_at=utcnow())
+        try:
+            with self._new_document(who, out.rendered.pdf, public_id=public_id, family=family, route=route,
+                                    reached=0, status=Status.DRAFT, data=data, replaces=replaces,
+                                    kind=VersionKind.RENDERED, action="create",
+                                    detail={"family": family_id}) as (session, document_id):
+                if replaces is not None:
+                    old = repositories.document(session, replaces)
+                    repositories.transition(session, old, old.lock_version, status=Status.CLOSED.value,
+                                            replaced_by_id=document_id, updated_at=utcnow())
+                self.cases.open(session, who, repositories.document(session, document_id))
+        except repositories.DuplicateRow:
+            # a simultaneous filing of the same person won the database's unique index: the same submission
+            # again gets the case it made; anything else is refused, naming the case
+            again = self._same_filing(who, family_id, data)
+            if again is not None:
+                return again
+            self._not_held(who, data)
+            raise
         return self.get(who, document_id)
+
+    def _not_held(self, who: Principal, data: dict[str, Any]) -> None:
+        """One open case per person (an open case, or a household receiving support): 409 naming the case to
+        staff who may see it."""
+        found = self.cases.holder(data)
+        if found is None:
+            return
+        row, person = found
+        with self.db.session() as session:
+            doc = repositories.document(session, row.application_id)
+            visible = may_see(who, doc.route, doc.reached)
+            names = repositories.office_names(session, [row.village_id])
+        where = (f"：案件 {row.id[:8]}（{names.get(row.village_id, row.village_id)}，申请人{row.applicant_name}，"
+                 f"{self._stage_label(row)}）") if visible else "（该案件不在本单位的办理范围内）"
+        raise ConflictError(f"{person}已在办理中或正在享受保障的案件中，不能重复申请{where}", code="CASE_EXISTS")
+
+    @staticmethod
+    def _stage_label(row: CaseRow) -> str:
+        from api.services.states import CaseStage
+
+        return CaseStage(row.stage).label
+
+    def _same_filing(self, who: Principal, family_id: str, data: dict[str, Any]) -> DocumentView | None:
+        """A double submit: the case holding these people was filed by this office, with this data, and is
+        still a draft — the second submit gets that document."""
+        found = self.cases.holder(data)
+        if found is None:
+            return None
+        row, _person = found
+        with self.db.session() as session:
+            doc = repositories.document(session, row.application_id)
+            same = (doc.family == family_id and doc.owner_office_id == who.office_id and doc.data == data
+                    and doc.status == Status.DRAFT.value)
+        return self.get(who, doc.id) if same else None
 
     @_records_denials
     def seal(self, who: Principal, document_id: str, *, opinion: str | None = None) -> DocumentView:
@@ -258,16 +340,16 @@ class Workflow:
                                 code="CLERK_NO_SEAL")
         family = self.documents.catalogue.family(read.doc.family)
         target = next_status(read.doc.status, Action.SEAL, issuing=not family.tiers)
-        result = self.sealing.seal(read.pdf, who.office_id, opinion=opinion, actor=who.actor)
+        result = self.sealing.seal(read.pdf, who.office_id, opinion=opinion, actor=who.actor, day=self.clock.today())
         return self._commit_version(who, read.doc, result, status=target, kind=VersionKind.SEALED, action="seal",
-                                    note=opinion)
+                                    note=opinion, step=Step.SEAL)
 
     @_records_denials
     def submit(self, who: Principal, document_id: str) -> DocumentView:
         """Send the file to the next office of its route."""
         def to_parent(doc: DocumentRow) -> tuple[dict[str, Any], dict[str, Any]]:
             index = doc.route.index(who.office_id)
-            if index + 1 >= len(doc.route):
+            if index + 1 >= len(doc.route) or doc.status == Status.APPROVED.value:
                 raise ConflictError("该文书已在流转路径的最后一级", code="END_OF_ROUTE")
             parent = doc.route[index + 1]
             return ({"holder_office_id": parent, "reached": max(doc.reached, index + 1)},
@@ -285,6 +367,13 @@ class Workflow:
         read = self._read(who, document_id, Action.ACCEPT)
         doc = read.doc
         last_tier = doc.route.index(who.office_id) == len(doc.route) - 1
+        with self.db.session() as session:
+            case = self._case(session, doc.id)
+            if case is not None and who.tier is Tier.TOWNSHIP:
+                decision = self.cases.preliminary_figures(session, case, doc, decision)
+                last_tier = last_tier or (case.kind == "relief" and self.cases.relief_closes_at_township(decision))
+            elif case is not None:
+                decision = self.cases.check_decision(case, decision)
         target = next_status(doc.status, Action.ACCEPT, last_tier=last_tier)
         if received is not None and received != read.pdf:
             report = self.checks.verify(received)
@@ -293,11 +382,14 @@ class Workflow:
         report = self.checks.verify(read.pdf)
         expected = doc.route[: doc.route.index(who.office_id)]
         self._gate(report, expected)
-        result = self.sealing.seal(read.pdf, who.office_id, opinion=opinion, actor=who.actor, decision=decision)
+        result = self.sealing.seal(read.pdf, who.office_id, opinion=opinion, actor=who.actor, decision=decision,
+                                   day=self.clock.today())
         kind = VersionKind.APPROVED if last_tier else VersionKind.COUNTERSIGNED
         return self._commit_version(who, doc, result, status=target, kind=kind, action="accept", note=opinion,
                                     extra={"verdict": report.verdict.value,
-                                           **({"decision": decision} if decision else {})})
+                                           **({"decision": decision} if decision else {})},
+                                    step=Step.PRELIMINARY if who.tier is Tier.TOWNSHIP else Step.DECIDE,
+                                    decision=decision)
 
     @staticmethod
     def _gate(report: VerificationReport, expected_offices: Sequence[str]) -> None:
@@ -323,12 +415,38 @@ class Workflow:
 
         return self._move(who, document_id, Action.RETURN, to_owner)
 
+    @_records_denials
+    def refuse(self, who: Principal, document_id: str, *, reason: str) -> DocumentView:
+        """不予确认 (the county, after the report) or 终止 (the township, before it) with reasons: the case closes,
+        its people may apply again, and the applicant is told in writing within the local deadline."""
+        reason = (reason or "").strip()
+        if not reason or len(reason) > 500:
+            raise TemplateDataError([FieldProblem("reason", "不予确认须写明理由（1–500 字）")])
+
+        def close(doc: DocumentRow) -> tuple[dict[str, Any], dict[str, Any]]:
+            return {"return_reason": reason}, {"reason": reason}
+
+        return self._move(who, document_id, Action.REFUSE, close)
+
+    @_records_denials
+    def withdraw(self, who: Principal, document_id: str, *, reason: str) -> DocumentView:
+        """The applicant withdraws (撤回申请) while the village still holds the file."""
+        reason = (reason or "").strip()
+        if not reason or len(reason) > 500:
+            raise TemplateDataError([FieldProblem("reason", "撤回申请须写明原因（1–500 字）")])
+
+        def close(doc: DocumentRow) -> tuple[dict[str, Any], dict[str, Any]]:
+            return {"return_reason": reason}, {"reason": reason}
+
+        return self._move(who, document_id, Action.WITHDRAW, close)
+
     def _move(self, who: Principal, document_id: str, action: Action,
               change: Callable[[DocumentRow], tuple[dict[str, Any], dict[str, Any]]]) -> DocumentView:
         """A transition that writes no new version (submit, return): guards, state table, locked update and
         audit row in one transaction. ``change`` gives the row's new values and the audit detail."""
         self._require_role(who, action, document_id)
         with self.db.session() as session:
+            step = self._case_allows(session, who, repositories.document(session, document_id), action)
             doc = self._visible(session, who, document_id, action)
             self._holder(who, doc, action)
             target = next_status(doc.status, action)
@@ -337,6 +455,9 @@ class Workflow:
                                     **values)
             audit.append(session, actor=who.actor, action=f"document.{action.value}", office_id=who.office_id,
                          document_id=doc.id, detail=detail)
+            case = self._case(session, doc.id)
+            if case is not None and step is not None:
+                self.cases.after_document(session, case, who, step, version=None, reason=detail.get("reason"))
             return _view(session, repositories.document(session, doc.id))
 
     @_records_denials
@@ -344,6 +465,7 @@ class Workflow:
         """A returned certified file cannot be edited: a new document from its data, linked; the old one closed."""
         self._require_role(who, Action.RECREATE, document_id)
         with self.db.session() as session:
+            self._case_allows(session, who, repositories.document(session, document_id), Action.RECREATE)
             doc = self._visible(session, who, document_id, Action.RECREATE)
             self._holder(who, doc, Action.RECREATE)
             next_status(doc.status, Action.RECREATE)
@@ -404,7 +526,8 @@ class Workflow:
     # -- the one place a new version is committed -------------------------------------------------------------
     def _commit_version(self, who: Principal, seen: DocumentRow, result: SealResult, *, status: Status,
                         kind: VersionKind, action: str, note: str | None,
-                        extra: dict[str, Any] | None = None) -> DocumentView:
+                        extra: dict[str, Any] | None = None, step: str | None = None,
+                        decision: dict[str, Any] | None = None) -> DocumentView:
         sha = self.blobs.put(result.pdf)  # durable before any row points at it
         faults.point("version:blob-stored")
         with self.db.session() as session:
@@ -418,6 +541,10 @@ class Workflow:
                          detail=result.use_entry)
             audit.append(session, actor=who.actor, action=f"document.{action}", office_id=who.office_id,
                          document_id=doc.id, detail={"version": number, "sha256": sha, **(extra or {})})
+            case = self._case(session, doc.id) if step is not None else None
+            if case is not None and step is not None:
+                self.cases.check(case, Action.SEAL if step == Step.SEAL else Action.ACCEPT, who.tier)
+                self.cases.after_document(session, case, who, step, version=number, decision=decision)
             session.flush()
             return _view(session, repositories.document(session, doc.id))
 

@@ -214,6 +214,8 @@ class ObjectionRow(Base):
     summary: Mapped[str] = mapped_column(Text)
     objector_name: Mapped[str | None] = mapped_column(String(40), default=None)
     objector_contact: Mapped[str | None] = mapped_column(String(60), default=None)
+    #: the application the objection is about (its case goes back to the township for re-investigation)
+    application_id: Mapped[str | None] = mapped_column(String(32), default=None)
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -260,3 +262,72 @@ class BatchItemRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+# -- the case (案件): one application and everything that follows from it -------------------------------------------
+class CaseRow(Base):
+    """A 低保 or 临时救助 case: its stage, and the facts each tier fixed when it sealed (stored once, read by every
+    later document and page). Its application is the document the village filed; a re-filed application (after a
+    return) takes its place in the same case."""
+
+    __tablename__ = "cases"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    #: dibao | relief
+    kind: Mapped[str] = mapped_column(String(16))
+    application_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), unique=True)
+    village_id: Mapped[str] = mapped_column(ForeignKey("offices.id"), index=True)
+    township_id: Mapped[str | None] = mapped_column(ForeignKey("offices.id"), index=True, default=None)
+    county_id: Mapped[str | None] = mapped_column(ForeignKey("offices.id"), index=True, default=None)
+    applicant_name: Mapped[str] = mapped_column(String(40))
+    #: 申请类别 (城市 / 农村) as the application states it
+    category: Mapped[str | None] = mapped_column(String(8), default=None)
+    #: see api.services.states.CaseStage
+    stage: Mapped[str] = mapped_column(String(24), index=True)
+    #: open | approved | refused | withdrawn
+    outcome: Mapped[str] = mapped_column(String(16), index=True, default="open")
+    #: the facts each tier fixed: {"township": {...}, "notice": {...}, "county": {...}, "certificates": [...]}
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: 受理: the day the township received the file (the 57号 deadlines run from here)
+    received_on: Mapped[dt.date | None] = mapped_column(default=None)
+    #: the day of the last stage (every next stage is on or after it)
+    last_on: Mapped[dt.date] = mapped_column()
+    opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    lock_version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CaseEventRow(Base):
+    """One stage of a case: what happened, on which day, by whom, and the sealed version it produced."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (UniqueConstraint("case_id", "seq"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[str] = mapped_column(String(24))
+    on: Mapped[dt.date] = mapped_column()
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    office_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    document_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    version: Mapped[int | None] = mapped_column(Integer, default=None)
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class CasePersonRow(Base):
+    """An ID number a case holds (the applicant and each member). ``holds`` is true while the case is open or its
+    household receives support: the partial unique index makes "one open case per person" a database constraint,
+    so two simultaneous filings cannot both pass a check."""
+
+    __tablename__ = "case_persons"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    id_number: Mapped[str] = mapped_column(String(18), index=True)
+    name: Mapped[str] = mapped_column(String(40))
+    #: applicant | member
+    role: Mapped[str] = mapped_column(String(16))
+    holds: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+sa.Index("uq_case_persons_one_open_case", CasePersonRow.id_number, unique=True,
+         sqlite_where=sa.text("holds"), postgresql_where=sa.text("holds"))

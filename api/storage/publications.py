@@ -78,3 +78,11 @@ def of_office(session: Session, office_id: str) -> list[PublicationRow]:
 
 def document_by_public_id(session: Session, public_id: str) -> DocumentRow | None:
     return session.execute(select(DocumentRow).where(DocumentRow.public_id == public_id)).scalar()
+
+
+def count_of_kind(session: Session, office_id: str, kind: str) -> int:
+    """How many publications of ``kind`` an office has made (the next serial number follows)."""
+    from sqlalchemy import func
+
+    return int(session.execute(select(func.count()).select_from(PublicationRow).where(
+        PublicationRow.office_id == office_id, PublicationRow.kind == kind)).scalar_one())

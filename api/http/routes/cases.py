@@ -1,0 +1,55 @@
+"""The case (案件): its record and timeline, and the steps that are the case's rather than one file's — a refusal
+(不予确认), a withdrawal (撤回申请), a certificate issued from the approved case."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from api.http.deps import CurrentUser, ServicesDep, run_blocking
+from api.http.schemas import CasePublic, CertificateCreate, DocumentPublic, NoticePublic, ReturnBody
+from signer.errors import NotFoundError
+
+router = APIRouter(prefix="/api", tags=["cases"])
+
+
+@router.get("/cases")
+async def listing(request: Request, services: ServicesDep, user: CurrentUser) -> list[CasePublic]:
+    return [CasePublic.model_validate(v) for v in await run_blocking(request, services.cases.listing, user)]
+
+
+@router.get("/cases/{case_id}")
+async def get(case_id: str, request: Request, services: ServicesDep, user: CurrentUser) -> CasePublic:
+    return CasePublic.model_validate(await run_blocking(request, services.cases.get, user, case_id))
+
+
+@router.get("/documents/{document_id}/case")
+async def of_document(document_id: str, request: Request, services: ServicesDep, user: CurrentUser) -> CasePublic:
+    view = await run_blocking(request, services.cases.get_for_document, user, document_id)
+    if view is None:
+        raise NotFoundError("该文书不属于任何案件，或不属于本单位", code="UNKNOWN_CASE")
+    return CasePublic.model_validate(view)
+
+
+@router.post("/documents/{document_id}/refuse")
+async def refuse(document_id: str, body: ReturnBody, request: Request, services: ServicesDep,
+                 user: CurrentUser) -> DocumentPublic:
+    """不予确认 (the county, after the township's report) or 终止 (the township) with reasons; the case closes."""
+    view = await run_blocking(request, services.workflow.refuse, user, document_id, reason=body.reason)
+    return DocumentPublic.model_validate(view)
+
+
+@router.post("/documents/{document_id}/withdraw")
+async def withdraw(document_id: str, body: ReturnBody, request: Request, services: ServicesDep,
+                   user: CurrentUser) -> DocumentPublic:
+    """撤回申请 at the applicant's request, while the village still holds the file."""
+    view = await run_blocking(request, services.workflow.withdraw, user, document_id, reason=body.reason)
+    return DocumentPublic.model_validate(view)
+
+
+@router.post("/cases/{case_id}/certificate", status_code=201)
+async def certificate(case_id: str, body: CertificateCreate, request: Request, services: ServicesDep,
+                      user: CurrentUser) -> NoticePublic:
+    """A 低保证明 from the approved case (its figures are the county's decision), sealed and registered."""
+    view = await run_blocking(request, services.publication.issue_certificate, user, case_id,
+                              recipient=body.recipient, purpose=body.purpose)
+    return NoticePublic.model_validate(view)
