@@ -202,6 +202,25 @@ class CaseBook:
                         office_id=who.office_id, document_id=doc.id, version=1)
         return row
 
+    def open_imported(self, session: Session, who: Principal, doc: DocumentRow, *, applicant: str) -> CaseRow | None:
+        """The case of an application sealed offline by the village and imported: it starts sealed. Its people's
+        ID numbers are not in the file's facts, so one-open-case-per-person cannot be checked for it (the
+        township sees the case marked as imported)."""
+        kind = CASE_FAMILIES.get(doc.family)
+        if kind is None:
+            return None
+        today = self.clock.today()
+        route = list(doc.route)
+        row = CaseRow(id=secrets.token_hex(16), kind=kind, application_id=doc.id, village_id=route[0],
+                      township_id=route[1] if len(route) > 1 else None,
+                      county_id=route[2] if len(route) > 2 else None, applicant_name=applicant[:40], category=None,
+                      stage=CaseStage.SEALED.value, outcome=CaseOutcome.OPEN.value, facts={"imported": True},
+                      last_on=today, opened_at=utcnow())
+        store.add_case(session, row, [])
+        store.add_event(session, row.id, stage=CaseStage.SEALED.value, on=today, actor=who.actor,
+                        office_id=who.office_id, document_id=doc.id, version=1, note="导入村级盖章件")
+        return row
+
     def holder(self, data: Mapping[str, Any]) -> tuple[CaseRow, str] | None:
         """The case that already holds one of the people this application names, and which person."""
         numbers = [p[0] for p in persons_of(data)]
