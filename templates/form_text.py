@@ -3,8 +3,8 @@ applicant's promise, and each tier's default opinion in the terms 民发〔2021�
 
 The village assists and reports what it found (it does not approve); the township investigates and gives its
 初审 opinion before the 公示 (its box never claims a 公示 that has not happened; the case records the 公示,
-and the county's opinion states its dates); 民主评议 only follows an objection to the 公示 (art. 19); the county decides (审核确认,
-art. 21) and fixes the amount."""
+and the county's opinion states its dates); 民主评议 only follows an objection to the 公示 (art. 19); the county
+decides (审核确认, art. 21) and fixes the amount."""
 
 from __future__ import annotations
 
