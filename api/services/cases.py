@@ -287,8 +287,8 @@ class CaseBook:
                 mine = {CaseStage.REPORTED} if tier is Tier.COUNTY else {CaseStage.RECEIVED, CaseStage.PRELIMINARY,
                                                                           CaseStage.OBJECTION}
                 if stage not in mine:
-                    return f"案件当前为「{stage.label}」，应由{'县级民政部门' if stage is CaseStage.REPORTED else '乡镇'}" \
-                           "作出决定", "CASE_OUT_OF_ORDER"
+                    by = "县级民政部门" if stage is CaseStage.REPORTED else "乡镇"
+                    return f"案件当前为「{stage.label}」，应由{by}作出决定", "CASE_OUT_OF_ORDER"
             return None
         if step == Step.NOTICE:
             if row.kind != "dibao":
@@ -355,8 +355,8 @@ class CaseBook:
         early = sorted(k for k in ("notice_from", "notice_to", "objection") if k in decision)
         if early:
             raise TemplateDataError(
-                [FieldProblem(f"decision.{k}", "公示尚未进行：公示期由系统在公示发布后记录，初审时不能填写") for k in early],
-                "初审意见不能写入尚未进行的公示")
+                [FieldProblem(f"decision.{k}", "公示尚未进行：公示期由系统在公示发布后记录，初审时不能填写")
+                 for k in early], "初审意见不能写入尚未进行的公示")
         if row.kind != "dibao":
             return decision
         figures = self.computed(doc)
@@ -402,6 +402,18 @@ class CaseBook:
                     "decision.standard", f"申请类别为「{row.category}」，适用的低保标准为 {money(expected)} 元"
                                          f"（实际填写 {decision['standard']}）")], "保障标准与申请类别不符")
         return decision
+
+    def default_opinion(self, session: Session, row: CaseRow, tier: Tier) -> str | None:
+        """The county's default 低保 opinion, stating the case's real 公示 (dates and village); None: the tier's
+        fixed wording applies (templates/form_text.py)."""
+        notice = (row.facts or {}).get("notice")
+        if tier is not Tier.COUNTY or row.kind != "dibao" or not notice:
+            return None
+        village = repositories.office_names(session, [row.village_id]).get(row.village_id, "")
+        village = village.removesuffix("村民委员会").removesuffix("居民委员会")
+        start, end = dt.date.fromisoformat(notice["start"]), dt.date.fromisoformat(notice["end"])
+        return (f"该户已于{cn_date(start)}至{cn_date(end)}在{village}公示"
+                f"，无异议。经审核确认，该家庭符合最低生活保障条件，同意纳入最低生活保障，自次月起发放保障金。")
 
     def relief_closes_at_township(self, decision: Mapping[str, Any] | None) -> bool:
         """临时救助: the township approved an amount within its limit — the case ends there."""
@@ -525,6 +537,26 @@ class CaseBook:
         store.move(session, row, row.lock_version, facts={**row.facts, "certificates": certificates})
         store.add_event(session, row.id, stage=row.stage, on=self.clock.today(), actor=who.actor,
                         office_id=who.office_id, document_id=document_id, version=1, note="出具证明")
+
+    def refusal_notified(self, who: Principal, case_id: str) -> CaseView:
+        """The township records that the applicant was told of the refusal in writing (with the reasons and the
+        right to 行政复议 or 行政诉讼); the deadline on the case page is then met."""
+        with self.db.session() as session:
+            row = store.case(session, case_id)
+            doc = repositories.document(session, row.application_id)
+            if who.office_id != row.township_id or not may_see(who, doc.route, doc.reached):
+                raise NotFoundError("没有这个案件，或它不属于本单位", code="UNKNOWN_CASE")
+            refusal = dict((row.facts or {}).get("refusal") or {})
+            if row.stage != CaseStage.REFUSED or not refusal:
+                raise _conflict("案件未作出不予确认决定，无需告知", "CASE_OUT_OF_ORDER")
+            if refusal.get("notified_on"):
+                raise _conflict(f"已于{refusal['notified_on']}登记书面告知", "ALREADY_NOTIFIED")
+            today = self.clock.today()
+            refusal["notified_on"] = today.isoformat()
+            store.move(session, row, row.lock_version, facts={**row.facts, "refusal": refusal})
+            store.add_event(session, row.id, stage=row.stage, on=today, actor=who.actor, office_id=who.office_id,
+                            note="已书面告知申请人不予确认的理由及复议、诉讼权利")
+            return self._view(session, row, doc, who)
 
     # -- reading --------------------------------------------------------------------------------------------------
     def get(self, who: Principal, case_id: str) -> CaseView:

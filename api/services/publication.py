@@ -20,9 +20,9 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from api.services.access import may_see
 from api.services.cases import CaseBook, Step
 from api.services.checks import ReportCache
-from api.services.access import may_see
 from api.services.identity import Principal, Role
 from api.services.local_rules import LocalRules, local_rules
 from api.services.public_links import Clock, PublicLinks, TokenCheck, public_content
@@ -47,7 +47,6 @@ from signer.errors import ConflictError, FieldProblem, ForbiddenError, NotFoundE
 from signer.formats import money
 from signer.pki import Tier
 from signer.report import VerificationReport
-from signer.route import tier_rank
 
 CHANNELS = ("来访", "电话", "信函", "电子邮件", "网络", "其他")
 STAFF_ROLES = frozenset({Role.CLERK, Role.REVIEWER, Role.APPROVER})

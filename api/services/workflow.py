@@ -377,6 +377,7 @@ class Workflow:
                 last_tier = last_tier or (case.kind == "relief" and self.cases.relief_closes_at_township(decision))
             elif case is not None:
                 decision = self.cases.check_decision(case, decision)
+                opinion = opinion or self.cases.default_opinion(session, case, who.tier)
         target = next_status(doc.status, Action.ACCEPT, last_tier=last_tier)
         if received is not None and received != read.pdf:
             report = self.checks.verify(received)
