@@ -132,7 +132,9 @@ class _Desk:
     def __call__(self, office: str, role: Role) -> httpx.Client:
         key = (office, role)
         if key not in self._clients:
-            self._clients[key] = self.stack.enter_context(_login(self.base, self.passwords, office, role))
+            client = _login(self.base, self.passwords, office, role)
+            self.stack.callback(client.close)
+            self._clients[key] = client
         return self._clients[key]
 
 
