@@ -307,7 +307,9 @@ def _county_dibao(r: _Reader, facts: FormFacts, day: dt.date) -> list[str]:
 def _township_dibao(r: _Reader, facts: FormFacts, day: dt.date, rules: DecisionRules) -> list[str]:
     persons = _persons(r, facts)
     amount = r.amount("monthly_amount")
-    start, end = r.day("notice_from"), r.day("notice_to")
+    # the 公示 follows the 初审: a township box sealed before it carries no notice dates (the case records them)
+    held = "notice_from" in r.raw or "notice_to" in r.raw
+    start, end = (r.day("notice_from"), r.day("notice_to")) if held else (None, None)
     objection = r.raw.get("objection", False)
     if not isinstance(objection, bool):
         r.bad("objection", "应为 true 或 false")
@@ -319,10 +321,12 @@ def _township_dibao(r: _Reader, facts: FormFacts, day: dt.date, rules: DecisionR
             r.bad("notice_to", f"公示期（至{cn_date(end)}）尚未结束，不能出具审核意见")
     if r.problems:
         return []
-    assert persons is not None and amount is not None and start is not None and end is not None
-    outcome = "有异议，已组织民主评议并重新调查" if objection is True else "无异议"
-    return [f"初审保障人数：{persons}人　拟月保障金额：{money(amount)}元",
-            f"公示：{cn_date(start)}至{cn_date(end)}（{(end - start).days + 1}天），{outcome}"]
+    assert persons is not None and amount is not None
+    lines = [f"初审保障人数：{persons}人　拟月保障金额：{money(amount)}元"]
+    if start is not None and end is not None:
+        outcome = "有异议，已组织民主评议并重新调查" if objection is True else "无异议"
+        lines.append(f"公示：{cn_date(start)}至{cn_date(end)}（{(end - start).days + 1}天），{outcome}")
+    return lines
 
 
 def _township_relief(r: _Reader, rules: DecisionRules) -> tuple[list[str], Decimal | None]:

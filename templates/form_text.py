@@ -2,8 +2,9 @@
 applicant's promise, and each tier's default opinion in the terms 民发〔2021〕57号 gives that tier.
 
 The village assists and reports what it found (it does not approve); the township investigates and gives its
-初审 opinion after the 公示; 民主评议 only follows an objection to the 公示 (art. 19); the county decides (审核确认,
-art. 21) and fixes the amount."""
+初审 opinion before the 公示 (its box never claims a 公示 that has not happened; the case records the 公示,
+and the county's opinion states its dates); 民主评议 only follows an objection to the 公示 (art. 19); the county
+decides (审核确认, art. 21) and fixes the amount."""
 
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ DEFAULT_OPINIONS: dict[str, dict[str, str]] = {
     "dibao": {
         "village": "已协助申请人提交申请材料，经入户了解，申请人家庭共同生活成员、收入和财产情况与申请所述基本一致，"
                    "报乡镇人民政府（街道办事处）审核。",
-        "township": "经入户调查和家庭经济状况核对，并在申请人所在村（社区）公示无异议，该家庭符合最低生活保障条件，"
-                    "拟同意纳入保障，报县级民政部门审核确认。",
+        "township": "经入户调查和家庭经济状况核对，该家庭符合最低生活保障条件，初审拟同意纳入保障，"
+                    "按规定在申请人所在村（社区）公示。",
         "county": "经审核确认，该家庭符合最低生活保障条件，同意纳入最低生活保障，自次月起发放保障金。",
     },
     "relief": {

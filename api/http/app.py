@@ -36,7 +36,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app = FastAPI(title="MinSeal", description="基层民政文书与电子签章服务", lifespan=lifespan)
     app.state.services = services
     app.state.limiter = anyio.CapacityLimiter(max(1, settings.worker_threads))
-    for router in (auth.router, documents.router, cases.router, verify.router, admin.router, notices.router, public.router):
+    for router in (auth.router, documents.router, cases.router, verify.router, admin.router, notices.router,
+                   public.router):
         app.include_router(router)
     app.include_router(pki_router(services.authority, services.sealing))
     desk.install(app)

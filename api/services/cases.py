@@ -202,6 +202,25 @@ class CaseBook:
                         office_id=who.office_id, document_id=doc.id, version=1)
         return row
 
+    def open_imported(self, session: Session, who: Principal, doc: DocumentRow, *, applicant: str) -> CaseRow | None:
+        """The case of an application sealed offline by the village and imported: it starts sealed. Its people's
+        ID numbers are not in the file's facts, so one-open-case-per-person cannot be checked for it (the
+        township sees the case marked as imported)."""
+        kind = CASE_FAMILIES.get(doc.family)
+        if kind is None:
+            return None
+        today = self.clock.today()
+        route = list(doc.route)
+        row = CaseRow(id=secrets.token_hex(16), kind=kind, application_id=doc.id, village_id=route[0],
+                      township_id=route[1] if len(route) > 1 else None,
+                      county_id=route[2] if len(route) > 2 else None, applicant_name=applicant[:40], category=None,
+                      stage=CaseStage.SEALED.value, outcome=CaseOutcome.OPEN.value, facts={"imported": True},
+                      last_on=today, opened_at=utcnow())
+        store.add_case(session, row, [])
+        store.add_event(session, row.id, stage=CaseStage.SEALED.value, on=today, actor=who.actor,
+                        office_id=who.office_id, document_id=doc.id, version=1, note="导入村级盖章件")
+        return row
+
     def holder(self, data: Mapping[str, Any]) -> tuple[CaseRow, str] | None:
         """The case that already holds one of the people this application names, and which person."""
         numbers = [p[0] for p in persons_of(data)]
@@ -268,8 +287,8 @@ class CaseBook:
                 mine = {CaseStage.REPORTED} if tier is Tier.COUNTY else {CaseStage.RECEIVED, CaseStage.PRELIMINARY,
                                                                           CaseStage.OBJECTION}
                 if stage not in mine:
-                    return f"案件当前为「{stage.label}」，应由{'县级民政部门' if stage is CaseStage.REPORTED else '乡镇'}" \
-                           "作出决定", "CASE_OUT_OF_ORDER"
+                    by = "县级民政部门" if stage is CaseStage.REPORTED else "乡镇"
+                    return f"案件当前为「{stage.label}」，应由{by}作出决定", "CASE_OUT_OF_ORDER"
             return None
         if step == Step.NOTICE:
             if row.kind != "dibao":
@@ -336,8 +355,8 @@ class CaseBook:
         early = sorted(k for k in ("notice_from", "notice_to", "objection") if k in decision)
         if early:
             raise TemplateDataError(
-                [FieldProblem(f"decision.{k}", "公示尚未进行：公示期由系统在公示发布后记录，初审时不能填写") for k in early],
-                "初审意见不能写入尚未进行的公示")
+                [FieldProblem(f"decision.{k}", "公示尚未进行：公示期由系统在公示发布后记录，初审时不能填写")
+                 for k in early], "初审意见不能写入尚未进行的公示")
         if row.kind != "dibao":
             return decision
         figures = self.computed(doc)
@@ -383,6 +402,18 @@ class CaseBook:
                     "decision.standard", f"申请类别为「{row.category}」，适用的低保标准为 {money(expected)} 元"
                                          f"（实际填写 {decision['standard']}）")], "保障标准与申请类别不符")
         return decision
+
+    def default_opinion(self, session: Session, row: CaseRow, tier: Tier) -> str | None:
+        """The county's default 低保 opinion, stating the case's real 公示 (dates and village); None: the tier's
+        fixed wording applies (templates/form_text.py)."""
+        notice = (row.facts or {}).get("notice")
+        if tier is not Tier.COUNTY or row.kind != "dibao" or not notice:
+            return None
+        village = repositories.office_names(session, [row.village_id]).get(row.village_id, "")
+        village = village.removesuffix("村民委员会").removesuffix("居民委员会")
+        start, end = dt.date.fromisoformat(notice["start"]), dt.date.fromisoformat(notice["end"])
+        return (f"该户已于{cn_date(start)}至{cn_date(end)}在{village}公示"
+                f"，无异议。经审核确认，该家庭符合最低生活保障条件，同意纳入最低生活保障，自次月起发放保障金。")
 
     def relief_closes_at_township(self, decision: Mapping[str, Any] | None) -> bool:
         """临时救助: the township approved an amount within its limit — the case ends there."""

@@ -20,9 +20,9 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from api.services.access import may_see
 from api.services.cases import CaseBook, Step
 from api.services.checks import ReportCache
-from api.services.access import may_see
 from api.services.identity import Principal, Role
 from api.services.local_rules import LocalRules, local_rules
 from api.services.public_links import Clock, PublicLinks, TokenCheck, public_content
@@ -47,7 +47,6 @@ from signer.errors import ConflictError, FieldProblem, ForbiddenError, NotFoundE
 from signer.formats import money
 from signer.pki import Tier
 from signer.report import VerificationReport
-from signer.route import tier_rank
 
 CHANNELS = ("来访", "电话", "信函", "电子邮件", "网络", "其他")
 STAFF_ROLES = frozenset({Role.CLERK, Role.REVIEWER, Role.APPROVER})
@@ -424,6 +423,11 @@ class PublicationService:
             elif row.kind == PublicationKind.RESULT:
                 self.cases.on_result_published(session, who, list(row.application_ids), document_id=document_id,
                                                public_id=public_id)
+            elif row.kind == PublicationKind.CERTIFICATE:
+                from api.storage import cases as case_store
+
+                for case in case_store.cases_of_applications(session, list(row.application_ids)).values():
+                    self.cases.on_certificate(session, who, case, document_id=document_id, public_id=public_id)
             audit.append(session, actor=who.actor, action="notice.publish", office_id=who.office_id,
                          document_id=document_id, detail={"version": row.version, "series": row.series_id})
             session.flush()
@@ -439,6 +443,8 @@ class PublicationService:
                 step = Step.REPUBLISH if case.stage == "objection" else Step.NOTICE
                 if row.version > 1 and case.stage == "notice":
                     continue  # still on the earlier version: the new one supersedes it
+            elif row.kind == PublicationKind.CERTIFICATE:
+                step = Step.CERTIFICATE
             else:
                 step = Step.ANNOUNCE
             blocked = self.cases.blocked(case, step)
@@ -542,9 +548,15 @@ class PublicationService:
 
     def issue_certificate(self, who: Principal, case_id: str, *, recipient: str | None = None,
                           purpose: str | None = None) -> NoticeView:
-        """A 低保证明 issued from an approved case: the holder, persons, amount and first month are the county's
-        sealed decision as the case stores it, never typed. Sealed and registered in one go, so its QR code
-        resolves from the moment the file exists."""
+        """A 低保证明 issued from an approved case (:meth:`draft_certificate`), sealed and published at once, so
+        its QR code resolves from the moment the sealed file exists."""
+        draft = self.draft_certificate(who, case_id, recipient=recipient, purpose=purpose)
+        return self.publish(who, draft.document_id)
+
+    def draft_certificate(self, who: Principal, case_id: str, *, recipient: str | None = None,
+                          purpose: str | None = None) -> NoticeView:
+        """A draft 低保证明 from an approved case: the holder, persons, amount and first month are the county's
+        sealed decision as the case stores it, never typed; registered (as a draft) before it is sealed."""
         self._staff(who)
         if who.tier is Tier.VILLAGE:
             raise ForbiddenError("证明由乡镇或县级单位出具", code="ROLE_FORBIDDEN")
@@ -581,16 +593,10 @@ class PublicationService:
         with self.db.session() as session:
             doc = repositories.document(session, view.id)
             row = self._certificate_row(doc)
-            row.state = PublicationState.DRAFT.value
+            row.state, row.published_at = PublicationState.DRAFT.value, None
             row.application_ids = [case.application_id]
             session.add(row)
-        self.workflow.seal(who, view.id)
-        with self.db.session() as session:
-            row = self._own(session, who, view.id)
-            row.state, row.published_at = PublicationState.PUBLISHED.value, self.clock.now()
-            case = case_store.case(session, case_id)
-            self.cases.on_certificate(session, who, case, document_id=view.id, public_id=view.public_id)
-            audit.append(session, actor=who.actor, action="certificate.issue", office_id=who.office_id,
+            audit.append(session, actor=who.actor, action="certificate.draft", office_id=who.office_id,
                          document_id=view.id, detail={"case": case_id})
             session.flush()
             return self._notice_view(session, row)

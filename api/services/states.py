@@ -134,7 +134,8 @@ _CASE_LABELS = {
     CaseStage.FILED: "村级已填报（未盖章）", CaseStage.SEALED: "村级已盖章，待报送乡镇",
     CaseStage.RECEIVED: "乡镇已受理，待调查初审", CaseStage.RETURNED: "已退回村级",
     CaseStage.PRELIMINARY: "乡镇已初审", CaseStage.NOTICE: "公示中", CaseStage.OBJECTION: "公示有异议，待复查",
-    CaseStage.REPORTED: "已报县级，待审核确认", CaseStage.APPROVED: "已审核确认", CaseStage.ANNOUNCED: "已审核确认并公布",
+    CaseStage.REPORTED: "已报县级，待审核确认", CaseStage.APPROVED: "已审核确认",
+    CaseStage.ANNOUNCED: "已审核确认并公布",
     CaseStage.REFUSED: "不予确认", CaseStage.WITHDRAWN: "已撤回申请",
 }
 _OUTCOME_LABELS = {

@@ -271,6 +271,9 @@ class Workflow:
         else:
             office_ids = {"issuer": who.office_id}
         if family_id in CASE_FAMILIES and replaces is None:
+            again = self._same_filing(who, family_id, data)
+            if again is not None:
+                return again
             self._not_held(who, data)
         public_id = secrets.token_urlsafe(16)  # 128 bits
         verify_url = self._public_url(public_id, family_id=family_id, data=data, office_id=office_ids.get("issuer")) \
@@ -374,6 +377,7 @@ class Workflow:
                 last_tier = last_tier or (case.kind == "relief" and self.cases.relief_closes_at_township(decision))
             elif case is not None:
                 decision = self.cases.check_decision(case, decision)
+                opinion = opinion or self.cases.default_opinion(session, case, who.tier)
         target = next_status(doc.status, Action.ACCEPT, last_tier=last_tier)
         if received is not None and received != read.pdf:
             report = self.checks.verify(received)
@@ -491,14 +495,17 @@ class Workflow:
                                                code="IMPORT_NOT_OURS", report=report.to_dict())
         family = self.documents.catalogue.family(family_id)
         if not family.tiers:
-            route = [who.office_id]
+            raise ConflictError("公示、结果公布和证明由系统中的案件生成并登记，不能导入", code="DERIVED_ONLY")
+        if family_id in CASE_FAMILIES and len(signers) > 1:
+            raise ConflictError("申请只能以村级盖章件导入；乡镇、县级的审核须在系统中按案件流程办理",
+                                code="CASE_OUT_OF_ORDER")
         status = Status.ISSUED if not family.tiers else (
             Status.SEALED if len(signers) == 1 else Status.ACCEPTED if len(signers) < len(route) else Status.APPROVED)
         with self._new_document(who, pdf, public_id=secrets.token_urlsafe(16), family=family, route=route,
                                 reached=len(signers) - 1, status=status, data=None, replaces=None,
                                 kind=VersionKind.IMPORTED, action="import",
-                                detail={"signers": signers}) as (_session, document_id):
-            pass
+                                detail={"signers": signers}) as (session, document_id):
+            self.cases.open_imported(session, who, repositories.document(session, document_id), applicant="")
         return self.get(who, document_id)
 
     @contextmanager
