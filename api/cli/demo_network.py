@@ -248,8 +248,8 @@ def _dibao_case(desk: _Desk, settings: Settings, out: Path, net: Path, data: dic
             echo(f"  案件当前为「{case['stage_label']}」，演示不代为处理")
             break
         case = _ok(village.get(f"/api/cases/{case['id']}"))
-    echo(f"  案件 {case['id'][:8]}：{case['stage_label']}（下一步："
-         f"{'；'.join(s['label'] + ('' if s['allowed'] else '（暂不可办）') for s in case['next_steps']) or '无'}）")
+    steps = dict.fromkeys(s["label"] + ("" if s["allowed"] else "（暂不可办）") for s in case["next_steps"])
+    echo(f"  案件 {case['id'][:8]}：{case['stage_label']}（下一步：{'；'.join(steps) or '无'}）")
     return _write_dibao_files(desk, settings, case, out, net, echo)
 
 
