@@ -538,6 +538,26 @@ class CaseBook:
         store.add_event(session, row.id, stage=row.stage, on=self.clock.today(), actor=who.actor,
                         office_id=who.office_id, document_id=document_id, version=1, note="出具证明")
 
+    def refusal_notified(self, who: Principal, case_id: str) -> CaseView:
+        """The township records that the applicant was told of the refusal in writing (with the reasons and the
+        right to 行政复议 or 行政诉讼); the deadline on the case page is then met."""
+        with self.db.session() as session:
+            row = store.case(session, case_id)
+            doc = repositories.document(session, row.application_id)
+            if who.office_id != row.township_id or not may_see(who, doc.route, doc.reached):
+                raise NotFoundError("没有这个案件，或它不属于本单位", code="UNKNOWN_CASE")
+            refusal = dict((row.facts or {}).get("refusal") or {})
+            if row.stage != CaseStage.REFUSED or not refusal:
+                raise _conflict("案件未作出不予确认决定，无需告知", "CASE_OUT_OF_ORDER")
+            if refusal.get("notified_on"):
+                raise _conflict(f"已于{refusal['notified_on']}登记书面告知", "ALREADY_NOTIFIED")
+            today = self.clock.today()
+            refusal["notified_on"] = today.isoformat()
+            store.move(session, row, row.lock_version, facts={**row.facts, "refusal": refusal})
+            store.add_event(session, row.id, stage=row.stage, on=today, actor=who.actor, office_id=who.office_id,
+                            note="已书面告知申请人不予确认的理由及复议、诉讼权利")
+            return self._view(session, row, doc, who)
+
     # -- reading --------------------------------------------------------------------------------------------------
     def get(self, who: Principal, case_id: str) -> CaseView:
         with self.db.session() as session:

@@ -53,3 +53,9 @@ async def certificate(case_id: str, body: CertificateCreate, request: Request, s
     view = await run_blocking(request, services.publication.issue_certificate, user, case_id,
                               recipient=body.recipient, purpose=body.purpose)
     return NoticePublic.model_validate(view)
+
+
+@router.post("/cases/{case_id}/refusal-notified")
+async def refusal_notified(case_id: str, request: Request, services: ServicesDep, user: CurrentUser) -> CasePublic:
+    """The township records that the applicant was told of the refusal in writing (the 3-working-day deadline)."""
+    return CasePublic.model_validate(await run_blocking(request, services.cases.refusal_notified, user, case_id))
