@@ -238,10 +238,6 @@ def _dibao_case(desk: _Desk, settings: Settings, out: Path, net: Path, data: dic
             if case["facts"].get("certificates"):
                 echo(f"  案件已办结（{case['stage_label']}），证明已出具")
                 break
-            since = dt.date.fromisoformat(f"{case['facts']['decision']['start_month']}-01")
-            if today < since:
-                echo(f"  低保证明：保障金自 {since.isoformat()} 起发放，证明自该日起可出具（届时再次运行演示）")
-                break
             cert = _ok(township.post(f"/api/cases/{case['id']}/certificate", json={"purpose": "办理医疗救助"}))
             echo(f"  乡镇审核人 出具低保证明：{cert['status']}")
         else:

@@ -409,6 +409,8 @@ class PublicationService:
             self.workflow.seal(who, document_id)
         with self.db.session() as session:
             row = self._own(session, who, document_id)
+            if row.state != PublicationState.DRAFT:  # a second run of the same publish (a re-queued job)
+                return self._notice_view(session, row)
             now = self.clock.now()
             row.state, row.published_at = PublicationState.PUBLISHED.value, now
             if row.version > 1:
@@ -575,7 +577,8 @@ class PublicationService:
             data_in = dict(app.data or {})
             issued = publications.count_of_kind(session, who.office_id, PublicationKind.CERTIFICATE.value)
         applicant = data_in.get("applicant") or {}
-        since = str(decision.get("start_month") or "")
+        # 纳入保障 from the county's decision (payment starts the month after: the decision's start_month)
+        since = str(decision.get("on") or today.isoformat())
         short = who.office_name.removesuffix("人民政府").removesuffix("民政局").removesuffix("办事处")
         data = {"issuer": who.office_name, "serial": f"{short}低证〔{today.year}〕{issued + 1:04d}号",
                 "issued_on": today.isoformat(),
@@ -584,7 +587,7 @@ class PublicationService:
                            if applicant.get(k)},
                 "category": data_in.get("category"), "persons": int(decision["persons"]),
                 "monthly_amount": str(Decimal(str(decision["monthly_amount"])).quantize(CENT)),
-                "since": f"{since}-01" if len(since) == 7 else since}
+                "since": since}
         if recipient:
             data["recipient"] = recipient
         if purpose:

@@ -67,14 +67,9 @@ def test_rerun_files_nobody_twice_and_every_qr_code_resolves(tmp_path: Path, cat
     with services.db.session() as session:
         notice_end = dt.date.fromisoformat(session.scalars(select(CaseRow).where(CaseRow.kind == "dibao"))
                                            .one().facts["notice"]["end"])
-    # a re-run after the 公示 (the clock moved as tests move it): 报县, 审核确认, 结果公布; then, from the first
-    # month of payment, the certificate
+    # a re-run after the 公示 (the clock moved as tests move it): 报县, 审核确认, 结果公布 and the certificate
     later = settings.model_copy(update={"fixed_today": notice_end + dt.timedelta(days=1)})
     run_network_demo(later, out, samples, None, lines.append)
-    with services.db.session() as session:
-        start = session.scalars(select(CaseRow).where(CaseRow.kind == "dibao")).one().facts["decision"]["start_month"]
-    paid = settings.model_copy(update={"fixed_today": dt.date.fromisoformat(f"{start}-01")})
-    run_network_demo(paid, out, samples, None, lines.append)
 
     with services.db.session() as session:
         cases = session.scalars(select(CaseRow)).all()
