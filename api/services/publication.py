@@ -309,9 +309,11 @@ class PublicationService:
         return row is None or self.cases.blocked(row, Step.ANNOUNCE) is None
 
     def _postable(self, session: Session, doc: DocumentRow) -> bool:
-        """An application may go on a 公示 when its case is at 初审 (or has no case: imported before cases)."""
+        """An application may go on a 公示 when its case is at 初审, or back from an objection (re-investigated and
+        not on a live 公示); or has no case (imported before cases)."""
         row = self.cases.of_document(session, doc.id)
-        return row is None or self.cases.blocked(row, Step.NOTICE) is None
+        return row is None or self.cases.blocked(row, Step.NOTICE) is None \
+            or self.cases.blocked(row, Step.REPUBLISH) is None  # dropped from a re-published list: post it again
 
     def _not_before_case(self, session: Session, doc: DocumentRow, start: dt.date) -> None:
         """A 公示 starts on or after its case's last stage (the township's 初审 seal)."""
