@@ -18,6 +18,7 @@ from api.services.access import Action, role_may
 from api.services.cases import CaseView, NextStep, Step
 from api.services.identity import Principal
 from api.services.publication import STAFF_ROLES
+from api.services.states import VersionKind
 from signer.errors import MinSealError, TemplateDataError
 from signer.pki import Tier
 
@@ -112,9 +113,13 @@ def _timeline(desk: Desk, case: CaseView, names: dict[str, str]) -> list[EventRo
             key = (e.document_id, e.version)
             if key not in checked:
                 try:
-                    _view, blob = desk.services.workflow.pdf(desk.user, e.document_id, e.version)
-                    report = desk.services.checks.verify(blob)
-                    checked[key] = (report.verdict.label, report.verdict.value == "PASSED")
+                    view, blob = desk.services.workflow.pdf(desk.user, e.document_id, e.version)
+                    kind = next((v.kind for v in view.versions if v.number == e.version), None)
+                    if kind is not None and not VersionKind(kind).carries_a_seal:
+                        checked[key] = ("未盖章", False)  # the draft as generated: nothing to check yet
+                    else:
+                        report = desk.services.checks.verify(blob)
+                        checked[key] = (report.verdict.label, report.verdict.value == "PASSED")
                 except MinSealError:  # a file this office may not read (another office's 公示)
                     checked[key] = None
             found = checked[key]
