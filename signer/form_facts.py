@@ -1,4 +1,4 @@
-"""What a form tells its seal step beyond the slots: household size, per-capita income, staff names, the
+"""What a form tells its seal step beyond the slots: household size, total and per-capita income, staff names, the
 amount asked for. Written by the renderer into the document information dictionary as JSON; read here as it
 stood in the revision the first seal certified, like the slot table, so a later edit cannot move the figures a
 decision is checked against. Dependency-free for ``templates``; the reader imports pyHanko lazily."""
@@ -26,6 +26,9 @@ class FormFacts:
     serial: str
     staff: dict[str, dict[str, str]]
     requested: str | None = None
+    #: family monthly total income, so the amount is computed from total ÷ size exactly (None: a form written
+    #: before the facts carried it; the per-capita income it showed is used instead)
+    total_income: str | None = None
 
     @classmethod
     def parse(cls, raw: object) -> FormFacts | None:
@@ -37,7 +40,8 @@ class FormFacts:
                        per_capita_income=str(data["per_capita_income"]), applicant=str(data.get("applicant") or ""),
                        serial=str(data.get("serial") or ""),
                        staff={str(k): {str(a): str(b) for a, b in v.items()} for k, v in data.get("staff", {}).items()},
-                       requested=str(data["requested"]) if data.get("requested") is not None else None)
+                       requested=str(data["requested"]) if data.get("requested") is not None else None,
+                       total_income=str(data["total_income"]) if data.get("total_income") is not None else None)
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
 
