@@ -97,6 +97,9 @@ def test_county_check_of_a_form_without_the_total_uses_its_per_capita_income() -
                     serial="", staff=STAFF)
     assert _decide(old, monthly_amount="2289.99")
     assert "家庭月人均收入 106.67" in _refused(old, monthly_amount="2288.00")["monthly_amount"]
+    for broken in ('"total_income": "NaN"', '"total_income": "abc"', '"total_income": "Infinity"'):
+        assert FormFacts.parse('{"kind": "dibao", "household_size": 3, "per_capita_income": "106.67", '
+                               + broken + "}") is None  # refused by the sealer as a form without facts
     parsed = FormFacts.parse('{"kind": "dibao", "household_size": 3, "per_capita_income": "106.67"}')
     assert parsed is not None and parsed.total_income is None
     assert FormFacts.parse('{"kind": "dibao", "household_size": 3, "per_capita_income": "106.67", '
