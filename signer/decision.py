@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import InitVar, dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from fractions import Fraction
 from typing import Any
 
 from .errors import FieldProblem, TemplateDataError
@@ -48,7 +49,7 @@ class NoticeRule:
     building a 公示, the notice family's check, the township's 初审 figures. Built from the settings by
     api/services/local_rules.py."""
 
-    #: the period's length and shortest allowed length, in days (7 by art. 19; a local rule may set more)
+    #: the period's length in days, exactly (7 by art. 19; a local rule may set more)
     days: int = NATIONAL_NOTICE_DAYS
     #: count working days (weekends and ``holidays`` skipped, ``workdays`` counted: 调休) instead of calendar days
     working_days: bool = False
@@ -78,12 +79,23 @@ class NoticeRule:
             return (end - start).days + 1
         return sum(self.counts(start + dt.timedelta(days=i)) for i in range((end - start).days + 1))
 
+    @property
+    def unit(self) -> str:
+        return "个工作日" if self.working_days else "天"
+
     def shortfall(self, counted: int) -> str | None:
-        """The refusal for a period of ``counted`` days, or None when it is long enough."""
+        """The refusal for a period of ``counted`` days, or None when it is long enough (a 公示 already run may
+        have lasted longer: the township's 初审 records it as it ran)."""
         if counted >= self.days:
             return None
-        unit = "个工作日" if self.working_days else "天"
-        return f"公示期不得少于{self.days}{unit}（{RULE}第十九条），实际{counted}{unit}"
+        return f"公示期不得少于{self.days}{self.unit}（{RULE}第十九条），实际{counted}{self.unit}"
+
+    def mismatch(self, counted: int) -> str | None:
+        """The refusal for a period of ``counted`` days to be set, or None when it is exactly the rule's: a longer
+        公示 holds the case back as surely as a shorter one cuts the villagers' time to object."""
+        if counted == self.days:
+            return None
+        return f"公示期应为{self.days}{self.unit}（{RULE}第十九条及本地规定），实际{counted}{self.unit}"
 
 
 @dataclass(frozen=True)
@@ -107,22 +119,51 @@ class DibaoAmount:
     """A household's monthly 低保 amount and the figures it was computed from (the form shows them all)."""
 
     standard: Decimal
+    #: family monthly per-capita income as shown, to the fen
     per_capita_income: Decimal
-    #: 月人均收入差额 = standard − per-capita income, to the fen
+    #: 月人均收入差额 = standard − per-capita income, as shown, to the fen
     income_gap: Decimal
     persons: int
-    #: 户月保障金额 = income gap × persons
+    #: 户月保障金额 = (standard − exact per-capita income) × persons, rounded once to the fen
     monthly_amount: Decimal
 
 
-def dibao_amount(standard: Decimal, per_capita_income: Decimal | str, persons: int) -> DibaoAmount:
+def to_cent(exact: Decimal | Fraction) -> Decimal:
+    """``exact`` rounded to the fen, half up (四舍五入): the one rounding a figure gets."""
+    if isinstance(exact, Decimal):
+        return exact.quantize(CENT, rounding=ROUND_HALF_UP)
+    cents = abs(exact) * 100
+    whole, rest = divmod(cents.numerator, cents.denominator)
+    if 2 * rest >= cents.denominator:
+        whole += 1
+    return (Decimal(whole if exact >= 0 else -whole) / 100).quantize(CENT)
+
+
+def dibao_amount(standard: Decimal | str, per_capita_income: Decimal | str | None, persons: int, *,
+                 total_income: Decimal | str | None = None, household_size: int | None = None) -> DibaoAmount:
     """The one computation of the 差额 amount (57号; local 低保标准 − family monthly per-capita income) × persons
-    covered, in Decimal to the fen: what the county's seal step checks, what the desk proposes, and what a
-    document built before any decision was sealed shows. A document derived from a sealed decision shows that
-    decision's figures instead and never calls this."""
-    per_capita = Decimal(str(per_capita_income)).quantize(CENT)
-    gap = (Decimal(standard) - per_capita).quantize(CENT)
-    return DibaoAmount(Decimal(standard).quantize(CENT), per_capita, gap, persons, (gap * persons).quantize(CENT))
+    covered: what the county's seal step checks, what the desk proposes, and what a document built before any
+    decision was sealed shows. A document derived from a sealed decision shows that decision's figures instead
+    and never calls this.
+
+    Exact arithmetic, ONE rounding at the end (half up, to the fen): rounding the per-capita income or the gap
+    first would make a household of 3 with 320.00 a month get (870 − 106.67) × 3 = 2,289.99 instead of
+    (870 − 320/3) × 3 = 2,290.00. Pass ``total_income`` and ``household_size`` (the exact per-capita income is
+    their quotient, which no decimal string holds); else ``per_capita_income`` is taken as exact as given."""
+    if total_income is not None and household_size:
+        per_capita = Fraction(Decimal(str(total_income))) / household_size
+    elif per_capita_income is not None:
+        per_capita = Fraction(Decimal(str(per_capita_income)))
+    else:
+        raise ValueError("dibao_amount needs per_capita_income or total_income with household_size")
+    gap = Fraction(Decimal(str(standard))) - per_capita
+    return DibaoAmount(to_cent(Decimal(str(standard))), to_cent(per_capita), to_cent(gap), persons,
+                       to_cent(gap * persons))
+
+
+def tier_amount_total(tier_amount: Decimal, persons: int) -> Decimal:
+    """户月保障金额 by the 分档 method: the tier's amount per person × persons, rounded once to the fen."""
+    return to_cent(Decimal(tier_amount) * persons)
 
 
 @dataclass(frozen=True)
@@ -260,12 +301,14 @@ def _county_dibao(r: _Reader, facts: FormFacts, day: dt.date) -> list[str]:
     method = r.choice("method", ("差额", "分档"), required=False) or "差额"
     standard = r.amount("standard")
     amount = r.amount("monthly_amount")
-    per_capita = Decimal(facts.per_capita_income).quantize(CENT)
     gap: Decimal | None = None
     basis = ""
     if method == "差额" and standard is not None:
-        computed = dibao_amount(standard, per_capita, persons or 0)
-        gap = computed.income_gap
+        # exact from the form's total income and size; a form written before it carried the total gives the
+        # per-capita income it showed
+        computed = dibao_amount(standard, facts.per_capita_income, persons or 0, total_income=facts.total_income,
+                                household_size=facts.household_size)
+        per_capita, gap = computed.per_capita_income, computed.income_gap
         given = r.amount("income_gap", required=False)
         if given is not None and given != gap:
             r.bad("income_gap", f"月人均收入差额应为 保障标准 {money(standard)} − 家庭月人均收入 "
@@ -274,15 +317,18 @@ def _county_dibao(r: _Reader, facts: FormFacts, day: dt.date) -> list[str]:
             r.bad("standard", f"家庭月人均收入 {money(per_capita)} 元不低于保障标准 {money(standard)} 元，"
                               "不符合保障条件")
         elif persons is not None and amount is not None and amount not in _accepted(computed.monthly_amount):
-            r.bad("monthly_amount", f"户月保障金额应为 月人均收入差额 {money(gap)} × 保障人数 {persons} = "
-                                    f"{money(computed.monthly_amount)} 元（实际 {money(amount)}）")
+            income = (f"家庭月总收入 {money(Decimal(facts.total_income))} ÷ 家庭人口 {facts.household_size}"
+                      if facts.total_income is not None else f"家庭月人均收入 {money(per_capita)}")
+            r.bad("monthly_amount", f"户月保障金额应为（保障标准 {money(standard)} − {income}）× 保障人数 "
+                                    f"{persons} = {money(computed.monthly_amount)} 元，只在最后取整到分"
+                                    f"（实际 {money(amount)}）")
         basis = f"月人均收入差额：{money(gap)}元"
     elif method == "分档":
         tier_amount = r.amount("tier_amount")
         if tier_amount is not None and persons is not None and amount is not None \
-                and amount not in _accepted(tier_amount * persons):
+                and amount not in _accepted(tier_amount_total(tier_amount, persons)):
             r.bad("monthly_amount", f"户月保障金额应为 分档标准 {money(tier_amount)} × 保障人数 {persons} = "
-                                    f"{money(tier_amount * persons)} 元（实际 {money(amount)}）")
+                                    f"{money(tier_amount_total(tier_amount, persons))} 元（实际 {money(amount)}）")
         basis = f"分档标准：{money(tier_amount)}元/人·月" if tier_amount is not None else ""
     start_raw = r.raw.get("start_month")
     start: dt.date | None = None

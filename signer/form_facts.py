@@ -1,5 +1,5 @@
-"""What a form tells its seal step beyond the slots: household size, per-capita income, staff names, the
-amount asked for. Written by the renderer into the document information dictionary as JSON; read here as it
+"""What a form tells its seal step beyond the slots: household size, total and per-capita income, staff names,
+the amount asked for. Written by the renderer into the document information dictionary as JSON; read here as it
 stood in the revision the first seal certified, like the slot table, so a later edit cannot move the figures a
 decision is checked against. Dependency-free for ``templates``; the reader imports pyHanko lazily."""
 
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -26,6 +27,9 @@ class FormFacts:
     serial: str
     staff: dict[str, dict[str, str]]
     requested: str | None = None
+    #: family monthly total income, so the amount is computed from total ÷ size exactly (None: a form written
+    #: before the facts carried it; the per-capita income it showed is used instead)
+    total_income: str | None = None
 
     @classmethod
     def parse(cls, raw: object) -> FormFacts | None:
@@ -33,12 +37,16 @@ class FormFacts:
             return None
         try:
             data: Any = json.loads(str(raw))
+            total = data.get("total_income")
+            if not all(Decimal(str(v)).is_finite() for v in (data["per_capita_income"], total) if v is not None):
+                return None
             return cls(kind=str(data["kind"]), household_size=int(data["household_size"]),
                        per_capita_income=str(data["per_capita_income"]), applicant=str(data.get("applicant") or ""),
                        serial=str(data.get("serial") or ""),
                        staff={str(k): {str(a): str(b) for a, b in v.items()} for k, v in data.get("staff", {}).items()},
-                       requested=str(data["requested"]) if data.get("requested") is not None else None)
-        except (ValueError, KeyError, TypeError, AttributeError):
+                       requested=str(data["requested"]) if data.get("requested") is not None else None,
+                       total_income=str(total) if total is not None else None)
+        except (ValueError, KeyError, TypeError, AttributeError, ArithmeticError):
             return None
 
 

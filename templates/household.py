@@ -6,7 +6,7 @@ the applicant, and a 近亲属备案 (art. 11)."""
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from signer.errors import FieldProblem
@@ -74,7 +74,9 @@ def derive_household(view: dict[str, Any], *, on: date) -> dict[str, Any]:
     view["members"] = members
     view["household_size"] = len(members)
     view["total_income"] = total
-    view["per_capita_income"] = (total / len(members)).quantize(Decimal("0.01")) if members else Decimal("0")
+    # shown to the fen; the amount is computed from the total and the size, rounded once (signer.decision)
+    view["per_capita_income"] = (total / len(members)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) \
+        if members else Decimal("0")
     applicant = dict(view.get("applicant") or {})
     applicant["birth_date"] = birth_date(applicant.get("id_number"))
     view["applicant"] = applicant
@@ -87,8 +89,10 @@ def derive_household(view: dict[str, Any], *, on: date) -> dict[str, Any]:
 
 
 def form_facts(view: dict[str, Any]) -> dict[str, Any]:
-    """What the seal step needs to know of the form (household size and income for the decision, staff names
-    for the boxes); written into the PDF and trusted as of the first seal."""
-    return {"household_size": view["household_size"], "per_capita_income": str(view["per_capita_income"]),
+    """What the seal step needs to know of the form (household size, total and per-capita income for the
+    decision — the amount is computed from total ÷ size, the per-capita figure is what the form shows — and the
+    staff names for the boxes); written into the PDF and trusted as of the first seal."""
+    return {"household_size": view["household_size"], "total_income": str(view["total_income"]),
+            "per_capita_income": str(view["per_capita_income"]),
             "category": view.get("category"), "applicant": (view.get("applicant") or {}).get("name"),
             "serial": view.get("serial") or "", "staff": view["staff"]}

@@ -14,7 +14,7 @@ __all__ = ["DEFAULT_RULES", "NATIONAL_NOTICE_DAYS", "RULE", "DocumentRules", "No
 
 @dataclass(frozen=True)
 class DocumentRules:
-    #: the 公示 period (art. 19: 7 days, the floor; a local rule may set more, and count working days)
+    #: the 公示 period (art. 19: 7 days; a local rule may set more, and count working days), exactly
     notice: NoticeRule = field(default_factory=NoticeRule)
     #: public lists show 保障类别 only where a local rule requires it (art. 24: "不得公开无关信息")
     show_category: bool = False

@@ -373,7 +373,7 @@ class CaseBook:
         total = sum((Decimal(str(m.get("monthly_income") or "0")) for m in members), Decimal("0"))
         standard = self.rules.dibao_standard(data.get("category"))
         count = persons or size
-        amount = dibao_amount(standard, total / size, count)
+        amount = dibao_amount(standard, total / size, count, total_income=total, household_size=size)
         return {"persons": count, "category": data.get("category"), "standard": str(standard),
                 "per_capita_income": str(amount.per_capita_income), "income_gap": str(amount.income_gap),
                 "monthly_amount": str(amount.monthly_amount), "household_size": size, "total_income": str(total)}

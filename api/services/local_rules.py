@@ -53,10 +53,10 @@ class LocalRules:
                                     "无法确定适用的低保标准") from None
 
     def check_notice_days(self, days: int) -> None:
-        """A 公示 set shorter than the local rule (never shorter than the national 7 days) is refused."""
-        short = self.notice.shortfall(days)
-        if short:
-            raise TemplateDataError([FieldProblem("days", short)])
+        """A 公示 set to any length but the local rule's (never shorter than the national 7 days) is refused."""
+        wrong = self.notice.mismatch(days)
+        if wrong:
+            raise TemplateDataError([FieldProblem("days", wrong)])
 
     def document_rules(self) -> DocumentRules:
         return DocumentRules(notice=self.notice, show_category=self.show_category)

@@ -21,9 +21,9 @@ def check(data: dict[str, Any], rules: DocumentRules) -> list[FieldProblem]:
     if data["period"]["start"] < data["issued_on"]:
         problems.append(FieldProblem("period.start", "公示开始日期不能早于成文日期"))
     start, span = data["period"]["start"], data["period"].get("days")
-    short = rules.notice.shortfall(rules.notice.counted(start, start + timedelta(days=span - 1))) if span else None
-    if short:
-        problems.append(FieldProblem("period.days", short))
+    wrong = rules.notice.mismatch(rules.notice.counted(start, start + timedelta(days=span - 1))) if span else None
+    if wrong:
+        problems.append(FieldProblem("period.days", wrong))
     return problems
 
 

@@ -237,7 +237,8 @@ def _figures(desk: Desk, case: CaseView | None, facts: dict[str, Any]) -> Figure
     try:
         standard = desk.services.cases.rules.dibao_standard(case.category)
         persons = int(township.get("persons") or facts.get("household_size") or 1)
-        computed = dibao_amount(standard, str(facts.get("per_capita_income") or "0"), persons)
+        computed = dibao_amount(standard, str(facts.get("per_capita_income") or "0"), persons,
+                                total_income=facts.get("total_income"), household_size=facts.get("household_size"))
     except (MinSealError, InvalidOperation, ValueError):
         return None
     amount = township.get("monthly_amount")
