@@ -10,6 +10,7 @@ import datetime as dt
 import itertools
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from api.services.demo_users import demo_username
@@ -200,3 +201,17 @@ def approved_by(world: World, s: Staff, data: dict[str, Any] | None = None, *, d
     view = flow.accept(s.county, doc, decision=county_figures(world, doc))
     assert view.status == "approved" and view.case_stage == "approved", view
     return doc
+
+
+RELIEF_SAMPLE = json.loads((Path(__file__).parents[2] / "templates/temp_relief_application/sample.json"
+                            ).read_text("utf-8"))
+
+
+def relief_household(name: str | None = None) -> dict[str, Any]:
+    """A 临时救助 application like its sample, with ID numbers no other household in this test run holds."""
+    data = copy.deepcopy(RELIEF_SAMPLE)
+    donor = household(name, incomes=tuple(m["monthly_income"] for m in data["members"]))
+    data["applicant"].update(name=donor["applicant"]["name"], id_number=donor["applicant"]["id_number"])
+    for member, fresh in zip(data["members"], donor["members"], strict=True):
+        member.update(name=fresh["name"], id_number=fresh["id_number"])
+    return data
