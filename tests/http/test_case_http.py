@@ -40,7 +40,6 @@ from tests.support.cases import (
 from tests.support.public_world import DAY0, OBJECTION, login
 from tests.support.service_world import FAR_VILLAGE, OTHER_VILLAGE, VILLAGE, World, serve_app
 
-
 #: the day the shared approved case starts (the clock never goes back for a case)
 LATER = DAY0 + dt.timedelta(days=60)
 

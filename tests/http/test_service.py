@@ -477,7 +477,8 @@ def test_county_approves_with_the_decision_figures(world: World, base: str, tmp_
     assert {"decision.monthly_amount", "decision.start_month", "decision.bonus"} <= paths, paths
     assert approver.post(f"/api/documents/{doc_id}/accept", data={"decision": "[1]"}).status_code == 422
     # the standard of the other 申请类别 (农村) is not this application's
-    r = approver.post(f"/api/documents/{doc_id}/accept", data={"decision": json.dumps(dict(decision, standard="700.00"))})
+    rural = dict(decision, standard="700.00")
+    r = approver.post(f"/api/documents/{doc_id}/accept", data={"decision": json.dumps(rural)})
     assert r.status_code == 422 and "decision.standard" in {f["path"] for f in r.json()["fields"]}, r.text
     assert state(world)[:2] == before[:2], "a refused decision stores nothing"
     r = approver.post(f"/api/documents/{doc_id}/accept", data={"decision": json.dumps(decision)})

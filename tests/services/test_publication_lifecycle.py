@@ -21,6 +21,7 @@ from api.services.publication import period_end
 from api.settings import Settings
 from signer.decision import dibao_amount, next_month
 from signer.errors import TemplateDataError
+from tests.support.cases import Desk, approved, decision_for, household
 from tests.support.public_world import (
     DAY0,
     OBJECTION,
@@ -31,7 +32,6 @@ from tests.support.public_world import (
     login,
     second_household,
 )
-from tests.support.cases import Desk, approved, decision_for, household
 from tests.support.service_world import COUNTY, World, serve_app
 
 CERTIFICATE = json.loads((Path(__file__).parents[2] / "templates/dibao_certificate/sample.json").read_text("utf-8"))
@@ -200,7 +200,8 @@ def test_certificate_expiry_and_revocation(world: World, base: str) -> None:
         # a certificate is issued from the approved case, never typed
         r = reviewer.post("/api/documents", json={"family": "dibao_certificate", "data": CERTIFICATE})
         assert r.status_code == 409 and r.json()["code"] == "DERIVED_ONLY", r.text
-        r = reviewer.post(f"/api/cases/{case_id}/certificate", json={"recipient": "曲阳县第一中学", "purpose": "助学金申请"})
+        r = reviewer.post(f"/api/cases/{case_id}/certificate",
+                          json={"recipient": "曲阳县第一中学", "purpose": "助学金申请"})
         assert r.status_code == 201, r.text
         pid, doc_id = r.json()["public_id"], r.json()["document_id"]
         doc = reviewer.get(f"/api/documents/{doc_id}").json()

@@ -36,7 +36,7 @@ def household(name: str | None = None, *, category: str = "城市", incomes: tup
               village_offices: dict[str, str] | None = None) -> dict[str, Any]:
     """A 低保 application like the sample, with ID numbers no other household in this test run holds."""
     n = next(_serial)
-    data = copy.deepcopy(SAMPLE)
+    data: dict[str, Any] = copy.deepcopy(SAMPLE)
     head = name or f"申请人{n:03d}"
     numbers = [id_number(f"19{60 + n % 30:02d}0{1 + n % 9}1{n % 9}", 100 + n * 3 + i) for i in range(len(incomes))]
     data["category"] = category
@@ -209,7 +209,7 @@ RELIEF_SAMPLE = json.loads((Path(__file__).parents[2] / "templates/temp_relief_a
 
 def relief_household(name: str | None = None) -> dict[str, Any]:
     """A 临时救助 application like its sample, with ID numbers no other household in this test run holds."""
-    data = copy.deepcopy(RELIEF_SAMPLE)
+    data: dict[str, Any] = copy.deepcopy(RELIEF_SAMPLE)
     donor = household(name, incomes=tuple(m["monthly_income"] for m in data["members"]))
     data["applicant"].update(name=donor["applicant"]["name"], id_number=donor["applicant"]["id_number"])
     for member, fresh in zip(data["members"], donor["members"], strict=True):
