@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # imported when a command runs: `minseal verify` must not loa
     from api.services.batches import BatchService
     from api.services.container import Services
 
-batch_app = typer.Typer(help="批量任务：批量出具证明、发布各村公示、重新签章；查看进度", no_args_is_help=True)
+batch_app = typer.Typer(help="批量任务：按案件批量出具证明、重新签章；查看进度", no_args_is_help=True)
 
 AsUser = Annotated[str, typer.Option("--as", help="以该用户的身份办理（用户名，须为乡镇或县级单位人员）")]
 Wait = Annotated[bool, typer.Option("--wait/--no-wait", help="等待完成并显示进度（PostgreSQL 下默认不等待）")]
@@ -69,21 +69,15 @@ def register(app: typer.Typer, services_of: Callable[[typer.Context], Services])
 
     @batch_app.command("certificates")
     def batch_certificates(ctx: typer.Context,
-                           items: Annotated[Path, typer.Argument(help="证明数据：JSON 列表或 CSV（列名为字段路径）")],
+                           items: Annotated[Path, typer.Argument(
+                               help="名单：JSON 列表或 CSV，每项写明 case_id（案件编号）或 id_number（身份证号码），"
+                                    "可加 recipient（出具给）、purpose（用途）")],
                            username: AsUser,
-                           family: Annotated[str | None, typer.Option("--family", help="模板，默认 dibao_certificate")]
-                           = None, wait: Wait = False) -> None:
-        """按名单批量出具证明（每项一份，盖本单位印章）。"""
+                           family: Annotated[str | None, typer.Option(
+                               "--family", help="模板（证明由案件生成，只能是 dibao_certificate）")] = None,
+                           wait: Wait = False) -> None:
+        """按名单为已审核确认的案件批量出具低保证明（数据取自县级审核确认的决定，盖本单位印章并登记）。"""
         start(ctx, "certificates", items, username, family, wait)
-
-    @batch_app.command("notices")
-    def batch_notices(ctx: typer.Context,
-                      items: Annotated[Path, typer.Argument(help="各村公示数据：JSON 列表，每村一项")],
-                      username: AsUser,
-                      family: Annotated[str | None, typer.Option("--family", help="模板，默认 dibao_notice")] = None,
-                      wait: Wait = False) -> None:
-        """为每个村排版并签发公示。"""
-        start(ctx, "notices", items, username, family, wait)
 
     @batch_app.command("reseal")
     def batch_reseal(ctx: typer.Context,

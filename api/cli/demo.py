@@ -1,5 +1,7 @@
-"""The main job's demo: PKI, every sample document, and the 低保 route sealed village → township → county,
-plus a sealed 公示 with 骑缝章 and a sealed certificate. Everything lands in one output folder."""
+"""The main job's demo: PKI, every sample document, the 低保 application form sealed village → township → county
+(standalone sealing, for the verification and tamper demonstration), then real cases run through the register
+over HTTP (section 5): every sealed 公示 and certificate in the output folder comes from the register, so its QR
+code resolves on ``minseal demo --serve``. Everything lands in one output folder."""
 
 from __future__ import annotations
 
@@ -43,7 +45,8 @@ def run_demo(services: Services, out: Path, echo: Callable[[str], None]) -> None
         echo(f"  {family.title:<16} → {pdf_path}（{result.rendered.page_count} 页，"
              f"{len(result.rendered.pdf) // 1024} KB）, {docx_path}")
 
-    echo(f"3. 用印（{settings.seal_level}，时间戳：{settings.tsa_url or 'MinSeal 内置时间戳服务'}）")
+    echo(f"3. 用印（{settings.seal_level}，时间戳：{settings.tsa_url or 'MinSeal 内置时间戳服务'}；"
+         "独立用印，不入登记簿）")
     pdf = rendered["dibao_application"]
     for step, (office_id, box) in enumerate(ROUTE, 1):
         sealed = sealing.seal(pdf, office_id, actor="demo")
@@ -53,16 +56,11 @@ def run_demo(services: Services, out: Path, echo: Callable[[str], None]) -> None
         echo(f"  低保申请审批表 {box}：{sealed.office.name} {kind}，签名 {step} 个，"
              f"+{(len(sealed.pdf) - len(pdf)) // 1024} KB → {path}")
         pdf = sealed.pdf
-    for family_id, office_id, label in (("dibao_notice", "130634100", "拟保障对象公示（骑缝章）"),
-                                        ("dibao_certificate", "130634100", "低保证明")):
-        sealed = sealing.seal(rendered[family_id], office_id, actor="demo")
-        path = out / f"{family_id}.sealed.pdf"
-        write_atomic(path, sealed.pdf)
-        echo(f"  {label}：{sealed.office.name} 发布印章 → {path}")
+    echo("  公示、结果公布和低保证明只由登记簿出具（见第 5 节）：二维码可扫码核验；第 2 节的样张不带二维码")
     echo(f"  用印日志：审计链（数据库 {authority.database().url}，minseal audit verify 可校验）")
 
     echo("4. 校验（下一级收件前验章）")
-    for path in sorted(out.glob("*.sealed*.pdf")):
+    for path in sorted(out.glob("dibao_application.sealed*.pdf")):
         echo(f"  {path.name}：{verification.verify(path.read_bytes()).summary()}")
     final = out / "dibao_application.sealed-3-county.pdf"
     tampered = paint_over(final.read_bytes())
@@ -78,8 +76,8 @@ def run_demo(services: Services, out: Path, echo: Callable[[str], None]) -> None
     services.prepare()
     path, created = create_demo_users(services)
     echo(f"  演示用户 {path}（新建 {created} 个）")
-    sample = documents.catalogue.family("dibao_application").sample()
-    run_network_demo(settings, out, sample, tampered, echo)
+    samples = {f: documents.catalogue.family(f).sample() for f in ("dibao_application", "temp_relief_application")}
+    run_network_demo(settings, out, samples, tampered, echo)
     check = verify_chain(services.audit_rows())
     echo(f"6. 审计链（用印日志）：{'完整' if check.ok else '被破坏：' + str(check.problem)}，共 {check.rows} 条")
 
@@ -95,4 +93,8 @@ def serve_desk(settings: Settings, echo: Callable[[str], None], *, port: int = 8
     echo(f"  演示用户及密码：{passwords_path(settings)}（每行：用户名、密码、单位、角色）")
     echo("  例如：村经办人 clerk-130634100201，乡镇审核人 reviewer-130634100，县审批人 approver-130634，"
          "乡镇管理员 admin-130634100")
-    uvicorn.run("api.http.app:app_from_env", factory=True, host="127.0.0.1", port=port, log_level="warning")
+    from api.http.app import create_app
+
+    # the demo's own settings (data dir, public address): the QR codes the demo wrote open on this service
+    echo(f"  扫码核验地址：{settings.public_base_url}/v/…（out/ 中的公示与证明）")
+    uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")

@@ -18,6 +18,7 @@ from api.services.container import Services
 from api.settings import Settings
 from api.storage.files import check_output, read_input, read_json, write_atomic
 from signer.errors import ErrorCategory, MinSealError, TemplateDataError, VerificationRefusedError
+from signer.slots import FIELD_PREFIX
 
 app = typer.Typer(
     name="minseal",
@@ -104,6 +105,13 @@ def render_cmd(
                f"签章位 {', '.join(s['name'] for s in slot_list)}）")
     if docx is not None:
         typer.echo(f"已生成 {docx}")
+    if out.verify_url is None and service.catalogue.family(family).kind in ("notice", "certificate"):
+        typer.echo(UNREGISTERED)
+
+
+#: printed when a notice or certificate is made outside the register: it has no QR code, by design
+UNREGISTERED = ("注意：本文件未在登记簿登记，不带可扫码核验的二维码；需扫码核验的公示或证明，请通过服务"
+                "（minseal serve，网上办公）出具，登记后才带二维码")
 
 
 def _render_per_village(ctx: typer.Context, family: str, data: Any, output: Path, *, docx: Path | None,
@@ -130,6 +138,7 @@ def _render_per_village(ctx: typer.Context, family: str, data: Any, output: Path
         if docx_path is not None and out.docx is not None:
             write_atomic(docx_path, out.docx)
         typer.echo(f"已生成 {pdf_path}（{village}，{out.rendered.page_count} 页）")
+    typer.echo(UNREGISTERED)
 
 
 @app.command("demo")
@@ -142,7 +151,11 @@ def demo_cmd(
     """演示：建立单位名录、根证书和各单位印章，排版各类文书，并按村→乡镇→县的顺序用印。"""
     from api.cli.demo import run_demo
 
-    run_demo(_ctx(ctx), out, typer.echo)
+    services = _ctx(ctx)
+    if serve and "public_base_url" not in services.settings.model_fields_set:
+        # the QR codes the demo's register prints must open on the service --serve leaves running
+        services.settings.public_base_url = f"http://127.0.0.1:{port}"
+    run_demo(services, out, typer.echo)
     if serve:
         from api.cli.demo import serve_desk
 
@@ -256,6 +269,8 @@ def seal_cmd(
     kind = "认证签名（首个印章）" if result.certified else "会签"
     typer.echo(f"已用印：{result.office.name}，{kind}，签名域 {result.field_name}，级别 {result.level.value}，"
                f"证书序列号 {result.serial} → {output}")
+    if result.field_name == FIELD_PREFIX + "issuer":  # a notice or certificate, sealed outside the register
+        typer.echo(UNREGISTERED)
 
 
 @app.command("verify")

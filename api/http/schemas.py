@@ -232,9 +232,9 @@ class CertificateCreate(BaseModel):
 
 # -- batches -------------------------------------------------------------------------------------------------------
 class BatchCreate(BaseModel):
-    kind: str = Field(max_length=16, description="certificates | notices | reseal")
+    kind: str = Field(max_length=16, description="certificates | reseal")
     family: str | None = Field(default=None, max_length=64)
-    #: certificates/notices: one data object per item; reseal: document ids
+    #: certificates: {case_id | id_number, recipient?, purpose?} per item; reseal: document ids
     items: list[Any] = Field(min_length=1, max_length=MAX_ITEMS)
 
 

@@ -1,5 +1,6 @@
 """Item lists for batches: JSON (a list of objects, or {"items": [...]}) or CSV (one row per item; column names are
-field paths such as ``holder.name``; empty cells are left out)."""
+the item's fields — for certificates ``case_id``, ``id_number``, ``recipient``, ``purpose``; empty cells are left
+out)."""
 
 from __future__ import annotations
 
@@ -14,27 +15,15 @@ from signer.errors import FieldProblem, TemplateDataError
 MAX_ITEMS = 100_000
 
 
-def _nested(row: dict[str, str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for path, value in row.items():
-        if path is None or value is None or value == "":
-            continue
-        node = out
-        *parents, leaf = path.strip().split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = _scalar(value)
-    return out
-
-
-def _scalar(value: str) -> Any:
-    """CSV cells are text; whole numbers become numbers (persons, days) — amounts stay text ("1260.00")."""
-    return int(value) if value.isdigit() and not value.startswith("0") else value
+def _row(row: dict[str, str]) -> dict[str, str]:
+    """One CSV row as an item: its non-empty cells, as text (an ID number or a case id is never a number)."""
+    return {key.strip(): value.strip() for key, value in row.items()
+            if key is not None and key.strip() and value is not None and value.strip()}
 
 
 def parse_items(text: str, *, suffix: str = ".json") -> list[Any]:
     if suffix.lower() == ".csv":
-        return [_nested(row) for row in csv.DictReader(io.StringIO(text))]
+        return [_row(row) for row in csv.DictReader(io.StringIO(text))]
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:

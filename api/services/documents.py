@@ -22,6 +22,7 @@ class RenderOutput:
     document_id: str
     rendered: RenderedPdf
     docx: bytes | None
+    #: the QR code's address: only a registered document's (given by the caller), else None and no QR code
     verify_url: str | None
 
 
@@ -56,11 +57,13 @@ class DocumentService:
 
     def render(self, family_id: str, data: Any, *, with_docx: bool = False, verify_url: str | None = None,
                today: date | None = None, office_ids: dict[str, str] | None = None) -> RenderOutput:
-        """Validate first (nothing is produced from bad data), then render PDF and optionally DOCX."""
+        """Validate first (nothing is produced from bad data), then render PDF and optionally DOCX.
+
+        A notice or certificate carries a QR code only when ``verify_url`` is given: the caller registers the
+        document under that address (the workflow does). Without one it prints no QR code at all, never an
+        address that leads nowhere."""
         prepared = self.catalogue.prepare(family_id, data, today=today, rules=document_rules(self.settings))
         document_id = secrets.token_hex(8)
-        if verify_url is None and prepared.family.kind in ("notice", "certificate"):
-            verify_url = self.settings.verify_url(document_id)
         if office_ids is None and (registry := self.registry()) is not None:
             office_ids = resolve_office_ids(prepared, registry)
         rendered = self.renderer.render(prepared, verify_url=verify_url, office_ids=office_ids)

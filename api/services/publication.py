@@ -309,9 +309,11 @@ class PublicationService:
         return row is None or self.cases.blocked(row, Step.ANNOUNCE) is None
 
     def _postable(self, session: Session, doc: DocumentRow) -> bool:
-        """An application may go on a 公示 when its case is at 初审 (or has no case: imported before cases)."""
+        """An application may go on a 公示 when its case is at 初审, or back from an objection (re-investigated and
+        not on a live 公示); or has no case (imported before cases)."""
         row = self.cases.of_document(session, doc.id)
-        return row is None or self.cases.blocked(row, Step.NOTICE) is None
+        return row is None or self.cases.blocked(row, Step.NOTICE) is None \
+            or self.cases.blocked(row, Step.REPUBLISH) is None  # dropped from a re-published list: post it again
 
     def _not_before_case(self, session: Session, doc: DocumentRow, start: dt.date) -> None:
         """A 公示 starts on or after its case's last stage (the township's 初审 seal)."""
@@ -409,6 +411,8 @@ class PublicationService:
             self.workflow.seal(who, document_id)
         with self.db.session() as session:
             row = self._own(session, who, document_id)
+            if row.state != PublicationState.DRAFT:  # a second run of the same publish (a re-queued job)
+                return self._notice_view(session, row)
             now = self.clock.now()
             row.state, row.published_at = PublicationState.PUBLISHED.value, now
             if row.version > 1:
@@ -575,7 +579,8 @@ class PublicationService:
             data_in = dict(app.data or {})
             issued = publications.count_of_kind(session, who.office_id, PublicationKind.CERTIFICATE.value)
         applicant = data_in.get("applicant") or {}
-        since = str(decision.get("start_month") or "")
+        # 纳入保障 from the county's decision (payment starts the month after: the decision's start_month)
+        since = str(decision.get("on") or today.isoformat())
         short = who.office_name.removesuffix("人民政府").removesuffix("民政局").removesuffix("办事处")
         data = {"issuer": who.office_name, "serial": f"{short}低证〔{today.year}〕{issued + 1:04d}号",
                 "issued_on": today.isoformat(),
@@ -584,7 +589,7 @@ class PublicationService:
                            if applicant.get(k)},
                 "category": data_in.get("category"), "persons": int(decision["persons"]),
                 "monthly_amount": str(Decimal(str(decision["monthly_amount"])).quantize(CENT)),
-                "since": f"{since}-01" if len(since) == 7 else since}
+                "since": since}
         if recipient:
             data["recipient"] = recipient
         if purpose:

@@ -92,3 +92,25 @@ def visible_cases(session: Session, office_id: str, tier: str, *, limit: int = 2
     column = {"village": CaseRow.village_id, "township": CaseRow.township_id, "county": CaseRow.county_id}[tier]
     return list(session.execute(select(CaseRow).where(column == office_id)
                                 .order_by(CaseRow.opened_at.desc()).limit(limit)).scalars())
+
+
+def cases_by_id(session: Session, case_ids: Iterable[str]) -> dict[str, CaseRow]:
+    """These cases, by id (unknown ids are left out); in chunks, for long batch lists."""
+    ids = list(dict.fromkeys(case_ids))
+    out: dict[str, CaseRow] = {}
+    for start in range(0, len(ids), 1000):
+        out.update({r.id: r for r in session.execute(select(CaseRow).where(
+            CaseRow.id.in_(ids[start:start + 1000]))).scalars()})
+    return out
+
+
+def holders(session: Session, id_numbers: Iterable[str]) -> dict[str, CaseRow]:
+    """The case that holds each of these ID numbers (see :func:`holder_of`); numbers no case holds are left out."""
+    numbers = list(dict.fromkeys(id_numbers))
+    out: dict[str, CaseRow] = {}
+    for start in range(0, len(numbers), 1000):
+        rows = session.execute(select(CasePersonRow.id_number, CaseRow).join(
+            CaseRow, CasePersonRow.case_id == CaseRow.id).where(
+            CasePersonRow.id_number.in_(numbers[start:start + 1000]), CasePersonRow.holds))
+        out.update({n: c for n, c in rows})
+    return out

@@ -40,7 +40,33 @@ def test_render_writes_pdf_docx_and_slots(tmp_path: Path, catalogue: Catalogue,
     assert len(PdfReader(pdf).pages) == 1
     assert word.read_bytes()[:2] == b"PK"
     assert {s["name"] for s in json.loads(slots.read_text())} == {"issuer", "qr"}
-    assert "已生成" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "已生成" in printed and "未在登记簿登记" not in printed  # the caller gave the QR code's address
+
+
+def test_notice_or_certificate_made_outside_the_register_has_no_qr_code_and_says_so(
+    tmp_path: Path, catalogue: Catalogue, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A QR code must never lead to 没有找到这份公示或证明: a file rendered or sealed by the CLI is not in the
+    register, so it prints none, and the CLI says in one line where a verifiable one comes from."""
+    monkeypatch.setenv("MINSEAL_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("MINSEAL_KEYS_DIR", str(tmp_path / "keys"))
+    assert main(["init-demo"]) == 0
+    capsys.readouterr()
+    data = tmp_path / "data.json"
+    data.write_text(json.dumps(catalogue.family("dibao_certificate").sample(), ensure_ascii=False), "utf-8")
+    pdf, sealed = tmp_path / "c.pdf", tmp_path / "c.sealed.pdf"
+    assert main(["render", "dibao_certificate", "--data", str(data), "-o", str(pdf)]) == 0
+    note = [line for line in capsys.readouterr().out.splitlines() if "未在登记簿登记" in line]
+    assert len(note) == 1 and "不带可扫码核验的二维码" in note[0]
+    assert "扫码核验" not in re.sub(r"\s+", "", subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
+                                                               text=True, check=True).stdout)
+    assert main(["seal", str(pdf), "--office", "130634100", "-o", str(sealed), "--level", "B-B"]) == 0
+    assert sum("未在登记簿登记" in line for line in capsys.readouterr().out.splitlines()) == 1
+    form = tmp_path / "form.json"
+    form.write_text(json.dumps(catalogue.family("dibao_application").sample(), ensure_ascii=False), "utf-8")
+    assert main(["render", "dibao_application", "--data", str(form), "-o", str(tmp_path / "f.pdf")]) == 0
+    assert "未在登记簿登记" not in capsys.readouterr().out  # a form has no QR code to speak of
 
 
 def test_render_refuses_bad_data_with_every_field_and_writes_nothing(
@@ -107,7 +133,14 @@ def test_demo_builds_pki_and_renders_every_sample(tmp_path: Path, monkeypatch: p
                              str(out / "dibao_application.sealed-3-county.pdf")],
                             capture_output=True, text=True, check=True).stdout
     assert report.count("Signature is Valid.") == 3 and report.count("Certificate is Trusted.") == 3
-    assert (out / "dibao_notice.sealed.pdf").exists() and (out / "dibao_certificate.sealed.pdf").exists()
+    # the sealed 公示 comes from the register (the case, today: published, 报县 refused while it runs); the
+    # certificate only once the county has decided and payment has begun, on a later run
+    assert (out / "dibao_notice.sealed.pdf").exists() and not (out / "dibao_certificate.sealed.pdf").exists()
+    assert re.search(r"报送县级：被拒绝（409 NOTICE_RUNNING）：公示期未满", printed)
+    assert re.search(r"公示（骑缝章）（登记簿出具，扫码核验 http://\S+/v/\S+）：通过", printed)
+    # sample renders: no QR code on notices and certificates
+    assert "扫码核验" not in re.sub(r"\s+", "", subprocess.run(
+        ["pdftotext", str(out / "dibao_certificate.pdf"), "-"], capture_output=True, text=True, check=True).stdout)
 
 
 def test_unusable_output_paths_are_refused_before_any_work(tmp_path: Path, catalogue: Catalogue,

@@ -82,7 +82,8 @@ def test_sample_renders_with_our_fonts_metadata_and_slots(
         assert slots["issuer"].page_index == last and slots["qr"].page_index == last
         side = slots["issuer"].rect[2] - slots["issuer"].rect[0]
         assert 45 * MM <= side <= 50 * MM  # room for any registry seal at its own diameter
-        assert out.verify_url and out.verify_url.endswith(out.document_id)
+        # unregistered (no verify_url given): the QR slot stays empty, no address that leads nowhere
+        assert out.verify_url is None and "扫码核验" not in flat
     json.dumps([s.to_dict() for s in out.rendered.slots])
 
     # Word version: same content, read back with python-docx

@@ -1,4 +1,7 @@
-"""Batches over HTTP: ``POST /api/batches`` records and enqueues, ``GET /api/batches/{id}`` reports progress."""
+"""Batches over HTTP: ``POST /api/batches`` records and enqueues, ``GET /api/batches/{id}`` reports progress.
+
+Kinds: ``certificates`` (items name approved cases: ``case_id`` or ``id_number``, optional ``recipient`` and
+``purpose``) and ``reseal`` (document ids); the service checks the items (see :mod:`api.services.batches`)."""
 
 from __future__ import annotations
 
