@@ -310,8 +310,11 @@ class Workflow:
             doc = repositories.document(session, row.application_id)
             visible = may_see(who, doc.route, doc.reached)
             names = repositories.office_names(session, [row.village_id])
-        where = (f"：案件 {row.id[:8]}（{names.get(row.village_id, row.village_id)}，申请人{row.applicant_name}，"
-                 f"{self._stage_label(row)}）") if visible else "（该案件不在本单位的办理范围内）"
+        if visible:
+            where = (f"：案件 {row.id[:8]}（{names.get(row.village_id, row.village_id)}，申请人{row.applicant_name}，"
+                     f"{self._stage_label(row)}）")
+        else:  # nothing from the other case (not even the name it holds) to an office that may not see it
+            person, where = f"身份证号 {person.rsplit('（', 1)[-1].rstrip('）')} ", "（该案件不在本单位的办理范围内）"
         raise ConflictError(f"{person}已在办理中或正在享受保障的案件中，不能重复申请{where}", code="CASE_EXISTS")
 
     @staticmethod

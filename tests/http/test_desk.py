@@ -1,10 +1,12 @@
-"""The staff desk in a real browser (Debian's Chromium via Playwright) against a real ``minseal serve``: three
-users in three browser contexts take one 低保 application from the village form to county approval — a validation
-error corrected in the form, a return and a re-creation, a 公示 published with an objection recorded — with a
-1366 × 768 screenshot of each page in tests/artifacts/."""
+"""The staff desk in a real browser (Debian's Chromium via Playwright) against the real service over HTTP: three
+users in three browser contexts take one 低保 case from the village form to county approval and a certificate — a
+validation error corrected in the form, a return and a re-creation, the 公示 (the township cannot report before it
+ended), the county's decision — with a 1366 × 768 screenshot of each page in tests/artifacts/. The service's clock
+is moved as the case needs days to pass."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shutil
 import subprocess
@@ -17,17 +19,19 @@ import pytest
 
 from api.services.documents import DocumentService
 from api.services.identity import Role
+from tests.support import cases as run
+from tests.support.cases import household, ok
 from tests.support.desk_world import (
     ARTIFACTS,
     CHROMIUM,
     CHROMIUM_ARGS,
     VIEWPORT,
     Served,
-    minseal_serve,
+    desk_serve,
     sign_in,
     wait_for_images,
 )
-from tests.support.public_world import OBJECTION, accepted_application, login
+from tests.support.public_world import DAY0, OBJECTION, accepted_application, login
 from tests.support.service_world import (
     COUNTY,
     FAR_COUNTY,
@@ -48,7 +52,7 @@ RETURN_REASON = "缺少家庭成员收入证明，请补充材料后重新报送
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, documents: DocumentService) -> Iterator[Served]:
     world = World(tmp_path_factory.mktemp("desk"), documents)
-    with minseal_serve(world) as base:
+    with desk_serve(world) as base:
         yield Served(world, base)
 
 
@@ -129,8 +133,23 @@ def _pdf_text(page: Any, base: str, document_id: str, tmp: Path) -> str:
     return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
 
 
+def _case_id(page: Any) -> str:
+    href = page.get_attribute("#case-link a", "href")
+    assert href
+    return str(href).rsplit("/", 1)[-1]
+
+
+def _case_facts(served: Served, application: str) -> dict[str, Any]:
+    reader = login(served.world, served.base, TOWNSHIP, Role.REVIEWER)
+    try:
+        return dict(ok(reader.get(f"/api/documents/{application}/case"))["facts"])
+    finally:
+        reader.close()
+
+
 def test_one_dibao_application_village_to_county(served: Served, browser: Any, tmp_path: Path) -> None:
     shot, base = Shots(), served.base
+    served.world.services.clock.set(DAY0)
     village = _user(browser, served, VILLAGE, Role.CLERK)
     shot(village, "village-home")
 
@@ -200,14 +219,22 @@ def test_one_dibao_application_village_to_county(served: Served, browser: Any, t
     village.click("#submit")
     _done(village, "submitted")
 
-    # the township accepts (countersign), posts the village's 公示, records an objection, sends the file up
+    # the township's 初审: its form offers no 报送县级 — the 公示 comes first, and the page says so
     township.goto(f"{base}/desk/inbox")
     township.click(f"#docs tr[data-id='{second}'] a")
     township.wait_for_selector("#accept-form")
+    assert "按规定在申请人所在村公示" in township.input_value("#accept-opinion")  # a promise, not a claim
     township.click("#accept")
     _done(township, "accepted")
     assert township.inner_text("#doc-status") == "乡镇已审核，待报送县级"
-    township.click("nav >> text=公示与公布")
+    assert township.locator("#submit").count() == 0
+    assert "尚未在申请人所在村（社区）公示" in township.inner_text("#case-blocked [data-step='report']")
+    township.click("#case-link a")
+    township.wait_for_selector("#next-steps")
+    assert township.get_attribute("#case-stage", "data-stage") == "preliminary"
+    assert "尚未在申请人所在村（社区）公示" in township.inner_text("#next-steps .step.blocked[data-step='report']")
+    shot(township, "township-case-before-notice")
+    township.click("#step-notice")
     township.fill("#phone", "0312-4211234")
     township.fill("#address", "燕赵镇政府院内便民服务中心一楼")
     shot(township, "township-notices")
@@ -218,27 +245,53 @@ def test_one_dibao_application_village_to_county(served: Served, browser: Any, t
     township.click("#publish")
     notice = _done(township, "published")
     assert township.inner_text("#notice-status").startswith("公示中")
-    township.fill("#summary", "反映申请人家中另有一处房产")
-    township.click("#record-objection")
-    _done(township, "objection")
-    assert township.locator("#objections tbody tr").count() == 1
     shot(township, "township-notice-published")
     public = township.get_attribute("#public-link", "href")
     township.goto(f"{base}{public}")
     assert "王秀英" in township.inner_text("#list") and "公示中" in township.inner_text("#status")
-    township.goto(f"{base}/desk/documents/{second}")
-    township.click("#submit")
-    _done(township, "submitted")
 
-    # the county approves with the decision figures; a wrong amount is named beside its field first
+    # during the 公示 a report sent anyway (the form posted directly) is refused, and the case stays where it was
+    township.goto(f"{base}/desk/documents/{second}")
+    assert township.locator("#submit").count() == 0
+    assert "公示期未满" in township.inner_text("#case-blocked")
+    csrf = township.get_attribute("input[name=csrf_token]", "value")
+    for path in (f"/desk/documents/{second}/submit", f"/desk/cases/{_case_id(township)}/report"):
+        refused = township.context.request.post(f"{base}{path}", form={"csrf_token": csrf}, max_redirects=0)
+        assert refused.status == 409 and "公示期未满" in refused.text(), (path, refused.status)
+    township.click("#case-link a")
+    township.wait_for_selector("#next-steps")
+    assert township.get_attribute("#case-stage", "data-stage") == "notice"
+    assert "公示期未满" in township.inner_text("#next-steps .step.blocked[data-step='report']")
+    assert township.get_attribute("#notice-public", "href") == public
+    shot(township, "township-case-during-notice")
+
+    # the day after the 公示 ended the township reports from the case page
+    ended = _case_facts(served, second)["notice"]["end"]
+    served.world.services.clock.set(dt.date.fromisoformat(ended) + dt.timedelta(days=1))
+    township.reload()
+    township.click("#step-report")
+    _done(township, "reported")
+    assert township.get_attribute("#case-stage", "data-stage") == "reported"
+
+    # the county decides: the figures the township fixed, the standard of 农村, the 保障类别 left to choose, the
+    # opinion naming the real 公示; a wrong amount is named beside its field first
     county = _user(browser, served, COUNTY, Role.APPROVER)
     county.click("nav >> text=待办")
     assert county.locator(f"#docs tr[data-id='{second}'] .badge.ok").inner_text() == "通过"
+    assert county.locator("#inbox-cases tr", has_text="王秀英").count() == 1
     shot(county, "county-inbox")
     county.click(f"#docs tr[data-id='{second}'] a")
     county.wait_for_selector("#accept-form")
     assert county.input_value("#d-persons") == "3"
+    assert county.input_value("#d-standard") == "700.00" and county.input_value("#d-category") == ""
+    assert county.inner_text("#fig-standard").startswith("700.00") and "593.33" in county.inner_text("#fig-gap")
+    start, end = (dt.date.fromisoformat(d) for d in (_case_facts(served, second)["notice"][k]
+                                                     for k in ("start", "end")))
+    assert (f"该户已于{start.year}年{start.month}月{start.day}日至{end.year}年{end.month}月{end.day}日"
+            "在东沟南村村民委员会公示") in county.input_value("#accept-opinion")
     amount = county.input_value("#d-monthly_amount")
+    assert amount == "1779.99"
+    county.select_option("#d-category", "A类")
     shot(county, "county-decision")
     county.fill("#d-monthly_amount", "100.00")
     county.click("#accept")
@@ -253,6 +306,22 @@ def test_one_dibao_application_village_to_county(served: Served, browser: Any, t
     shot(county, "county-approved")
     text = _pdf_text(county, base, second, tmp_path)
     assert "核定保障人数：3人" in text and amount.replace(".00", "") in text.replace(",", "")
+
+    # the case page shows the decision, and the certificate is issued from it (never typed)
+    county.click("#case-link a")
+    county.wait_for_selector("#facts-decision")
+    assert county.inner_text("#decision-persons") == "3 人" and county.inner_text("#decision-category") == "A类"
+    assert county.inner_text("#decision-standard").startswith("700.00")
+    assert county.inner_text("#decision-amount").startswith(amount)
+    assert county.locator("#timeline .badge.ok").count() >= 3  # village, township and county seals, each checked
+    county.fill("#recipient", "曲阳县医疗保障局")
+    county.fill("#purpose", "办理医疗救助")
+    shot(county, "county-case-approved", full=True)
+    county.click("#step-certificate")
+    certificate = _done(county, "issued")
+    text = _pdf_text(county, base, certificate, tmp_path)
+    assert "王秀英" in text and amount in text.replace(",", "")
+    shot(county, "county-certificate")
 
     # no page asked anything of another host (the browser's own PDF viewer is chrome-extension://)
     for page in (village, township, county):
@@ -284,7 +353,9 @@ def test_no_other_office_reaches_a_file_by_changing_the_id(served: Served) -> No
     """Every desk page with an id in its URL, GET and POST, for a village beside it, a township and a county of
     another county: a refusal page, nothing of the file, and the file unchanged."""
     world, base = served.world, served.base
-    application = accepted_application(world, base, VILLAGE, SAMPLE)
+    world.services.clock.set(DAY0)
+    data = household("孟凡英")
+    application = accepted_application(world, base, VILLAGE, data)
     reviewer = login(world, base, TOWNSHIP, Role.REVIEWER)
     try:
         r = reviewer.post("/api/notices/build", json={"objection": OBJECTION, "application_ids": [application]})
@@ -293,7 +364,7 @@ def test_no_other_office_reaches_a_file_by_changing_the_id(served: Served) -> No
         before = {d: reviewer.get(f"/api/documents/{d}").json() for d in (application, notice)}
     finally:
         reviewer.close()
-    private = {SAMPLE["applicant"]["name"], SAMPLE["applicant"]["id_number"], SAMPLE["applicant"]["phone"]}
+    private = {data["applicant"]["name"], data["applicant"]["id_number"], data["applicant"]["phone"]}
     gets = [f"/desk/documents/{application}", f"/desk/documents/{application}/pdf",
             f"/desk/documents/{application}/report", f"/desk/documents/{notice}", f"/desk/notices/{notice}"]
     posts = {f"/desk/documents/{application}/{a}": {"opinion": "同意", "reason": "x"}
@@ -376,18 +447,19 @@ def test_village_form_completed_with_the_keyboard_only(served: Served, browser: 
     try:
         sign_in(page, served.base, *served.password(VILLAGE, Role.CLERK))
         page.goto(f"{served.base}/desk/new/dibao_application")
-        a = SAMPLE["applicant"]
+        data = household("王秀英", incomes=("320.00", "0"))
+        a = data["applicant"]
 
         def type_into(element_id: str, text: str) -> None:
             _tab_to(page, element_id)
             page.keyboard.type(text)
 
-        _choose(page, "f-category", choices["category"], SAMPLE["category"])
+        _choose(page, "f-category", choices["category"], data["category"])
         type_into("f-applicant-name", a["name"])
         _choose(page, "f-applicant-gender", choices["applicant.gender"], a["gender"])
         for name in ("id_number", "registered_address", "address"):
             type_into(f"f-applicant-{name}", a[name])
-        for i, m in enumerate(SAMPLE["members"][:2]):
+        for i, m in enumerate(data["members"][:2]):
             if i:  # a second row: the add button, by keyboard (the page comes back with what was typed)
                 _tab_until(page, "e.value === 'add:members'")
                 page.keyboard.press("Enter")
@@ -456,7 +528,7 @@ def test_admin_pages_and_verify(served: Served, browser: Any, tmp_path: Path) ->
         admin.context.close()
     # any staff member verifies a file: the same HTML report as the API
     world, base = served.world, served.base
-    application = accepted_application(world, base, VILLAGE, SAMPLE)
+    application = accepted_application(world, base, VILLAGE, household())
     reviewer = login(world, base, TOWNSHIP, Role.REVIEWER)
     try:
         pdf = tmp_path / "accepted.pdf"
@@ -497,3 +569,131 @@ def test_admin_pages_refuse_offices_outside_the_admins_tree(served: Served) -> N
         assert clerk.client.get("/desk/admin/users").status_code == 403  # not an admin
     finally:
         clerk.close()
+
+
+def _moved_past(served: Served, day: dt.date, working_days: int) -> dt.date:
+    """A day after ``working_days`` working days from ``day`` (by the service's own calendar)."""
+    return served.world.services.cases.working_days_after(day, working_days) + dt.timedelta(days=1)
+
+
+def test_an_overdue_case_stands_out_in_the_inbox(served: Served) -> None:
+    """受理 starts the 30 working days; past them the township's inbox marks the case 已超期 (and the case page)."""
+    world, base = served.world, served.base
+    world.services.clock.set(DAY0)
+    d = run.desk(world, base)
+    try:
+        application = run.filed(d, household("罗晓燕"))
+    finally:
+        d.close()
+    township = DeskClient(served, TOWNSHIP, Role.REVIEWER)
+    try:
+        row = re.compile(r'<tr data-case="([0-9a-f]+)" class="([^"]*)">\s*<td><a[^>]*>罗晓燕</a>')
+        match = row.search(township.client.get("/desk/inbox").text)
+        assert match and "overdue" not in match.group(2)
+        world.services.clock.set(_moved_past(served, DAY0, 30))
+        inbox = township.client.get("/desk/inbox").text
+        match = row.search(inbox)
+        assert match and match.group(2) == "overdue", inbox
+        block = inbox[match.start():inbox.index("</tr>", match.start())]
+        assert "已超期" in block
+        case = township.client.get(f"/desk/cases/{match.group(1)}").text
+        assert 'id="case-overdue"' in case and "审核确认（受理后30个工作日内）" in case
+        assert application in case
+    finally:
+        township.close()
+        world.services.clock.set(DAY0)
+
+
+def test_an_objection_names_its_household_on_a_notice_of_two(served: Served) -> None:
+    world, base = served.world, served.base
+    world.services.clock.set(DAY0)
+    d = run.desk(world, base)
+    try:
+        first, second = run.filed(d, household("高玉珍")), run.filed(d, household("高建国"))
+        run.preliminary(d, first)
+        run.preliminary(d, second)
+        [posted] = run.notice(d, [first, second])
+    finally:
+        d.close()
+    township = DeskClient(served, TOWNSHIP, Role.REVIEWER)
+    try:
+        page_text = township.client.get(f"/desk/notices/{posted['document_id']}").text
+        assert 'id="application_id"' in page_text and "高玉珍" in page_text and "高建国" in page_text
+        r = township.post(f"/desk/notices/{posted['document_id']}/objections", received_on=DAY0.isoformat(),
+                          channel="来访", summary="反映其子女有稳定收入", application_id=second)
+        assert r.status_code == 303, r.text
+    finally:
+        township.close()
+    stages = {doc: _case_stage(served, doc) for doc in (first, second)}
+    assert stages == {first: "notice", second: "objection"}
+
+
+def _case_stage(served: Served, application: str) -> str:
+    reader = login(served.world, served.base, TOWNSHIP, Role.REVIEWER)
+    try:
+        return str(ok(reader.get(f"/api/documents/{application}/case"))["stage"])
+    finally:
+        reader.close()
+
+
+ROLES = ((VILLAGE, Role.CLERK), (VILLAGE, Role.ADMIN), (TOWNSHIP, Role.CLERK), (TOWNSHIP, Role.REVIEWER),
+         (TOWNSHIP, Role.ADMIN), (COUNTY, Role.CLERK), (COUNTY, Role.APPROVER), (COUNTY, Role.ADMIN),
+         (OTHER_VILLAGE, Role.CLERK), (FAR_COUNTY, Role.APPROVER))
+
+
+def test_every_case_page_renders_for_every_role(served: Served) -> None:
+    """Cases at each stage (filed, 初审, 公示, approved with a certificate, refused) and the pages added for them,
+    walked by every role: a page or a refusal, never a server error; hand-typed certificates are sent to the
+    cases."""
+    world, base = served.world, served.base
+    world.services.clock.set(DAY0)
+    filed_doc, approved_doc = run.filed(d := run.desk(world, base), household()), None
+    try:
+        early = run.filed(d, household())
+        run.preliminary(d, early)
+        noticed = run.filed(d, household())
+        run.preliminary(d, noticed)
+        run.notice(d, [noticed])
+        refused = run.filed(d, household())
+        ok(d.township.post(f"/api/documents/{refused}/refuse", json={"reason": "家庭人均收入高于当地低保标准"}))
+    finally:
+        d.close()
+    approved_doc, approved_case = run.approved(world, base, household(), day0=DAY0)
+    d = run.desk(world, base)
+    try:
+        certificate = ok(d.county.post(f"/api/cases/{approved_case}/certificate",
+                                       json={"recipient": "曲阳县教育局", "purpose": "助学"}), 201)
+    finally:
+        d.close()
+    reader = login(world, base, TOWNSHIP, Role.REVIEWER)
+    try:
+        cases = [ok(reader.get(f"/api/documents/{doc}/case"))["id"]
+                 for doc in (filed_doc, early, noticed, refused, approved_doc)]
+    finally:
+        reader.close()
+    documents = [filed_doc, early, noticed, refused, approved_doc, certificate["document_id"]]
+    pages = ["/desk", "/desk/inbox", "/desk/documents", "/desk/cases", "/desk/new", "/desk/notices",
+             *(f"/desk/cases/{c}" for c in cases), *(f"/desk/documents/{doc}" for doc in documents),
+             f"/desk/documents/{approved_doc}/versions/1/pdf"]
+    for office, role in ROLES:
+        user = DeskClient(served, office, role)
+        try:
+            for path in pages:
+                r = user.client.get(path)
+                assert r.status_code < 500, (office, role, path, r.status_code, r.text[-2000:])
+                assert r.status_code in (200, 403, 404), (office, role, path, r.status_code)
+            r = user.client.get("/desk/new/dibao_certificate")
+            if role is not Role.ADMIN:
+                assert r.status_code == 303 and r.headers["location"].startswith("/desk/cases"), (office, role)
+            assert "/desk/new/dibao_certificate" not in user.client.get("/desk/new").text
+        finally:
+            user.close()
+    # the township's reviewer sees each case at its stage; its own steps only
+    reviewer = DeskClient(served, TOWNSHIP, Role.REVIEWER)
+    try:
+        text = reviewer.client.get(f"/desk/cases/{cases[1]}").text
+        assert 'id="step-notice"' in text and 'id="step-report"' not in text and "尚未在申请人所在村" in text
+        text = reviewer.client.get(f"/desk/cases/{cases[4]}").text
+        assert 'id="certificate-form"' in text and 'id="decision-amount"' in text
+    finally:
+        reviewer.close()

@@ -1,8 +1,10 @@
-"""A demo installation served by a real ``minseal serve`` process on 127.0.0.1 for the desk's browser tests, and
-the Chromium the tests drive (Debian's, never downloaded)."""
+"""A demo installation served over real HTTP on 127.0.0.1 for the desk's browser tests, and the Chromium the tests
+drive (Debian's, never downloaded). ``minseal serve`` runs it as its own process; :func:`desk_serve` runs the same
+app in this process, so a test can move the service's clock (the 公示 and the deadlines need days to pass)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -15,7 +17,7 @@ from typing import Any
 from api.services.demo_users import demo_username
 from api.services.identity import Role
 from tests.support.servers import free_port, wait_until_ready
-from tests.support.service_world import World
+from tests.support.service_world import World, serve_app
 
 ARTIFACTS = Path(__file__).parents[1] / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -53,6 +55,33 @@ def minseal_serve(world: World) -> Iterator[str]:
             proc.stderr.close()
         if err and b"Traceback" in err:  # a server-side exception is a failure even when the page looked fine
             raise AssertionError(err.decode(errors="replace")[-3000:])
+
+
+class _Errors(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append(self.format(record))
+
+
+@contextmanager
+def desk_serve(world: World) -> Iterator[str]:
+    """The service in this process (``world.services``, its clock included) on a free port; a server-side
+    exception logged while it ran fails the test even when the page looked fine."""
+    errors = _Errors()
+    watched = [logging.getLogger(name) for name in ("uvicorn.error", "uvicorn.asgi", "minseal")]
+    for logger in watched:
+        logger.addHandler(errors)
+    try:
+        with serve_app(world) as base:
+            yield base
+    finally:
+        for logger in watched:
+            logger.removeHandler(errors)
+    if errors.seen:
+        raise AssertionError("\n".join(errors.seen)[-3000:])
 
 
 def sign_in(page: Any, base: str, username: str, password: str) -> None:

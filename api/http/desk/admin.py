@@ -155,5 +155,7 @@ async def verify(desk: DeskUser) -> HTMLResponse:
         pdf = await read_upload(upload, desk.services)  # type: ignore[arg-type]
     except MinSealError as error:
         return page(desk, "verify.html.j2", status=422, error=error.message)
+    finally:
+        await form.close()  # the spooled upload's temporary file, now rather than at garbage collection
     report = await desk.call(desk.services.checks.verify, pdf)
     return HTMLResponse(report_html(report), headers=DESK_HEADERS)

@@ -14,14 +14,16 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.http.desk import forms
+from api.http.desk.cases import allowed_forms, needs_me, offers
 from api.http.desk.common import DESK_HEADERS, Desk, DeskProblem, DeskUser, field, page, see_other
 from api.http.report_page import report_html
 from api.services.access import Action, role_may
-from api.services.local_rules import local_rules
+from api.services.cases import CaseView
 from api.services.states import TRANSITIONS, Status
 from api.services.workflow import DocumentView
 from signer.decision import CATEGORIES, dibao_amount, next_month
 from signer.errors import ConflictError, MinSealError, TemplateDataError, VerificationRefusedError
+from signer.formats import cn_date_text
 from templates.form_text import DEFAULT_OPINIONS
 
 router = APIRouter()
@@ -29,14 +31,20 @@ router = APIRouter()
 #: what a redirect after an action says on the next page
 DONE = {"created": "文书已生成，请核对预览后盖章。", "sealed": "已盖章。", "submitted": "已报送上级单位。",
         "accepted": "已审核签章。", "approved": "已审批签章。", "returned": "已退回，并通知填报单位。",
-        "recreated": "已按退回的数据重新生成文书，请核对后盖章报送。"}
+        "recreated": "已按退回的数据重新生成文书，请核对后盖章报送。",
+        "issued": "证明已出具（盖章并发布），可打印交给申请人或接收单位。"}
 ACTIVE = (Status.DRAFT, Status.SEALED, Status.SUBMITTED, Status.ACCEPTED, Status.RETURNED)
 
 
-def _offers(desk: Desk, view: DocumentView) -> set[str]:
+def _offers(desk: Desk, view: DocumentView, case: CaseView | None = None) -> set[str]:
     """The actions this page offers: the holder, a role that may, and a state that allows (the service checks
-    all three again)."""
+    all three again). An application's case narrows them to the steps its order allows now, and adds the case's
+    own (不予确认, 撤回申请)."""
     me = desk.user
+    if case is not None:
+        allowed = allowed_forms(me, case.next_steps)
+        held = view.holder_office_id == me.office_id
+        return ({"refuse", "withdraw"} & allowed) | (_offers(desk, view) & allowed if held else set())
     if view.holder_office_id != me.office_id:
         return set()
     status = Status(view.status)
@@ -79,7 +87,7 @@ async def home(desk: DeskUser) -> HTMLResponse:
         seen = desk.services.workflow.listing(desk.user, limit=500)
         waiting = {v.id for v in inbox}
         return {"inbox": inbox, "done_count": len([v for v in seen if v.id not in waiting]), "recent": seen[:10],
-                "names": _names(desk), "families": desk.services.workflow.creatable(desk.user)}
+                "names": _names(desk), "families": _typed_families(desk)}
 
     return page(desk, "home.html.j2", **await desk.call(work))
 
@@ -88,7 +96,16 @@ async def home(desk: DeskUser) -> HTMLResponse:
 async def inbox(desk: DeskUser) -> HTMLResponse:
     def work() -> dict[str, Any]:
         views = desk.services.workflow.listing(desk.user, inbox=True)
-        return {"docs": views, "verdicts": _verdicts(desk, views), "names": _names(desk)}
+        mine = set()
+        cases = []
+        for c in desk.services.cases.listing(desk.user):
+            waiting = needs_me(desk.user, c)
+            if waiting:
+                mine.add(c.id)
+            if waiting or (c.overdue and c.outcome == "open"):
+                cases.append(c)
+        return {"docs": views, "verdicts": _verdicts(desk, views), "names": _names(desk), "cases": cases,
+                "mine": mine}
 
     return page(desk, "inbox.html.j2", title="待办", **await desk.call(work))
 
@@ -98,22 +115,36 @@ async def documents(desk: DeskUser) -> HTMLResponse:
     def work() -> dict[str, Any]:
         waiting = {v.id for v in desk.services.workflow.listing(desk.user, inbox=True)}
         views = [v for v in desk.services.workflow.listing(desk.user, limit=500) if v.id not in waiting]
-        return {"docs": views, "verdicts": {}, "names": _names(desk)}
+        return {"docs": views, "verdicts": {}, "names": _names(desk), "cases": None, "mine": set()}
 
     return page(desk, "inbox.html.j2", title="已办", **await desk.call(work))
 
 
 # -- the catalogue and the form ---------------------------------------------------------------------------------
+def _typed_families(desk: Desk) -> list[Any]:
+    """What staff may type by hand: forms only. 公示, 公布 and 证明 are derived from cases (a certificate typed
+    by hand is refused by the service), so the desk routes them to the case."""
+    return [f for f in desk.services.workflow.creatable(desk.user) if f.kind == "form"]
+
+
 @router.get("/new", response_class=HTMLResponse)
 async def catalogue(desk: DeskUser) -> HTMLResponse:
-    return page(desk, "catalogue.html.j2", families=desk.services.workflow.creatable(desk.user))
+    return page(desk, "catalogue.html.j2", families=_typed_families(desk),
+                certificates=desk.user.tier.value != "village" and desk.user.role.value != "admin")
 
 
 def _family(desk: Desk, family_id: str) -> Any:
-    for family in desk.services.workflow.creatable(desk.user):
+    for family in _typed_families(desk):
         if family.id == family_id:
             return family
+    derived = {f.id for f in desk.services.documents.catalogue if f.kind != "form"}
+    if family_id in derived:
+        raise _ToCases()
     raise DeskProblem(404, "没有这种文书，或本单位不能填报它")
+
+
+class _ToCases(Exception):
+    """A derived family asked for by its form address: certificates are issued from the case."""
 
 
 def _form_page(desk: Desk, family: Any, values: dict[str, Any], problems: list[Any] | None = None, *,
@@ -124,9 +155,12 @@ def _form_page(desk: Desk, family: Any, values: dict[str, Any], problems: list[A
                 problem_count=len(problems or []), checked=checked)
 
 
-@router.get("/new/{family_id}", response_class=HTMLResponse)
-async def new_form(family_id: str, desk: DeskUser) -> HTMLResponse:
-    family = _family(desk, family_id)
+@router.get("/new/{family_id}", response_model=None)
+async def new_form(family_id: str, desk: DeskUser) -> HTMLResponse | RedirectResponse:
+    try:
+        family = _family(desk, family_id)
+    except _ToCases:
+        return see_other("/desk/cases?done=certificate")
     today = desk.services.clock.today()
     return _form_page(desk, family, forms.defaults(family.schema.root, office_name=desk.user.office_name,
                                                    today=today))
@@ -135,7 +169,10 @@ async def new_form(family_id: str, desk: DeskUser) -> HTMLResponse:
 @router.post("/new/{family_id}", response_model=None)
 async def post_form(family_id: str, desk: DeskUser) -> HTMLResponse | RedirectResponse:
     """One form, several buttons: add or remove a row, check, or make the document (validate + render)."""
-    family = _family(desk, family_id)
+    try:
+        family = _family(desk, family_id)
+    except _ToCases:
+        return see_other("/desk/cases?done=certificate")
     form = await desk.form()
     action = field(form, "_action", 80)
     remove = action.removeprefix("remove:") if action.startswith("remove:") else None
@@ -176,19 +213,65 @@ def _facts(desk: Desk, view: DocumentView) -> dict[str, Any]:
     return dict(facts) if isinstance(facts, dict) else {}
 
 
-def _decision_defaults(desk: Desk, facts: dict[str, Any]) -> dict[str, str]:
-    """The county's figures as the form first shows them: the household, the local standard, the gap × persons,
-    the month after today (the service checks every figure against the form and the rules)."""
-    persons = int(facts.get("household_size") or 1)
+@dataclass(frozen=True)
+class Figures:
+    """What the amount is computed from, shown beside the 初审 and 审核确认 forms (the one rule:
+    signer.decision.dibao_amount, with the local standard of the application's 申请类别)."""
+
+    category: str
+    standard: str
+    per_capita_income: str
+    income_gap: str
+    persons: int
+    monthly_amount: str
+    #: the township's 初审 figures, when the amount proposed is theirs
+    township: bool
+
+
+def _figures(desk: Desk, case: CaseView | None, facts: dict[str, Any]) -> Figures | None:
+    """The 低保 figures of a case's application: persons and amount as the township fixed them at its 初审 (else
+    the household and the one rule), the standard of its 申请类别."""
+    if case is None or case.kind != "dibao" or not case.category:
+        return None
+    township = case.facts.get("township") or {}
     try:
-        standard = local_rules(desk.services.settings).dibao_standard(facts.get("category"))
-        figures = dibao_amount(standard, str(facts.get("per_capita_income") or "0"), persons)
-    except (MinSealError, InvalidOperation):
-        return {"persons": str(persons), "category": "A类", "method": "差额", "standard": "", "monthly_amount": "",
-                "start_month": _month(next_month(dt.date.today())), "tier_amount": ""}
-    return {"persons": str(persons), "category": "A类", "method": "差额", "standard": f"{figures.standard:.2f}",
-            "monthly_amount": f"{max(figures.monthly_amount, Decimal('0')):.2f}",
-            "start_month": _month(next_month(dt.date.today())), "tier_amount": ""}
+        standard = desk.services.cases.rules.dibao_standard(case.category)
+        persons = int(township.get("persons") or facts.get("household_size") or 1)
+        computed = dibao_amount(standard, str(facts.get("per_capita_income") or "0"), persons)
+    except (MinSealError, InvalidOperation, ValueError):
+        return None
+    amount = township.get("monthly_amount")
+    shown = Decimal(str(amount)) if amount is not None else max(computed.monthly_amount, Decimal("0"))
+    return Figures(case.category, f"{computed.standard:.2f}", f"{computed.per_capita_income:.2f}",
+                   f"{computed.income_gap:.2f}", persons, f"{shown:.2f}", amount is not None)
+
+
+def _decision_defaults(desk: Desk, figures: Figures | None) -> dict[str, str]:
+    """The county's figures as the form first shows them: the township's persons and amount, the standard of
+    the application's 申请类别, the month after today; 保障类别 is left for the county to choose (the service
+    checks every figure against the case and the rules)."""
+    start = _month(next_month(desk.services.clock.today()))
+    if figures is None:
+        return {"persons": "", "category": "", "method": "差额", "standard": "", "monthly_amount": "",
+                "start_month": start, "tier_amount": ""}
+    return {"persons": str(figures.persons), "category": "", "method": "差额", "standard": figures.standard,
+            "monthly_amount": figures.monthly_amount, "start_month": start, "tier_amount": ""}
+
+
+def _opinion(desk: Desk, case: CaseView | None, kind: Any, names: dict[str, str]) -> str:
+    """The default opinion of this tier: the county's states the case's real 公示 (dates and village); the
+    township's 初审 promises the 公示, never claims it happened."""
+    tier = desk.user.tier.value
+    if case is not None and case.kind == "dibao" and tier == "county":
+        notice = case.facts.get("notice") or {}
+        if notice.get("start") and notice.get("end"):
+            village = names.get(case.village_id, "申请人所在村（社区）")
+            checked = "经复查" if case.facts.get("objection") else ""
+            return (f"该户已于{cn_date_text(notice['start'])}至{cn_date_text(notice['end'])}在{village}公示，"
+                    f"{checked}无异议。经审核，符合最低生活保障条件，同意纳入保障。")
+    if case is not None and case.kind == "dibao" and tier == "township":
+        return "经入户调查和家庭经济状况核对，情况属实，拟同意，按规定在申请人所在村公示。"
+    return DEFAULT_OPINIONS.get(str(kind), {}).get(tier, "")
 
 
 def _month(day: dt.date) -> str:
@@ -201,25 +284,28 @@ async def _document_page(desk: Desk, document_id: str, *, done: str | None = Non
                          status: int = 200) -> HTMLResponse:
     def work() -> dict[str, Any]:
         view = desk.services.workflow.get(desk.user, document_id)
+        case = desk.services.cases.get_for_document(desk.user, view.id) if view.case_id else None
         verdicts = _verdicts(desk, [view])
         facts = _facts(desk, view)
         names = _names(desk)
-        return {"doc": view, "verdict": verdicts.get(view.id), "facts": facts, "names": names,
-                "offers": _offers(desk, view)}
+        return {"doc": view, "verdict": verdicts.get(view.id), "facts": facts, "names": names, "case": case,
+                "offers": _offers(desk, view, case),
+                "case_offers": [o for o in offers(desk.user, case) if o.mine] if case else []}
 
     ctx = await desk.call(work)
     view: DocumentView = ctx["doc"]
+    case: CaseView | None = ctx["case"]
     kind = ctx["facts"].get("kind")
-    opinions = DEFAULT_OPINIONS.get(str(kind), {})
     county = desk.user.office_id == view.route[-1] and len(view.route) == 3 and kind == "dibao"
-    decision = {**_decision_defaults(desk, ctx["facts"]), **(typed or {})} if county else {}
+    figures = _figures(desk, case, ctx["facts"]) if desk.user.tier.value != "village" else None
+    decision = {**_decision_defaults(desk, figures), **(typed or {})} if county else {}
     decision_errors: dict[str, list[str]] = {}
     for p in problems or []:
         decision_errors.setdefault(p.path.removeprefix("decision."), []).append(p.message)
     return page(desk, "document.html.j2", status=status, **ctx, done=DONE.get(done or ""), error=error,
-                opinion=(typed or {}).get("opinion") or opinions.get(desk.user.tier.value, ""),
+                opinion=(typed or {}).get("opinion") or _opinion(desk, case, kind, ctx["names"]),
                 county=county, decision=decision, decision_errors=decision_errors, categories=CATEGORIES,
-                typed=typed or {})
+                typed=typed or {}, figures=figures)
 
 
 @router.get("/documents/{document_id}", response_class=HTMLResponse)
@@ -232,6 +318,14 @@ async def document_pdf(document_id: str, desk: DeskUser) -> Response:
     view, pdf = await desk.call(desk.services.workflow.pdf, desk.user, document_id)
     return Response(pdf, media_type="application/pdf", headers={
         **DESK_HEADERS, "Content-Disposition": f'inline; filename="{view.family}-{view.id[:8]}.pdf"'})
+
+
+@router.get("/documents/{document_id}/versions/{number}/pdf")
+async def version_pdf(document_id: str, number: int, desk: DeskUser) -> Response:
+    """One sealed version as it was stored (the case's timeline links each tier's)."""
+    view, pdf = await desk.call(desk.services.workflow.pdf, desk.user, document_id, number)
+    return Response(pdf, media_type="application/pdf", headers={
+        **DESK_HEADERS, "Content-Disposition": f'inline; filename="{view.family}-{view.id[:8]}-v{number}.pdf"'})
 
 
 @router.get("/documents/{document_id}/report", response_class=HTMLResponse)

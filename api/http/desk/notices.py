@@ -107,8 +107,16 @@ async def _notice_page(desk: Desk, document_id: str, *, done: str | None = None,
 
     def work() -> dict[str, Any]:
         notice = desk.services.publication.get(desk.user, document_id)
+        households = []
+        if notice.kind == PublicationKind.NOTICE:
+            for application_id in notice.application_ids:  # which household an objection concerns
+                try:
+                    data = desk.services.workflow.get(desk.user, application_id).data or {}
+                except MinSealError:
+                    continue
+                households.append((application_id, str((data.get("applicant") or {}).get("name") or application_id)))
         return {"n": notice, "objections": desk.services.publication.objections(desk.user, document_id),
-                "doc": desk.services.workflow.get(desk.user, document_id)}
+                "doc": desk.services.workflow.get(desk.user, document_id), "households": households}
 
     ctx = await desk.call(work)
     errors: dict[str, list[str]] = {}
@@ -155,7 +163,8 @@ async def objection(document_id: str, desk: DeskUser) -> HTMLResponse | Redirect
     form = await desk.form()
     typed = {"received_on": field(form, "received_on", 10), "channel": field(form, "channel", 16),
              "summary": field(form, "summary", 1000), "objector_name": field(form, "objector_name", 40),
-             "objector_contact": field(form, "objector_contact", 60)}
+             "objector_contact": field(form, "objector_contact", 60),
+             "application_id": field(form, "application_id", 64)}
     received = _date(typed["received_on"])
     if received is None:
         return await _notice_page(desk, document_id, error="请填写受理日期", typed=typed, status=422,
@@ -163,7 +172,8 @@ async def objection(document_id: str, desk: DeskUser) -> HTMLResponse | Redirect
     return await _notice_act(desk, document_id, "objection", desk.services.publication.record_objection,
                              typed=typed, received_on=received, channel=typed["channel"], summary=typed["summary"],
                              objector_name=typed["objector_name"] or None,
-                             objector_contact=typed["objector_contact"] or None)
+                             objector_contact=typed["objector_contact"] or None,
+                             application_id=typed["application_id"] or None)
 
 
 @router.post("/certificates/{document_id}/revoke", response_model=None)

@@ -110,7 +110,7 @@ _audit = sa.table("audit_log", sa.column("seq"), sa.column("action"), sa.column(
                   sa.column("document_id"), sa.column("detail"), sa.column("at"))
 _cases = sa.table("cases", *(sa.column(c) for c in (
     "id", "kind", "application_id", "village_id", "township_id", "county_id", "applicant_name", "category", "stage",
-    "outcome", "facts", "received_on", "last_on", "opened_at", "closed_at", "lock_version")))
+    "outcome", "received_on", "last_on", "opened_at", "closed_at", "lock_version")), sa.column("facts", sa.JSON()))
 _events = sa.table("case_events", *(sa.column(c) for c in (
     "case_id", "seq", "stage", "on", "at", "actor", "office_id", "document_id", "version", "note")))
 _persons = sa.table("case_persons", *(sa.column(c) for c in ("case_id", "id_number", "name", "role", "holds")))
