@@ -29,6 +29,8 @@ from api.services.workflow import DocumentView, VersionView
 from api.storage.audit import verify_chain
 from api.storage.models import AuditRow, DocumentRow, VersionRow
 from signer.report import DocumentFacts, Finding, SignatureFacts
+from tests.support.cases import Desk, after_notice, decision_for, household, notice
+from tests.support.public_world import DAY0
 from tests.support.servers import free_port, wait_until_ready
 from tests.support.service_world import (
     COUNTY,
@@ -75,7 +77,7 @@ def user(world: World, base: str, office: str, role: Role) -> Api:
 
 
 def created(api: Api, data: dict[str, Any] | None = None) -> dict[str, Any]:
-    r = api.post("/api/documents", json={"family": "dibao_application", "data": data or SAMPLE})
+    r = api.post("/api/documents", json={"family": "dibao_application", "data": data or household()})
     assert r.status_code == 201, r.text
     return r.json()  # type: ignore[no-any-return]
 
@@ -98,15 +100,20 @@ def state(world: World) -> tuple[int, int, int, set[str]]:
 
 
 def test_whole_route_village_township_county(world: World, base: str) -> None:
+    world.services.clock.set(DAY0)
     doc_id = at_township(world, base)
     reviewer = user(world, base, TOWNSHIP, Role.REVIEWER)
     assert doc_id in [d["id"] for d in reviewer.get("/api/inbox").json()]
     r = reviewer.post(f"/api/documents/{doc_id}/accept", data={"opinion": "经入户调查，情况属实，同意上报。"})
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "accepted" and r.json()["current_version"] == 3
-    assert reviewer.post(f"/api/documents/{doc_id}/submit").json()["holder_office_id"] == COUNTY
     approver = user(world, base, COUNTY, Role.APPROVER)
-    r = approver.post(f"/api/documents/{doc_id}/accept")
+    d = Desk(user(world, base, VILLAGE, Role.CLERK), reviewer, approver)
+    [posted] = notice(d, [doc_id])  # 57号 art. 19: the 公示 in the village before the report
+    after_notice(world, posted)
+    assert reviewer.post(f"/api/documents/{doc_id}/submit").json()["holder_office_id"] == COUNTY
+    r = approver.post(f"/api/documents/{doc_id}/accept",
+                      data={"decision": json.dumps(decision_for(world, d, doc_id))})
     assert r.status_code == 200, r.text
     view = r.json()
     assert view["status"] == "approved"
@@ -200,7 +207,8 @@ def test_csrf_and_tokens(world: World, base: str) -> None:
     token = clerk.post("/api/auth/tokens", json={"name": "script"}).json()["token"]
     with httpx.Client(base_url=base, headers={"authorization": f"Bearer {token}"}, timeout=60) as bearer:
         assert bearer.get("/api/auth/me").json()["office_id"] == VILLAGE
-        assert bearer.post("/api/documents", json={"family": "dibao_application", "data": SAMPLE}).status_code == 201
+        assert bearer.post("/api/documents", json={"family": "dibao_application", "data": household()}
+                           ).status_code == 201
     with world.services.db.session() as s:  # only the hash is stored
         assert token not in str(s.execute(text("SELECT token_hash FROM api_tokens")).all())
 
@@ -240,7 +248,7 @@ def test_authorisation_matrix(world: World, base: str, matrix_doc: str, office: 
         if r.status_code == 403:
             assert r.json()["code"] in ("ROLE_FORBIDDEN", "OTHER_OFFICE", "NOT_HOLDER")
     # creating a village form: only a village clerk
-    r = api.post("/api/documents", json={"family": "dibao_application", "data": SAMPLE})
+    r = api.post("/api/documents", json={"family": "dibao_application", "data": household()})
     assert (r.status_code == 201) == (role is Role.CLERK and office in (VILLAGE, OTHER_VILLAGE, FAR_VILLAGE))
     # the audit log: admins only, and only their office and below
     audit = api.get("/api/audit")
@@ -395,7 +403,8 @@ def test_real_serve_process_and_sigkill_mid_accept(world: World, base: str) -> N
     port = free_port()
     # killed at a named step: the countersigned file's blob is stored, no row points at it yet
     env = {**os.environ, "MINSEAL_DATA_DIR": str(world.settings.data_dir),
-           "MINSEAL_KEYS_DIR": str(world.settings.keys_dir), "MINSEAL_TEST_KILL_AT": "version:blob-stored"}
+           "MINSEAL_KEYS_DIR": str(world.settings.keys_dir), "MINSEAL_TEST_KILL_AT": "version:blob-stored",
+           "MINSEAL_FIXED_TODAY": world.services.clock.today().isoformat()}  # the same day as this world's cases
     proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -444,15 +453,22 @@ def test_real_serve_process_and_sigkill_mid_accept(world: World, base: str) -> N
 def test_county_approves_with_the_decision_figures(world: World, base: str, tmp_path: Path) -> None:
     """57号 art. 21: the county's decision (persons, category, standard, amount, start month) is data of its seal
     step: refused whole with every bad field named (nothing stored), else drawn inside the county's signature."""
+    world.services.clock.set(DAY0)
     doc_id = at_township(world, base)
     reviewer = user(world, base, TOWNSHIP, Role.REVIEWER)
-    assert reviewer.post(f"/api/documents/{doc_id}/accept").status_code == 200
-    assert reviewer.post(f"/api/documents/{doc_id}/submit").status_code == 200
     approver = user(world, base, COUNTY, Role.APPROVER)
-    today = dt.date.today()
+    d = Desk(user(world, base, VILLAGE, Role.CLERK), reviewer, approver)
+    assert reviewer.post(f"/api/documents/{doc_id}/accept").status_code == 200
+    [posted] = notice(d, [doc_id])
+    after_notice(world, posted)
+    assert reviewer.post(f"/api/documents/{doc_id}/submit").status_code == 200
+    today = world.services.clock.today()
     start = (today.replace(day=1) + dt.timedelta(days=32)).strftime("%Y-%m")
-    decision = {"persons": 3, "category": "B类", "standard": "870.00", "monthly_amount": "2289.99",
-                "start_month": start, "handler": "孙股长", "head": "钱局长"}
+    # the household: 城市 (standard 870.00), incomes 320 + 0 + 0 for three people; the amount is the township's
+    # 初审 figure (the one rule's), as the case stores it
+    decision = dict(decision_for(world, d, doc_id), category="B类", start_month=start)
+    assert (decision["persons"], decision["standard"]) == (3, "870.00")
+    amount = decision["monthly_amount"]
     before = state(world)
     bad = dict(decision, monthly_amount="3000.00", start_month=today.strftime("%Y-%m"), bonus=1)
     r = approver.post(f"/api/documents/{doc_id}/accept", data={"decision": json.dumps(bad)})
@@ -460,6 +476,10 @@ def test_county_approves_with_the_decision_figures(world: World, base: str, tmp_
     paths = {f["path"] for f in r.json()["fields"]}
     assert {"decision.monthly_amount", "decision.start_month", "decision.bonus"} <= paths, paths
     assert approver.post(f"/api/documents/{doc_id}/accept", data={"decision": "[1]"}).status_code == 422
+    # the standard of the other 申请类别 (农村) is not this application's
+    rural = dict(decision, standard="700.00")
+    r = approver.post(f"/api/documents/{doc_id}/accept", data={"decision": json.dumps(rural)})
+    assert r.status_code == 422 and "decision.standard" in {f["path"] for f in r.json()["fields"]}, r.text
     assert state(world)[:2] == before[:2], "a refused decision stores nothing"
     r = approver.post(f"/api/documents/{doc_id}/accept", data={"decision": json.dumps(decision)})
     assert r.status_code == 200, r.text
@@ -468,7 +488,7 @@ def test_county_approves_with_the_decision_figures(world: World, base: str, tmp_
     path.write_bytes(approver.get(f"/api/documents/{doc_id}/pdf").content)
     text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
                           check=True).stdout.replace(" ", "")
-    assert "2289.99" in text.replace(",", "") and "孙股长" in text, text[text.find("县"):][:1500]
+    assert amount in text.replace(",", "") and "孙股长" in text, text[text.find("县"):][:1500]
     accepted = [row for row in world.services.audit_rows()
                 if row.action == "document.accept" and row.document_id == doc_id][-1]
-    assert accepted.detail["decision"]["monthly_amount"] == "2289.99"
+    assert accepted.detail["decision"]["monthly_amount"] == amount

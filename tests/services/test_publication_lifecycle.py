@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -18,8 +19,9 @@ from api.services.identity import Role
 from api.services.local_rules import local_rules
 from api.services.publication import period_end
 from api.settings import Settings
-from signer.decision import dibao_amount
+from signer.decision import dibao_amount, next_month
 from signer.errors import TemplateDataError
+from tests.support.cases import Desk, approved, decision_for, household
 from tests.support.public_world import (
     DAY0,
     OBJECTION,
@@ -94,7 +96,7 @@ def test_notice_lifecycle_with_the_clock(world: World, base: str) -> None:
     clock.set(DAY0)
     neighbour = second_household()
     neighbour["offices"] = SAMPLE["offices"]
-    app1 = accepted_application(world, base, VILLAGE, SAMPLE)
+    app1 = accepted_application(world, base, VILLAGE, household("王秀英", category="农村"))
     app2 = accepted_application(world, base, VILLAGE, neighbour)
     reviewer = login(world, base, TOWNSHIP, Role.REVIEWER)
     village_clerk = login(world, base, VILLAGE, Role.CLERK)
@@ -115,10 +117,11 @@ def test_notice_lifecycle_with_the_clock(world: World, base: str) -> None:
         clock.set(DAY0 + dt.timedelta(days=3))
         assert status(base, old) == "公示中（剩余 5 天）"
 
-        # an objection: recorded with the objector for staff, never public
+        # an objection to the second household: recorded with the objector for staff, never public
         r = reviewer.post(f"/api/notices/{notice['document_id']}/objections", json={
             "received_on": (DAY0 + dt.timedelta(days=3)).isoformat(), "channel": "来访",
-            "summary": "反映该户有经营性收入未申报", "objector_name": "李四海", "objector_contact": "13812345678"})
+            "summary": "反映该户有经营性收入未申报", "objector_name": "李四海", "objector_contact": "13812345678",
+            "application_id": app2})
         assert r.status_code == 201, r.text
         staff = reviewer.get(f"/api/notices/{notice['document_id']}/objections").json()
         assert staff[0]["objector_name"] == "李四海"
@@ -145,9 +148,32 @@ def test_notice_lifecycle_with_the_clock(world: World, base: str) -> None:
         reviewer.get("/api/notices").raise_for_status()  # the listing records the expiry in the audit chain
         assert any(r.action == "notice.expire" and r.document_id == newer["document_id"]
                    for r in world.services.audit_rows())
-        # the app dropped by re-investigation can be posted again in a later 公示; withdrawing one says so
+    finally:
+        reviewer.close()
+        village_clerk.close()
+
+    # the township sends the household on; the county approves with its figures and announces the result
+    reviewer = login(world, base, TOWNSHIP, Role.REVIEWER)
+    approver = login(world, base, COUNTY, Role.APPROVER)
+    d = Desk(login(world, base, VILLAGE, Role.CLERK), reviewer, approver)
+    try:
+        assert reviewer.post(f"/api/documents/{app1}/submit").status_code == 200
+        decision = decision_for(world, d, app1, category="B类")
+        r = approver.post(f"/api/documents/{app1}/accept", data={"decision": json.dumps(decision)})
+        assert r.json()["status"] == "approved", r.text
+        r = approver.post("/api/notices/results", json={
+            "benefit_from": "2026-12-01", "supervision": {"phone": "0312-4222110", "address": "曲阳县民政局社会救助股"},
+            "decisions": {app1: {"monthly_amount": decision["monthly_amount"], "persons": 3, "category": "B类"}}})
+        assert r.status_code == 201, r.text
+        result = r.json()
+        assert approver.post(f"/api/notices/{result['document_id']}/publish").status_code == 200
+        body = httpx.get(f"{base}/api/public/{result['public_id']}").json()
+        assert body["status"] == "有效" and body["rows"] == [
+            {"name": "王秀英", "village": "东沟南村", "persons": 3, "amount": yuan(decision["monthly_amount"])}]
+
+        # the household dropped by re-investigation can be posted again in a later 公示; withdrawing one says so
         r = reviewer.post("/api/notices/build", json={"objection": OBJECTION})
-        assert r.status_code == 201 and r.json()[0]["application_ids"] == [app2]
+        assert r.status_code == 201 and r.json()[0]["application_ids"] == [app2], r.text
         third = r.json()[0]
         assert reviewer.post(f"/api/notices/{third['document_id']}/publish").status_code == 200
         r = reviewer.post(f"/api/notices/{third['document_id']}/withdraw", json={"reason": "申请人主动撤回申请"})
@@ -155,43 +181,37 @@ def test_notice_lifecycle_with_the_clock(world: World, base: str) -> None:
         assert status(base, third["public_id"]) == "已撤回"
         assert "申请人主动撤回申请" not in httpx.get(f"{base}/v/{third['public_id']}").text  # reasons stay internal
     finally:
-        reviewer.close()
-        village_clerk.close()
+        d.close()
 
-    # the township sends the household on; the county approves and announces the result
-    reviewer = login(world, base, TOWNSHIP, Role.REVIEWER)
-    approver = login(world, base, COUNTY, Role.APPROVER)
-    try:
-        assert reviewer.post(f"/api/documents/{app1}/submit").status_code == 200
-        assert approver.post(f"/api/documents/{app1}/accept").json()["status"] == "approved"
-        r = approver.post("/api/notices/results", json={
-            "benefit_from": "2026-12-01", "supervision": {"phone": "0312-4222110", "address": "曲阳县民政局社会救助股"},
-            "decisions": {app1: {"monthly_amount": "1260.00", "persons": 3, "category": "B类"}}})
-        assert r.status_code == 201, r.text
-        result = r.json()
-        assert approver.post(f"/api/notices/{result['document_id']}/publish").status_code == 200
-        body = httpx.get(f"{base}/api/public/{result['public_id']}").json()
-        assert body["status"] == "有效" and body["rows"] == [
-            {"name": "王秀英", "village": "东沟南村", "persons": 3, "amount": "1,260.00"}]
-    finally:
-        reviewer.close()
-        approver.close()
+
+def yuan(amount: str) -> str:
+    """An amount as public lists print it: 2,290.00."""
+    return f"{Decimal(amount):,.2f}"
 
 
 def test_certificate_expiry_and_revocation(world: World, base: str) -> None:
     clock = world.services.clock
-    clock.set(DAY0)
+    data = household(category="农村")
+    _app, case_id = approved(world, base, data)
+    issued_on = next_month(clock.today())  # support starts the month after the decision: certified from then
+    clock.set(issued_on)
     reviewer = login(world, base, TOWNSHIP, Role.REVIEWER)
     try:
+        # a certificate is issued from the approved case, never typed
         r = reviewer.post("/api/documents", json={"family": "dibao_certificate", "data": CERTIFICATE})
+        assert r.status_code == 409 and r.json()["code"] == "DERIVED_ONLY", r.text
+        r = reviewer.post(f"/api/cases/{case_id}/certificate",
+                          json={"recipient": "曲阳县第一中学", "purpose": "助学金申请"})
         assert r.status_code == 201, r.text
-        doc = reviewer.post(f"/api/documents/{r.json()['id']}/seal", json={}).json()
+        pid, doc_id = r.json()["public_id"], r.json()["document_id"]
+        doc = reviewer.get(f"/api/documents/{doc_id}").json()
         assert doc["status"] == "issued"
-        pid = doc["public_id"]
-        pdf = reviewer.get(f"/api/documents/{doc['id']}/pdf").content
+        pdf = reviewer.get(f"/api/documents/{doc_id}/pdf").content
         page = httpx.get(f"{base}/v/{pid}")
-        assert status(base, pid) == "有效" and "燕赵低证〔2026〕0458号" in page.text
-        holder = CERTIFICATE["holder"]
+        serial = httpx.get(f"{base}/api/public/{pid}").json()["serial"]
+        assert status(base, pid) == "有效" and serial in page.text
+        assert re.fullmatch(rf"燕赵镇低证〔{issued_on.year}〕\d{{4}}号", serial), serial
+        holder = data["applicant"]
         for private in (holder["name"], holder["id_number"], holder["registered_address"]):
             assert private not in page.text  # the holder is shown only to who uploads the file
         assert httpx.get(f"{base}/v/{pid}/pdf").status_code == 404  # the file names its holder: never public
@@ -199,19 +219,20 @@ def test_certificate_expiry_and_revocation(world: World, base: str) -> None:
         assert same["word"] == "一致" and same["holder"]["name"] == holder["name"]
         assert holder["id_number"] not in json.dumps(same, ensure_ascii=False)
 
-        clock.set(dt.date(2027, 2, 22))
+        valid_until = dt.date.fromisoformat(r.json()["valid_until"])
+        clock.set(valid_until + dt.timedelta(days=1))
         assert status(base, pid) == "已过期"
-        clock.set(DAY0 + dt.timedelta(days=10))
+        clock.set(issued_on + dt.timedelta(days=10))
         assert status(base, pid) == "有效"
-        r = reviewer.post(f"/api/certificates/{doc['id']}/revoke", json={"reason": "该户已退出低保"})
+        r = reviewer.post(f"/api/certificates/{doc_id}/revoke", json={"reason": "该户已退出低保"})
         assert r.status_code == 200, r.text
         assert status(base, pid) == "已撤销"
         assert "该户已退出低保" not in httpx.get(f"{base}/v/{pid}").text
-        assert reviewer.post(f"/api/certificates/{doc['id']}/revoke", json={"reason": "x"}).status_code == 409
+        assert reviewer.post(f"/api/certificates/{doc_id}/revoke", json={"reason": "x"}).status_code == 409
         # another township cannot revoke it
         other = login(world, base, "130634101", Role.REVIEWER)
         try:
-            assert other.post(f"/api/certificates/{doc['id']}/revoke", json={"reason": "x"}).status_code == 404
+            assert other.post(f"/api/certificates/{doc_id}/revoke", json={"reason": "x"}).status_code == 404
         finally:
             other.close()
     finally:
@@ -219,19 +240,14 @@ def test_certificate_expiry_and_revocation(world: World, base: str) -> None:
 
 
 def test_result_shows_the_sealed_decision_never_a_recomputation(world: World, base: str) -> None:
-    """The county's sealed decision fixed 2,289.99 a month (standard 870): its 结果公布 shows exactly that, and a
-    typed figure that contradicts the sealed one is refused."""
-    world.services.clock.set(DAY0)
-    app = accepted_application(world, base, VILLAGE, SAMPLE)
-    reviewer = login(world, base, TOWNSHIP, Role.REVIEWER)
+    """The county's sealed decision fixed the month's amount (standard 870, incomes 320 + 0 + 0 for three): its
+    结果公布 shows exactly that, and a typed figure that contradicts the sealed one is refused."""
+    data = household(category="城市")
+    app, case_id = approved(world, base, data)
     approver = login(world, base, COUNTY, Role.APPROVER)
     try:
-        assert reviewer.post(f"/api/documents/{app}/submit").status_code == 200
-        today = dt.date.today()
-        decision = {"persons": 3, "category": "B类", "standard": "870.00", "monthly_amount": "2289.99",
-                    "start_month": (today.replace(day=1) + dt.timedelta(days=32)).strftime("%Y-%m")}
-        r = approver.post(f"/api/documents/{app}/accept", data={"decision": json.dumps(decision)})
-        assert r.status_code == 200 and r.json()["status"] == "approved", r.text
+        decision = approver.get(f"/api/cases/{case_id}").json()["facts"]["decision"]
+        assert (decision["standard"], decision["persons"]) == ("870.00", 3)
         supervision = {"phone": "0312-4222110", "address": "曲阳县民政局社会救助股"}
         r = approver.post("/api/notices/results", json={
             "benefit_from": "2026-12-01", "supervision": supervision,
@@ -241,10 +257,11 @@ def test_result_shows_the_sealed_decision_never_a_recomputation(world: World, ba
         r = approver.post("/api/notices/results", json={"benefit_from": "2026-12-01", "supervision": supervision})
         assert r.status_code == 201, r.text
         result = r.json()
+        assert app in result["application_ids"]
         assert approver.post(f"/api/notices/{result['document_id']}/publish").status_code == 200
         rows = httpx.get(f"{base}/api/public/{result['public_id']}").json()["rows"]
-        assert rows == [{"name": SAMPLE["applicant"]["name"], "village": "东沟南村", "persons": 3,
-                         "amount": "2,289.99"}]
+        ours = [row for row in rows if row["name"] == data["applicant"]["name"]]
+        assert ours == [{"name": data["applicant"]["name"], "village": "东沟南村", "persons": 3,
+                         "amount": yuan(decision["monthly_amount"])}]
     finally:
-        reviewer.close()
         approver.close()

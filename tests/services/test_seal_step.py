@@ -36,7 +36,9 @@ DAY = dt.date(2026, 12, 20)
 MM = 72 / 25.4
 TOWNSHIP_DECISION = {"persons": 3, "monthly_amount": "1260.00", "notice_from": "2026-12-01",
                      "notice_to": "2026-12-07", "handler": "王干事", "head": "赵镇长"}
-COUNTY_DECISION = {"persons": 3, "category": "B类", "standard": "870.00", "monthly_amount": "2289.99",
+#: (870 − 320/3) × 3 = 2,290.00 exactly rounded once (also the yuan-rounded payment of 2,289.99 that rounding the
+#: per-capita income first gives): the county's amount whichever rounding the one rule uses
+COUNTY_DECISION = {"persons": 3, "category": "B类", "standard": "870.00", "monthly_amount": "2290.00",
                    "start_month": "2027-01", "handler": "孙股长", "head": "钱局长"}
 
 
@@ -72,7 +74,7 @@ def test_county_decision_is_drawn_inside_its_signature(world, form, tmp_path: Pa
     (tmp_path / "before.pdf").write_bytes(before)
     (tmp_path / "after.pdf").write_bytes(after)
     figures = ["核定保障人数：3人", "保障类别：B类", "保障标准：870.00", "月人均收入差额：763.33元",
-               "户月保障金额：2,289.99元", "起始发放月份：2027年1月", "孙股长", "钱局长"]
+               "户月保障金额：2,290.00元", "起始发放月份：2027年1月", "孙股长", "钱局长"]
     was, now = _flat(pdftools.text(tmp_path / "before.pdf")), _flat(pdftools.text(tmp_path / "after.pdf"))
     for figure in figures:
         assert figure not in was and figure in now, figure

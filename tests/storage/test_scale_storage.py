@@ -3,6 +3,7 @@ the domain has, and correctness under real concurrent processes."""
 
 from __future__ import annotations
 
+import datetime as dt
 import multiprocessing
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +23,9 @@ from api.storage.models import AuditRow, DocumentRow, VersionRow
 from signer.errors import ConflictError
 from tests.conftest import BACKENDS, database_url_for
 from tests.support import concurrency
-from tests.support.service_world import COUNTY, SAMPLE, TOWNSHIP, VILLAGE, World
+from tests.support.cases import county_figures, household, posted_by, staff
+from tests.support.public_world import DAY0
+from tests.support.service_world import TOWNSHIP, VILLAGE, World
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -42,7 +45,7 @@ def who(world: World, office: str, role: Role) -> Principal:
 
 def at_township(world: World) -> str:
     flow, clerk = world.services.workflow, who(world, VILLAGE, Role.CLERK)
-    doc = flow.create(clerk, "dibao_application", SAMPLE)
+    doc = flow.create(clerk, "dibao_application", household())
     flow.seal(clerk, doc.id, opinion="经入户了解，情况属实。")
     assert flow.submit(clerk, doc.id).status == "submitted"
     return doc.id
@@ -50,11 +53,14 @@ def at_township(world: World) -> str:
 
 def test_whole_route(world: World) -> None:
     flow = world.services.workflow
+    world.services.clock.set(DAY0)
     doc_id = at_township(world)
-    reviewer = who(world, TOWNSHIP, Role.REVIEWER)
-    assert flow.accept(reviewer, doc_id).status == "accepted"
-    flow.submit(reviewer, doc_id)
-    view = flow.accept(who(world, COUNTY, Role.APPROVER), doc_id)
+    s = staff(world)
+    assert flow.accept(s.township, doc_id).status == "accepted"
+    [posted] = posted_by(world, s, [doc_id])  # the 公示 in the village, then the report once it ended
+    world.services.clock.set(dt.date.fromisoformat(posted.end_on) + dt.timedelta(days=1))
+    flow.submit(s.township, doc_id)
+    view = flow.accept(s.county, doc_id, decision=county_figures(world, doc_id))
     assert view.status == "approved"
     assert [v.kind for v in view.versions] == ["rendered", "sealed", "countersigned", "approved"]
     assert world.services.db.url.split(":")[0] in ("sqlite", "postgresql+psycopg")
@@ -66,7 +72,7 @@ def test_one_seal_per_box_and_one_replacement(world: World) -> None:
     with pytest.raises(IntegrityError), world.services.db.session() as s:  # the village's box sealed twice
         s.add(VersionRow(document_id=doc_id, number=99, sha256="0" * 64, size=1, kind="sealed", office_id=VILLAGE))
         s.flush()
-    first = world.services.workflow.create(who(world, VILLAGE, Role.CLERK), "dibao_application", SAMPLE)
+    first = world.services.workflow.create(who(world, VILLAGE, Role.CLERK), "dibao_application", household())
     with pytest.raises(IntegrityError), world.services.db.session() as s:  # a file re-issued twice
         for n in range(2):
             s.add(DocumentRow(id=f"dup{n}{first.id[:20]}", public_id=f"p{n}{first.id}", family=first.family,
@@ -81,8 +87,9 @@ def test_migrations_from_empty_are_idempotent(world: World, request: pytest.Fixt
     upgrade(db.engine)
     upgrade(db.engine)
     with db.engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0004_scale"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0005_cases"
         assert conn.exec_driver_sql("SELECT count(*) FROM batch_items").scalar() == 0
+        assert conn.exec_driver_sql("SELECT count(*) FROM cases").scalar() == 0
     db.dispose()
 
 

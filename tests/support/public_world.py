@@ -23,7 +23,7 @@ OBJECTION = {"phone": "0312-4211234", "address": "燕赵镇政府院内便民服
 
 def second_household() -> dict[str, Any]:
     """Another family in another village, with its own ID numbers, phone and address."""
-    data = copy.deepcopy(SAMPLE)
+    data: dict[str, Any] = copy.deepcopy(SAMPLE)
     data["applicant"].update(name="张桂兰", id_number="130634196107220023", phone="13903125566",
                              address="曲阳县燕赵镇北养马村五街3号",
                              registered_address="河北省保定市曲阳县燕赵镇北养马村")
