@@ -93,8 +93,12 @@ def serve_desk(settings: Settings, echo: Callable[[str], None], *, port: int = 8
     echo(f"  演示用户及密码：{passwords_path(settings)}（每行：用户名、密码、单位、角色）")
     echo("  例如：村经办人 clerk-130634100201，乡镇审核人 reviewer-130634100，县审批人 approver-130634，"
          "乡镇管理员 admin-130634100")
-    from api.http.app import create_app
+    import os
 
-    # the demo's own settings (data dir, public address): the QR codes the demo wrote open on this service
+    # the demo's own settings (data dir, keys, public address) for the service the factory builds: the QR codes
+    # the demo wrote open on this service
+    os.environ.update({"MINSEAL_DATA_DIR": str(settings.data_dir.resolve()),
+                       "MINSEAL_KEYS_DIR": str(settings.keys_dir.resolve()),
+                       "MINSEAL_PUBLIC_BASE_URL": settings.public_base_url})
     echo(f"  扫码核验地址：{settings.public_base_url}/v/…（out/ 中的公示与证明）")
-    uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    uvicorn.run("api.http.app:app_from_env", factory=True, host="127.0.0.1", port=port, log_level="warning")

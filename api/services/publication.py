@@ -251,7 +251,8 @@ class PublicationService:
                 amount = Decimal(str(override["monthly_amount"])).quantize(CENT)
             else:
                 standard = self.rules.dibao_standard(data.get("category"))
-                amount = dibao_amount(standard, facts["per_capita_income"], persons, total_income=facts.get("total_income"),
+                amount = dibao_amount(standard, facts["per_capita_income"], persons,
+                                      total_income=facts.get("total_income"),
                                       household_size=facts.get("household_size")).monthly_amount
         if amount <= 0:
             raise TemplateDataError([FieldProblem(f"{path}.monthly_amount",

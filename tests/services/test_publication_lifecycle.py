@@ -68,7 +68,7 @@ def test_local_rules_come_from_the_settings() -> None:
     rules = local_rules(Settings(notice_days=10))
     with pytest.raises(TemplateDataError) as refused:
         rules.check_notice_days(8)  # the setting, not a hard-coded 7, is the floor
-    assert refused.value.problems[0].path == "days" and "不得少于10天" in refused.value.problems[0].message
+    assert refused.value.problems[0].path == "days" and "公示期应为10天" in refused.value.problems[0].message
     assert rules.document_rules().notice_days == rules.decision_rules().notice.days == 10
     with pytest.raises(ValidationError):
         Settings(notice_days=5)  # below the national 7 days of 57号 art. 19
@@ -85,10 +85,11 @@ def test_local_rules_come_from_the_settings() -> None:
 
 
 def test_the_amount_is_computed_by_one_function() -> None:
-    """(standard − per-capita income, to the fen) × persons, in Decimal: the figures of the sealed decision."""
-    figures = dibao_amount(Decimal("870.00"), "106.67", 3)
-    assert (figures.income_gap, figures.monthly_amount) == (Decimal("763.33"), Decimal("2289.99"))
-    assert dibao_amount(Decimal("700"), Decimal("106.666"), 3).monthly_amount == Decimal("1779.99")
+    """(standard − total income ÷ household size) × persons, exact, rounded once at the end: the figures of the
+    sealed decision."""
+    figures = dibao_amount(Decimal("870.00"), None, 3, total_income="320.00", household_size=3)
+    assert (figures.income_gap, figures.monthly_amount) == (Decimal("763.33"), Decimal("2290.00"))
+    assert dibao_amount(Decimal("700"), Decimal("106.666"), 3).monthly_amount == Decimal("1780.00")
 
 
 def test_notice_lifecycle_with_the_clock(world: World, base: str) -> None:
