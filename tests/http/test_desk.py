@@ -290,7 +290,7 @@ def test_one_dibao_application_village_to_county(served: Served, browser: Any, t
     assert (f"该户已于{start.year}年{start.month}月{start.day}日至{end.year}年{end.month}月{end.day}日"
             "在东沟南村村民委员会公示") in county.input_value("#accept-opinion")
     amount = county.input_value("#d-monthly_amount")
-    assert amount == "1779.99"
+    assert amount == "1780.00"
     county.select_option("#d-category", "A类")
     shot(county, "county-decision")
     county.fill("#d-monthly_amount", "100.00")

@@ -91,7 +91,7 @@ def test_county_decision_is_drawn_inside_its_signature(world, form, tmp_path: Pa
 
 
 @pytest.mark.parametrize(("change", "path", "words"), [
-    ({"monthly_amount": "2400.00"}, "decision.monthly_amount", "763.33 × 保障人数 3"),
+    ({"monthly_amount": "2400.00"}, "decision.monthly_amount", "家庭月总收入 320.00 ÷ 家庭人口 3"),
     ({"start_month": "2026-12"}, "decision.start_month", "次月"),
     ({"persons": 4}, "decision.persons", "家庭人口 3 人"),
     ({"income_gap": "800.00"}, "decision.income_gap", "870.00 − 家庭月人均收入 106.67"),
