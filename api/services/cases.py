@@ -308,7 +308,7 @@ class CaseBook:
             if stage in (CaseStage.RECEIVED, CaseStage.SEALED, CaseStage.FILED):
                 return "乡镇尚未初审，不能报送县级", "PRELIMINARY_MISSING"
             if stage is CaseStage.PRELIMINARY:
-                return (f"尚未在{self._village_word(row)}公示（{self.rules.notice.days}天），不能报送县级"
+                return (f"尚未在申请人所在村（社区）公示（{self.rules.notice.days}天），不能报送县级"
                         f"（民发〔2021〕57号第十九条）", "NOTICE_MISSING")
             if stage is CaseStage.OBJECTION:
                 return "公示有未处理的异议：请复查后重新公示或作出不予确认，不能报送县级", "OPEN_OBJECTION"
@@ -341,10 +341,6 @@ class CaseBook:
                 return f"只有已审核确认的低保案件可以出具证明（案件当前为「{stage.label}」）", "NOT_APPROVED"
             return None
         return None
-
-    @staticmethod
-    def _village_word(row: CaseRow) -> str:
-        return "申请人所在村（社区）"
 
     # -- facts a tier fixes -----------------------------------------------------------------------------------
     def preliminary_figures(self, session: Session, row: CaseRow, doc: DocumentRow,

@@ -9,14 +9,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.storage.models import AuditRow, DocumentRow, ObjectionRow, PublicationRow
-
-
-def accepts_by(session: Session, document_id: str, office_id: str) -> list[AuditRow]:
-    """The ``document.accept`` rows an office wrote for a document, newest first (they hold the sealed figures)."""
-    return list(session.execute(select(AuditRow).where(
-        AuditRow.document_id == document_id, AuditRow.action == "document.accept",
-        AuditRow.office_id == office_id).order_by(AuditRow.seq.desc())).scalars())
+from api.storage.models import DocumentRow, ObjectionRow, PublicationRow
 
 
 def application_ids_in(session: Session, kind: str, states: Iterable[str]) -> set[str]:
