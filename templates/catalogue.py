@@ -22,7 +22,12 @@ from .schema import FieldSpec, Schema, public_view
 
 TEMPLATES_ROOT = Path(__file__).resolve().parent
 
-Kind = Literal["form", "notice", "certificate"]
+#: form: filled and sealed along the route; notice: posted (公示/公布); certificate: shown by its holder to a third
+#: party; letter: a decision or notice sent to the applicant (leaves the office, so it carries a QR code);
+#: record: a paper kept in the case file (授权书, 调查表, 评议记录 …; no QR code)
+Kind = Literal["form", "notice", "certificate", "letter", "record"]
+#: the kinds whose copies leave the office and so carry a QR code to their public verification page
+PUBLIC_KINDS: frozenset[str] = frozenset({"notice", "certificate", "letter"})
 Audience = Literal["internal", "public", "holder"]
 
 
@@ -49,6 +54,15 @@ class Family:
     build_docx: Callable[[dict[str, Any]], Any]
     #: functions the family's HTML template may call, so PDF and DOCX share one wording
     helpers: Mapping[str, Callable[..., Any]]
+    #: the tiers that may issue this paper of a case (letters, records, certificates); empty for forms
+    issued_by: tuple[str, ...] = ()
+    #: the case kind ("dibao", "relief") a case paper belongs to; None for forms and 公示/公布
+    case_kind: str | None = None
+
+    @property
+    def public(self) -> bool:
+        """Whether copies leave the office (and so carry a QR code to the public verification page)."""
+        return self.kind in PUBLIC_KINDS
 
     @property
     def sample_path(self) -> Path:
@@ -137,6 +151,8 @@ def _load_family(meta_path: Path) -> Family:
         check=getattr(module, "check", lambda data, rules: []),
         build_docx=module.build_docx,
         helpers=dict(getattr(module, "TEMPLATE_HELPERS", {})),
+        issued_by=tuple(meta.get("issued_by", ())),
+        case_kind=meta.get("case_kind"),
     )
 
 
