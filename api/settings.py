@@ -97,6 +97,16 @@ class Settings(BaseSettings):
     case_reinvestigate_working_days: int = Field(default=15, ge=1)
     #: a 低保证明 is valid for this many days from its issue (the holder asks again after)
     certificate_valid_days: int = Field(default=90, ge=1, le=366)
+    #: a 低保证 (the household's card) holds until the yearly review, unless set otherwise
+    card_valid_days: int = Field(default=365, ge=30, le=1096)
+    #: where an applicant may seek 行政复议 against the county's decision (行政复议法 2023 art. 24: the county's
+    #: 人民政府) and within how many days (art. 20: 60); empty = derived from the county's name
+    appeal_review_body: str = Field(default="", max_length=40)
+    appeal_review_days: int = Field(default=60, ge=60, le=365)
+    #: the court for 行政诉讼 (行政诉讼法 art. 18: the basic court where the office sits) and the time limit in
+    #: months (art. 46: 6); empty = derived from the county's name
+    appeal_court: str = Field(default="", max_length=40)
+    appeal_litigation_months: int = Field(default=6, ge=6, le=12)
     #: seal diameter (mm) of a county bureau whose registry entry gives none (国发〔1999〕25号: 乡镇 42 mm,
     #: 县级人民政府 45 mm; its departments such as the 民政局 commonly 42 mm)
     county_seal_diameter_mm: float = 42.0

@@ -230,9 +230,28 @@ class CertificateCreate(BaseModel):
     purpose: str | None = Field(default=None, max_length=60)
 
 
+class PaperCreate(BaseModel):
+    """A paper of the case: its family and only the fields the clerk supplies (the rest comes from the case)."""
+
+    family: str = Field(max_length=64, description="e.g. dibao_acceptance_notice, dibao_decision, dibao_card")
+    data: dict[str, Any] = Field(default_factory=dict, description="the family's clerk-supplied fields only")
+
+
+class PaperOptionPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    family: str
+    title: str
+    kind: str
+    allowed: bool
+    why_not: str | None
+    inputs: list[str]
+    issued: list[dict[str, Any]]
+
+
 # -- batches -------------------------------------------------------------------------------------------------------
 class BatchCreate(BaseModel):
-    kind: str = Field(max_length=16, description="certificates | reseal")
+    kind: str = Field(max_length=16, description="certificates | reseal | case_files")
     family: str | None = Field(default=None, max_length=64)
     #: certificates: {case_id | id_number, recipient?, purpose?} per item; reseal: document ids
     items: list[Any] = Field(min_length=1, max_length=MAX_ITEMS)
@@ -383,6 +402,7 @@ class PublicPagePublic(Public):
     superseded_by: str | None
     token: dict[str, Any] | None
     content_sha256: str | None
+    holder: str | None = None
     #: where the sealed file can be fetched (notices), else None
     pdf_url: str | None
 

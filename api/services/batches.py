@@ -1,9 +1,10 @@
 """Batches: what they are, how one item runs, and how far a batch has got.
 
-Two kinds, both derived, never retyped: ``certificates`` names approved cases (by case id or by an ID number the
+Three kinds, all derived, never retyped: ``certificates`` names approved cases (by case id or by an ID number the
 case holds) and issues each one's 低保证明 from the county's decision stored in the case, exactly as
 ``POST /api/cases/{id}/certificate`` does; ``reseal`` re-issues documents from their stored data (after a seal
-renewal). 公示 are built from the township's cases at the desk (``POST /api/notices/build``), not in batches.
+renewal); ``case_files`` exports each named case's sealed 案卷 (api/services/case_files.py) and keeps it for the
+batch's download. 公示 are built from the township's cases at the desk (``POST /api/notices/build``), not in batches.
 
 Every item is idempotent: it runs as the user who asked for the batch, through the same services as a person at the
 desk (authorisation, the case's order, rendering, sealing, audit chain), and it is bound to the one document it
@@ -42,10 +43,11 @@ from signer.pki import Tier
 class BatchKind(StrEnum):
     CERTIFICATES = "certificates"
     RESEAL = "reseal"
+    CASE_FILES = "case_files"
 
     @property
     def label(self) -> str:
-        return {"certificates": "批量出具证明", "reseal": "批量重新签章"}[self.value]
+        return {"certificates": "批量出具证明", "reseal": "批量重新签章", "case_files": "批量导出案卷"}[self.value]
 
 
 #: an item that keeps failing for reasons outside the domain (or keeps killing its worker) is failed after this
@@ -139,6 +141,24 @@ def _certificate_payloads(session: Session, who: Principal, items: list[Any]) ->
     return out
 
 
+def _case_file_payloads(session: Session, who: Principal, items: list[Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(label, payload) per 案卷 item: a case id of the office's area (an unknown one keeps its number and fails
+    when it runs, like any item)."""
+    problems = [FieldProblem(f"items[{n}]", "应为案件编号（文本）") for n, raw in enumerate(items)
+                if not isinstance(raw, str) or not raw.strip() or len(raw) > 64]
+    if problems:
+        raise TemplateDataError(problems[:20], "批量导出案卷的条目应为案件编号")
+    by_id = case_store.cases_by_id(session, [str(i).strip() for i in items])
+    out = []
+    for number, raw in enumerate(items, start=1):
+        case = by_id.get(str(raw).strip())
+        if case is not None and who.office_id in (case.village_id, case.township_id, case.county_id):
+            out.append((case.applicant_name, {"case_id": case.id}))
+        else:
+            out.append((f"第 {number} 项", {"case_id": str(raw).strip()}))
+    return out
+
+
 def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
@@ -153,7 +173,7 @@ class BatchService:
         try:
             batch_kind = BatchKind(kind)
         except ValueError:
-            raise TemplateDataError([], f"未知的批量任务类型「{kind}」（certificates 或 reseal；公示请在"
+            raise TemplateDataError([], f"未知的批量任务类型「{kind}」（certificates、reseal 或 case_files；公示请在"
                                         "“公示”页面由案件生成）") from None
         if who.tier is Tier.VILLAGE or who.role is Role.ADMIN:
             raise ForbiddenError("批量出具证明和重新签章由乡镇或县级单位的经办人、审核人或审批人进行",
@@ -167,6 +187,9 @@ class BatchService:
             if batch_kind is BatchKind.RESEAL:
                 family = None
                 labelled = [(str(i), {"document_id": str(i)}) for i in items]
+            elif batch_kind is BatchKind.CASE_FILES:
+                family = None
+                labelled = _case_file_payloads(session, who, items)
             else:
                 family = CERTIFICATE_FAMILY
                 labelled = _certificate_payloads(session, who, items)
@@ -222,6 +245,9 @@ class BatchService:
         if kind is BatchKind.CERTIFICATES:
             self._certificate(who, item_id, payload, bound)
             return
+        if kind is BatchKind.CASE_FILES:
+            self._case_file(who, item_id, payload)
+            return
         flow = self.services.workflow
         if bound is None:
             bound = self._replacement(who, item_id, payload)
@@ -251,6 +277,27 @@ class BatchService:
             except ConflictError:  # another run of this item published it a moment ago: fine if it is out now
                 if publication.get(who, bound).state == "draft":
                     raise
+
+    def _case_file(self, who: Principal, item_id: int, payload: dict[str, Any]) -> None:
+        """Export one case's 案卷 and keep it (its hash in the item) for the batch's download; a re-run of an item
+        that already kept one does nothing."""
+        if payload.get("sha256"):
+            return
+        out = self.services.case_files.export(who, str(payload.get("case_id") or ""))
+        sha = self.services.blobs.put(out.pdf)
+        with self.services.db.session() as session:
+            repositories.keep_batch_result(session, item_id, {**payload, "sha256": sha, "filename": out.filename})
+
+    def archive(self, who: Principal, batch_id: str) -> tuple[str, list[tuple[str, bytes]]]:
+        """The files a batch kept (a 案卷 batch's PDFs), for one zip download; only the batch's office sees it."""
+        progress = self.progress(batch_id, who=who)
+        if progress.kind != BatchKind.CASE_FILES:
+            raise NotFoundError("该批量任务没有可下载的文件", code="NO_ARCHIVE")
+        with self.services.db.session() as session:
+            rows = repositories.batch_items(session, batch_id, states=("done",))
+            kept = [(str(r.payload.get("filename")), str(r.payload.get("sha256"))) for r in rows
+                    if r.payload.get("sha256")]
+        return f"案卷-{batch_id[:8]}.zip", [(name, self.services.blobs.get(sha)) for name, sha in kept]
 
     def _replacement(self, who: Principal, item_id: int, payload: dict[str, Any]) -> str:
         """A re-seal: a new document from the old one's stored data (derived, never retyped), unique per old one."""

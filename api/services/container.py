@@ -17,6 +17,8 @@ from api.settings import Settings
 
 if TYPE_CHECKING:
     from api.services.batches import BatchService
+    from api.services.case_files import CaseFiles
+    from api.services.case_papers import CasePapers
     from api.services.cases import CaseBook
     from api.services.checks import ReportCache
     from api.services.documents import DocumentService
@@ -155,6 +157,24 @@ class Services:
         return PublicationService(settings=self.settings, db=self.db, blobs=self.blobs, workflow=self.workflow,
                                   links=self.links, checks=self.checks, verification=self.verification,
                                   clock=self.clock, cases=self.cases)
+
+    @cached_property
+    def papers(self) -> CasePapers:
+        """The papers of a case (letters, records, cards), each built from the case and sealed by its issuer."""
+        from api.services.case_papers import CasePapers
+        from api.services.local_rules import local_rules
+
+        return CasePapers(db=self.db, workflow=self.workflow, publication=self.publication, cases=self.cases,
+                          clock=self.clock, rules=lambda: local_rules(self.settings))
+
+    @cached_property
+    def case_files(self) -> CaseFiles:
+        """The 案卷 of a case: index, every sealed paper attached byte-for-byte, scans, manifest; sealed."""
+        from api.services.case_files import CaseFiles
+
+        catalogue = self.documents.catalogue
+        return CaseFiles(db=self.db, blobs=self.blobs, sealing=self.sealing, clock=self.clock,
+                         titles=lambda family: catalogue.family(family).title)
 
     @cached_property
     def office_admin(self) -> OfficeAdmin:

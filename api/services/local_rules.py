@@ -43,6 +43,22 @@ class LocalRules:
         {"decide": 30, "decide_special": 45, "refusal_notice": 3, "reinvestigate": 15}))
     #: days a 低保证明 stays valid from its issue
     certificate_valid_days: int = 90
+    #: days a 低保证 holds (until the yearly review)
+    card_valid_days: int = 365
+    #: the remedies every decision letter states: review body and days, court and months ("" = derived)
+    appeal_review_body: str = ""
+    appeal_review_days: int = 60
+    appeal_court: str = ""
+    appeal_litigation_months: int = 6
+
+    def appeal(self, county_name: str) -> dict[str, object]:
+        """The remedies against a decision of ``county_name`` (e.g. 曲阳县民政局): 行政复议 at the county's
+        人民政府, 行政诉讼 at its 人民法院, unless the settings name other bodies."""
+        county = county_name.removesuffix("民政局").removesuffix("民政和社会事务局") or county_name
+        return {"review_body": self.appeal_review_body or f"{county}人民政府",
+                "review_days": self.appeal_review_days,
+                "court": self.appeal_court or f"{county}人民法院",
+                "litigation_months": self.appeal_litigation_months}
 
     def dibao_standard(self, category: object) -> Decimal:
         """The 低保标准 of an application's 申请类别; an unknown category is refused, never guessed."""
@@ -80,7 +96,9 @@ def local_rules(settings: Settings) -> LocalRules:
                                          "decide_special": settings.case_decide_special_working_days,
                                          "refusal_notice": settings.case_refusal_notice_working_days,
                                          "reinvestigate": settings.case_reinvestigate_working_days}),
-        certificate_valid_days=settings.certificate_valid_days)
+        certificate_valid_days=settings.certificate_valid_days, card_valid_days=settings.card_valid_days,
+        appeal_review_body=settings.appeal_review_body, appeal_review_days=settings.appeal_review_days,
+        appeal_court=settings.appeal_court, appeal_litigation_months=settings.appeal_litigation_months)
 
 
 def document_rules(settings: Settings) -> DocumentRules:

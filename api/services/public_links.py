@@ -59,9 +59,14 @@ def public_content(family_id: str, kind: str, title: str, view: dict[str, Any]) 
         if isinstance(view.get("period"), dict):
             p = view["period"]
             out["period"] = {"start": _iso(p["start"]), "end": _iso(p["end"]), "days": int(p["days"])}
-    elif kind == "certificate":
-        out["serial"] = view.get("serial")
+    elif kind in ("certificate", "letter"):
+        # a paper held by a person: its number, how long it holds, and whose it is (the name only, so a copy
+        # bearing another name does not look genuine), never the ID number or the figures
+        out["serial"] = view.get("serial") or view.get("card_number") or view.get("doc_number")
         out["valid_until"] = _iso(view.get("valid_until"))
+        holder = view.get("holder") or view.get("applicant") or {}
+        if isinstance(holder, dict) and holder.get("name"):
+            out["holder"] = holder["name"]
     return out
 
 
@@ -96,7 +101,7 @@ class PublicLinks:
         if family_id is None or office_id is None or not isinstance(data, dict):
             return self.plain_url(public_id)
         family = self.catalogue.family(family_id)
-        if family.kind not in ("notice", "certificate"):
+        if not family.public:
             return self.plain_url(public_id)
         prepared = self.catalogue.prepare(family_id, data, rules=document_rules(self.settings))
         view = prepared.view

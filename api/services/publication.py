@@ -141,6 +141,8 @@ class PublicView:
     superseded_by: str | None
     token: dict[str, Any] | None = None
     content_sha256: str | None = None
+    #: the name of the person a certificate, card or letter is for (nothing else about them)
+    holder: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -599,7 +601,7 @@ class PublicationService:
         view = self.workflow.create(who, "dibao_certificate", data, derived=True)
         with self.db.session() as session:
             doc = repositories.document(session, view.id)
-            row = self._certificate_row(doc)
+            row = self.certificate_row(doc)
             row.state, row.published_at = PublicationState.DRAFT.value, None
             row.application_ids = [case.application_id]
             session.add(row)
@@ -623,7 +625,7 @@ class PublicationService:
                 raise ConflictError("证明尚未出具（未盖章），无需撤销", code="BAD_TRANSITION")
             row = session.get(PublicationRow, document_id)
             if row is None:
-                row = self._certificate_row(doc)
+                row = self.certificate_row(doc)
                 session.add(row)
             if row.state == PublicationState.REVOKED:
                 raise ConflictError("这份证明已被撤销", code="ALREADY_REVOKED")
@@ -633,7 +635,8 @@ class PublicationService:
             session.flush()
             return self._notice_view(session, row)
 
-    def _certificate_row(self, doc: DocumentRow) -> PublicationRow:
+    def certificate_row(self, doc: DocumentRow) -> PublicationRow:
+        """The public record of a paper held by a person (a certificate, card or letter): in force from its issue."""
         catalogue = self.workflow.documents.catalogue
         view = catalogue.prepare(doc.family, doc.data, rules=self.rules.document_rules()).view if doc.data else {}
         family = catalogue.family(doc.family)
@@ -641,7 +644,7 @@ class PublicationService:
                               office_id=doc.owner_office_id, series_id=doc.id, version=1,
                               state=PublicationState.PUBLISHED.value,
                               valid_until=view.get("valid_until"),
-                              public=public_content(doc.family, "certificate", family.title, view),
+                              public=public_content(doc.family, family.kind, family.title, view),
                               application_ids=[], published_at=doc.updated_at, created_at=self.clock.now())
 
     def sweep(self) -> int:
@@ -698,12 +701,12 @@ class PublicationService:
             raise NotFoundError("没有找到这份公示或证明", code="UNKNOWN_PUBLIC_ID")
         catalogue = self.workflow.documents.catalogue
         family = catalogue.family(doc.family)
-        if family.kind not in ("notice", "certificate"):  # catalogue kinds (templates), not publication kinds
+        if not family.public:  # catalogue kinds (templates), not publication kinds
             raise NotFoundError("没有找到这份公示或证明", code="UNKNOWN_PUBLIC_ID")
         row = session.get(PublicationRow, doc.id)
         if row is None:  # issued through the plain document route: public from its issuance
-            if family.kind == "certificate":
-                row = self._certificate_row(doc)
+            if family.kind in ("certificate", "letter"):
+                row = self.certificate_row(doc)
             else:
                 view = catalogue.prepare(doc.family, doc.data, rules=self.rules.document_rules()).view \
                     if doc.data else {}
@@ -749,7 +752,7 @@ class PublicationService:
             sha256=sha, pdf_available=row.kind != PublicationKind.CERTIFICATE, verdict=report.verdict.value,
             verdict_label=report.verdict.label, seals=_seal_lines(report),
             superseded_by=newer.public_id if newer is not None else None, token=token_info,
-            content_sha256=_digest(public))
+            content_sha256=_digest(public), holder=public.get("holder"))
 
     def public_pdf(self, public_id: str) -> tuple[str, bytes]:
         """The sealed file of a notice (a certificate's file names its holder: never served publicly)."""

@@ -256,8 +256,9 @@ class Workflow:
         if family.tiers and who.tier is not Tier(family.tiers[0]):
             raise self.deny(who, Action.CREATE, f"「{family.title}」由{Tier(family.tiers[0]).label}单位填报",
                             code="WRONG_TIER")
-        if not family.tiers and who.tier is Tier.VILLAGE:
-            raise self.deny(who, Action.CREATE, "公示、公布和证明由乡镇或县级单位发布", code="WRONG_TIER")
+        if not family.tiers and who.tier.value not in (family.issued_by or (Tier.TOWNSHIP.value, Tier.COUNTY.value)):
+            issuers = "、".join(Tier(t).label for t in family.issued_by) if family.issued_by else "乡镇或县级"
+            raise self.deny(who, Action.CREATE, f"「{family.title}」由{issuers}单位出具", code="WRONG_TIER")
         if not isinstance(data, dict):
             raise TemplateDataError([], "文书数据应为 JSON 对象")
         with self.db.session() as session:
@@ -277,7 +278,7 @@ class Workflow:
             self._not_held(who, data)
         public_id = secrets.token_urlsafe(16)  # 128 bits
         verify_url = self._public_url(public_id, family_id=family_id, data=data, office_id=office_ids.get("issuer")) \
-            if not family.tiers else None
+            if family.public else None
         out = self.documents.render(family_id, data, verify_url=verify_url, office_ids=office_ids)
         try:
             with self._new_document(who, out.rendered.pdf, public_id=public_id, family=family, route=route,

@@ -161,6 +161,12 @@ def link_batch_item(session: Session, item_id: int, document_id: str) -> str:
     return str(bound)
 
 
+def keep_batch_result(session: Session, item_id: int, payload: dict[str, Any]) -> None:
+    """Record what an item produced besides a document (a 案卷's hash and file name) in its payload."""
+    session.execute(update(BatchItemRow).where(BatchItemRow.id == item_id).values(payload=payload)
+                    .execution_options(synchronize_session=False))
+
+
 def finish_batch_item(session: Session, item_id: int, *, failed: bool = False, error_code: str | None = None,
                       error: str | None = None) -> None:
     session.execute(update(BatchItemRow).where(BatchItemRow.id == item_id)
@@ -191,3 +197,11 @@ def office_names(session: Session, office_ids: Iterable[str] | None = None) -> d
     if office_ids is not None:
         query = query.where(OfficeRow.id.in_(list(office_ids)))
     return {o.id: o.name for o in session.execute(query).scalars()}
+
+
+def count_family(session: Session, office_id: str, family: str) -> int:
+    """How many documents of ``family`` an office has made (the next 文号 of a case paper follows)."""
+    from sqlalchemy import func
+
+    return int(session.execute(select(func.count()).select_from(DocumentRow).where(
+        DocumentRow.owner_office_id == office_id, DocumentRow.family == family)).scalar_one())

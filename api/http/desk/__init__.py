@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.http.desk import admin, auth, cases, documents, notices
+from api.http.desk import admin, auth, cases, documents, notices, papers
 from api.http.desk.common import DeskProblem, SignInRequired, problem_page, sign_in_redirect
 
 ASSETS = Path(__file__).resolve().parents[1] / "pages" / "desk"
@@ -30,7 +30,7 @@ def _assets() -> APIRouter:
 
 def install(app: FastAPI) -> None:
     """The desk's routes and the two answers only the desk gives: go and sign in, or a refusal as a page."""
-    for part in (auth.router, documents.router, cases.router, notices.router, admin.router, _assets()):
+    for part in (auth.router, documents.router, cases.router, papers.router, notices.router, admin.router, _assets()):
         app.include_router(part, prefix="/desk", include_in_schema=False)
 
     @app.exception_handler(SignInRequired)

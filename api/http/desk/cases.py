@@ -14,6 +14,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.http.desk.common import Desk, DeskProblem, DeskUser, field, page, see_other
+from api.http.desk.papers import paper_forms
 from api.services.access import Action, role_may
 from api.services.cases import CaseView, NextStep, Step
 from api.services.identity import Principal
@@ -146,25 +147,28 @@ async def listing(desk: DeskUser, done: str | None = None) -> HTMLResponse:
 
 
 # -- one case ---------------------------------------------------------------------------------------------------
-async def _case_page(desk: Desk, case_id: str, *, done: str | None = None, error: str | None = None,
-                     typed: dict[str, str] | None = None, status: int = 200) -> HTMLResponse:
+async def case_page(desk: Desk, case_id: str, *, done: str | None = None, error: str | None = None,
+                    typed: dict[str, str] | None = None, status: int = 200, paper: str | None = None,
+                    paper_typed: dict[str, Any] | None = None) -> HTMLResponse:
     if desk.user.role.value == "admin":
         raise DeskProblem(403, "案件由村、乡镇、县级经办、审核、审批人员办理")
 
     def work() -> dict[str, Any]:
         case = desk.services.cases.get(desk.user, case_id)
         names = desk.services.workflow.office_names()
+        options = desk.services.papers.options(desk.user, case_id)
         return {"case": case, "names": names, "events": _timeline(desk, case, names),
-                "offers": offers(desk.user, case)}
+                "offers": offers(desk.user, case), "papers": options,
+                "paper_forms": paper_forms(desk.services.documents.catalogue, options)}
 
     ctx = await desk.call(work)
     return page(desk, "case.html.j2", status=status, **ctx, done=DONE.get(done or ""), error=error,
-                typed=typed or {})
+                typed=typed or {}, open_paper=paper, paper_typed=paper_typed or {})
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 async def case(case_id: str, desk: DeskUser, done: str | None = None) -> HTMLResponse:
-    return await _case_page(desk, case_id, done=done)
+    return await case_page(desk, case_id, done=done)
 
 
 async def _application(desk: Desk, case_id: str) -> str:
@@ -196,8 +200,8 @@ async def take(case_id: str, step: str, desk: DeskUser) -> HTMLResponse | Redire
             return see_other(f"/desk/documents/{issued.document_id}?done=issued")
     except TemplateDataError as problem:
         details = "；".join(p.message for p in problem.problems)
-        return await _case_page(desk, case_id, error=f"{problem.message}{'：' + details if details else ''}",
+        return await case_page(desk, case_id, error=f"{problem.message}{'：' + details if details else ''}",
                                 typed=typed, status=422)
     except MinSealError as problem:
-        return await _case_page(desk, case_id, error=problem.message, typed=typed, status=409)
+        return await case_page(desk, case_id, error=problem.message, typed=typed, status=409)
     raise DeskProblem(404, "案件页不能办理这一步骤")

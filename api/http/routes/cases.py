@@ -3,10 +3,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from api.http.deps import CurrentUser, ServicesDep, run_blocking
-from api.http.schemas import CasePublic, CertificateCreate, DocumentPublic, NoticePublic, ReturnBody
+from api.http.downloads import disposition
+from api.http.schemas import (
+    CasePublic,
+    CertificateCreate,
+    DocumentPublic,
+    NoticePublic,
+    PaperCreate,
+    PaperOptionPublic,
+    ReturnBody,
+)
 from signer.errors import NotFoundError
 
 router = APIRouter(prefix="/api", tags=["cases"])
@@ -59,3 +68,29 @@ async def certificate(case_id: str, body: CertificateCreate, request: Request, s
 async def refusal_notified(case_id: str, request: Request, services: ServicesDep, user: CurrentUser) -> CasePublic:
     """The township records that the applicant was told of the refusal in writing (the 3-working-day deadline)."""
     return CasePublic.model_validate(await run_blocking(request, services.cases.refusal_notified, user, case_id))
+
+
+@router.get("/cases/{case_id}/papers")
+async def papers(case_id: str, request: Request, services: ServicesDep, user: CurrentUser) -> list[PaperOptionPublic]:
+    """The papers of the case's kind: those issued, and whether this office may issue each now (and why not)."""
+    return [PaperOptionPublic.model_validate(o) for o in await run_blocking(request, services.papers.options, user,
+                                                                            case_id)]
+
+
+@router.post("/cases/{case_id}/papers", status_code=201)
+async def issue_paper(case_id: str, body: PaperCreate, request: Request, services: ServicesDep,
+                      user: CurrentUser) -> DocumentPublic:
+    """Issue a paper built from the case (受理通知书, 决定书, 低保证, 不予确认告知书 …), sealed by this office."""
+    view = await run_blocking(request, services.papers.issue, user, case_id, body.family, body.data)
+    return DocumentPublic.model_validate(view)
+
+
+@router.get("/cases/{case_id}/case-file", response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}, "description": "the sealed 案卷 (PDF)"}})
+async def case_file(case_id: str, request: Request, services: ServicesDep, user: CurrentUser) -> Response:
+    """The case's 案卷: 卷内目录, every sealed paper attached byte-for-byte, scans and manifest; sealed by this
+    office. ``minseal verify`` checks it whole."""
+    out = await run_blocking(request, services.case_files.export, user, case_id)
+    return Response(out.pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": disposition(out.filename), "X-Content-Type-Options": "nosniff",
+                             "Cache-Control": "no-store"})
