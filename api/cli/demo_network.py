@@ -187,6 +187,9 @@ def _dibao_case(desk: _Desk, settings: Settings, out: Path, net: Path, data: dic
             doc = _ok(village.post(f"/api/documents/{did}/submit"))
             echo(f"  村经办人 报送乡镇：{doc['status_label']}")
         elif stage == "received":
+            _issue_papers(case, [(township, "dibao_acceptance_notice", {"contact_phone": OBJECTION_CONTACT["phone"]}),
+                                 (village, "dibao_authorisation", {}),
+                                 (township, "dibao_investigation", _investigation(today))], echo)
             pdf = township.get(f"/api/documents/{did}/pdf").content
             report = _ok(township.post("/api/verify", files={"file": ("f.pdf", pdf, "application/pdf")}))
             echo(f"  乡镇审核人 收件验章：{report['verdict_label']}")
@@ -229,6 +232,7 @@ def _dibao_case(desk: _Desk, settings: Settings, out: Path, net: Path, data: dic
             echo(f"  县审批人 验章并审核确认（{decision['persons']} 人，B类，标准 {decision['standard']} 元，"
                  f"月 {decision['monthly_amount']} 元，{start} 起发放）：{doc['status_label']}")
         elif stage == "approved":
+            _issue_papers(case, [(county, "dibao_decision", {}), (county, "dibao_card", {})], echo)
             start_month = str(case["facts"]["decision"]["start_month"])
             built = _ok(county.post("/api/notices/results", json={
                 "benefit_from": f"{start_month}-01", "supervision": SUPERVISION_CONTACT}))
@@ -247,6 +251,30 @@ def _dibao_case(desk: _Desk, settings: Settings, out: Path, net: Path, data: dic
     steps = dict.fromkeys(s["label"] + ("" if s["allowed"] else "（暂不可办）") for s in case["next_steps"])
     echo(f"  案件 {case['id'][:8]}：{case['stage_label']}（下一步：{'；'.join(steps) or '无'}）")
     return _write_dibao_files(desk, settings, case, out, net, echo)
+
+
+def _issue_papers(case: dict[str, Any], papers: list[tuple[httpx.Client, str, dict[str, Any]]],
+                  echo: Callable[[str], None]) -> None:
+    """Issue the case's papers the demo shows at this stage, once: each built from the case by the service (the
+    demo types only what a clerk would), sealed by the issuing office."""
+    done = {p["family"] for p in (case["facts"].get("papers") or [])}
+    for client, family, data in papers:
+        if family in done:
+            continue
+        doc = _ok(client.post(f"/api/cases/{case['id']}/papers", json={"family": family, "data": data}))
+        number = doc["data"].get("doc_number") or doc["data"].get("card_number") or ""
+        echo(f"  出具《{doc['title']}》{number}（{doc['status_label']}）")
+
+
+def _investigation(today: dt.date) -> dict[str, Any]:
+    """What the township's two investigators found on their home visit (入户调查)."""
+    return {"visited_on": today.isoformat(), "investigators": [{"name": "王干事", "post": "民政助理员"},
+                                                               {"name": "李委员", "post": "包村干部"}],
+            "findings": {"housing": "自建平房一处，约80平方米，无其他房产",
+                         "income": "申请人务农，月收入约320元；配偶无收入",
+                         "property": "无机动车，存款约1500元/人",
+                         "living": "配偶残疾长期服药，女儿在读，生活困难"},
+            "conclusion": "家庭人均收入低于当地低保标准，财产状况符合规定，情况属实。"}
 
 
 def _dibao_figures(data: dict[str, Any], standard: Decimal) -> dict[str, Any]:
@@ -326,6 +354,15 @@ def _relief_case(desk: _Desk, settings: Settings, net: Path, data: dict[str, Any
         else:
             break
         case = _ok(village.get(f"/api/cases/{case['id']}"))
+    if case["stage"] == "approved":
+        amount = str(case["facts"]["decision"].get("approved_amount"))
+        _issue_papers(case, [(township, "relief_decision", {}), (township, "relief_payment", {"payments": [
+            {"paid_on": case["last_on"], "amount": amount, "method": "银行代发", "reference": "农商行代发"}]})], echo)
+        case = _ok(village.get(f"/api/cases/{case['id']}"))
+        file = _pdf(township.get(f"/api/cases/{case['id']}/case-file"))
+        write_atomic(net / "relief-case-file.pdf", file)
+        echo(f"  乡镇审核人 导出案卷（卷内目录、{len(case['facts'].get('papers') or []) + 1} 份盖章文件附于其中、"
+             f"乡镇盖章）→ {net / 'relief-case-file.pdf'}；核验：minseal verify {net / 'relief-case-file.pdf'}")
     doc = _ok(township.get(f"/api/documents/{case['application_id']}"))
     echo(f"  临时救助案件 {case['id'][:8]}：{case['stage_label']}（{case['outcome_label']}），"
          f"文书状态 {doc['status_label']}，{case['received_on']} 受理，{case['last_on']} 办结")
