@@ -234,12 +234,10 @@ class Workflow:
 
     def creatable(self, who: Principal) -> list[Family]:
         """The families this user may start by hand (what :meth:`create` would accept): forms whose first box is
-        this tier's, and certificates for townships and counties. 公示 and 公布 are built from files, not typed."""
+        this tier's. Everything else (公示, 公布, certificates, letters, records) is built from a case."""
         if not role_may(who, Action.CREATE):
             return []
-        return [f for f in self.documents.catalogue
-                if (f.tiers and who.tier is Tier(f.tiers[0]))
-                or (f.kind == "certificate" and who.tier is not Tier.VILLAGE)]
+        return [f for f in self.documents.catalogue if f.tiers and who.tier is Tier(f.tiers[0])]
 
     # -- transitions ----------------------------------------------------------------------------------------
     @_records_denials

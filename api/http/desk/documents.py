@@ -124,7 +124,7 @@ async def documents(desk: DeskUser) -> HTMLResponse:
 def _typed_families(desk: Desk) -> list[Any]:
     """What staff may type by hand: forms only. 公示, 公布 and 证明 are derived from cases (a certificate typed
     by hand is refused by the service), so the desk routes them to the case."""
-    return [f for f in desk.services.workflow.creatable(desk.user) if f.kind == "form"]
+    return desk.services.workflow.creatable(desk.user)
 
 
 @router.get("/new", response_class=HTMLResponse)
