@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -45,6 +45,9 @@ class FieldSpec:
     max_items: int | None = None
     default: Any = None
     children: tuple[FieldSpec, ...] = ()
+    #: a list of plain values (reasons, missing papers, names) rather than of objects: the items' type and length
+    item_type: str | None = None
+    item_max_length: int | None = None
 
     def child(self, name: str) -> FieldSpec | None:
         return next((c for c in self.children if c.name == name), None)
@@ -75,6 +78,9 @@ class Schema:
                 raise ValueError(f"{source}: field {path!r} declared before its parent {parent_key!r}")
             if entry.get("type") not in LEAF_TYPES | CONTAINER_TYPES:
                 raise ValueError(f"{source}: field {path!r} has unknown type {entry.get('type')!r}")
+            if entry.get("item_type") is not None and (entry.get("type") != "list"
+                                                       or entry["item_type"] not in LEAF_TYPES):
+                raise ValueError(f"{source}: field {path!r}: item_type is for lists of plain values")
             key = path
             nodes[key] = {"spec": {**entry, "name": name}, "kids": []}
             nodes[parent_key]["kids"].append(key)
@@ -153,6 +159,17 @@ def _validate_value(spec: FieldSpec, value: Any, path: str, problems: list[Field
         if spec.max_items is not None and len(value) > spec.max_items:
             bad(f"最多 {spec.max_items} 项，实际 {len(value)} 项")
         items = []
+        if spec.item_type is not None:
+            leaf = FieldSpec(name=spec.name, label=f"{spec.label}第", type=spec.item_type,
+                             max_length=spec.item_max_length, required=True)
+            for i, item in enumerate(value):
+                item_path = f"{path}[{i}]"
+                if item is None or (isinstance(item, str) and not item.strip()):
+                    problems.append(FieldProblem(item_path, f"「{spec.label}」第 {i + 1} 项为空"))
+                    continue
+                items.append(_validate_value(replace(leaf, label=f"{spec.label}第 {i + 1} 项"), item, item_path,
+                                             problems, today))
+            return items
         for i, item in enumerate(value):
             item_path = f"{path}[{i}]"
             if not isinstance(item, Mapping):
@@ -271,6 +288,8 @@ def public_view(spec: FieldSpec, data: Any) -> Any:
     masked (57号 art. 24: a public list shows 申请人姓名, 家庭成员数量, 保障金额; the last digits of a masked
     number still reveal sex)."""
     if spec.type == "list":
+        if spec.item_type is not None:
+            return None if spec.private else list(data or [])
         return [public_view_object(spec, item) for item in data or []]
     if spec.type == "object":
         return public_view_object(spec, data) if data is not None else None

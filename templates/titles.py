@@ -12,7 +12,9 @@ from markupsafe import Markup, escape
 
 #: words a title never breaks inside
 WORDS = ("最低生活保障", "拟保障对象", "审核确认", "结果公布", "公示", "临时救助", "特困人员", "证明", "对象",
-         "人民政府", "民政局")
+         "人民政府", "民政局", "申请", "材料补正", "一次性告知书", "受理通知书", "决定书", "告知书", "通知书",
+         "授权书", "家庭经济状况", "核对", "入户调查表", "民主评议", "记录", "不予确认", "审批决定", "发放记录",
+         "临时救助金", "限定用途", "家庭")
 #: numbered words: 第11批, 2026年, 11月
 PATTERNS = (re.compile(r"第[0-9一二三四五六七八九十]+[批期号]"), re.compile(r"[0-9]{4}年"), re.compile(r"[0-9]{1,2}月"))
 #: characters after which a line may end (dates, numbers, place names)

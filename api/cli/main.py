@@ -105,7 +105,7 @@ def render_cmd(
                f"签章位 {', '.join(s['name'] for s in slot_list)}）")
     if docx is not None:
         typer.echo(f"已生成 {docx}")
-    if out.verify_url is None and service.catalogue.family(family).kind in ("notice", "certificate"):
+    if out.verify_url is None and service.catalogue.family(family).public:
         typer.echo(UNREGISTERED)
 
 

@@ -161,7 +161,8 @@ def _decision(c: _Context, given: Mapping[str, Any]) -> dict[str, Any]:
     return {**c.letter_head(), "appeal": c.appeal(), "accepted_on": c.received_on.isoformat(),
             "decided_on": str(d.get("on") or c.today.isoformat()), "category": c.case.category or c.app.get("category"),
             "persons": int(d["persons"]), "standard": _money(d["standard"]),
-            "monthly_amount": _money(d["monthly_amount"]), "start_month": str(d["start_month"])}
+            "monthly_amount": _money(d["monthly_amount"]), "start_month": str(d["start_month"]),
+            "report_to": c.township}
 
 
 def _card(c: _Context, given: Mapping[str, Any]) -> dict[str, Any]:

@@ -48,14 +48,12 @@ def _input(spec: FieldSpec, name: str) -> Input:
         return Input(name, spec.label, "group", spec.required,
                      children=tuple(_input(c, f"{name}.{c.name}") for c in spec.children))
     if spec.type == "list":
-        item = spec.children[0] if spec.children else None
-        if item is None or item.type != "object":
-            return Input(name, spec.label, "lines", spec.required, max_length=item.max_length if item else None,
-                         help="每行一项")
+        if spec.item_type is not None or not spec.children:
+            return Input(name, spec.label, "lines", spec.required, max_length=spec.item_max_length, help="每行一项")
         rows = spec.max_items if spec.max_items and spec.max_items == spec.min_items else max(spec.min_items,
                                                                                              DEFAULT_ROWS)
         return Input(name, spec.label, "rows", spec.required, rows=rows,
-                     children=tuple(_input(c, c.name) for c in item.children),
+                     children=tuple(_input(c, c.name) for c in spec.children),
                      help="" if rows == spec.max_items else "不用的行留空")
     if spec.type == "enum":
         return Input(name, spec.label, "select", spec.required, choices=spec.choices)
