@@ -36,14 +36,16 @@ def register(app: typer.Typer, services_of: Callable[[typer.Context], Services])
         return built
 
     def start(ctx: typer.Context, kind: str, items_file: Path, username: str, family: str | None,
-              wait: bool | None) -> None:
+              wait: bool | None, after: Callable[[str], None] | None = None) -> str:
+        """Record and run (SQLite) or enqueue (PostgreSQL) a batch; ``after(batch_id)`` runs once it has run here,
+        before the report (which exits non-zero when an item failed)."""
         from api.services.batch_inputs import read_items
         from api.services.queue import enqueue
         from api.storage.engine import is_postgres
 
         s = services(ctx)
         runner = s.batches
-        if kind == "reseal":
+        if kind in ("reseal", "case_files"):
             text = items_file.read_text("utf-8")
             items: list[object] = [line.strip() for line in text.splitlines() if line.strip()] \
                 if items_file.suffix != ".json" else list(read_items(items_file))
@@ -59,13 +61,16 @@ def register(app: typer.Typer, services_of: Callable[[typer.Context], Services])
             typer.echo(f"批量任务 {batch_id} 已排队：共 {total} 项（由 minseal worker 进程办理）")
             if wait:
                 _follow(runner, batch_id)
-            return
+            return batch_id
         typer.echo(f"批量任务 {batch_id}：共 {total} 项（SQLite：在本进程中办理）")
         with typer.progressbar(length=total, label="办理中", file=sys.stderr) as bar:
             for number in runner.numbers(batch_id):
                 runner.run_item(batch_id, number)
                 bar.update(1)
+        if after is not None:
+            after(batch_id)
         _report(runner, batch_id)
+        return batch_id
 
     @batch_app.command("certificates")
     def batch_certificates(ctx: typer.Context,
@@ -85,6 +90,29 @@ def register(app: typer.Typer, services_of: Callable[[typer.Context], Services])
                      username: AsUser, wait: Wait = False) -> None:
         """印章更换后，按原数据重新生成并签发（原文书关闭，新文书与之关联）。"""
         start(ctx, "reseal", ids, username, None, wait)
+
+    @batch_app.command("case-files")
+    def batch_case_files(ctx: typer.Context,
+                         ids: Annotated[Path, typer.Argument(help="案件编号：每行一个，或 JSON 列表")],
+                         username: AsUser,
+                         out: Annotated[Path | None, typer.Option(
+                             "--out", help="办完后把导出的案卷写入此目录（SQLite；PostgreSQL 请用 GET "
+                                           "/api/batches/{id}/archive 下载）")] = None,
+                         wait: Wait = False) -> None:
+        """批量导出案卷：每个案件一份盖本单位印章的 PDF（卷内目录、全部盖章文件和扫描件作为附件、清单）。"""
+        def write(batch_id: str) -> None:
+            if out is None:
+                return
+            s = services(ctx)
+            with s.db.session() as session:
+                who = s.batches.principal_of(session, s.identity.user(session, username).id)
+            _, files = s.batches.archive(who, batch_id)
+            out.mkdir(parents=True, exist_ok=True)
+            for name, data in files:
+                (out / name).write_bytes(data)
+            typer.echo(f"已写出 {len(files)} 份案卷 → {out}")
+
+        start(ctx, "case_files", ids, username, None, wait, after=write)
 
     @batch_app.command("status")
     def batch_status(ctx: typer.Context, batch_id: str,
