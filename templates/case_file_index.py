@@ -97,7 +97,8 @@ def render_index_pdf(case: Mapping[str, Any], rows: Sequence[Mapping[str, Any]],
     missing = renderer.fonts.missing(_strings([head, table, issuer]))
     if missing:
         chars = "、".join(f"「{c}」(U+{ord(c):04X})" for c in missing)
-        raise TemplateDataError([FieldProblem("case", f"含有文书字体无法显示的字符：{chars}")], "卷内目录含有无法显示的字符")
+        raise TemplateDataError([FieldProblem("case", f"含有文书字体无法显示的字符：{chars}")],
+                                "卷内目录含有无法显示的字符")
     variant = renderer.pdf_variant
     context = {
         "family": {"id": PAGE_ID, "title": TITLE}, "issuer": issuer, "issued_on": issued_on,
