@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -225,7 +225,7 @@ class PdfRenderer:
                 font_config=self._font_config, stylesheets=self._styles(prepared.family),
                 pdf_variant=self.pdf_variant,
             )
-            slots = tuple(_find_slots(document, prepared.family, office_ids or {}))
+            slots = tuple(_find_slots(document, prepared.family.tiers, office_ids or {}))
             # the slots travel inside the file too, so a later tier's signer knows where its box is
             document.metadata.custom[SLOTS_INFO_KEY] = SlotTable(prepared.family.id, slots).to_json()
             if "facts" in prepared.view:  # what the seal step checks a decision against (forms only)
@@ -234,19 +234,49 @@ class PdfRenderer:
             pdf = document.write_pdf(pdf_variant=self.pdf_variant, custom_metadata=True)
         finally:
             warnings = self._log.stop()
-        first = document.pages[0]
-        return RenderedPdf(
-            family_id=prepared.family.id,
-            title=prepared.family.title,
-            pdf=pdf,
-            page_count=len(document.pages),
-            page_size=(first.width * PX_TO_PT, first.height * PX_TO_PT),
-            slots=slots,
-            warnings=warnings,
-        )
+        return _rendered(prepared.family.id, prepared.family.title, document, pdf, slots, warnings)
+
+    def render_page(self, template: str, context: Mapping[str, Any], *, page_id: str, title: str,
+                    stylesheets: Sequence[str], office_ids: Mapping[str, str] | None = None,
+                    pdf_variant: str | None = None) -> RenderedPdf:
+        """A page that is no catalogue family (the 案卷's 卷内目录), rendered with this renderer's one
+        environment, fonts, asset-only fetcher and slot rules. ``template`` and ``stylesheets`` are paths under
+        ``templates/``; ``page_id`` is the slot table's family; ``pdf_variant`` overrides the renderer's (a
+        PDF/A-3 page may carry attachments)."""
+        variant = pdf_variant or self.pdf_variant
+        source = self._env.get_template(template).render(**context)
+        key = "page:" + "|".join(stylesheets)
+        if key not in self._stylesheets:
+            self._stylesheets[key] = [CSS(filename=str(TEMPLATES_ROOT / f), font_config=self._font_config,
+                                          url_fetcher=self._fetcher) for f in stylesheets]
+        with self._render_lock:
+            self._log.start()
+            try:
+                document = HTML(string=source, base_url=str(ASSETS) + "/", url_fetcher=self._fetcher).render(
+                    font_config=self._font_config, stylesheets=self._stylesheets[key], pdf_variant=variant)
+                slots = tuple(_find_slots(document, (), office_ids or {}))
+                document.metadata.custom[SLOTS_INFO_KEY] = SlotTable(page_id, slots).to_json()
+                pdf = document.write_pdf(pdf_variant=variant, custom_metadata=True)
+            finally:
+                warnings = self._log.stop()
+        return _rendered(page_id, title, document, pdf, slots, warnings)
 
 
-def _find_slots(document: Any, family: Family, office_ids: Mapping[str, str]) -> Iterator[SealSlot]:
+def _rendered(family_id: str, title: str, document: Any, pdf: bytes, slots: tuple[SealSlot, ...],
+              warnings: tuple[str, ...]) -> RenderedPdf:
+    first = document.pages[0]
+    return RenderedPdf(
+        family_id=family_id,
+        title=title,
+        pdf=pdf,
+        page_count=len(document.pages),
+        page_size=(first.width * PX_TO_PT, first.height * PX_TO_PT),
+        slots=slots,
+        warnings=warnings,
+    )
+
+
+def _find_slots(document: Any, tiers: Sequence[str], office_ids: Mapping[str, str]) -> Iterator[SealSlot]:
     """Boxes carrying ``data-seal-slot`` become slots as laid out; a ``data-seal-anchor`` box (office name and
     date) gets a seal-sized square centred over it, slightly raised."""
     for index, page in enumerate(document.pages):
@@ -266,7 +296,7 @@ def _find_slots(document: Any, family: Family, office_ids: Mapping[str, str]) ->
                 side = ISSUER_SEAL_MM * MM_TO_PX
                 cx, cy = x + w / 2, y + SEAL_CENTRE_FROM_TOP_MM * MM_TO_PX
                 x, y, w, h = cx - side / 2, cy - side / 2, side, side
-            purpose = "tier" if name in family.tiers else ("qr" if name == "qr" else "issuer")
+            purpose = "tier" if name in tiers else ("qr" if name == "qr" else "issuer")
             yield SealSlot(
                 name=name,
                 purpose=purpose,

@@ -292,6 +292,10 @@ def verify_cmd(
     c = _ctx(ctx)
     check_output(html, inputs=(source,))
     pdf = read_input(source)
+    if c.verification.is_case_file(pdf):
+        _verify_case_file(c, pdf, roots=trust or [], expected=expect_office or [], min_level=min_level,
+                          as_json=as_json, html=html)
+        return
     report = c.verification.verify(pdf, roots=trust or [], expected_offices=expect_office or [], min_level=min_level)
     if html is not None:
         write_atomic(html, report_html(report).encode())
@@ -302,6 +306,40 @@ def verify_cmd(
         for s in report.signatures:
             typer.echo(f"  - {s.field_name}：{s.office_name}（{s.office_id}），时间戳 {s.timestamp_time or '无'}，"
                        f"{'完整' if s.intact else '已篡改'}，{'证书受信任' if s.trusted else '证书不受信任'}")
+    if report.verdict is Verdict.FAILED:
+        raise typer.Exit(EXIT_CODE[ErrorCategory.REFUSED])
+    if report.verdict is Verdict.INDETERMINATE:
+        raise typer.Exit(EXIT_CODE[ErrorCategory.INDETERMINATE])
+
+
+def _verify_case_file(c: Services, pdf: bytes, *, roots: list[Path], expected: list[str], min_level: str | None,
+                      as_json: bool, html: Path | None) -> None:
+    """A 案卷: its own seal and every paper in it, one report; exits non-zero unless everything passes."""
+    from api.http.report_page import report_html
+    from signer.report import Verdict
+
+    report = c.verification.verify_case_file(pdf, roots=roots, expected_offices=expected, min_level=min_level)
+    if html is not None and report.outer is not None:
+        write_atomic(html, report_html(report.outer).encode())
+    if as_json:
+        typer.echo(report.to_json())
+    else:
+        case = report.manifest.get("case") or {}
+        heading = " · ".join(str(case[k]) for k in ("kind_label", "applicant_name", "village") if case.get(k))
+        typer.echo(report.summary())
+        if case:
+            typer.echo(f"案卷：{heading}，案卷号 {case.get('number', '无')}；{report.manifest.get('exported_by', '')}"
+                       f" 于 {str(report.manifest.get('exported_at', ''))[:10]} 导出")
+        if report.outer is not None:
+            typer.echo(f"案卷印章：{report.outer.summary()}")
+        for number, paper in enumerate(report.papers, start=1):
+            detail = "；".join(f.message for f in paper.findings)
+            seals = paper.report.summary() if paper.report is not None and not paper.findings else ""
+            typer.echo(f"  {number}. {paper.title}（{paper.name}）：{paper.label}"
+                       + (f"。{detail}" if detail else (f"。{seals}" if seals and paper.label == "通过" else "")))
+        for finding in report.findings:
+            if finding.code == "CASE_FILE_UNLISTED" or finding.field is None:
+                typer.echo(f"  - [{finding.code}] {finding.message}")
     if report.verdict is Verdict.FAILED:
         raise typer.Exit(EXIT_CODE[ErrorCategory.REFUSED])
     if report.verdict is Verdict.INDETERMINATE:

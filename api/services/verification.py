@@ -4,6 +4,7 @@ installation (roots, local CRL, office registry); the verdict comes from ``signe
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from cryptography import x509
@@ -11,6 +12,7 @@ from cryptography import x509
 from api.services.authority import SealAuthority
 from api.services.offices import RegistryError, UnknownOfficeError
 from api.settings import Settings
+from signer.case_file import CaseFileReport, check, is_case_file
 from signer.errors import InputFileError
 from signer.report import VerificationReport
 from signer.verify import ParsedPdf, TrustSettings, verify_pdf
@@ -54,3 +56,19 @@ class VerificationService:
         route_of = self._route_of if self.authority.registry_or_none() is not None else None
         return verify_pdf(pdf, self.trust(roots, min_level=min_level), expected_offices=expected_offices,
                           route_of=route_of, parsed=parsed)
+
+    def is_case_file(self, pdf: bytes) -> bool:
+        """Whether ``pdf`` is a 案卷 (index page with the case's papers attached): its verification is
+        :meth:`verify_case_file`."""
+        return is_case_file(pdf)
+
+    def verify_case_file(self, pdf: bytes, *, roots: Sequence[Path] = (), expected_offices: Sequence[str] = (),
+                         min_level: str | None = None) -> CaseFileReport:
+        """A 案卷 as a whole: its own seal as any sealed PDF (the index page is a single-issuer document, family
+        ``case_file``; ``expected_offices`` apply to it), then every paper against the manifest, each sealed
+        paper verified with the same trust and route rules as any file brought to this installation."""
+        trust = self.trust(roots, min_level=min_level)
+        route_of = self._route_of if self.authority.registry_or_none() is not None else None
+        outer = verify_pdf(pdf, trust, expected_offices=expected_offices, route_of=route_of)
+        contents = check(pdf, lambda paper: verify_pdf(paper, trust, route_of=route_of))
+        return replace(contents, outer=outer)
