@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from api.services.identity import IdentityService
     from api.services.public_links import Clock, PublicLinks
     from api.services.publication import PublicationService
+    from api.services.scans import ScanService
     from api.services.seal_admin import OfficeAdmin
     from api.services.sealing import SealingService
     from api.services.verification import VerificationService
@@ -155,6 +156,13 @@ class Services:
         return PublicationService(settings=self.settings, db=self.db, blobs=self.blobs, workflow=self.workflow,
                                   links=self.links, checks=self.checks, verification=self.verification,
                                   clock=self.clock, cases=self.cases)
+
+    @cached_property
+    def scans(self) -> ScanService:
+        """Scans of pages signed by hand, kept with their case."""
+        from api.services.scans import ScanService
+
+        return ScanService(db=self.db, blobs=self.blobs, max_bytes=self.settings.scan_max_bytes)
 
     @cached_property
     def office_admin(self) -> OfficeAdmin:
