@@ -11,6 +11,7 @@ opens within the page limit, or a PNG or JPEG that decodes to sane dimensions), 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 import unicodedata
@@ -103,10 +104,16 @@ def sniff(data: bytes) -> str:
 
 
 def _decode(data: bytes, kind: str) -> None:
-    """The image decodes whole as ``kind``, and its size (read from the header first) is a page's."""
+    """The image is whole and decodes as ``kind``, and its size (read from the header first) is a page's.
+
+    Whole is checked apart from decoding: WeasyPrint, imported in the same process, sets Pillow's global
+    ``LOAD_TRUNCATED_IMAGES``, so a cut-off file would decode silently. A PNG's chunks are checked to IEND with
+    their CRCs (``verify``); a JPEG must end with its end-of-image marker."""
     from PIL import Image, UnidentifiedImageError
 
-    broken = _type_refused(f"{kind} 图像无法解码或已损坏")
+    broken = _type_refused(f"{kind} 图像不完整或已损坏")
+    if kind == "JPEG" and not data.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9"):
+        raise broken
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -114,6 +121,9 @@ def _decode(data: bytes, kind: str) -> None:
                 width, height = image.size
                 if min(width, height) < MIN_SIDE or max(width, height) > MAX_SIDE or width * height > MAX_PIXELS:
                     raise _type_refused(f"图像尺寸异常（{width} × {height} 像素），请按 150–600 dpi 重新扫描")
+                if kind == "PNG":
+                    image.verify()
+            with Image.open(BytesIO(data), formats=[kind]) as image:
                 image.load()
         except InputFileError:
             raise
@@ -149,8 +159,9 @@ def _unknown_case() -> NotFoundError:
 
 
 def _view(row: ScanRow) -> ScanView:
+    at = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC)  # SQLite drops it
     return ScanView(row.id, row.case_id, row.document_id, row.label, row.filename, row.media_type, row.size,
-                    row.sha256, row.office_id, row.uploaded_by, row.created_at.isoformat())
+                    row.sha256, row.office_id, row.uploaded_by, at.isoformat())
 
 
 class ScanService:
