@@ -185,21 +185,21 @@ async def _application(desk: Desk, case_id: str) -> str:
 async def add_scan(case_id: str, desk: DeskUser) -> HTMLResponse | RedirectResponse:
     """签字扫描件: a scan of a signed page uploaded from the case page (its type is read from the bytes)."""
     form = await desk.form()
-    upload = form.get("file")
-    label = field(form, "label", 80)
-    if label == "其他" and field(form, "other_label", 80).strip():
-        label = field(form, "other_label", 80)
-    document_id = field(form, "document_id", 64).strip() or None
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        return await _case_page(desk, case_id, scan_error="请选择要上传的扫描件", status=422)
-    try:
+    try:  # the upload is spooled to a temporary file: closed here, whatever the answer
+        upload = form.get("file")
+        label = field(form, "label", 80)
+        if label == "其他" and field(form, "other_label", 80).strip():
+            label = field(form, "other_label", 80)
+        document_id = field(form, "document_id", 64).strip() or None
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            return await _case_page(desk, case_id, scan_error="请选择要上传的扫描件", status=422)
         data = await read_scan_upload(upload, desk.services.settings.scan_max_bytes)
         await desk.call(desk.services.scans.add, desk.user, case_id, data, filename=upload.filename, label=label,
                         document_id=document_id)
-    except TemplateDataError as problem:
-        return await _case_page(desk, case_id, scan_error=problem.message, status=422)
     except MinSealError as problem:
         return await _case_page(desk, case_id, scan_error=problem.message, status=http_status(problem))
+    finally:
+        await form.close()
     return see_other(f"/desk/cases/{case_id}?done=scan#scans")
 
 
