@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     #: uploads (PDF to verify or import): bytes and pages
     max_upload_bytes: int = 20 * 2**20
     max_upload_pages: int = 50
+    #: a scan of a page signed by hand (PDF, JPEG or PNG) kept with its case: largest size in bytes
+    scan_max_bytes: int = Field(default=10 * 2**20, ge=1)
     #: a signed-in browser session ends after this long without use
     session_minutes: int = 30
     #: cookies only over HTTPS (set true behind TLS)

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from api.errors import http_status
 from api.http import desk
 from api.http.pki import pki_router
-from api.http.routes import admin, auth, cases, documents, notices, public, verify
+from api.http.routes import admin, auth, cases, documents, notices, public, scans, verify
 from api.http.routes.batches import router as batches_router
 from api.services.container import Services
 from api.settings import Settings
@@ -36,8 +36,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app = FastAPI(title="MinSeal", description="基层民政文书与电子签章服务", lifespan=lifespan)
     app.state.services = services
     app.state.limiter = anyio.CapacityLimiter(max(1, settings.worker_threads))
-    for router in (auth.router, documents.router, cases.router, verify.router, admin.router, notices.router,
-                   public.router):
+    for router in (auth.router, documents.router, cases.router, scans.router, verify.router, admin.router,
+                   notices.router, public.router):
         app.include_router(router)
     app.include_router(pki_router(services.authority, services.sealing))
     desk.install(app)

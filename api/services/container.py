@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from api.services.identity import IdentityService
     from api.services.public_links import Clock, PublicLinks
     from api.services.publication import PublicationService
+    from api.services.scans import ScanService
     from api.services.seal_admin import OfficeAdmin
     from api.services.sealing import SealingService
     from api.services.verification import VerificationService
@@ -175,6 +176,13 @@ class Services:
         catalogue = self.documents.catalogue
         return CaseFiles(db=self.db, blobs=self.blobs, sealing=self.sealing, clock=self.clock,
                          titles=lambda family: catalogue.family(family).title)
+
+    @cached_property
+    def scans(self) -> ScanService:
+        """Scans of pages signed by hand, kept with their case."""
+        from api.services.scans import ScanService
+
+        return ScanService(db=self.db, blobs=self.blobs, max_bytes=self.settings.scan_max_bytes)
 
     @cached_property
     def office_admin(self) -> OfficeAdmin:

@@ -331,3 +331,27 @@ class CasePersonRow(Base):
 
 sa.Index("uq_case_persons_one_open_case", CasePersonRow.id_number, unique=True,
          sqlite_where=sa.text("holds"), postgresql_where=sa.text("holds"))
+
+
+class ScanRow(Base):
+    """A scan of a page signed by hand (授权书, 入户调查表, 评议记录, 发放记录 …), kept with its case. Like a version,
+    the row holds the SHA-256 that addresses its bytes in the blob store; never updated, never deleted."""
+
+    __tablename__ = "case_scans"
+    #: the same bytes twice in one case is a double submission, refused by the database too
+    __table_args__ = (UniqueConstraint("case_id", "sha256"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    #: the paper this page is the signed copy of (a document of the same case), if known
+    document_id: Mapped[str | None] = mapped_column(ForeignKey("documents.id"), default=None)
+    #: what the page is, as staff name it (授权书签字页 …)
+    label: Mapped[str] = mapped_column(String(40))
+    #: the uploaded file's own name, sanitised (shown and offered on download; never used as a path)
+    filename: Mapped[str] = mapped_column(String(120))
+    #: sniffed from the bytes: application/pdf, image/png or image/jpeg
+    media_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    office_id: Mapped[str] = mapped_column(ForeignKey("offices.id"))
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -11,14 +11,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile
 
-from api.http.desk.common import Desk, DeskProblem, DeskUser, field, page, see_other
+from api.errors import http_status
+from api.http.desk.common import DESK_HEADERS, Desk, DeskProblem, DeskUser, field, page, see_other
 from api.http.desk.papers import paper_forms
+from api.http.routes.scans import content_disposition, read_scan_upload
 from api.services.access import Action, role_may
 from api.services.cases import CaseView, NextStep, Step
 from api.services.identity import Principal
 from api.services.publication import STAFF_ROLES
+from api.services.scans import LABELS as SCAN_LABELS
 from api.services.states import VersionKind
 from signer.errors import MinSealError, TemplateDataError
 from signer.pki import Tier
@@ -36,7 +40,8 @@ STEP_FORMS = {Step.SEAL: "seal", Step.SUBMIT: "submit", Step.REPORT: "submit", S
 
 DONE = {"submitted": "已报送。", "reported": "已报送县级。", "refused": "已作出不予确认决定，案件办结。",
         "withdrawn": "申请已撤回，案件办结。",
-        "certificate": "证明须从已审核确认的案件出具：请打开案件，在「下一步」中填写接收单位和用途后出具。"}
+        "certificate": "证明须从已审核确认的案件出具：请打开案件，在「下一步」中填写接收单位和用途后出具。",
+        "scan": "签字扫描件已保存。"}
 
 
 def role_may_take(who: Principal, step: str) -> bool:
@@ -149,7 +154,7 @@ async def listing(desk: DeskUser, done: str | None = None) -> HTMLResponse:
 # -- one case ---------------------------------------------------------------------------------------------------
 async def case_page(desk: Desk, case_id: str, *, done: str | None = None, error: str | None = None,
                     typed: dict[str, str] | None = None, status: int = 200, paper: str | None = None,
-                    paper_typed: dict[str, Any] | None = None) -> HTMLResponse:
+                    paper_typed: dict[str, Any] | None = None, scan_error: str | None = None) -> HTMLResponse:
     if desk.user.role.value == "admin":
         raise DeskProblem(403, "案件由村、乡镇、县级经办、审核、审批人员办理")
 
@@ -159,11 +164,14 @@ async def case_page(desk: Desk, case_id: str, *, done: str | None = None, error:
         options = desk.services.papers.options(desk.user, case_id)
         return {"case": case, "names": names, "events": _timeline(desk, case, names),
                 "offers": offers(desk.user, case), "papers": options,
-                "paper_forms": paper_forms(desk.services.documents.catalogue, options)}
+                "paper_forms": paper_forms(desk.services.documents.catalogue, options),
+                "scans": desk.services.scans.listing(desk.user, case_id),
+                "scan_papers": desk.services.scans.papers(desk.user, case_id)}
 
     ctx = await desk.call(work)
     return page(desk, "case.html.j2", status=status, **ctx, done=DONE.get(done or ""), error=error,
-                typed=typed or {}, open_paper=paper, paper_typed=paper_typed or {})
+                typed=typed or {}, open_paper=paper, paper_typed=paper_typed or {}, scan_labels=SCAN_LABELS,
+                scan_error=scan_error, scan_limit=desk.services.settings.scan_max_bytes)
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
@@ -174,6 +182,37 @@ async def case(case_id: str, desk: DeskUser, done: str | None = None) -> HTMLRes
 async def _application(desk: Desk, case_id: str) -> str:
     view: CaseView = await desk.call(desk.services.cases.get, desk.user, case_id)
     return view.application_id
+
+
+# -- scans of pages signed by hand (registered before the case steps, whose path would take "scans") ------------
+@router.post("/cases/{case_id}/scans", response_model=None)
+async def add_scan(case_id: str, desk: DeskUser) -> HTMLResponse | RedirectResponse:
+    """签字扫描件: a scan of a signed page uploaded from the case page (its type is read from the bytes)."""
+    form = await desk.form()
+    try:  # the upload is spooled to a temporary file: closed here, whatever the answer
+        upload = form.get("file")
+        label = field(form, "label", 80)
+        if label == "其他" and field(form, "other_label", 80).strip():
+            label = field(form, "other_label", 80)
+        document_id = field(form, "document_id", 64).strip() or None
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            return await case_page(desk, case_id, scan_error="请选择要上传的扫描件", status=422)
+        data = await read_scan_upload(upload, desk.services.settings.scan_max_bytes)
+        await desk.call(desk.services.scans.add, desk.user, case_id, data, filename=upload.filename, label=label,
+                        document_id=document_id)
+    except MinSealError as problem:
+        return await case_page(desk, case_id, scan_error=problem.message, status=http_status(problem))
+    finally:
+        await form.close()
+    return see_other(f"/desk/cases/{case_id}?done=scan#scans")
+
+
+@router.get("/scans/{scan_id}")
+async def scan_file(scan_id: str, desk: DeskUser) -> Response:
+    """One scan, as stored, with the desk's headers (same origin only, never sniffed)."""
+    view, data = await desk.call(desk.services.scans.file, desk.user, scan_id)
+    return Response(data, media_type=view.media_type,
+                    headers={**DESK_HEADERS, "Content-Disposition": content_disposition(view)})
 
 
 @router.post("/cases/{case_id}/{step}", response_model=None)
