@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from templates.case_file_index import render_index
+from templates.render_pdf import PdfRenderer
 
 from api.services.cases import KIND_LABELS
 from api.services.identity import Principal
@@ -43,7 +44,8 @@ class CaseFiles:
     """Builds and seals the 案卷 of a case (see the module docstring)."""
 
     def __init__(self, *, db: Database, blobs: BlobStore, sealing: SealingService, clock: Clock,
-                 titles: Callable[[str], str]) -> None:
+                 titles: Callable[[str], str], renderer: PdfRenderer | None = None) -> None:
+        self.renderer = renderer
         self.db = db
         self.blobs = blobs
         self.sealing = sealing
@@ -85,14 +87,16 @@ class CaseFiles:
             if who.office_id not in (case.village_id, case.township_id, case.county_id) or not may_see_case(who, app):
                 raise NotFoundError("没有这个案件，或它不属于本单位", code="UNKNOWN_CASE")
             papers = self._papers(session, case)
-            names = repositories.office_names(session, [case.village_id])
-            summary = {"case_id": case.id, "kind": case.kind, "kind_label": KIND_LABELS[case.kind],
-                       "applicant": case.applicant_name, "village": names.get(case.village_id, ""),
-                       "stage": case.stage, "outcome": case.outcome,
-                       "received_on": case.received_on.isoformat() if case.received_on else None}
+            names = repositories.office_names(session, [o for o in (case.village_id, case.township_id,
+                                                                   case.county_id) if o])
+            summary = {"number": case.id, "kind": case.kind, "kind_label": KIND_LABELS[case.kind],
+                       "applicant_name": case.applicant_name, "village": names.get(case.village_id, ""),
+                       "township": names.get(case.township_id or "", ""),
+                       "county": names.get(case.county_id or "", "")}
         manifest = case_file.manifest(summary, papers, exported_by=who.office_name,
                                       exported_at=self.clock.now())
-        index = render_index(summary, manifest["entries"], issuer=who.office_name, issued_on=today)
+        index = render_index(summary, manifest["papers"], issuer=who.office_name, issued_on=today,
+                             issuer_id=who.office_id, renderer=self.renderer)
         unsealed = case_file.assemble(index, papers, manifest)
         sealed = self.sealing.seal(unsealed, who.office_id, actor=who.actor, day=today)
         sha = self.blobs.put(sealed.pdf)
@@ -101,7 +105,7 @@ class CaseFiles:
                          detail=sealed.use_entry)
             audit.append(session, actor=who.actor, action="case_file.export", office_id=who.office_id,
                          detail={"case": case_id, "sha256": sha, "papers": len(papers)})
-        filename = f"{summary['applicant']}-{summary['kind_label']}案卷-{case_id[:8]}.pdf"
+        filename = f"{summary['applicant_name']}-{summary['kind_label']}案卷-{case_id[:8]}.pdf"
         return CaseFileOut(filename, sealed.pdf, manifest)
 
 

@@ -175,7 +175,7 @@ class Services:
 
         catalogue = self.documents.catalogue
         return CaseFiles(db=self.db, blobs=self.blobs, sealing=self.sealing, clock=self.clock,
-                         titles=lambda family: catalogue.family(family).title)
+                         titles=lambda family: catalogue.family(family).title, renderer=self.documents.renderer)
 
     @cached_property
     def scans(self) -> ScanService:

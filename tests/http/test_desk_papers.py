@@ -77,4 +77,4 @@ def test_township_issues_a_home_visit_record_and_downloads_the_case_file(served:
             browser.close()
     contents = case_file.read(saved.read_bytes())
     assert contents is not None
-    assert any("入户调查表" in e["title"] for e in contents.manifest["entries"])
+    assert any("入户调查表" in e["title"] for e in contents.manifest["papers"])

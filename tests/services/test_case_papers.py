@@ -206,11 +206,11 @@ def test_relief_papers(world: World, s: Staff) -> None:
 def test_the_case_file_holds_every_sealed_paper_and_verifies(world: World, s: Staff, whole_case: dict[str, Any],
                                                              tmp_path: Any) -> None:
     out = world.services.case_files.export(s.county, whole_case["case_id"])
-    names = [e["name"] for e in out.manifest["entries"]]
+    names = [e["name"] for e in out.manifest["papers"]]
     assert len(names) >= 9, names  # application, 公示, 7 papers
     assert any("审核确认决定书" in n for n in names) and any("公示" in n for n in names)
     report = world.services.verification.verify_case_file(out.pdf)
-    assert report.ok, report
+    assert report.verdict.value == "passed", report.summary()
     path = tmp_path / out.filename
     path.write_bytes(out.pdf)
     listed = subprocess.run(["pdfdetach", "-list", str(path)], capture_output=True, text=True, check=True).stdout
@@ -221,14 +221,15 @@ def test_the_case_file_holds_every_sealed_paper_and_verifies(world: World, s: St
     papers = [case_file.Paper(name=e["name"], title=e["title"], media_type=e["media_type"],
                               issued_on=dt.date.fromisoformat(e["issued_on"]) if e.get("issued_on") else None,
                               data=contents.attachments[e["name"]] + (b"%" if i == 1 else b""))
-              for i, e in enumerate(out.manifest["entries"])]
+              for i, e in enumerate(out.manifest["papers"])]
     forged = case_file.assemble(_bare_index(), papers, contents.manifest)
     checked = case_file.check(forged, world.services.checks.verify)
-    assert not checked.ok and names[1] in repr(checked)
+    assert checked.verdict.value == "failed" and "CASE_FILE_CHANGED" in checked.codes
+    assert names[1] in checked.summary() + repr(checked.to_dict())
 
 
 def _bare_index() -> bytes:
     from templates.case_file_index import render_index
 
-    return render_index({"case_id": "x", "kind": "dibao", "kind_label": "最低生活保障", "applicant": "x",
-                         "village": "x"}, [], issuer="曲阳县民政局", issued_on=DAY0)
+    return render_index({"number": "x", "kind": "dibao", "applicant_name": "x", "village": "x"}, [],
+                        issuer="曲阳县民政局", issued_on=DAY0)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from starlette.datastructures import UploadFile as AnyUpload
 
 from api.http.deps import CurrentUser, ServicesDep, run_blocking
+from api.http.downloads import disposition
 from api.http.schemas import Public
-from api.services.scans import MAX_LABEL, MEDIA_TYPES, ScanView
+from api.services.scans import MAX_LABEL, ScanView
 from signer.errors import UploadTooLargeError
 
 router = APIRouter(prefix="/api", tags=["scans"])
@@ -44,9 +44,8 @@ async def read_scan_upload(file: AnyUpload, limit: int) -> bytes:
 
 
 def content_disposition(view: ScanView) -> str:
-    """``inline`` with an ASCII fallback name and the Chinese name RFC 5987-encoded (``filename*``)."""
-    fallback = f"scan-{view.id[:8]}{MEDIA_TYPES[view.media_type]}"
-    return f"inline; filename=\"{fallback}\"; filename*=UTF-8''{quote(view.filename, safe='')}"
+    """``inline``, named as uploaded (the Chinese name RFC 5987-encoded, with an ASCII fallback)."""
+    return disposition(view.filename, inline=True)
 
 
 @router.post("/cases/{case_id}/scans", status_code=201)
