@@ -188,7 +188,7 @@ def _dibao_case(desk: _Desk, settings: Settings, out: Path, net: Path, data: dic
             echo(f"  村经办人 报送乡镇：{doc['status_label']}")
         elif stage == "received":
             _issue_papers(case, [(township, "dibao_acceptance_notice", {"contact_phone": OBJECTION_CONTACT["phone"]}),
-                                 (village, "dibao_authorisation", {}),
+                                 (township, "dibao_authorisation", {}),
                                  (township, "dibao_investigation", _investigation(today))], echo)
             pdf = township.get(f"/api/documents/{did}/pdf").content
             report = _ok(township.post("/api/verify", files={"file": ("f.pdf", pdf, "application/pdf")}))

@@ -13,9 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from templates.case_file_index import render_index
-from templates.render_pdf import PdfRenderer
-
 from api.services.cases import KIND_LABELS
 from api.services.identity import Principal
 from api.services.public_links import Clock
@@ -29,6 +26,8 @@ from api.storage.engine import Database, Session
 from api.storage.models import CaseRow, DocumentRow
 from signer import case_file
 from signer.errors import NotFoundError
+from templates.case_file_index import render_index
+from templates.render_pdf import PdfRenderer
 
 
 @dataclass(frozen=True)

@@ -37,8 +37,6 @@ from templates.household import age_on, birth_date
 
 #: stages at which the township handles a file it has received and not yet reported
 _AT_TOWNSHIP = frozenset({CaseStage.RECEIVED, CaseStage.PRELIMINARY, CaseStage.NOTICE, CaseStage.OBJECTION})
-_BEFORE_DECISION = frozenset({CaseStage.FILED, CaseStage.SEALED, CaseStage.RECEIVED, CaseStage.PRELIMINARY,
-                              CaseStage.NOTICE, CaseStage.OBJECTION, CaseStage.REPORTED})
 _APPROVED = frozenset({CaseStage.APPROVED, CaseStage.ANNOUNCED})
 
 
@@ -226,7 +224,10 @@ PAPERS: dict[str, PaperRule] = {r.family: r for r in (
     PaperRule("dibao_acceptance_notice", _AT_TOWNSHIP, "乡镇受理后", ("contact_phone",), "民受", _acceptance),
     PaperRule("dibao_missing_papers", frozenset({CaseStage.RECEIVED}), "乡镇收到申请、初审之前",
               ("missing", "submit_to", "contact_phone"), "民告", _missing),
-    PaperRule("dibao_authorisation", _BEFORE_DECISION, "审核确认之前", ("authorised",), "", _authorisation),
+    # the township keeps it (the village helps the household sign it): electronic seals of 公示, letters and
+    # records are the township's or the county's (signer/route.py)
+    PaperRule("dibao_authorisation", _AT_TOWNSHIP | {CaseStage.REPORTED}, "乡镇受理后、审核确认之前", (),
+              "", _authorisation),
     PaperRule("dibao_investigation", _AT_TOWNSHIP, "乡镇受理后、报县之前",
               ("visited_on", "findings", "conclusion", "investigators"), "", _investigation),
     PaperRule("dibao_review_record", frozenset({CaseStage.OBJECTION, CaseStage.NOTICE, CaseStage.REPORTED}),

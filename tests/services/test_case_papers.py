@@ -61,7 +61,7 @@ def issue(world: World, who: Any, case_id: str, family: str, data: dict[str, Any
     view = world.services.papers.issue(who, case_id, family, data or {})
     assert view.status == "issued", view
     report = world.services.checks.verify(world.services.workflow.pdf(who, view.id)[1])
-    assert report.verdict.value == "passed", report.summary()
+    assert report.verdict.value == "PASSED", report.summary()
     return view
 
 
@@ -77,7 +77,7 @@ def whole_case(world: World, s: Staff) -> dict[str, Any]:
                               {"missing": ["户口簿复印件", "残疾人证复印件"], "contact_phone": "0312-4211234"})
     issued["acceptance"] = issue(world, s.township, case_id, "dibao_acceptance_notice",
                                  {"contact_phone": "0312-4211234"})
-    issued["authorisation"] = issue(world, s.village, case_id, "dibao_authorisation")
+    issued["authorisation"] = issue(world, s.township, case_id, "dibao_authorisation")
     issued["investigation"] = issue(world, s.township, case_id, "dibao_investigation", INVESTIGATION)
     assert flow.accept(s.township, doc).status == "accepted"
     [notice] = posted_by(world, s, [doc])
@@ -117,7 +117,7 @@ def test_papers_take_every_figure_from_the_case(world: World, s: Staff, whole_ca
 def test_letters_resolve_publicly_with_the_holders_name_only(world: World, whole_case: dict[str, Any]) -> None:
     for key in ("decision", "card", "status"):
         view = world.services.publication.public_view(whole_case["issued"][key].public_id)
-        assert view.status == "有效" and view.verdict == "passed", (key, view)
+        assert view.status == "有效" and view.verdict == "PASSED", (key, view)
         assert view.holder and view.holder in whole_case["issued"][key].data.get("applicant", {}).get("name", "") + \
             whole_case["issued"][key].data.get("holder", {}).get("name", "")
         shown = repr(view.to_dict())
@@ -210,7 +210,7 @@ def test_the_case_file_holds_every_sealed_paper_and_verifies(world: World, s: St
     assert len(names) >= 9, names  # application, 公示, 7 papers
     assert any("审核确认决定书" in n for n in names) and any("公示" in n for n in names)
     report = world.services.verification.verify_case_file(out.pdf)
-    assert report.verdict.value == "passed", report.summary()
+    assert report.verdict.value == "PASSED", report.summary()
     path = tmp_path / out.filename
     path.write_bytes(out.pdf)
     listed = subprocess.run(["pdfdetach", "-list", str(path)], capture_output=True, text=True, check=True).stdout
@@ -224,7 +224,7 @@ def test_the_case_file_holds_every_sealed_paper_and_verifies(world: World, s: St
               for i, e in enumerate(out.manifest["papers"])]
     forged = case_file.assemble(_bare_index(), papers, contents.manifest)
     checked = case_file.check(forged, world.services.checks.verify)
-    assert checked.verdict.value == "failed" and "CASE_FILE_CHANGED" in checked.codes
+    assert checked.verdict.value == "FAILED" and "CASE_FILE_CHANGED" in checked.codes
     assert names[1] in checked.summary() + repr(checked.to_dict())
 
 
