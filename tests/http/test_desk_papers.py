@@ -49,7 +49,7 @@ def test_township_issues_a_home_visit_record_and_downloads_the_case_file(served:
             sign_in(page, base, *served.password(TOWNSHIP, Role.REVIEWER))
             page.goto(f"{base}/desk/cases/{case_id}")
             assert page.locator("#papers-list").is_visible()
-            page.click("#open-dibao_investigation")
+            page.click("#summary-dibao_investigation")
             form = "#paper-form-dibao_investigation"
             page.fill(f"{form} [name='visited_on']", DAY0.isoformat())
             for key, text in (("housing", "自建平房一处"), ("income", "月收入320元"), ("property", "无车辆"),
