@@ -334,9 +334,10 @@ def _verify_case_file(c: Services, pdf: bytes, *, roots: list[Path], expected: l
             typer.echo(f"案卷印章：{report.outer.summary()}")
         for number, paper in enumerate(report.papers, start=1):
             detail = "；".join(f.message for f in paper.findings)
-            seals = paper.report.summary() if paper.report is not None and not paper.findings else ""
+            signatures = paper.report.signatures if paper.report is not None and not paper.findings else ()
+            offices = "、".join(s.office_name or "未知单位" for s in signatures)
             typer.echo(f"  {number}. {paper.title}（{paper.name}）：{paper.label}"
-                       + (f"。{detail}" if detail else (f"。{seals}" if seals and paper.label == "通过" else "")))
+                       + (f"。{detail}" if detail else (f"（{len(signatures)} 个签章：{offices}）" if offices else "")))
         for finding in report.findings:
             if finding.code == "CASE_FILE_UNLISTED" or finding.field is None:
                 typer.echo(f"  - [{finding.code}] {finding.message}")
