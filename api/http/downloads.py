@@ -9,9 +9,14 @@ from collections.abc import Sequence
 from urllib.parse import quote
 
 
-def disposition(filename: str, *, inline: bool = False) -> str:
-    """``attachment; filename="…"; filename*=UTF-8''…`` — the fallback keeps only safe ASCII characters."""
-    fallback = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "_" for ch in filename) or "file"
+def disposition(filename: str, *, inline: bool = False, fallback: str | None = None) -> str:
+    """``attachment; filename="…"; filename*=UTF-8''…``.
+
+    The ASCII fallback (for clients without RFC 5987) is ``fallback`` when the caller has a readable one, else the
+    name with every unsafe character replaced.
+    """
+    fallback = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "_"
+                       for ch in (fallback or filename)) or "file"
     kind = "inline" if inline else "attachment"
     return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 

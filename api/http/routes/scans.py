@@ -45,7 +45,8 @@ async def read_scan_upload(file: AnyUpload, limit: int) -> bytes:
 
 def content_disposition(view: ScanView) -> str:
     """``inline``, named as uploaded (the Chinese name RFC 5987-encoded, with an ASCII fallback)."""
-    return disposition(view.filename, inline=True)
+    suffix = "." + view.filename.rsplit(".", 1)[-1] if "." in view.filename else ""
+    return disposition(view.filename, inline=True, fallback=f"scan-{view.id[:8]}{suffix}")
 
 
 @router.post("/cases/{case_id}/scans", status_code=201)
