@@ -8,6 +8,7 @@ HTTP_STATUS: dict[ErrorCategory, int] = {
     ErrorCategory.INVALID: 422,
     ErrorCategory.UNAUTHENTICATED: 401,
     ErrorCategory.TOO_LARGE: 413,
+    ErrorCategory.TOO_MANY: 429,
     ErrorCategory.NOT_FOUND: 404,
     ErrorCategory.FORBIDDEN: 403,
     ErrorCategory.CONFLICT: 409,
@@ -27,11 +28,18 @@ EXIT_CODE: dict[ErrorCategory, int] = {
     ErrorCategory.INDETERMINATE: 9,
     ErrorCategory.UNAUTHENTICATED: 10,
     ErrorCategory.TOO_LARGE: 11,
+    ErrorCategory.TOO_MANY: 12,
 }
 
 
 def http_status(error: MinSealError) -> int:
     return HTTP_STATUS[error.category]
+
+
+def http_headers(error: MinSealError) -> dict[str, str]:
+    """Headers an error's answer carries: ``Retry-After`` when the caller is told to wait."""
+    retry_after = getattr(error, "retry_after", None)
+    return {"Retry-After": str(retry_after)} if retry_after else {}
 
 
 def exit_code(error: MinSealError) -> int:

@@ -6,11 +6,12 @@ Built only by composition roots (the CLI's ``main``, the app factory); nothing r
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from signer.decision import NATIONAL_NOTICE_DAYS
@@ -120,6 +121,30 @@ class Settings(BaseSettings):
     public_upload_rate_limit: str = "10/minute"
     #: largest file a member of the public may upload to compare
     public_max_upload_bytes: int = 10 * 2**20
+
+    # -- the front door: sign-in throttle, proxies, connections (docs/operations.md) ----------------------------
+    #: failed sign-ins that lock an account (the right password too) until the window passes or an admin unlocks
+    signin_max_failures: int = Field(default=5, ge=1)
+    #: failed sign-ins from one client address (any accounts) before the address must wait
+    signin_address_failures: int = Field(default=20, ge=1)
+    #: the window both counts run over, and how long a lockout lasts
+    signin_window_minutes: int = Field(default=15, ge=1)
+    #: reverse proxies whose X-Forwarded-For is believed (addresses or networks, e.g. ["10.0.0.5", "10.1.0.0/24"]);
+    #: empty = none: the client address is the peer's, and X-Forwarded-For is ignored
+    trusted_proxies: list[str] = []
+    #: `minseal serve`: open connections before new ones are refused (uvicorn limit_concurrency), keep-alive seconds
+    max_connections: int = Field(default=200, ge=1)
+    keep_alive_s: int = Field(default=5, ge=1)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"MINSEAL_TRUSTED_PROXIES：「{entry}」不是 IP 地址或网段") from None
+        return value
 
     @property
     def blobs_dir(self) -> Path:

@@ -45,6 +45,7 @@ class ErrorCategory(StrEnum):
     INVALID = "invalid"          # the caller's input is wrong
     UNAUTHENTICATED = "unauthenticated"  # no (valid) sign-in
     TOO_LARGE = "too_large"      # an upload over the configured limits
+    TOO_MANY = "too_many"        # too many requests or failed sign-ins: wait (or, for a locked account, ask an admin)
     NOT_FOUND = "not_found"
     FORBIDDEN = "forbidden"
     CONFLICT = "conflict"
@@ -243,6 +244,22 @@ class UploadTooLargeError(MinSealError):
     code = "UPLOAD_TOO_LARGE"
     category = ErrorCategory.TOO_LARGE
     default_message = "上传的文件超过大小或页数限制"
+
+
+class ThrottledError(MinSealError):
+    """Too many requests from one address, or too many failed sign-ins for one account; ``retry_after`` seconds
+    until the window passes (an admin may lift an account's lockout sooner)."""
+
+    code = "THROTTLED"
+    category = ErrorCategory.TOO_MANY
+    default_message = "请求过于频繁，请稍后再试"
+
+    def __init__(self, message: str | None = None, *, code: str | None = None, retry_after: int = 60) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = max(1, int(retry_after))
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "retry_after": self.retry_after}
 
 
 class BlobMissingError(MinSealError):

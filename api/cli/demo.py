@@ -101,4 +101,6 @@ def serve_desk(settings: Settings, echo: Callable[[str], None], *, port: int = 8
                        "MINSEAL_KEYS_DIR": str(settings.keys_dir.resolve()),
                        "MINSEAL_PUBLIC_BASE_URL": settings.public_base_url})
     echo(f"  扫码核验地址：{settings.public_base_url}/v/…（out/ 中的公示与证明）")
-    uvicorn.run("api.http.app:app_from_env", factory=True, host="127.0.0.1", port=port, log_level="warning")
+    from api.cli.server import server_options
+
+    uvicorn.run("api.http.app:app_from_env", factory=True, host="127.0.0.1", port=port, **server_options(settings))

@@ -38,9 +38,11 @@ def register(app: typer.Typer, services_of: Callable[[typer.Context], Services])
         """启动 HTTP 服务（接口文档见 /docs）。"""
         import uvicorn
 
-        services(ctx)  # migrate and import the registry once, before workers start
+        from api.cli.server import server_options
+
+        built = services(ctx)  # migrate and import the registry once, before workers start
         uvicorn.run("api.http.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-                    log_level="warning")
+                    **server_options(built.settings))
 
     @users_app.command("add")
     def users_add(ctx: typer.Context, username: str, office: Annotated[str, typer.Option("--office")],

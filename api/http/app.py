@@ -14,8 +14,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from api.errors import http_status
-from api.http import desk
+from api.errors import http_headers, http_status
+from api.http import api_docs, desk
+from api.http.headers import SecurityHeaders
 from api.http.pki import pki_router
 from api.http.routes import admin, auth, cases, documents, notices, public, scans, verify
 from api.http.routes.batches import router as batches_router
@@ -33,7 +34,10 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         yield
         services.close()
 
-    app = FastAPI(title="MinSeal", description="基层民政文书与电子签章服务", lifespan=lifespan)
+    app = FastAPI(title="MinSeal", description="基层民政文书与电子签章服务", lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
+    api_docs.install(app)
+    app.add_middleware(SecurityHeaders, https=settings.secure_cookies)
     app.state.services = services
     app.state.limiter = anyio.CapacityLimiter(max(1, settings.worker_threads))
     for router in (auth.router, documents.router, cases.router, scans.router, verify.router, admin.router,
@@ -51,7 +55,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
 
     @app.exception_handler(MinSealError)
     async def domain_error(request: Request, error: MinSealError) -> JSONResponse:
-        return JSONResponse(error.to_dict(), status_code=http_status(error))
+        return JSONResponse(error.to_dict(), status_code=http_status(error), headers=http_headers(error))
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from api.services.scans import ScanService
     from api.services.seal_admin import OfficeAdmin
     from api.services.sealing import SealingService
+    from api.services.sign_in import SignInGuard
+    from api.services.throttle import Throttle
     from api.services.verification import VerificationService
     from api.services.workflow import Workflow
     from api.storage.blobs import DirectoryBlobStore
@@ -188,7 +190,24 @@ class Services:
     def office_admin(self) -> OfficeAdmin:
         from api.services.seal_admin import OfficeAdmin
 
-        return OfficeAdmin(self.db, self.authority, self.identity)
+        return OfficeAdmin(self.db, self.authority, self.identity, self.sign_in)
+
+    @cached_property
+    def throttle(self) -> Throttle:
+        """Request counters in the database, shared by every worker (public pages, sign-in)."""
+        from api.services.throttle import Throttle
+
+        return Throttle(self.db)
+
+    @cached_property
+    def sign_in(self) -> SignInGuard:
+        """Sign-in with the lockout against guessing (MINSEAL_SIGNIN_*)."""
+        from api.services.sign_in import SignInGuard, SignInLimits
+
+        s = self.settings
+        limits = SignInLimits(account_failures=s.signin_max_failures, address_failures=s.signin_address_failures,
+                              window_s=s.signin_window_minutes * 60)
+        return SignInGuard(self.db, self.identity, self.throttle, limits)
 
     @cached_property
     def batches(self) -> BatchService:

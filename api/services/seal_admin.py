@@ -10,14 +10,16 @@ from api.services.access import Action, manages, role_may
 from api.services.authority import CertRecord, SealAuthority, SealStatus
 from api.services.documents import seal_font
 from api.services.identity import IdentityService, Principal
+from api.services.sign_in import SignInGuard
 from api.storage import audit, repositories
 from api.storage.engine import Database
 from signer.errors import ForbiddenError
 
 
 class OfficeAdmin:
-    def __init__(self, db: Database, authority: SealAuthority, identity: IdentityService) -> None:
-        self.db, self.authority, self.identity = db, authority, identity
+    def __init__(self, db: Database, authority: SealAuthority, identity: IdentityService,
+                 sign_in: SignInGuard) -> None:
+        self.db, self.authority, self.identity, self.sign_in = db, authority, identity, sign_in
 
     def scope(self, who: Principal) -> set[str]:
         """The offices this admin manages; anyone else is refused (and the refusal is logged)."""
@@ -49,6 +51,18 @@ class OfficeAdmin:
         self._managed(who, office)
         with self.db.session() as session:
             self.identity.reset_password(session, username, password, actor=who.actor)
+
+    def unlock(self, who: Principal, username: str) -> None:
+        """Lift a sign-in lockout of a user this admin manages (audited)."""
+        with self.db.session() as session:
+            office = self.identity.user(session, username).office_id
+        self._managed(who, office)
+        self.sign_in.unlock(username, actor=who.actor)
+
+    def locked(self, who: Principal, usernames: list[str]) -> set[str]:
+        """Which of these users are locked out now."""
+        self.scope(who)
+        return self.sign_in.locked(usernames)
 
     # -- seals ----------------------------------------------------------------------------------------------
     def seals(self, who: Principal) -> list[SealStatus]:

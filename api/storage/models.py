@@ -355,3 +355,18 @@ class ScanRow(Base):
     office_id: Mapped[str] = mapped_column(ForeignKey("offices.id"))
     uploaded_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ThrottleRow(Base):
+    """One counter of the request throttle (failed sign-ins per account and per address, public page hits per
+    address), shared by every worker process through the database. A counter's window opens at its first hit and
+    the count starts again once the window has passed."""
+
+    __tablename__ = "throttle_counts"
+    #: what is counted: signin-account, signin-address, public-page, public-upload
+    scope: Mapped[str] = mapped_column(String(20), primary_key=True)
+    #: whom: a user name (lower case) or a client address
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    #: the window's start, seconds since the epoch (a float compares the same way on SQLite and PostgreSQL)
+    started_at: Mapped[float] = mapped_column(Float)
+    hits: Mapped[int] = mapped_column(Integer)

@@ -34,6 +34,7 @@ CODES = {
     "ConflictError": "CONFLICT",
     "UserError": "USER_INVALID",
     "UploadTooLargeError": "UPLOAD_TOO_LARGE",
+    "ThrottledError": "THROTTLED",
     "BlobMissingError": "BLOB_MISSING",
     "VerificationRefusedError": "VERIFICATION_FAILED",
 }

@@ -12,6 +12,7 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from api.cli.server import server_options
 from api.http.app import create_app
 from api.settings import Settings
 
@@ -39,8 +40,8 @@ def wait_until_ready(url: str, *, timeout: float) -> None:
 def serve(settings: Settings, port: int, *, app: FastAPI | None = None, ready: str = "/pki/root.crt",
           lifespan: str = "off") -> Iterator[str]:
     """``app`` (default: the app for ``settings``) on 127.0.0.1:``port`` in a thread, once ``ready`` answers 200."""
-    config = uvicorn.Config(app or create_app(settings), host="127.0.0.1", port=port, log_level="warning",
-                            lifespan=lifespan)
+    config = uvicorn.Config(app or create_app(settings), host="127.0.0.1", port=port, lifespan=lifespan,
+                            **server_options(settings))
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

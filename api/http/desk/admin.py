@@ -21,6 +21,7 @@ from signer.errors import ForbiddenError, MinSealError
 
 router = APIRouter()
 DONE = {"added": "已添加用户。", "disabled": "已停用。", "enabled": "已启用。", "password": "已重设密码。",
+        "unlocked": "已解除登录锁定。",
         "issue": "已签发印章证书。", "renew": "已更换印章证书。", "revoke": "已吊销印章证书。"}
 
 
@@ -38,6 +39,9 @@ async def _users_page(desk: Desk, *, done: str | None = None, error: str | None 
             users = [{"username": u.username, "display_name": u.display_name, "office_id": u.office_id,
                       "role": Role(u.role).label, "disabled": u.disabled}
                      for u in desk.services.identity.users(session, scope)]
+        locked = admin.locked(desk.user, [str(u["username"]) for u in users])
+        for u in users:
+            u["locked"] = u["username"] in locked
         return {"users": users, "offices": sorted(scope)}
 
     return page(desk, "users.html.j2", status=status, **await desk.call(work), done=DONE.get(done or ""),
@@ -79,6 +83,9 @@ async def change_user(username: str, what: str, desk: DeskUser) -> HTMLResponse 
         if what in ("disable", "enable"):
             await desk.call(admin.set_disabled, desk.user, username, what == "disable")
             done = f"{what}d"
+        elif what == "unlock":
+            await desk.call(admin.unlock, desk.user, username)
+            done = "unlocked"
         elif what == "password":
             await desk.call(admin.reset_password, desk.user, username, field(form, "password", 200))
             done = "password"

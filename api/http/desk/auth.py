@@ -6,9 +6,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from api.http.client import client_address
 from api.http.deps import SESSION_COOKIE, ServicesDep, run_blocking
 from api.http.desk.common import DeskUser, field, page, see_other
-from signer.errors import NotSignedInError
+from signer.errors import NotSignedInError, ThrottledError
 
 router = APIRouter()
 
@@ -29,16 +30,15 @@ async def login(request: Request, services: ServicesDep) -> HTMLResponse | Redir
     username, password = field(form, "username", 64), field(form, "password", 200)
     target = _safe_next(field(form, "next", 300))
 
-    def work() -> str:
-        with services.db.session() as session:
-            principal = services.identity.authenticate(session, username, password)
-            token, _csrf = services.identity.open_session(session, principal)
-            return token
-
+    address = client_address(request, services.settings.trusted_proxies)
     try:
-        token = await run_blocking(request, work)
+        token = (await run_blocking(request, services.sign_in.sign_in, username, password, address)).token
     except NotSignedInError as error:  # the password is never sent back to the page
         return page(None, "login.html.j2", status=401, next=target, error=error.message, username=username)
+    except ThrottledError as error:
+        refused = page(None, "login.html.j2", status=429, next=target, error=error.message, username=username)
+        refused.headers["Retry-After"] = str(error.retry_after)
+        return refused
     response = see_other(target)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict",
                         secure=services.settings.secure_cookies, max_age=services.settings.session_minutes * 60)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api.http.deps import CurrentUser, ServicesDep, run_blocking
-from api.http.schemas import AuditEntryPublic, NewUserPublic, UserCreate, UserPublic
+from api.http.schemas import AuditEntryPublic, NewUserPublic, StatusPublic, UserCreate, UserPublic
 from api.services.access import Action, admin_scope
 from api.services.audit_log import AuditLog
 from signer.errors import ForbiddenError
@@ -40,6 +40,13 @@ async def add_user(body: UserCreate, request: Request, services: ServicesDep, us
                                              display_name=body.display_name, actor=user.actor)
             return NewUserPublic.model_validate(row)
     return await run_blocking(request, work)
+
+
+@router.post("/users/{username}/unlock")
+async def unlock_user(username: str, request: Request, services: ServicesDep, user: CurrentUser) -> StatusPublic:
+    """Lift a sign-in lockout (an admin of the user's office or above; audited as ``user.unlock``)."""
+    await run_blocking(request, services.office_admin.unlock, user, username)
+    return StatusPublic(status="ok")
 
 
 @router.get("/audit", response_model=list[AuditEntryPublic])

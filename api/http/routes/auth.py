@@ -4,25 +4,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from api.http.client import client_address
 from api.http.deps import SESSION_COOKIE, CurrentUser, ServicesDep, run_blocking
 from api.http.schemas import Login, LoginPublic, MePublic, StatusPublic, TokenCreate, TokenPublic
-from api.services.identity import Principal
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
 @router.post("/login")
 async def login(body: Login, request: Request, response: Response, services: ServicesDep) -> LoginPublic:
-    def work() -> tuple[Principal, str, str]:
-        with services.db.session() as session:
-            principal = services.identity.authenticate(session, body.username, body.password)
-            token, csrf = services.identity.open_session(session, principal)
-            return principal, token, csrf
-
-    principal, token, csrf = await run_blocking(request, work)
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict",
+    """Five wrong passwords for one account (MINSEAL_SIGNIN_MAX_FAILURES) lock it for the window — the right one
+    too — until an admin unlocks it: 429 ``ACCOUNT_LOCKED``; too many failures from one address: 429
+    ``SIGNIN_THROTTLED``."""
+    address = client_address(request, services.settings.trusted_proxies)
+    signed = await run_blocking(request, services.sign_in.sign_in, body.username, body.password, address)
+    response.set_cookie(SESSION_COOKIE, signed.token, httponly=True, samesite="strict",
                         secure=services.settings.secure_cookies, max_age=services.settings.session_minutes * 60)
-    return LoginPublic(user=MePublic.of(principal), csrf_token=csrf)
+    return LoginPublic(user=MePublic.of(signed.principal), csrf_token=signed.csrf)
 
 
 @router.post("/logout")

@@ -1,4 +1,5 @@
-"""The public verification pages a QR code opens: no sign-in, rate-limited per client address, cacheable.
+"""The public verification pages a QR code opens: no sign-in, rate-limited per client address (counted in the
+database, so every worker shares one count), cacheable.
 
 ``/v/{public_id}`` (HTML, phone-first) and its JSON twin ``/api/public/{public_id}``; ``/V/{token}`` is what the
 QR code carries (upper case keeps the QR in its alphanumeric mode); ``/v/{public_id}/pdf`` serves a notice's sealed
@@ -10,17 +11,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from api.errors import http_status
+from api.http.client import client_address
 from api.http.deps import ServicesDep, read_pdf_upload, run_blocking
 from api.http.pages import environment, render
 from api.http.schemas import ComparePublic, PublicPagePublic
 from api.services.publication import CompareResult, PublicView
-from signer.errors import InputFileError, MinSealError, NotFoundError, UploadTooLargeError
+from api.services.throttle import Rate
+from signer.errors import InputFileError, MinSealError, NotFoundError, ThrottledError, UploadTooLargeError
 from signer.public_token import read_claims
 from templates.formats import cn_date_text
 
@@ -40,32 +40,18 @@ SECURITY_HEADERS = {
 environment().filters["cn_date"] = cn_date_text
 
 
-class PublicLimiter:
-    """Per client address, in this process's memory (each worker counts on its own)."""
-
-    def __init__(self, page: str, upload: str) -> None:
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
-        self.page: RateLimitItem = parse(page)
-        self.upload: RateLimitItem = parse(upload)
-
-    def hit(self, item: RateLimitItem, request: Request) -> None:
-        client = request.client.host if request.client else "unknown"
-        if not self._limiter.hit(item, "public", client):
-            raise HTTPException(status_code=429, detail="请求过于频繁，请稍后再试",
-                                headers={"Retry-After": str(item.get_expiry()), **SECURITY_HEADERS})
+async def _hit(request: Request, services: ServicesDep, scope: str, rate: str) -> None:
+    """Count this request against the client address's rate (in the database: all workers share the count)."""
+    address = client_address(request, services.settings.trusted_proxies)
+    try:
+        await run_blocking(request, services.throttle.hit, scope, address, Rate.parse(rate))
+    except ThrottledError as error:
+        raise HTTPException(status_code=429, detail=error.message,
+                            headers={"Retry-After": str(error.retry_after), **SECURITY_HEADERS}) from None
 
 
-def _limiter(request: Request, services: ServicesDep) -> PublicLimiter:
-    limiter: PublicLimiter | None = getattr(request.app.state, "public_limiter", None)
-    if limiter is None:
-        limiter = PublicLimiter(services.settings.public_rate_limit, services.settings.public_upload_rate_limit)
-        request.app.state.public_limiter = limiter
-    return limiter
-
-
-def _hit_page(request: Request, services: ServicesDep) -> None:
-    limiter = _limiter(request, services)
-    limiter.hit(limiter.page, request)
+async def _hit_page(request: Request, services: ServicesDep) -> None:
+    await _hit(request, services, "public-page", services.settings.public_rate_limit)
 
 
 def _tone(view: PublicView) -> str:
@@ -95,7 +81,7 @@ async def _view(request: Request, services: ServicesDep, public_id: str, token: 
 
 @router.get("/v/{public_id}", response_class=HTMLResponse)
 async def page(public_id: str, request: Request, services: ServicesDep, t: str | None = None) -> Response:
-    _hit_page(request, services)
+    await _hit_page(request, services)
     try:
         view = await _view(request, services, public_id, t)
     except NotFoundError:
@@ -106,7 +92,7 @@ async def page(public_id: str, request: Request, services: ServicesDep, t: str |
 @router.get("/V/{token}", response_class=HTMLResponse)
 async def scanned(token: str, request: Request, services: ServicesDep) -> Response:
     """What the QR code opens: the token names the document; the page checks the token's signature too."""
-    _hit_page(request, services)
+    await _hit_page(request, services)
     try:
         public_id = read_claims(token).public_id
         view = await _view(request, services, public_id, token)
@@ -117,7 +103,7 @@ async def scanned(token: str, request: Request, services: ServicesDep) -> Respon
 
 @router.get("/v/{public_id}/pdf")
 async def pdf(public_id: str, request: Request, services: ServicesDep) -> Response:
-    _hit_page(request, services)
+    await _hit_page(request, services)
     try:
         sha, data = await run_blocking(request, services.publication.public_pdf, public_id)
     except NotFoundError:
@@ -144,8 +130,7 @@ def _check_length(request: Request, services: ServicesDep) -> None:
 
 
 async def _compare(request: Request, services: ServicesDep, public_id: str) -> CompareResult:
-    limiter = _limiter(request, services)
-    limiter.hit(limiter.upload, request)
+    await _hit(request, services, "public-upload", services.settings.public_upload_rate_limit)
     _check_length(request, services)
     data = await _read_public_upload(request, services)
     return await run_blocking(request, services.publication.compare, public_id, data)
@@ -165,7 +150,7 @@ async def check_page(public_id: str, request: Request, services: ServicesDep) ->
 
 @router.get("/api/public/{public_id}", response_model=PublicPagePublic)
 async def public_json(public_id: str, request: Request, services: ServicesDep, t: str | None = None) -> Response:
-    _hit_page(request, services)
+    await _hit_page(request, services)
     try:
         view = await _view(request, services, public_id, t)
     except NotFoundError as error:
