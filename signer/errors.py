@@ -32,6 +32,7 @@ __all__ = [
     "SealStateError",
     "SealingError",
     "TemplateDataError",
+    "ThrottledError",
     "UnknownFamilyError",
     "UnknownOfficeError",
     "UploadTooLargeError",

@@ -20,6 +20,7 @@ from api.http.headers import SecurityHeaders
 from api.http.pki import pki_router
 from api.http.routes import admin, auth, cases, documents, notices, public, scans, verify
 from api.http.routes.batches import router as batches_router
+from api.http.upload_gate import BodyTooLarge, UploadGate
 from api.services.container import Services
 from api.settings import Settings
 from signer.errors import MinSealError
@@ -37,6 +38,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app = FastAPI(title="MinSeal", description="基层民政文书与电子签章服务", lifespan=lifespan,
                   docs_url=None, redoc_url=None)
     api_docs.install(app)
+    app.add_middleware(UploadGate)
     app.add_middleware(SecurityHeaders, https=settings.secure_cookies)
     app.state.services = services
     app.state.limiter = anyio.CapacityLimiter(max(1, settings.worker_threads))
@@ -56,6 +58,11 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     @app.exception_handler(MinSealError)
     async def domain_error(request: Request, error: MinSealError) -> JSONResponse:
         return JSONResponse(error.to_dict(), status_code=http_status(error), headers=http_headers(error))
+
+    @app.exception_handler(BodyTooLarge)
+    async def body_too_large(request: Request, error: BodyTooLarge) -> JSONResponse:
+        return JSONResponse({"code": "UPLOAD_TOO_LARGE", "message": error.detail}, status_code=413,
+                            headers={"Connection": "close"})
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, error: RequestValidationError) -> JSONResponse:

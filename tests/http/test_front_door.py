@@ -166,3 +166,62 @@ def test_security_headers_and_docs_without_network(world: World, base: str) -> N
         page.wait_for_selector(".opblock-tag", timeout=30_000)  # the operations are listed
         browser.close()
     assert outside == [] and not [e for e in errors if "Content Security Policy" in e], (outside, errors)
+
+
+def _raw_post(base: str, path: str, headers: dict[str, str], body_chunks: Iterator[bytes] | None = None
+              ) -> tuple[int, int]:
+    """POST over a bare socket: send the head, then body chunks only while no answer has come; (status, body
+    bytes sent before the answer)."""
+    import select as selectmod
+    import socket
+
+    host, port = base.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=30)
+    head = f"POST {path} HTTP/1.1\r\nHost: {host}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    sock.sendall((head + "\r\n").encode())
+    sent = 0
+    try:
+        for chunk in body_chunks or iter(()):
+            if selectmod.select([sock], [], [], 0)[0]:
+                break  # the server has answered
+            try:
+                sock.sendall(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            sent += len(chunk)
+        answer = sock.recv(4096).decode("latin-1")
+    finally:
+        sock.close()
+    return int(answer.split(" ", 2)[1]), sent
+
+
+def test_large_uploads_are_refused_before_they_are_read(world: World, base: str) -> None:
+    boundary = "x" * 16
+    multipart = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    # anonymous, 300 MB declared: 401 from the head alone (nothing of the body is needed)
+    status, _ = _raw_post(base, "/api/verify", {**multipart, "Content-Length": str(300 * 2**20)})
+    assert status == 401
+    # anonymous and chunked (no declared length): still refused before the body is read
+    mb = b"\0" * 2**20
+    status, sent = _raw_post(base, "/api/verify", {**multipart, "Transfer-Encoding": "chunked"},
+                             (b"100000\r\n" + mb + b"\r\n" for _ in range(300)))
+    assert status == 401 and sent < 40 * 2**20, sent
+    clerk = demo_username(VILLAGE, Role.CLERK)
+    r = login(base, clerk, world.passwords[clerk])
+    cookie = f"minseal_session={r.cookies['minseal_session']}"
+    signed = {**multipart, "Cookie": cookie, "X-CSRF-Token": r.json()["csrf_token"]}
+    # signed in, 300 MB declared: 413 before reading
+    status, _ = _raw_post(base, "/api/verify", {**signed, "Content-Length": str(300 * 2**20)})
+    assert status == 413
+    # signed in and chunked: cut off once past the limit, not after 300 MB
+    part = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n"
+            "Content-Type: application/pdf\r\n\r\n").encode()
+    first = part + mb[len(part):]
+    status, sent = _raw_post(base, "/api/verify", {**signed, "Transfer-Encoding": "chunked"},
+                             (b"100000\r\n" + (first if n == 0 else mb) + b"\r\n" for n in range(300)))
+    limit = max(world.settings.max_upload_bytes, world.settings.scan_max_bytes)
+    assert status == 413 and sent < limit + 40 * 2**20, sent
+    # a JSON route takes no 300 MB either
+    status, _ = _raw_post(base, "/api/documents", {"Content-Type": "application/json", "Cookie": cookie,
+                                                   "Content-Length": str(300 * 2**20)})
+    assert status == 413

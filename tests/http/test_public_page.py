@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 import pytest
 
-from api.http.routes.public import PublicLimiter
 from api.services.documents import DocumentService
 from api.services.identity import Role
 from signer.public_token import PublicTokenError, read_claims, verify_token
@@ -249,11 +248,11 @@ def test_no_personal_data_in_any_public_response(posted: Posted, tmp_path: Path)
 
 
 def test_public_endpoints_are_rate_limited(posted: Posted) -> None:
-    from api.http.app import create_app
-
-    app = create_app(posted.world.settings, services=posted.world.services)
-    app.state.public_limiter = PublicLimiter("3/minute", "1/minute")
-    with serve(posted.world.settings, free_port(), app=app, ready="/healthz", lifespan="on") as base, \
+    settings = posted.world.settings.model_copy(
+        update={"public_rate_limit": "3/minute", "public_upload_rate_limit": "1/minute"})
+    with posted.world.services.db.session() as session:  # the module's other tests read pages from here too
+        posted.world.services.throttle.clear(session, "public-page", "127.0.0.1")
+    with serve(settings, free_port(), ready="/healthz", lifespan="on") as base, \
             httpx.Client(base_url=base, timeout=30) as client:
         codes = [client.get(f"/v/{posted.notice['public_id']}").status_code for _ in range(4)]
         assert codes == [200, 200, 200, 429]
