@@ -17,6 +17,7 @@ a bound, and runs of nested arrays/dictionaries are refused unread.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import re
@@ -81,6 +82,40 @@ def prescan(data: bytes) -> list[Finding]:
         if len(decoded) > MAX_STREAM_DECODED or total > MAX_TOTAL_DECODED:
             return [Finding("STREAM_TOO_LARGE", REASONS["STREAM_TOO_LARGE"])]
     return []
+
+
+def _timestamp_token(sig: Any) -> Any:
+    """The seal's signature timestamp token (a CMS ContentInfo), or None."""
+    unsigned = sig.signer_info["unsigned_attrs"]
+    if unsigned.native is None:
+        return None
+    for attribute in unsigned:
+        if attribute["type"].dotted == TIMESTAMP_TOKEN_OID:
+            return attribute["values"][0]
+    return None
+
+
+def timestamp_signer(sig: Any) -> Any:
+    """The certificate that signed the seal's signature timestamp (None: no timestamp)."""
+    token = _timestamp_token(sig)
+    if token is None:
+        return None
+    signed = token["content"]
+    sid = signed["signer_infos"][0]["sid"].chosen
+    for choice in signed["certificates"]:
+        cert = choice.chosen
+        if cert.issuer == sid["issuer"] and cert.serial_number == sid["serial_number"].native:
+            return cert
+    return None
+
+
+def timestamp_gen_time(sig: Any) -> dt.datetime | None:
+    """When the seal's signature timestamp says it was made, read without trusting it (that comes later)."""
+    token = _timestamp_token(sig)
+    if token is None:
+        return None
+    value: dt.datetime = token["content"]["encap_content_info"]["content"].parsed["gen_time"].native
+    return value
 
 
 def _der_length(raw: bytes) -> int | None:
