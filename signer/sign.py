@@ -33,7 +33,7 @@ from pyhanko.stamp.base import BaseStamp, BaseStampStyle
 from pyhanko_certvalidator import ValidationContext
 
 from .errors import MinSealError, NotSealableError, SealingError
-from .integrity import timestamp_gen_time, timestamp_signer
+from .integrity import timestamp_gen_time, timestamp_signer, unaccounted_input
 from .pki import to_asn1
 from .signers import KeySigner, Revocation, Timestamper
 
@@ -267,6 +267,14 @@ class Sealer:
         if doc.sealed:
             raise SealingError("同一份待用印文件只能用印一次", code="ALREADY_USED")
         doc.sealed = True
+        if plan.certify:
+            try:
+                reason = unaccounted_input(doc.reader)
+            except Exception:  # pyHanko raises many kinds for broken files
+                reason = "文件结构无法完整读取"
+            if reason is not None:
+                raise NotSealableError(f"拒绝首次用印：{reason}。首个印章只能盖在本系统生成的文书原件上，"
+                                       "请重新生成文书后再用印", code="INPUT_NOT_CLEAN")
         out = BytesIO()
         try:
             writer = doc.writer_for_signing()

@@ -30,9 +30,11 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from api.cli.main import main
 from api.services.documents import DocumentService
 from signer import pki
+from signer.errors import NotSealableError
 from signer.report import Verdict, VerificationReport
 from signer.signers import http_timestamper
 from tests.signer.test_verify import COUNTY, TOWNSHIP, VILLAGE, World
+from tests.signer.test_verify import update as update_pdf
 from tests.support.forgery import copy_certificate, sign, signer_for
 from tests.support.servers import free_port, serve
 from tests.support.waiting import past_the_second
@@ -196,3 +198,34 @@ def test_tsa_endpoint_needs_the_office_token_and_is_rate_limited(world: World) -
         statuses = [httpx.post(f"{base}/pki/tsa", content=request,
                                headers={"Authorization": "Bearer office-token"}).status_code for _ in range(3)]
         assert statuses[-1] == 429 and statuses[0] == 200, statuses
+
+
+# -- 1. validation data that activates planted objects ---------------------------------------------------------------
+
+PLANTED = 5000  # far above what the three seals allocate
+
+
+def _plant(w: IncrementalPdfFileWriter) -> None:
+    """A dangling reference in a small object no later revision rewrites (the document information
+    dictionary): nothing there today, so every tier sees and seals the form."""
+    ref = w.trailer.raw_get("/Info")
+    ref.get_object()["/PieceInfo"] = generic.IndirectObject(PLANTED, 0, w)
+    w.mark_update(ref)
+
+
+def test_first_seal_refuses_a_form_with_planted_references(world: World) -> None:
+    planted_form = update_pdf(world.form, _plant)
+    with pytest.raises(NotSealableError) as refusal:  # MinSeal's first seal refuses an input it cannot account for
+        world.sealing.seal(planted_form, VILLAGE)
+    assert refusal.value.code == "INPUT_NOT_CLEAN"
+
+
+def test_first_seal_refuses_unsigned_updates(world: World) -> None:
+    def retitle(w: IncrementalPdfFileWriter) -> None:
+        ref = w.trailer.raw_get("/Info")
+        ref.get_object()["/Title"] = generic.TextStringObject("另一份申请")
+        w.mark_update(ref)
+
+    with pytest.raises(NotSealableError) as refusal:
+        world.sealing.seal(update_pdf(world.form, retitle), VILLAGE)
+    assert refusal.value.code == "INPUT_NOT_CLEAN" and "增量更新" in refusal.value.message
