@@ -269,25 +269,27 @@ def _planted_objects(reader: PdfFileReader, data: bytes, *, after: int, revision
 
 
 def unaccounted_input(reader: PdfFileReader) -> str | None:
-    """Why a file may not receive a first seal (None: it may): the first seal certifies what the renderer made,
-    so an input with incremental updates, or with a reference to an object that does not exist (which a later
-    update could define), is refused — the verifier could not tell planted content from sealed content."""
+    """Why a file may not receive a first seal (None: it may): the first seal certifies what MinSeal made, so an
+    input where any revision references an object that does not exist then (which a later update could define,
+    see ``_planted_objects``) is refused — the verifier could not tell planted content from sealed content.
+    (Incremental updates as such are MinSeal's own too: a 案卷 adds its papers that way.)"""
     xrefs = reader.xrefs
-    if xrefs.total_revisions != 1:
-        return f"文件有 {xrefs.total_revisions - 1} 个增量更新"
-    defined = {(int(r.idnum), int(r.generation)) for r in xrefs.explicit_refs_in_revision(0)}
-    stack: list[Any] = [reader.trailer_view]
-    stack += [reader.get_object(generic.Reference(*key), revision=0) for key in sorted(defined)]
+    defined: set[tuple[int, int]] = set()
     steps = 0
-    while stack and steps < 50 * MAX_OBJECTS:
-        steps += 1
-        item = stack.pop()
-        if isinstance(item, generic.IndirectObject | generic.Reference):
-            key = _key(item.reference if isinstance(item, generic.IndirectObject) else item)
-            if key not in defined:
-                return f"文件引用了不存在的对象 {_name(key)}"
-            continue
-        stack.extend(_raw_children(item))
+    for revision in range(xrefs.total_revisions):
+        written = {(int(r.idnum), int(r.generation)) for r in xrefs.explicit_refs_in_revision(revision)}
+        defined |= written
+        stack: list[Any] = [reader.get_historical_resolver(revision).trailer_view]
+        stack += [reader.get_object(generic.Reference(*key), revision=revision) for key in sorted(written)]
+        while stack and steps < 50 * MAX_OBJECTS:
+            steps += 1
+            item = stack.pop()
+            if isinstance(item, generic.IndirectObject | generic.Reference):
+                key = _key(item.reference if isinstance(item, generic.IndirectObject) else item)
+                if key not in defined:
+                    return f"文件引用了不存在的对象 {_name(key)}（修订版本 {revision}）"
+                continue
+            stack.extend(_raw_children(item))
     return None
 
 

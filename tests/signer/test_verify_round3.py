@@ -218,14 +218,3 @@ def test_first_seal_refuses_a_form_with_planted_references(world: World) -> None
     with pytest.raises(NotSealableError) as refusal:  # MinSeal's first seal refuses an input it cannot account for
         world.sealing.seal(planted_form, VILLAGE)
     assert refusal.value.code == "INPUT_NOT_CLEAN"
-
-
-def test_first_seal_refuses_unsigned_updates(world: World) -> None:
-    def retitle(w: IncrementalPdfFileWriter) -> None:
-        ref = w.trailer.raw_get("/Info")
-        ref.get_object()["/Title"] = generic.TextStringObject("另一份申请")
-        w.mark_update(ref)
-
-    with pytest.raises(NotSealableError) as refusal:
-        world.sealing.seal(update_pdf(world.form, retitle), VILLAGE)
-    assert refusal.value.code == "INPUT_NOT_CLEAN" and "增量更新" in refusal.value.message
