@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     crl_days: int = 7
     #: RFC 3161 TSA; unset = MinSeal's own TSA, in process (its certificate is under the same root)
     tsa_url: str | None = None
+    #: who may use this installation's ``/pki/tsa``: with a token set, only callers that send it
+    #: (``Authorization: Bearer …``: other installations set the same token with their ``tsa_url``); unset, anyone
+    #: within ``tsa_rate_limit``. Either way a timestamp vouches only for a time, never for an office.
+    tsa_token: SecretStr | None = None
+    #: timestamps per client address on ``/pki/tsa`` (limits' notation), token or not
+    tsa_rate_limit: str = "60/minute"
     #: fetch CRLs/OCSP over HTTP for LTV (the service's own endpoints or a real CA's); else use the local CRL
     fetch_revocation: bool = False
     #: default PAdES level of a seal: B-B, B-T, B-LT, B-LTA

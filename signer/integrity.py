@@ -17,6 +17,7 @@ a bound, and runs of nested arrays/dictionaries are refused unread.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import re
@@ -25,6 +26,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from asn1crypto import cms
+from cryptography import x509
+from cryptography.x509 import ocsp
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.xref import write_xref_table
@@ -81,6 +84,40 @@ def prescan(data: bytes) -> list[Finding]:
         if len(decoded) > MAX_STREAM_DECODED or total > MAX_TOTAL_DECODED:
             return [Finding("STREAM_TOO_LARGE", REASONS["STREAM_TOO_LARGE"])]
     return []
+
+
+def _timestamp_token(sig: Any) -> Any:
+    """The seal's signature timestamp token (a CMS ContentInfo), or None."""
+    unsigned = sig.signer_info["unsigned_attrs"]
+    if unsigned.native is None:
+        return None
+    for attribute in unsigned:
+        if attribute["type"].dotted == TIMESTAMP_TOKEN_OID:
+            return attribute["values"][0]
+    return None
+
+
+def timestamp_signer(sig: Any) -> Any:
+    """The certificate that signed the seal's signature timestamp (None: no timestamp)."""
+    token = _timestamp_token(sig)
+    if token is None:
+        return None
+    signed = token["content"]
+    sid = signed["signer_infos"][0]["sid"].chosen
+    for choice in signed["certificates"]:
+        cert = choice.chosen
+        if cert.issuer == sid["issuer"] and cert.serial_number == sid["serial_number"].native:
+            return cert
+    return None
+
+
+def timestamp_gen_time(sig: Any) -> dt.datetime | None:
+    """When the seal's signature timestamp says it was made, read without trusting it (that comes later)."""
+    token = _timestamp_token(sig)
+    if token is None:
+        return None
+    value: dt.datetime = token["content"]["encap_content_info"]["content"].parsed["gen_time"].native
+    return value
 
 
 def _der_length(raw: bytes) -> int | None:
@@ -193,7 +230,67 @@ def revision_findings(reader: PdfFileReader, data: bytes, *, after: int,
         out += _classify(reader, revision, signing_revisions.get(revision, []))
         if revision > last_signed:
             out += _account_bytes(reader, data, revision, revision_ends)
+    out += _planted_objects(reader, data, after=after, revision_ends=revision_ends)
     return out
+
+
+#: an indirect reference as a parser reads it (whitespace or comments between the tokens); over-matches inside
+#: strings and stream data, which only makes the check stricter
+_REFERENCE = re.compile(rb"(\d{1,10})(?:[\x00\t\n\x0c\r ]|%[^\r\n]*)+\d{1,5}"
+                        rb"(?:[\x00\t\n\x0c\r ]|%[^\r\n]*)+R(?![^\x00\t\n\x0c\r ()<>\[\]{}/%])")
+
+
+def _planted_objects(reader: PdfFileReader, data: bytes, *, after: int, revision_ends: list[int]) -> list[Finding]:
+    """No revision after the first seal may define an object number that an earlier revision already references
+    (a dangling reference then, planted in a small object nobody rewrites, which the new object would activate:
+    another name on the page, JavaScript, an attachment …). Earlier references are read from the raw bytes of
+    the earlier revisions and their decoded object streams — a superset of what any parser reads there."""
+    xrefs = reader.xrefs
+    defined: set[int] = set()
+    referenced: set[int] = set()
+    scanned = 0
+    out: list[Finding] = []
+    for revision in range(xrefs.total_revisions):
+        written = {int(r.idnum) for r in xrefs.explicit_refs_in_revision(revision)}
+        if revision > after:
+            for number in sorted((written - defined) & referenced):
+                out.append(Finding("PLANTED_OBJECT", REASONS["PLANTED_OBJECT"]
+                                   + f"（修订版本 {revision}：对象 {number} 0 R）"))
+                if len(out) > 10:
+                    return out
+        defined |= written
+        end = revision_ends[revision] if revision < len(revision_ends) else len(data)
+        referenced.update(int(m.group(1)) for m in _REFERENCE.finditer(data, scanned, end))
+        scanned = max(scanned, end)
+        for stream_ref in xrefs.object_streams_used_in(revision):
+            stream = reader.get_object(stream_ref, revision=revision)
+            referenced.update(int(m.group(1)) for m in _REFERENCE.finditer(stream.data))
+    return out
+
+
+def unaccounted_input(reader: PdfFileReader) -> str | None:
+    """Why a file may not receive a first seal (None: it may): the first seal certifies what MinSeal made, so an
+    input where any revision references an object that does not exist then (which a later update could define,
+    see ``_planted_objects``) is refused — the verifier could not tell planted content from sealed content.
+    (Incremental updates as such are MinSeal's own too: a 案卷 adds its papers that way.)"""
+    xrefs = reader.xrefs
+    defined: set[tuple[int, int]] = set()
+    steps = 0
+    for revision in range(xrefs.total_revisions):
+        written = {(int(r.idnum), int(r.generation)) for r in xrefs.explicit_refs_in_revision(revision)}
+        defined |= written
+        stack: list[Any] = [reader.get_historical_resolver(revision).trailer_view]
+        stack += [reader.get_object(generic.Reference(*key), revision=revision) for key in sorted(written)]
+        while stack and steps < 50 * MAX_OBJECTS:
+            steps += 1
+            item = stack.pop()
+            if isinstance(item, generic.IndirectObject | generic.Reference):
+                key = _key(item.reference if isinstance(item, generic.IndirectObject) else item)
+                if key not in defined:
+                    return f"文件引用了不存在的对象 {_name(key)}（修订版本 {revision}）"
+                continue
+            stack.extend(_raw_children(item))
+    return None
 
 
 def _classify(reader: PdfFileReader, revision: int, signed_fields: list[str]) -> list[Finding]:
@@ -349,9 +446,15 @@ def _dss_shape(resolver: Any, dss: Any, revision: int, vri_keys: set[str]) -> li
             return [bad]
         if dict.get(dss, "/Type") not in (None, "/DSS"):
             return [bad]
+        members: set[tuple[int, int]] = set()
         for key in ("/Certs", "/CRLs", "/OCSPs"):
             if key in dss and not all(isinstance(v.get_object(), generic.StreamObject) for v in dss[key]):
                 return [bad]
+            for value in dss.get(key, ()) if key in dss else ():
+                if not isinstance(value, generic.IndirectObject) or not _parses_as(key, value.get_object()):
+                    return [Finding("BAD_VALIDATION_DATA", REASONS["BAD_VALIDATION_DATA"]
+                                    + f"（修订版本 {revision}：{key}）")]
+                members.add(_key(value.reference))
         vri = dss.get("/VRI")
         if vri is not None:
             for name, entry in dss["/VRI"].items():
@@ -366,9 +469,49 @@ def _dss_shape(resolver: Any, dss: Any, revision: int, vri_keys: set[str]) -> li
                     if key in entry and not all(isinstance(v.get_object(), generic.StreamObject)
                                                 for v in entry[key]):
                         return [bad]
+                    # a VRI entry points at what the DSS arrays hold (checked there), nothing else
+                    if key in entry and not all(isinstance(v, generic.IndirectObject) and _key(v.reference) in members
+                                                for v in entry[key]):
+                        return [Finding("BAD_VALIDATION_DATA", REASONS["BAD_VALIDATION_DATA"]
+                                        + f"（修订版本 {revision}：VRI {key}）")]
+                if "/TU" in entry and not isinstance(dict.get(entry, "/TU"), generic.TextStringObject
+                                                     | generic.ByteStringObject):
+                    return [Finding("BAD_VALIDATION_DATA", REASONS["BAD_VALIDATION_DATA"]
+                                    + f"（修订版本 {revision}：VRI /TU）")]
+                if "/TS" in entry and not _parses_as("/TS", entry["/TS"]):
+                    return [Finding("BAD_VALIDATION_DATA", REASONS["BAD_VALIDATION_DATA"]
+                                    + f"（修订版本 {revision}：VRI /TS）")]
     except Exception:
         return [bad]
     return []
+
+
+_VALIDATION_STREAM_KEYS = {"/Length", "/Filter", "/DecodeParms"}
+
+
+def _parses_as(key: str, obj: Any) -> bool:
+    """A DSS stream is exactly one DER object of its kind (certificate, CRL, OCSP response, timestamp token) and
+    its dictionary holds only what a stream needs: no /Type, /Subtype or resources that would let it serve as a
+    page's content, an image or an attachment."""
+    if not isinstance(obj, generic.StreamObject) or set(map(str, dict.keys(obj))) - _VALIDATION_STREAM_KEYS:
+        return False
+    try:
+        raw = obj.data
+        if key == "/Certs":
+            x509.load_der_x509_certificate(raw)
+        elif key == "/CRLs":
+            x509.load_der_x509_crl(raw)
+        elif key == "/OCSPs":
+            ocsp.load_der_ocsp_response(raw)
+        else:  # /TS: a timestamp token
+            token = cms.ContentInfo.load(raw, strict=True)
+            if token["content_type"].native != "signed_data" \
+                    or token["content"]["encap_content_info"]["content_type"].native != "tst_info":
+                return False
+            _ = token["content"]["encap_content_info"]["content"].parsed["gen_time"].native
+        return True
+    except Exception:  # every parser raises its own kinds on broken DER
+        return False
 
 
 def _signing_objects(now: Any, before: Any, catalog: Any, signed_fields: list[str],

@@ -261,9 +261,12 @@ def issue_tsa_certificate(
     """The time-stamping authority MinSeal runs itself: timeStamping is its only (critical) extended usage."""
     subject = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
                          x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    return (
+    builder = (
         _end_entity(subject, public_key, ca_cert, ca_key, crl_url=endpoints.crl_url, days=days, now=now or _now(),
                     non_repudiation=False)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
-        .sign(ca_key, hashes.SHA256())
     )
+    if endpoints.ocsp_url:  # validators consult OCSP only for a certificate that names a responder
+        builder = builder.add_extension(x509.AuthorityInformationAccess([x509.AccessDescription(
+            AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(endpoints.ocsp_url))]), critical=False)
+    return builder.sign(ca_key, hashes.SHA256())

@@ -65,6 +65,15 @@ REASONS: dict[str, str] = {
     "SIG_TOO_LARGE": "签名数据过大，拒绝处理",
     "STREAM_TOO_LARGE": "数据流解压后过大，拒绝处理",
     "TOO_DEEP": "对象嵌套过深，拒绝处理",
+    "CERT_PROFILE_ISSUER": "签章证书不是由受信任的根证书直接签发的（中间还有其他证书）",
+    "CERT_PROFILE_CA": "签章证书是 CA 证书（CA:TRUE），不能用于盖章",
+    "CERT_PROFILE_KEY_USAGE": "签章证书的密钥用途不是数字签名",
+    "CERT_PROFILE_EKU": "签章证书的扩展密钥用途不包含电子签章用途",
+    "TIMESTAMP_ACTIVE": "文档时间戳的签名域带有动作（例如脚本或启动程序）",
+    "TIMESTAMP_VISIBLE": "文档时间戳的签名域可见或有外观内容",
+    "TIMESTAMP_IN_ROUTE_BOX": "文档时间戳占用了流转路径的签章栏",
+    "PLANTED_OBJECT": "签章后的更新定义了此前修订版本中已被引用、当时却不存在的对象（预埋对象被激活）",
+    "BAD_VALIDATION_DATA": "长期验证数据中有不是证书、吊销列表、OCSP 响应或时间戳的数据",
 }
 
 

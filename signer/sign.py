@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 from io import BytesIO
@@ -24,11 +26,15 @@ from pyhanko.pdf_utils.layout import BoxConstraints
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter
+from pyhanko.sign.signers import PdfTimeStamper
 from pyhanko.sign.signers.pdf_byterange import DERPlaceholder
+from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.stamp.base import BaseStamp, BaseStampStyle
 from pyhanko_certvalidator import ValidationContext
 
 from .errors import MinSealError, NotSealableError, SealingError
+from .integrity import timestamp_gen_time, timestamp_signer, unaccounted_input
+from .pki import to_asn1
 from .signers import KeySigner, Revocation, Timestamper
 
 
@@ -231,8 +237,9 @@ class Sealer:
             reason=plan.reason,
             location=plan.location,
             name=plan.signer_name,
-            embed_validation_info=long_term,
-            use_pades_lta=level is SealLevel.B_LTA,
+            # the context checks the key before signing (hard-fail); the validation data is added after the
+            # signature, once its timestamp exists (see ``_add_validation_data``)
+            embed_validation_info=False,
             validation_context=context,
         )
         existing = {name for name, _value, _ref in fields.enumerate_sig_fields(writer.prev)}
@@ -260,19 +267,62 @@ class Sealer:
         if doc.sealed:
             raise SealingError("同一份待用印文件只能用印一次", code="ALREADY_USED")
         doc.sealed = True
+        if plan.certify:
+            try:
+                reason = unaccounted_input(doc.reader)
+            except Exception:  # pyHanko raises many kinds for broken files
+                reason = "文件结构无法完整读取"
+            if reason is not None:
+                raise NotSealableError(f"拒绝首次用印：{reason}。首个印章只能盖在本系统生成的文书原件上，"
+                                       "请重新生成文书后再用印", code="INPUT_NOT_CLEAN")
         out = BytesIO()
         try:
             writer = doc.writer_for_signing()
             self._add_certified_content(writer, plan)
             # pyHanko's blocking entry point releases the context's HTTP sessions itself
-            self._pdf_signer(plan, signer, writer, self._context(plan)).sign_pdf(
-                writer, output=out, bytes_reserved=reserve)
+            context = self._context(plan)
+            self._pdf_signer(plan, signer, writer, context).sign_pdf(writer, output=out, bytes_reserved=reserve)
             pdf = out.getvalue()
-            return Sealed(pdf, _container_hex(writer, plan.target.field_name, pdf))
+            hex_length = _container_hex(writer, plan.target.field_name, pdf)
+            if context is not None:
+                pdf = self._add_validation_data(pdf, plan, context)
+            return Sealed(pdf, hex_length)
         except MinSealError:
             raise
         except Exception as exc:  # damaged input, a certificate revoked meanwhile, a TSA down …
             raise _signing_failed(exc) from None
+
+
+    def _add_validation_data(self, pdf: bytes, plan: SealPlan, context: ValidationContext) -> bytes:
+        """B-LT: the chain, the CRL and OCSP responses made *after* the seal's timestamp (for the seal's and the
+        TSA's certificates) in the DSS, so the seal verifies at any site with the root alone; B-LTA: then a
+        document timestamp. Revocation data older than the timestamp cannot vouch for the seal."""
+        assert self.revocation is not None and self.timestamper is not None
+        out = BytesIO(pdf)
+        reader = PdfFileReader(out, strict=False)
+        sig = next(s for s in reader.embedded_signatures if s.field_name == plan.target.field_name)
+        root = to_asn1(self.revocation.root())
+        certs = [sig.signer_cert]
+        stamped = None
+        tsa = timestamp_signer(sig)
+        if tsa is not None:
+            certs.append(tsa)
+            stamped = timestamp_gen_time(sig)
+        if stamped is not None:  # revocation data carries whole seconds: issued in the timestamp's second at least
+            wait = (stamped.replace(microsecond=0) - dt.datetime.now(dt.UTC)).total_seconds()
+            if 0 < wait <= 3:
+                time.sleep(wait)
+        ocsps = [r for cert in certs if cert.issuer == root.subject
+                 and (r := self.revocation.fresh_ocsp(cert, root)) is not None]
+        contents = bytes(sig.sig_object["/Contents"])
+        dss = {"certs": [*certs, root], "ocsps": ocsps, "crls": list(context.crls)}
+        if plan.level is not SealLevel.B_LTA:
+            DocumentSecurityStore.add_dss(out, contents, force_write=True, **dss)
+            return out.getvalue()
+        writer = IncrementalPdfFileWriter(out, strict=False)
+        DocumentSecurityStore.supply_dss_in_writer(writer, contents, **dss)
+        PdfTimeStamper(self.timestamper).timestamp_pdf(writer, "sha256", validation_context=context, in_place=True)
+        return out.getvalue()
 
 
 def _signing_failed(exc: Exception) -> SealingError:

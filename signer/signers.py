@@ -4,15 +4,19 @@ own in process) and the revocation source of long-term levels. Callers outside `
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from asn1crypto import keys
+from asn1crypto import ocsp as asn1_ocsp
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+from cryptography.x509 import ocsp
 from pyhanko.sign import signers
 from pyhanko.sign.general import get_pyca_cryptography_hash
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
@@ -65,9 +69,10 @@ def token_signer(session: Any, label: str, *, root: x509.Certificate) -> KeySign
     return signer
 
 
-def http_timestamper(url: str, *, timeout: int = 10) -> Timestamper:
-    """An external RFC 3161 TSA."""
-    timestamper: Timestamper = HTTPTimeStamper(url, timeout=timeout)
+def http_timestamper(url: str, *, timeout: int = 10, token: str | None = None) -> Timestamper:
+    """An RFC 3161 TSA over HTTP; ``token``: the bearer token another MinSeal's ``/pki/tsa`` asks for."""
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    timestamper: Timestamper = HTTPTimeStamper(url, timeout=timeout, headers=headers)
     return timestamper
 
 
@@ -87,6 +92,9 @@ class Revocation:
     root: Callable[[], x509.Certificate]
     #: the installation's current CRL (DER); None: fetch from the URLs the certificates name
     crl: Callable[[], bytes] | None = None
+    #: the installation's own OCSP responder (DER request in, DER response out); None: ask the responder the
+    #: certificate names (its AIA URL) over HTTP
+    ocsp: Callable[[bytes], bytes] | None = None
 
     def context(self) -> ValidationContext:
         root = to_asn1(self.root())
@@ -94,3 +102,36 @@ class Revocation:
             return ValidationContext(trust_roots=[root], allow_fetching=True, revocation_mode="hard-fail")
         return ValidationContext(trust_roots=[root], crls=[self.crl()], allow_fetching=False,
                                  revocation_mode="hard-fail")
+
+    def fresh_ocsp(self, cert: asn1_x509.Certificate, issuer: asn1_x509.Certificate) -> asn1_ocsp.OCSPResponse | None:
+        """An OCSP response for ``cert`` made now — after the seal's timestamp, so that it vouches for the seal at
+        any site (a CRL published before the timestamp says nothing about it). None: no responder answered
+        (a TSA of another CA, a responder that is down: the seal keeps the CRL, and says less elsewhere)."""
+        request = (ocsp.OCSPRequestBuilder()
+                   .add_certificate(x509.load_der_x509_certificate(cert.dump()),
+                                    x509.load_der_x509_certificate(issuer.dump()), hashes.SHA1())
+                   .build().public_bytes(serialization.Encoding.DER))
+        try:
+            if self.ocsp is not None:
+                der = self.ocsp(request)
+            else:
+                url = _ocsp_url(cert)
+                if url is None:
+                    return None
+                http = urllib.request.Request(url, data=request, headers={"Content-Type": "application/ocsp-request"})
+                with urllib.request.urlopen(http, timeout=10) as reply:
+                    der = reply.read(64 * 1024)
+            response = asn1_ocsp.OCSPResponse.load(der)
+            if response["response_status"].native != "successful":
+                return None
+            _ = response.native
+            return response
+        except (OSError, ValueError, TypeError):
+            return None
+
+
+def _ocsp_url(cert: asn1_x509.Certificate) -> str | None:
+    for url in cert.ocsp_urls:
+        if url.startswith(("http://", "https://")):
+            return str(url)
+    return None

@@ -30,6 +30,10 @@ from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.x509 import ocsp as x509_ocsp
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields
 from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate
@@ -40,9 +44,9 @@ from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverage
 from pyhanko_certvalidator import ValidationContext
 
 from .errors import MinSealError
-from .integrity import TIMESTAMP_TOKEN_OID, contents_findings, prescan, revision_findings
+from .integrity import contents_findings, prescan, revision_findings, timestamp_gen_time, timestamp_signer
 from .layout import slots_at
-from .pki import parent_of, tier_of, to_asn1
+from .pki import SEAL_EKUS, parent_of, tier_of, to_asn1
 from .report import REASONS, DocumentFacts, Finding, SignatureFacts, Verdict, VerificationReport
 from .route import RouteLookup, route_findings
 from .slots import FIELD_PREFIX, SlotTable
@@ -152,12 +156,17 @@ class _RevInfo:
     this_update: dt.datetime
     next_update: dt.datetime | None
     own: bool
+    #: an OCSP response answers for one certificate (a CRL: for all of its issuer's)
+    serial: int | None = None
+    #: how an OCSP response names the issuer (sha1 / sha256 of its name)
+    hash_algorithm: str = "sha1"
 
     def vouches_for(self, moment: dt.datetime) -> bool:
-        """Fresh for ``moment``: issued after it; or the installation's own CRL, current until its next update."""
+        """Fresh for ``moment``: issued after it (in its second or later: revocation data carries whole
+        seconds, a timestamp fractions); or the installation's own CRL, current until its next update."""
         if self.own:
             return self.next_update is None or moment <= self.next_update
-        return self.this_update >= moment
+        return self.this_update >= moment.replace(microsecond=0)
 
 
 def _crl_info(der: Any, *, own: bool) -> _RevInfo | None:
@@ -173,8 +182,10 @@ def _ocsp_info(resp: asn1_ocsp.OCSPResponse) -> _RevInfo | None:
     try:
         data = resp["response_bytes"]["response"].parsed["tbs_response_data"]
         single = data["responses"][0]
-        issuer = single["cert_id"]["issuer_name_hash"].native
-        return _RevInfo(resp, False, issuer, single["this_update"].native, single["next_update"].native, False)
+        cert_id = single["cert_id"]
+        return _RevInfo(resp, False, cert_id["issuer_name_hash"].native, single["this_update"].native,
+                        single["next_update"].native, False, serial=cert_id["serial_number"].native,
+                        hash_algorithm=cert_id["hash_algorithm"]["algorithm"].native)
     except Exception:
         return None
 
@@ -198,20 +209,25 @@ def _broken() -> _RevInfo:
 def _covers(info: _RevInfo, cert: asn1_x509.Certificate) -> bool:
     if info.is_crl:
         return bool(info.issuer == cert.issuer.dump())
-    return bool(info.issuer == hashlib.sha1(cert.issuer.dump()).digest())
+    if info.serial != cert.serial_number or info.hash_algorithm not in ("sha1", "sha256"):
+        return False
+    return bool(info.issuer == hashlib.new(info.hash_algorithm, cert.issuer.dump()).digest())
 
 
 def _token_time(sig: Any) -> dt.datetime | None:
     """The genTime of the seal's signature timestamp token, read without trusting it (that comes later)."""
     try:
-        for attribute in sig.signer_info["unsigned_attrs"]:
-            if attribute["type"].dotted == TIMESTAMP_TOKEN_OID:
-                token = attribute["values"][0]
-                value: dt.datetime = token["content"]["encap_content_info"]["content"].parsed["gen_time"].native
-                return value
+        return timestamp_gen_time(sig)
     except Exception:
         return None
-    return None
+
+
+def _timestamp_signer(sig: Any) -> asn1_x509.Certificate | None:
+    try:
+        cert: asn1_x509.Certificate | None = timestamp_signer(sig)
+        return cert
+    except Exception:
+        return None
 
 
 @dataclass(frozen=True)
@@ -244,7 +260,10 @@ def _validate(sig: Any, trust: TrustSettings, pool: list[_RevInfo],
     stamped = _token_time(sig)
     if stamped is not None:
         fresh = [p for p in pool if p.vouches_for(stamped)]
-        checked = trust.allow_fetching or any(_covers(p, cert) for p in fresh)
+        # the seal's and its timestamp's certificates both need data issued after the timestamp
+        tsa = _timestamp_signer(sig)
+        checked = trust.allow_fetching or all(any(_covers(p, c) for p in fresh)
+                                              for c in (cert, *([tsa] if tsa is not None else [])))
         # without fresh data the revocation question stays open (reported as unknown); the rest is still judged
         status = validate_pdf_signature(sig, signer_validation_context=context(fresh, moment=stamped,
                                                                                hard=checked))
@@ -438,7 +457,10 @@ def _verify(data: bytes, trust: TrustSettings, *, expected_offices: Sequence[str
         level = _level(sig, outcome, pool, timestamps)
         fact = _facts(sig, outcome, index, office, later, level)
         facts.append(fact)
-        findings += _signature_findings(status, fact, under_our_root=status.signing_cert.issuer.dump() in root_subjects)
+        under_our_root = status.signing_cert.issuer.dump() in root_subjects
+        findings += _signature_findings(status, fact, under_our_root=under_our_root)
+        if status.trusted or under_our_root:  # (a chain to a foreign root is CERT_UNTRUSTED, nothing more)
+            findings += _profile_findings(status.signing_cert, trust.roots, name)
         if LEVELS.index(level) < LEVELS.index(min_level):
             findings.append(Finding("LEVEL_TOO_LOW", f"{REASONS['LEVEL_TOO_LOW']}：此印章为 {level}，要求至少 "
                                     f"{min_level}" + ("（没有可信时间戳）" if level == "B-B" else ""), field=name))
@@ -452,6 +474,8 @@ def _verify(data: bytes, trust: TrustSettings, *, expected_offices: Sequence[str
             ok = False
         if not ok:
             findings.append(Finding("TIMESTAMP_INVALID", REASONS["TIMESTAMP_INVALID"], field=ts_sig.field_name))
+    for ts_sig in timestamps:
+        findings += _timestamp_field_findings(ts_sig, table)
     first_certified = signatures[0].docmdp_level is not None if signatures else None
     findings += route_findings(facts, first_certified=first_certified, table=table, route_of=route_of)
     for wanted in expected_offices:
@@ -464,8 +488,8 @@ def _verify(data: bytes, trust: TrustSettings, *, expected_offices: Sequence[str
 
 def _dss_findings(certs: Sequence[asn1_x509.Certificate], pool: Sequence[_RevInfo],
                   roots: Sequence[x509.Certificate]) -> list[Finding]:
-    """The DSS is unsigned: each certificate and CRL in it must be exactly what its issuer signed (issuer: a
-    trusted root or another certificate there), so no byte of it is free."""
+    """The DSS is unsigned: each certificate, CRL and OCSP response in it must be exactly what its issuer signed
+    (issuer: a trusted root or another certificate there), so no byte of it is free."""
     issuers = list(roots)
     parsed = []
     try:
@@ -503,7 +527,77 @@ def _dss_findings(certs: Sequence[asn1_x509.Certificate], pool: Sequence[_RevInf
 
         if not signed_by_issuer(check):
             return [Finding("BAD_DSS", REASONS["BAD_DSS"] + "（吊销列表的签名无效）")]
+    for info in pool:
+        if info.is_crl:
+            continue
+        try:
+            response = x509_ocsp.load_der_ocsp_response(info.item.dump())
+            tbs, signature, algorithm = (response.tbs_response_bytes, response.signature,
+                                         response.signature_hash_algorithm)
+        except ValueError:
+            return [Finding("BAD_DSS", REASONS["BAD_DSS"] + "（OCSP 响应无法解析）")]
+
+        def check_ocsp(issuer: x509.Certificate, tbs: bytes = tbs, signature: bytes = signature,
+                       algorithm: Any = algorithm) -> None:
+            key = issuer.public_key()
+            if isinstance(key, ec.EllipticCurvePublicKey):
+                key.verify(signature, tbs, ec.ECDSA(algorithm))
+            elif isinstance(key, rsa.RSAPublicKey):
+                key.verify(signature, tbs, padding.PKCS1v15(), algorithm)
+            else:
+                raise ValueError("unsupported key")
+
+        if algorithm is None or not signed_by_issuer(check_ocsp):
+            return [Finding("BAD_DSS", REASONS["BAD_DSS"] + "（OCSP 响应的签名无效）")]
     return []
+
+
+#: what a seal certificate's extended key usage must include when it has one (pki.SEAL_EKUS)
+_SEAL_EKU_OIDS = {oid.dotted_string for oid in SEAL_EKUS}
+
+
+def _profile_findings(cert: asn1_x509.Certificate, roots: Sequence[x509.Certificate], field: str) -> list[Finding]:
+    """The seal certificate profile (docs/verification.md): issued directly by a trusted root (the MinSeal root
+    has path length 0: no intermediate CA may stand between), not a CA, a signing key usage, and an extended
+    key usage that is absent or includes the seal purposes. pyHanko checks none of this for a signer; a rogue
+    "CA" or a TLS certificate under the root would otherwise seal."""
+    try:
+        parsed = x509.load_der_x509_certificate(cert.dump())
+        extensions = parsed.extensions
+    except ValueError:
+        return [Finding("CERT_PROFILE_KEY_USAGE", REASONS["CERT_PROFILE_KEY_USAGE"] + "（证书扩展无法解析）",
+                        field=field)]
+    out = []
+
+    def directly_by(root: x509.Certificate) -> bool:
+        try:
+            parsed.verify_directly_issued_by(root)
+        except (ValueError, TypeError, InvalidSignature):
+            return False
+        return True
+
+    if not any(directly_by(root) for root in roots):
+        out.append(Finding("CERT_PROFILE_ISSUER", REASONS["CERT_PROFILE_ISSUER"], field=field))
+    try:
+        if extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
+            out.append(Finding("CERT_PROFILE_CA", REASONS["CERT_PROFILE_CA"], field=field))
+    except x509.ExtensionNotFound:
+        pass
+    try:
+        usage = extensions.get_extension_for_class(x509.KeyUsage).value
+        signing = usage.digital_signature or usage.content_commitment
+        if not signing or usage.key_cert_sign or usage.crl_sign:
+            out.append(Finding("CERT_PROFILE_KEY_USAGE", REASONS["CERT_PROFILE_KEY_USAGE"], field=field))
+    except x509.ExtensionNotFound:
+        out.append(Finding("CERT_PROFILE_KEY_USAGE", REASONS["CERT_PROFILE_KEY_USAGE"] + "（证书未载明密钥用途）",
+                           field=field))
+    try:
+        ekus = {oid.dotted_string for oid in extensions.get_extension_for_class(x509.ExtendedKeyUsage).value}
+        if not ekus & _SEAL_EKU_OIDS:
+            out.append(Finding("CERT_PROFILE_EKU", REASONS["CERT_PROFILE_EKU"], field=field))
+    except x509.ExtensionNotFound:
+        pass
+    return out
 
 
 def _level(sig: Any, outcome: _Outcome, pool: Sequence[_RevInfo], timestamps: Sequence[Any]) -> str:
@@ -515,6 +609,41 @@ def _level(sig: Any, outcome: _Outcome, pool: Sequence[_RevInfo], timestamps: Se
     if any(ts.signed_revision > sig.signed_revision for ts in timestamps):
         return "B-LTA"
     return "B-LT"
+
+
+def _timestamp_field_findings(ts_sig: Any, table: SlotTable | None) -> list[Finding]:
+    """A document timestamp vouches for nothing a reader sees: its field must be invisible (an empty rectangle,
+    no appearance content) and inert (no /A or /AA action on the field or its widgets: JavaScript, Launch …),
+    and never a route box, or the timestamp that a validator trusts carries what nobody sealed."""
+    name = ts_sig.field_name
+    out: list[Finding] = []
+    try:
+        field = ts_sig.sig_field
+        kids = [k.get_object() for k in field.get("/Kids", ())] if "/Kids" in field else []
+        parts = [field, *kids]
+        if any("/A" in part or "/AA" in part for part in parts):
+            out.append(Finding("TIMESTAMP_ACTIVE", REASONS["TIMESTAMP_ACTIVE"], field=name))
+        boxes = []
+        for part in parts:
+            if "/Rect" not in part:
+                continue
+            x1, y1, x2, y2 = (float(v) for v in part["/Rect"])
+            boxes.append((min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)))
+            normal = part["/AP"].get("/N") if "/AP" in part else None
+            painted = normal is not None and isinstance(normal.get_object(), generic.StreamObject) \
+                and normal.get_object().data.strip()
+            if (x2 - x1) * (y2 - y1) != 0 or painted:
+                out.append(Finding("TIMESTAMP_VISIBLE", REASONS["TIMESTAMP_VISIBLE"], field=name))
+                break
+        slots = table.slots if table is not None else ()
+        in_box = any((b[0] < s.rect[2] and s.rect[0] < b[2] and b[1] < s.rect[3] and s.rect[1] < b[3])
+                     or (s.rect[0] <= b[0] <= s.rect[2] and s.rect[1] <= b[1] <= s.rect[3])
+                     for b in boxes for s in slots)
+        if name.startswith(FIELD_PREFIX) or in_box:
+            out.append(Finding("TIMESTAMP_IN_ROUTE_BOX", REASONS["TIMESTAMP_IN_ROUTE_BOX"], field=name))
+    except Exception:
+        out.append(Finding("MALFORMED", REASONS["MALFORMED"], field=name))
+    return out
 
 
 def _fake_seal_boxes(reader: PdfFileReader) -> list[Finding]:

@@ -8,8 +8,13 @@ the seal authority knows.
 
 from __future__ import annotations
 
+import hmac
+
 from cryptography.hazmat.primitives import serialization
 from fastapi import APIRouter, HTTPException, Request, Response
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 
 from api.services.authority import SealAuthority
 from api.services.sealing import SealingService
@@ -34,8 +39,24 @@ def pki_router(authority: SealAuthority, sealing: SealingService) -> APIRouter:
                            status_of=authority.ocsp_status)
         return Response(der, media_type=ocsp.MEDIA_TYPE)
 
+    settings = sealing.settings
+    tsa_limit = parse(settings.tsa_rate_limit)
+    tsa_limiter = MovingWindowRateLimiter(MemoryStorage())
+
     @router.post("/tsa")
     async def timestamp(request: Request) -> Response:
+        """Trusted time for whoever may have it (settings: ``tsa_token``, ``tsa_rate_limit``): a timestamp from
+        here makes any file's claim "existed at" trusted under our root, so it is not minted for anyone."""
+        if settings.tsa_token is not None:
+            expected = f"Bearer {settings.tsa_token.get_secret_value()}".encode()
+            given = request.headers.get("authorization", "").encode()
+            if not hmac.compare_digest(given, expected):
+                raise HTTPException(status_code=401, detail="时间戳服务需要本机构的访问令牌",
+                                    headers={"WWW-Authenticate": "Bearer"})
+        client = request.client.host if request.client else "unknown"
+        if not tsa_limiter.hit(tsa_limit, "tsa", client):
+            raise HTTPException(status_code=429, detail="时间戳请求过于频繁，请稍后再试",
+                                headers={"Retry-After": str(tsa_limit.get_expiry())})
         try:
             reply = tsa_server.respond(await request.body(), sealing.local_timestamper)
         except tsa_server.BadTimeStampRequest as error:

@@ -15,6 +15,7 @@ from api.services.authority import CertRecord, SealAuthority
 from api.services.local_rules import decision_rules
 from api.services.offices import Office
 from api.settings import Settings
+from signer import ocsp
 from signer.appearance import MM, BoxAppearance, FaceChain, OutlineFont, box_ops, seal_ops
 from signer.decision import DecisionRules, parse_decision
 from signer.errors import MinSealError, NotSealableError, SealingError, VerificationRefusedError
@@ -131,7 +132,8 @@ class SealingService:
         """The configured TSA over HTTP, or MinSeal's own in process."""
         if self._timestamper is None:
             if self.settings.tsa_url:
-                self._timestamper = http_timestamper(self.settings.tsa_url, timeout=10)
+                token = self.settings.tsa_token.get_secret_value() if self.settings.tsa_token else None
+                self._timestamper = http_timestamper(self.settings.tsa_url, timeout=10, token=token)
             else:
                 self._timestamper = self.local_timestamper()
         return self._timestamper
@@ -149,7 +151,12 @@ class SealingService:
         current CRL (both read when a seal needs them)."""
         if self.settings.fetch_revocation:
             return Revocation(root=self.authority.root_certificate)
-        return Revocation(root=self.authority.root_certificate, crl=self._crl_der)
+        return Revocation(root=self.authority.root_certificate, crl=self._crl_der, ocsp=self._ocsp_response)
+
+    def _ocsp_response(self, request: bytes) -> bytes:
+        """This installation's OCSP responder, asked in process (what ``/pki/ocsp`` answers)."""
+        return ocsp.respond(request, issuer=self.authority.root_certificate, issuer_key=self.authority.root_key,
+                            status_of=self.authority.ocsp_status)
 
     def _crl_der(self) -> bytes:
         return self.authority.crl().public_bytes(serialization.Encoding.DER)

@@ -27,6 +27,7 @@ from api.services.authority.stores import KeyStores, Secrets
 from api.services.authority.tsa import TSA_KEY_ID, TsaKeys
 from api.services.offices import Office, Registry, RegistryError
 from api.settings import Settings
+from signer.errors import MinSealError
 from signer.keystore import KeyStore, Pkcs12KeyStore
 from signer.ocsp import CertificateStatus
 from signer.seal_image import SealFont
@@ -180,11 +181,20 @@ class SealAuthority:
         hex_serial = f"{serial:x}"
         record = next((r for r in self.records() if r.serial == hex_serial), None)
         if record is None:
-            return None
+            return self._tsa_status(serial)
         cert = x509.load_pem_x509_certificate(self.cert_path(record).read_bytes())
         if record.revoked_at is None or record.reason is None:
             return CertificateStatus(cert)
         return CertificateStatus(cert, dt.datetime.fromisoformat(record.revoked_at), REASONS[record.reason][0])
+
+    def _tsa_status(self, serial: int) -> CertificateStatus | None:
+        """MinSeal's own TSA certificate is not in the seal ledger; its OCSP answer lets a seal's timestamp be
+        checked offline at other sites (it is replaced, not revoked, so it is good while it exists)."""
+        try:
+            tsa = self.ensure_tsa()
+        except MinSealError:
+            return None
+        return CertificateStatus(tsa) if tsa.serial_number == serial else None
 
     def crl_needs_publishing(self) -> bool:
         return self.crl_publisher.needs_publishing()

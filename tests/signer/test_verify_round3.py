@@ -1,0 +1,220 @@
+"""Issue 21: what a second independent forgery set found, and genuine files another site refused. Each forged
+file here is built from our own sealed files with the installation's real keys, and passed before these rules."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from asn1crypto import crl as asn1_crl
+from asn1crypto import tsp
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import ExtendedKeyUsageOID
+from pydantic import SecretStr
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.generic import pdf_name
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields
+from pyhanko.sign.fields import SigFieldSpec
+from pyhanko.sign.signers import PdfTimeStamper
+from pyhanko.sign.validation.dss import DocumentSecurityStore
+
+from api.cli.main import main
+from api.services.documents import DocumentService
+from signer import pki
+from signer.errors import NotSealableError
+from signer.report import Verdict, VerificationReport
+from signer.signers import http_timestamper
+from tests.signer.test_verify import COUNTY, TOWNSHIP, VILLAGE, World
+from tests.signer.test_verify import update as update_pdf
+from tests.support.forgery import copy_certificate, sign, signer_for
+from tests.support.servers import free_port, serve
+from tests.support.waiting import past_the_second
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, documents: DocumentService) -> World:
+    return World(tmp_path_factory.mktemp("round3"), documents)
+
+
+def refused(report: VerificationReport, *codes: str) -> None:
+    assert report.verdict is Verdict.FAILED, report.summary()
+    for code in codes:
+        assert code in report.codes, (code, report.codes)
+
+
+# -- 4. genuine long-term files at another site ------------------------------------------------------------------
+
+
+def _verify_elsewhere(pdf: bytes, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                      capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, object]]:
+    """``minseal verify --trust ROOT`` on a machine without the installation: an empty data directory."""
+    empty = tmp_path / "elsewhere"
+    monkeypatch.setenv("MINSEAL_DATA_DIR", str(empty / "var"))
+    monkeypatch.setenv("MINSEAL_KEYS_DIR", str(empty / "keys"))
+    root = tmp_path / "root.crt"
+    root.write_bytes(world.authority.root_cert_path.read_bytes())
+    path = tmp_path / "sealed.pdf"
+    path.write_bytes(pdf)
+    capsys.readouterr()
+    code = main(["verify", str(path), "--trust", str(root), "--json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("level", ["B-LT", "B-LTA"])
+def test_genuine_long_term_route_passes_elsewhere_with_the_root_alone(
+        world: World, level: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    pdf = world.form
+    for office in (VILLAGE, TOWNSHIP, COUNTY):
+        pdf = world.sealing.seal(pdf, office, level=level).pdf
+    code, report = _verify_elsewhere(pdf, world, tmp_path, monkeypatch, capsys)
+    assert code == 0 and report["verdict"] == "PASSED", report["findings"]
+    signatures = report["signatures"]
+    assert isinstance(signatures, list) and len(signatures) == 3
+    assert all(s["revocation"] == "good" and s["level"] == level for s in signatures), signatures
+
+
+# -- 3. the seal certificate profile ------------------------------------------------------------------------------
+
+
+def _county_cert(world: World) -> x509.Certificate:
+    return world.authority.key_store(world.authority.registry().get(COUNTY)).certificate(COUNTY)
+
+
+def _seal_county(world: World, cert: x509.Certificate, key: Any, *chain: x509.Certificate,
+                 crls: tuple[x509.CertificateRevocationList, ...] = ()) -> bytes:
+    """The genuine village and township seals, then a county seal with ``cert`` (and its issuer's CRL in the DSS,
+    made after the seal's timestamp, as the forger's "CA" would)."""
+    pdf = sign(world.v2, signer_for(cert, key, *chain), "MinSeal-county", timestamper=world.sealing.local_timestamper())
+    if crls:
+        out = BytesIO(pdf)
+        contents = next(s for s in PdfFileReader(out).embedded_signatures
+                        if s.field_name == "MinSeal-county").pkcs7_content
+        DocumentSecurityStore.add_dss(out, contents, certs=[pki.to_asn1(c) for c in chain], crls=[
+            asn1_crl.CertificateList.load(c.public_bytes(serialization.Encoding.DER)) for c in crls])
+        pdf = out.getvalue()
+    return pdf
+
+
+def test_county_seal_under_a_rogue_intermediate_ca(world: World) -> None:
+    root, root_key = world.authority.root_certificate(), world.authority.root_key()
+    township = world.authority.key_store(world.authority.registry().get(TOWNSHIP)).certificate(TOWNSHIP)
+    rogue, rogue_key = copy_certificate(township, issuer=root, issuer_key=root_key, replace={
+        x509.BasicConstraints: (x509.BasicConstraints(ca=True, path_length=None), True),
+        x509.KeyUsage: (x509.KeyUsage(True, True, False, False, False, True, True, False, False), True)})
+    leaf, leaf_key = copy_certificate(_county_cert(world), issuer=rogue, issuer_key=rogue_key)
+    past_the_second(dt.datetime.now(dt.UTC))
+    pdf = _seal_county(world, leaf, leaf_key, rogue, root, crls=(
+        pki.make_crl(ca_cert=rogue, ca_key=rogue_key, revoked=[], number=1,
+                     now=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)),))
+    report = world.verify(pdf)
+    refused(report, "CERT_PROFILE_ISSUER")
+    assert report.signatures[2].revocation == "good"  # everything else about it passes
+    # the rogue "township CA" itself, sealing as the township
+    forged = sign(world.v1, signer_for(rogue, rogue_key, root), "MinSeal-township",
+                  timestamper=world.sealing.local_timestamper())
+    refused(world.verify(forged), "CERT_PROFILE_CA", "CERT_PROFILE_KEY_USAGE")
+
+
+def test_seal_certificates_for_other_purposes(world: World) -> None:
+    root, root_key = world.authority.root_certificate(), world.authority.root_key()
+    server_auth = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH])
+    tls, tls_key = copy_certificate(_county_cert(world), issuer=root, issuer_key=root_key,
+                                    replace={x509.ExtendedKeyUsage: (server_auth, False)})
+    report = world.verify(_seal_county(world, tls, tls_key, root))
+    refused(report, "CERT_PROFILE_EKU")
+    assert report.codes == ["CERT_PROFILE_EKU"], report.codes
+    encipher = x509.KeyUsage(False, False, True, False, False, False, False, False, False)
+    cipher, cipher_key = copy_certificate(_county_cert(world), issuer=root, issuer_key=root_key,
+                                          replace={x509.KeyUsage: (encipher, True)})
+    refused(world.verify(_seal_county(world, cipher, cipher_key, root)), "CERT_PROFILE_KEY_USAGE")
+    # no EKU at all is within the profile; documentSigning alone too
+    for eku in (None, (x509.ExtendedKeyUsage([pki.SEAL_EKUS[1]]), False)):
+        plain, plain_key = copy_certificate(_county_cert(world), issuer=root, issuer_key=root_key,
+                                            replace={x509.ExtendedKeyUsage: eku})
+        good = world.verify(_seal_county(world, plain, plain_key, root))
+        assert good.verdict is Verdict.PASSED, good.summary()
+
+
+# -- 2. document timestamps that carry active content ---------------------------------------------------------------
+
+
+def _doc_timestamp(world: World, pdf: bytes, field: str, *, widget: dict[str, Any] | None = None,
+                   box: tuple[int, int, int, int] | None = None) -> bytes:
+    """A genuine document timestamp (our own TSA, as /pki/tsa gives anyone) in a new field of the forger's
+    making, in the timestamp's own revision."""
+    writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    if field not in {name for name, _v, _r in fields.enumerate_sig_fields(writer)}:
+        fields.append_signature_field(writer, SigFieldSpec(field, box=box))
+    for name, _value, ref in fields.enumerate_sig_fields(writer):
+        if name == field and widget:
+            obj = ref.get_object()
+            for key, value in widget.items():
+                obj[pdf_name(key)] = value
+            writer.update_container(obj)
+    out = BytesIO()
+    PdfTimeStamper(world.sealing.local_timestamper(), field_name=field).timestamp_pdf(writer, "sha256", output=out)
+    return out.getvalue()
+
+
+def _action(**entries: generic.PdfObject) -> generic.DictionaryObject:
+    return generic.DictionaryObject({pdf_name(k): v for k, v in entries.items()})
+
+
+def test_document_timestamp_with_actions_or_a_face(world: World) -> None:
+    javascript = _action(**{"/S": pdf_name("/JavaScript"), "/JS": generic.TextStringObject("app.alert('已批准')")})
+    launch = _action(**{"/S": pdf_name("/Launch"), "/F": generic.TextStringObject("calc.exe")})
+    on_open = generic.DictionaryObject({pdf_name("/PO"): javascript})
+    refused(world.verify(_doc_timestamp(world, world.v3, "Timestamp2", widget={"/AA": on_open})), "TIMESTAMP_ACTIVE")
+    refused(world.verify(_doc_timestamp(world, world.v3, "Timestamp2", widget={"/A": launch})), "TIMESTAMP_ACTIVE")
+    refused(world.verify(_doc_timestamp(world, world.v3, "Timestamp2", box=(300, 300, 500, 400))),
+            "TIMESTAMP_VISIBLE")
+    # the county's box, filled by a timestamp instead of the county's seal
+    refused(world.verify(_doc_timestamp(world, world.v2, "MinSeal-county")), "TIMESTAMP_IN_ROUTE_BOX")
+    # an invisible, inert timestamp (what B-LTA adds) still passes
+    plain = world.verify(_doc_timestamp(world, world.v3, "Timestamp2"))
+    assert plain.verdict is Verdict.PASSED, plain.summary()
+
+
+def test_tsa_endpoint_needs_the_office_token_and_is_rate_limited(world: World) -> None:
+    settings = world.settings.model_copy(update={"tsa_token": SecretStr("office-token"), "tsa_rate_limit": "3/minute"})
+    request = tsp.TimeStampReq({"version": 1, "message_imprint": {
+        "hash_algorithm": {"algorithm": "sha256"}, "hashed_message": b"\x00" * 32}, "cert_req": True}).dump()
+    with serve(settings, free_port()) as base:
+        anonymous = httpx.post(f"{base}/pki/tsa", content=request)
+        assert anonymous.status_code == 401 and "令牌" in anonymous.json()["detail"]
+        timestamper = http_timestamper(f"{base}/pki/tsa", token="office-token")
+        token = asyncio.run(timestamper.async_timestamp(b"\x01" * 32, "sha256"))
+        assert token["content"]["encap_content_info"]["content"].parsed["gen_time"].native
+        statuses = [httpx.post(f"{base}/pki/tsa", content=request,
+                               headers={"Authorization": "Bearer office-token"}).status_code for _ in range(3)]
+        assert statuses[-1] == 429 and statuses[0] == 200, statuses
+
+
+# -- 1. validation data that activates planted objects ---------------------------------------------------------------
+
+PLANTED = 5000  # far above what the three seals allocate
+
+
+def _plant(w: IncrementalPdfFileWriter) -> None:
+    """A dangling reference in a small object no later revision rewrites (the document information
+    dictionary): nothing there today, so every tier sees and seals the form."""
+    ref = w.trailer.raw_get("/Info")
+    ref.get_object()["/PieceInfo"] = generic.IndirectObject(PLANTED, 0, w)
+    w.mark_update(ref)
+
+
+def test_first_seal_refuses_a_form_with_planted_references(world: World) -> None:
+    planted_form = update_pdf(world.form, _plant)
+    with pytest.raises(NotSealableError) as refusal:  # MinSeal's first seal refuses an input it cannot account for
+        world.sealing.seal(planted_form, VILLAGE)
+    assert refusal.value.code == "INPUT_NOT_CLEAN"
