@@ -12,12 +12,12 @@ import hmac
 
 from cryptography.hazmat.primitives import serialization
 from fastapi import APIRouter, HTTPException, Request, Response
-from limits import parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 
+from api.http.client import client_address
+from api.http.deps import run_blocking
 from api.services.authority import SealAuthority
 from api.services.sealing import SealingService
+from api.services.throttle import Rate
 from signer import ocsp, tsa_server
 
 
@@ -40,8 +40,6 @@ def pki_router(authority: SealAuthority, sealing: SealingService) -> APIRouter:
         return Response(der, media_type=ocsp.MEDIA_TYPE)
 
     settings = sealing.settings
-    tsa_limit = parse(settings.tsa_rate_limit)
-    tsa_limiter = MovingWindowRateLimiter(MemoryStorage())
 
     @router.post("/tsa")
     async def timestamp(request: Request) -> Response:
@@ -53,10 +51,10 @@ def pki_router(authority: SealAuthority, sealing: SealingService) -> APIRouter:
             if not hmac.compare_digest(given, expected):
                 raise HTTPException(status_code=401, detail="时间戳服务需要本机构的访问令牌",
                                     headers={"WWW-Authenticate": "Bearer"})
-        client = request.client.host if request.client else "unknown"
-        if not tsa_limiter.hit(tsa_limit, "tsa", client):
-            raise HTTPException(status_code=429, detail="时间戳请求过于频繁，请稍后再试",
-                                headers={"Retry-After": str(tsa_limit.get_expiry())})
+        # counted in the database like the public pages: every worker shares one count per client address
+        services = request.app.state.services
+        await run_blocking(request, services.throttle.hit, "tsa", client_address(request, settings.trusted_proxies),
+                           Rate.parse(settings.tsa_rate_limit), message="时间戳请求过于频繁，请稍后再试")
         try:
             reply = tsa_server.respond(await request.body(), sealing.local_timestamper)
         except tsa_server.BadTimeStampRequest as error:
