@@ -65,9 +65,29 @@ def read_layout(reader: PdfFileReader) -> Layout:
     return Layout(table, frozenset(filled), pages)
 
 
-def page_count(pdf: bytes) -> int | None:
-    """The page count a PDF declares, or None when it cannot be read (the verifier then says why)."""
+def page_count(pdf: bytes, *, stop_after: int | None = None) -> int | None:
+    """The pages a PDF really has — its page tree's leaves, never the ``/Count`` it declares (a file can declare 1
+    and hold 10,000) — or None when it cannot be read (the verifier then says why). With ``stop_after``, counting
+    stops once past it (a limit check need not walk a huge tree)."""
     try:
-        return int(PdfFileReader(BytesIO(pdf), strict=False).root["/Pages"]["/Count"])
+        todo: list[generic.PdfObject] = [PdfFileReader(BytesIO(pdf), strict=False).root.raw_get("/Pages")]
+        count, seen = 0, set()
+        while todo:
+            item = todo.pop()
+            if isinstance(item, generic.IndirectObject):
+                if (item.idnum, item.generation) in seen:  # a cycle or a shared kid: counted once
+                    continue
+                seen.add((item.idnum, item.generation))
+                item = item.get_object()
+            if not isinstance(item, generic.DictionaryObject):
+                continue
+            kids = item.get("/Kids") if item.get("/Type") != "/Page" else None
+            if isinstance(kids, generic.ArrayObject):
+                todo.extend(reversed(list(kids)))  # the raw entries: references keep their numbers
+            else:
+                count += 1
+                if stop_after is not None and count > stop_after:
+                    return count
+        return count
     except Exception:
         return None

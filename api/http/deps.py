@@ -92,7 +92,7 @@ async def read_pdf_upload(file: Any, limit: int) -> bytes:
 async def read_upload(file: UploadFile, services: Services) -> bytes:
     """An uploaded PDF within the byte and page limits."""
     data = await read_pdf_upload(file, services.settings.max_upload_bytes)
-    pages = page_count(data)
+    pages = page_count(data, stop_after=services.settings.max_upload_pages)
     if pages is not None and pages > services.settings.max_upload_pages:
         raise UploadTooLargeError(f"上传的文件超过 {services.settings.max_upload_pages} 页的限制")
     return data

@@ -88,11 +88,11 @@ def sniff(data: bytes) -> str:
     """The media type of a scan, from its bytes: a PDF that opens with 1–20 pages, or a PNG or JPEG that decodes to
     sane dimensions. Anything else (HTML, an executable, a damaged file) is refused with ``SCAN_TYPE``."""
     if data.startswith(_PDF):
-        pages = page_count(data)
+        pages = page_count(data, stop_after=MAX_PDF_PAGES)
         if pages is None or pages < 1:
             raise _type_refused("PDF 文件无法打开或已损坏")
         if pages > MAX_PDF_PAGES:
-            raise UploadTooLargeError(f"扫描件最多 {MAX_PDF_PAGES} 页（此文件 {pages} 页）", code="SCAN_TOO_MANY_PAGES")
+            raise UploadTooLargeError(f"扫描件最多 {MAX_PDF_PAGES} 页（此文件超过此数）", code="SCAN_TOO_MANY_PAGES")
         return "application/pdf"
     if data.startswith(_PNG):
         _decode(data, "PNG")

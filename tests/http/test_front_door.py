@@ -225,3 +225,26 @@ def test_large_uploads_are_refused_before_they_are_read(world: World, base: str)
     status, _ = _raw_post(base, "/api/documents", {"Content-Type": "application/json", "Cookie": cookie,
                                                    "Content-Length": str(300 * 2**20)})
     assert status == 413
+
+
+def test_a_lying_page_count_is_refused(world: World, base: str) -> None:
+    """The page limit counts the page tree's leaves, not the /Count a file declares."""
+    import io
+
+    from pypdf import PdfWriter
+    from pypdf.generic import NameObject, NumberObject
+
+    writer = PdfWriter()
+    for _ in range(world.settings.max_upload_pages + 10):
+        writer.add_blank_page(100, 100)
+    writer._root_object["/Pages"][NameObject("/Count")] = NumberObject(1)
+    out = io.BytesIO()
+    writer.write(out)
+    clerk = demo_username(VILLAGE, Role.CLERK)
+    client = httpx.Client(base_url=base, timeout=60)
+    r = client.post("/api/auth/login", json={"username": clerk, "password": world.passwords[clerk]})
+    client.headers["x-csrf-token"] = r.json()["csrf_token"]
+    r = client.post("/api/verify", files={"file": ("lying.pdf", out.getvalue(), "application/pdf")})
+    client.close()
+    assert r.status_code == 413 and r.json()["code"] == "UPLOAD_TOO_LARGE", r.text
+    assert f"{world.settings.max_upload_pages} 页" in r.json()["message"]
