@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from api.errors import http_headers, http_status
 from api.http import api_docs, desk
 from api.http.headers import SecurityHeaders
+from api.http.openapi import document_responses
 from api.http.pki import pki_router
 from api.http.routes import admin, auth, cases, documents, notices, public, scans, verify
 from api.http.routes.batches import router as batches_router
@@ -48,6 +49,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.include_router(pki_router(services.authority, services.sealing))
     desk.install(app)
     app.include_router(batches_router)
+    document_responses(app)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> JSONResponse:

@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.services.batch_inputs import MAX_ITEMS
 from api.services.identity import Principal
 
+#: a version number in a path: beyond it no document goes (and the database's integer never overflows)
+VERSION_MAX = 100_000
 
 class Public(BaseModel):
     """A response model: built from a service's view (a dataclass) or a dict; undeclared input is dropped."""

@@ -8,15 +8,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.http.desk import forms
 from api.http.desk.cases import allowed_forms, needs_me, offers
 from api.http.desk.common import DESK_HEADERS, Desk, DeskProblem, DeskUser, field, page, see_other
 from api.http.report_page import report_html
+from api.http.schemas import VERSION_MAX
 from api.services.access import Action, role_may
 from api.services.cases import CaseView
 from api.services.states import TRANSITIONS, Status
@@ -322,7 +323,8 @@ async def document_pdf(document_id: str, desk: DeskUser) -> Response:
 
 
 @router.get("/documents/{document_id}/versions/{number}/pdf")
-async def version_pdf(document_id: str, number: int, desk: DeskUser) -> Response:
+async def version_pdf(document_id: str, number: Annotated[int, Path(ge=1, le=VERSION_MAX)],
+                      desk: DeskUser) -> Response:
     """One sealed version as it was stored (the case's timeline links each tier's)."""
     view, pdf = await desk.call(desk.services.workflow.pdf, desk.user, document_id, number)
     return Response(pdf, media_type="application/pdf", headers={

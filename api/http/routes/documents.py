@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Path, Request, Response, UploadFile
 
 from api.http.deps import CurrentUser, ServicesDep, read_upload, run_blocking
-from api.http.schemas import DocumentCreate, DocumentPublic, FamilyPublic, ReturnBody, SealBody
+from api.http.schemas import VERSION_MAX, DocumentCreate, DocumentPublic, FamilyPublic, ReturnBody, SealBody
 from signer.errors import FieldProblem, TemplateDataError
 
 router = APIRouter(prefix="/api", tags=["documents"])
@@ -58,7 +58,8 @@ async def current_pdf(document_id: str, request: Request, services: ServicesDep,
 
 
 @router.get("/documents/{document_id}/versions/{number}/pdf")
-async def version_pdf(document_id: str, number: int, request: Request, services: ServicesDep,
+async def version_pdf(document_id: str, number: Annotated[int, Path(ge=1, le=VERSION_MAX)], request: Request,
+                      services: ServicesDep,
                       user: CurrentUser) -> Response:
     view, pdf = await run_blocking(request, services.workflow.pdf, user, document_id, number)
     return _pdf(view, pdf, number)
