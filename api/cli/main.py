@@ -298,7 +298,7 @@ def verify_cmd(
         return
     report = c.verification.verify(pdf, roots=trust or [], expected_offices=expect_office or [], min_level=min_level)
     if html is not None:
-        write_atomic(html, report_html(report).encode())
+        write_atomic(html, report_html(report, standalone=True).encode())
     if as_json:
         typer.echo(report.to_json())
     else:
@@ -320,7 +320,7 @@ def _verify_case_file(c: Services, pdf: bytes, *, roots: list[Path], expected: l
 
     report = c.verification.verify_case_file(pdf, roots=roots, expected_offices=expected, min_level=min_level)
     if html is not None and report.outer is not None:
-        write_atomic(html, report_html(report.outer).encode())
+        write_atomic(html, report_html(report.outer, standalone=True).encode())
     if as_json:
         typer.echo(report.to_json())
     else:

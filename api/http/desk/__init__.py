@@ -12,7 +12,8 @@ from api.http.desk import admin, auth, cases, documents, notices, papers
 from api.http.desk.common import DeskProblem, SignInRequired, problem_page, sign_in_redirect
 
 ASSETS = Path(__file__).resolve().parents[1] / "pages" / "desk"
-_STATIC = {"desk.css": "text/css; charset=utf-8", "desk.js": "text/javascript; charset=utf-8"}
+_STATIC = {"desk.css": "text/css; charset=utf-8", "desk.js": "text/javascript; charset=utf-8",
+           "report.css": "text/css; charset=utf-8"}
 
 
 def _assets() -> APIRouter:

@@ -165,4 +165,4 @@ async def verify(desk: DeskUser) -> HTMLResponse:
     finally:
         await form.close()  # the spooled upload's temporary file, now rather than at garbage collection
     report = await desk.call(desk.services.checks.verify, pdf)
-    return HTMLResponse(report_html(report), headers=DESK_HEADERS)
+    return HTMLResponse(report_html(report, back="/desk/verify"), headers=DESK_HEADERS)

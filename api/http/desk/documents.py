@@ -335,7 +335,7 @@ async def version_pdf(document_id: str, number: Annotated[int, Path(ge=1, le=VER
 async def document_report(document_id: str, desk: DeskUser) -> HTMLResponse:
     def work() -> str:
         _view, pdf = desk.services.workflow.pdf(desk.user, document_id)
-        return report_html(desk.services.checks.verify(pdf))
+        return report_html(desk.services.checks.verify(pdf), back=f"/desk/documents/{document_id}")
 
     return HTMLResponse(await desk.call(work), headers=DESK_HEADERS)
 

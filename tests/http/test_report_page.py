@@ -1,0 +1,101 @@
+"""The verification report page as a clerk reads it in the desk (a real browser under the desk's CSP): styled,
+in Chinese words with Beijing times, a way back, and saying one thing — on a file changed after its seal no seal
+line says the file is fine."""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+from api.http.report_page import local_time, report_html
+from api.services.documents import DocumentService
+from api.services.identity import Role
+from tests.support.cases import household
+from tests.support.desk_world import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, Served, desk_serve, sign_in
+from tests.support.service_world import VILLAGE, Api, World
+
+pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian chromium is installed by scripts/setup")
+
+CODE = re.compile(r"\b[A-Z][A-Z0-9]+(?:_[A-Z0-9]+)+\b")  # UNEXPECTED_OBJECT, FILL_FORMS …
+ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, documents: DocumentService) -> Iterator[Served]:
+    world = World(tmp_path_factory.mktemp("report"), documents)
+    with desk_serve(world) as base:
+        yield Served(world, base)
+
+
+def sealed_and_tampered(served: Served) -> tuple[bytes, bytes]:
+    clerk = Api(served.base, *served.password(VILLAGE, Role.CLERK))
+    r = clerk.post("/api/documents", json={"family": "dibao_application", "data": household()})
+    doc = r.json()["id"]
+    assert clerk.post(f"/api/documents/{doc}/seal", json={}).status_code == 200
+    sealed = clerk.get(f"/api/documents/{doc}/pdf").content
+    clerk.close()
+    writer = IncrementalPdfFileWriter(io.BytesIO(sealed))
+    page = writer.root["/Pages"]["/Kids"][0].get_object()
+    page["/Rotate"] = generic.NumberObject(90)  # a change no later seal or validation data may make
+    writer.update_container(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return sealed, out.getvalue()
+
+
+def check(browser_page: Any, base: str, pdf: bytes, tmp: Path) -> str:
+    path = tmp / "file.pdf"
+    path.write_bytes(pdf)
+    browser_page.goto(f"{base}/desk/verify")
+    browser_page.set_input_files("#file", str(path))
+    browser_page.click("#verify")
+    browser_page.wait_for_selector("#verdict")
+    return str(browser_page.inner_text("body"))
+
+
+def test_report_page_is_styled_chinese_local_and_consistent(served: Served, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    sealed, tampered = sealed_and_tampered(served)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_context(viewport=VIEWPORT, locale="zh-CN").new_page()
+        blocked: list[str] = []
+        page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+        sign_in(page, served.base, *served.password(VILLAGE, Role.CLERK))
+
+        text = check(page, served.base, tampered, tmp_path)
+        assert "不通过" in page.inner_text("#verdict")
+        # styled: the verdict has its coloured box (the stylesheet loaded under the CSP)
+        background = page.eval_on_selector("#verdict", "e => getComputedStyle(e).backgroundColor")
+        assert background not in ("rgba(0, 0, 0, 0)", "transparent"), background
+        assert blocked == []
+        assert not CODE.findall(text), CODE.findall(text)  # words, not codes
+        assert not ISO_TIME.search(text) and "北京时间" in text
+        assert "内容未被篡改；签名有效" not in text  # no seal line contradicts the verdict
+        assert "此文件不可采信" in text
+        page.click("#back")
+        assert page.url.endswith("/desk/verify")
+
+        text = check(page, served.base, sealed, tmp_path)
+        assert "通过" in page.inner_text("#verdict") and "内容未被篡改；签名有效" in text
+        browser.close()
+
+
+def test_a_report_written_to_a_file_carries_its_style() -> None:
+    """``minseal verify --html`` writes a page that is read alone, from a disk: the stylesheet inline."""
+    from signer.report import DocumentFacts, Verdict, VerificationReport
+
+    report = VerificationReport(verdict=Verdict.FAILED, signatures=(), findings=(),
+                                document=DocumentFacts(sha256="0" * 64, size=1, pages=1, revisions=1,
+                                                       ends_at_last_revision=True, trailing_bytes=0, family=None))
+    assert "<style>" in report_html(report, standalone=True) and "<link" not in report_html(report, standalone=True)
+    assert local_time("2026-12-05T08:03:48+00:00") == "2026年12月5日 16:03:48"
