@@ -220,6 +220,11 @@ def test_phone_page_in_chromium(posted: Posted, tmp_path: Path) -> None:
             page.set_input_files("input[type=file]", str(changed))
             page.click("button[type=submit]")
             assert page.locator("#compare-word").inner_text() == "不一致"
+            # the answer to "is my file genuine" is the first thing on the screen, above the registered file's
+            # own green status
+            compared, status = page.locator("#compare").bounding_box(), page.locator("#status").bounding_box()
+            assert compared is not None and status is not None
+            assert compared["y"] < status["y"] and compared["y"] < 300, (compared, status)
             page.locator("#compare").screenshot(path=str(ARTIFACTS / "public-compare-changed.png"))
             page.goto(f"{posted.public}/v/unknown-id")
             assert "没有找到" in page.inner_text("h1")
