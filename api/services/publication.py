@@ -31,6 +31,7 @@ from api.services.states import (
     IN_FORCE,
     NOTICE_ENDED,
     NOTICE_RUNNING,
+    NOTICE_UPCOMING,
     PublicationKind,
     PublicationState,
     Status,
@@ -44,7 +45,7 @@ from api.storage.engine import Database, Session
 from api.storage.models import DocumentRow, ObjectionRow, PublicationRow
 from signer.decision import CENT, NoticeRule, dibao_amount
 from signer.errors import ConflictError, FieldProblem, ForbiddenError, NotFoundError, TemplateDataError
-from signer.formats import money
+from signer.formats import cn_date, money
 from signer.pki import Tier
 from signer.report import VerificationReport
 
@@ -678,6 +679,8 @@ class PublicationService:
         if kind == PublicationKind.NOTICE and end is not None:
             if today > end:
                 return NOTICE_ENDED
+            if start is not None and today < start:
+                return NOTICE_UPCOMING.format(start=cn_date(start), days=(end - start).days + 1)
             return NOTICE_RUNNING.format(days=(end - max(today, start or today)).days + 1)
         if kind == PublicationKind.CERTIFICATE and valid_until is not None and today > valid_until:
             return EXPIRED

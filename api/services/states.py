@@ -119,6 +119,8 @@ class CaseOutcome(StrEnum):
 
 #: what a posted notice or certificate says while in force, or after its period or validity ran out
 IN_FORCE, NOTICE_RUNNING, NOTICE_ENDED, EXPIRED = "有效", "公示中（剩余 {days} 天）", "公示期满", "已过期"
+#: a posted notice whose period has not begun (published today, starting tomorrow)
+NOTICE_UPCOMING = "即将公示（{start}起，共 {days} 天）"
 
 # one table per enum: members of different StrEnums with the same value are equal (Status.DRAFT == "draft")
 _STATUS_LABELS = {

@@ -268,3 +268,22 @@ def test_result_shows_the_sealed_decision_never_a_recomputation(world: World, ba
                          "amount": yuan(decision["monthly_amount"])}]
     finally:
         approver.close()
+
+
+def test_a_notice_posted_before_its_period_says_when_it_starts(world: World) -> None:
+    """Posted today for a period that starts tomorrow: not yet 公示中 — the days have not begun to run."""
+    from api.services.states import PublicationKind, PublicationState
+
+    clock, publication = world.services.clock, world.services.publication
+    clock.set(DAY0)
+    start, end = DAY0 + dt.timedelta(days=1), DAY0 + dt.timedelta(days=7)
+
+    def word() -> str:
+        return publication.status_word(PublicationKind.NOTICE, PublicationState.PUBLISHED, start=start, end=end,
+                                       valid_until=None)
+
+    assert word() == f"即将公示（{start.year}年{start.month}月{start.day}日起，共 7 天）"
+    clock.set(start)
+    assert word() == "公示中（剩余 7 天）"
+    clock.set(end + dt.timedelta(days=1))
+    assert word() == "公示期满"

@@ -57,7 +57,7 @@ async def _hit_page(request: Request, services: ServicesDep) -> None:
 def _tone(view: PublicView) -> str:
     if view.status.startswith("公示中") or view.status == "有效":
         return "ok"
-    if view.status in ("公示期满",):
+    if view.status in ("公示期满",) or view.status.startswith("即将公示"):
         return "ended"
     return "bad"
 
