@@ -405,6 +405,7 @@ class PublicPagePublic(Public):
     token: dict[str, Any] | None
     content_sha256: str | None
     holder: str | None = None
+    objection: dict[str, str] | None = None
     #: where the sealed file can be fetched (notices), else None
     pdf_url: str | None
 

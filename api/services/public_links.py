@@ -59,6 +59,10 @@ def public_content(family_id: str, kind: str, title: str, view: dict[str, Any]) 
         if isinstance(view.get("period"), dict):
             p = view["period"]
             out["period"] = {"start": _iso(p["start"]), "end": _iso(p["end"]), "days": int(p["days"])}
+        objection = view.get("objection")
+        if isinstance(objection, dict) and (objection.get("phone") or objection.get("address")):
+            # where to object: the office's own phone and address (public by nature), never the objector's
+            out["objection"] = {k: str(objection.get(k) or "") for k in ("office", "phone", "address")}
     elif kind in ("certificate", "letter"):
         # a paper held by a person: its number, how long it holds, and whose it is (the name only, so a copy
         # bearing another name does not look genuine), never the ID number or the figures

@@ -144,6 +144,8 @@ class PublicView:
     content_sha256: str | None = None
     #: the name of the person a certificate, card or letter is for (nothing else about them)
     holder: str | None = None
+    #: where a 公示 takes objections: the office, its phone and address
+    objection: dict[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -755,7 +757,7 @@ class PublicationService:
             sha256=sha, pdf_available=row.kind != PublicationKind.CERTIFICATE, verdict=report.verdict.value,
             verdict_label=report.verdict.label, seals=_seal_lines(report),
             superseded_by=newer.public_id if newer is not None else None, token=token_info,
-            content_sha256=_digest(public), holder=public.get("holder"))
+            content_sha256=_digest(public), holder=public.get("holder"), objection=public.get("objection"))
 
     def public_pdf(self, public_id: str) -> tuple[str, bytes]:
         """The sealed file of a notice (a certificate's file names its holder: never served publicly)."""

@@ -110,6 +110,7 @@ def test_qr_read_at_150_and_72_dpi_opens_the_page_on_minseal_serve(posted: Poste
         r = client.get(url)
     assert r.status_code == 200, r.text
     assert "公示中（剩余 7 天）" in r.text and "王秀英" in r.text
+    assert OBJECTION["phone"] in r.text and OBJECTION["address"] in r.text  # where a resident may object
     assert "二维码签名有效，与登记内容一致" in r.text
     assert hashlib.sha256(posted.pdf).hexdigest() in r.text
     assert "燕赵镇人民政府" in r.text and "通过" in r.text
