@@ -6,7 +6,10 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Sequence
+from typing import Any
 from urllib.parse import quote
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def disposition(filename: str, *, inline: bool = False, fallback: str | None = None) -> str:
@@ -19,6 +22,21 @@ def disposition(filename: str, *, inline: bool = False, fallback: str | None = N
                        for ch in (fallback or filename)) or "file"
     kind = "inline" if inline else "attachment"
     return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def document_filename(view: Any, number: int | None, ext: str) -> tuple[str, str]:
+    """(the Chinese name a clerk files the download under, its ASCII fallback): 申请人-文书名-第N版.ext."""
+    data = getattr(view, "data", None) or {}
+    who = data.get("applicant", {}).get("name") if isinstance(data.get("applicant"), dict) else None
+    version = f"-第{number}版" if number else ""
+    name = "-".join(part for part in (who, view.title) if part) + version + f".{ext}"
+    fallback = f"{view.family}-{view.id[:8]}" + (f"-v{number}" if number else "") + f".{ext}"
+    return _clean(name), fallback
+
+
+def _clean(name: str) -> str:
+    """No path separators or control characters in a file name a browser will save."""
+    return "".join("_" if ch in '/\\:*?"<>|' or ord(ch) < 32 else ch for ch in name)[:120]
 
 
 def zip_files(files: Sequence[tuple[str, bytes]]) -> bytes:

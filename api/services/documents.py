@@ -71,6 +71,12 @@ class DocumentService:
         return RenderOutput(document_id=document_id, rendered=rendered, docx=docx, verify_url=verify_url)
 
 
+    def word_copy(self, family_id: str, data: Any) -> bytes:
+        """The DOCX of ``data`` alone (no PDF rendered): the editable copy beside a stored document."""
+        prepared = self.catalogue.prepare(family_id, data, rules=document_rules(self.settings))
+        return render_docx(prepared, verify_url=None)
+
+
 def seal_font() -> SealFont:
     """Seals are cut in a 宋体 face, as real seals are (located through fontconfig)."""
     for face, path, index in FontSet.locate().files:

@@ -32,6 +32,7 @@ from signer.errors import (
     ConflictError,
     FieldProblem,
     ForbiddenError,
+    NotFoundError,
     TemplateDataError,
     VerificationRefusedError,
 )
@@ -212,6 +213,15 @@ class Workflow:
             version = repositories.version(session, doc.id, number if number is not None else doc.current_version)
             view = _view(session, doc)
         return view, self.blobs.get(version.sha256)
+
+    @_records_denials
+    def word_copy(self, who: Principal, document_id: str) -> tuple[DocumentView, bytes]:
+        """The editable Word copy of a document's data (no seal: the sealed PDF stays the record)."""
+        with self.db.session() as session:
+            view = _view(session, self._visible(session, who, document_id, Action.READ))
+        if not view.data:
+            raise NotFoundError("这份文书没有可编辑的数据（导入的文件只有 PDF）", code="NO_DATA")
+        return view, self.documents.word_copy(view.family, view.data)
 
     @_records_denials
     def listing(self, who: Principal, *, inbox: bool = False, limit: int = 100) -> list[DocumentView]:

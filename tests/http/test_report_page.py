@@ -99,3 +99,29 @@ def test_a_report_written_to_a_file_carries_its_style() -> None:
                                                        ends_at_last_revision=True, trailing_bytes=0, family=None))
     assert "<style>" in report_html(report, standalone=True) and "<link" not in report_html(report, standalone=True)
     assert local_time("2026-12-05T08:03:48+00:00") == "2026年12月5日 16:03:48"
+
+
+def test_downloads_are_named_in_chinese_with_the_word_copy_beside(served: Served) -> None:
+    from urllib.parse import quote
+
+    import docx
+
+    clerk = Api(served.base, *served.password(VILLAGE, Role.CLERK))
+    data = household()
+    doc = clerk.post("/api/documents", json={"family": "dibao_application", "data": data}).json()
+    name = data["applicant"]["name"]
+    r = clerk.get(f"/api/documents/{doc['id']}/pdf")
+    expected = f"{name}-{doc['title']}-第1版.pdf"
+    assert f"filename*=UTF-8''{quote(expected, safe='')}" in r.headers["content-disposition"]
+    assert 'filename="dibao_application-' in r.headers["content-disposition"]  # the ASCII fallback
+    r = clerk.get(f"/api/documents/{doc['id']}/docx")
+    assert r.status_code == 200 and r.headers["content-type"].endswith("wordprocessingml.document")
+    assert quote(f"{name}-{doc['title']}.docx", safe="") in r.headers["content-disposition"]
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(r.content)).paragraphs)
+    tables = " ".join(c.text for t in docx.Document(io.BytesIO(r.content)).tables for row in t.rows for c in row.cells)
+    assert name in text + tables
+    page = clerk.get(f"/desk/documents/{doc['id']}")
+    assert f"/desk/documents/{doc['id']}/docx" in page.text and "下载 Word 版" in page.text
+    desk_docx = clerk.get(f"/desk/documents/{doc['id']}/docx")
+    assert desk_docx.status_code == 200 and desk_docx.content[:2] == b"PK"
+    clerk.close()

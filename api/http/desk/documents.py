@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.http.desk import forms
 from api.http.desk.cases import allowed_forms, needs_me, offers
 from api.http.desk.common import DESK_HEADERS, Desk, DeskProblem, DeskUser, field, page, see_other
+from api.http.downloads import DOCX, disposition, document_filename
 from api.http.report_page import report_html
 from api.http.schemas import VERSION_MAX
 from api.services.access import Action, role_may
@@ -318,8 +319,18 @@ async def document(document_id: str, desk: DeskUser, done: str | None = None) ->
 @router.get("/documents/{document_id}/pdf")
 async def document_pdf(document_id: str, desk: DeskUser) -> Response:
     view, pdf = await desk.call(desk.services.workflow.pdf, desk.user, document_id)
+    name, fallback = document_filename(view, view.current_version, "pdf")
     return Response(pdf, media_type="application/pdf", headers={
-        **DESK_HEADERS, "Content-Disposition": f'inline; filename="{view.family}-{view.id[:8]}.pdf"'})
+        **DESK_HEADERS, "Content-Disposition": disposition(name, inline=True, fallback=fallback)})
+
+
+@router.get("/documents/{document_id}/docx")
+async def document_docx(document_id: str, desk: DeskUser) -> Response:
+    """The editable Word copy, named in Chinese like the PDF."""
+    view, docx = await desk.call(desk.services.workflow.word_copy, desk.user, document_id)
+    name, fallback = document_filename(view, None, "docx")
+    return Response(docx, media_type=DOCX, headers={
+        **DESK_HEADERS, "Content-Disposition": disposition(name, fallback=fallback)})
 
 
 @router.get("/documents/{document_id}/versions/{number}/pdf")
@@ -327,8 +338,9 @@ async def version_pdf(document_id: str, number: Annotated[int, Path(ge=1, le=VER
                       desk: DeskUser) -> Response:
     """One sealed version as it was stored (the case's timeline links each tier's)."""
     view, pdf = await desk.call(desk.services.workflow.pdf, desk.user, document_id, number)
+    name, fallback = document_filename(view, number, "pdf")
     return Response(pdf, media_type="application/pdf", headers={
-        **DESK_HEADERS, "Content-Disposition": f'inline; filename="{view.family}-{view.id[:8]}-v{number}.pdf"'})
+        **DESK_HEADERS, "Content-Disposition": disposition(name, inline=True, fallback=fallback)})
 
 
 @router.get("/documents/{document_id}/report", response_class=HTMLResponse)

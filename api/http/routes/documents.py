@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Path, Request, Response, UploadFile
 
 from api.http.deps import CurrentUser, ServicesDep, read_upload, run_blocking
+from api.http.downloads import DOCX, disposition, document_filename
 from api.http.schemas import VERSION_MAX, DocumentCreate, DocumentPublic, FamilyPublic, ReturnBody, SealBody
 from signer.errors import FieldProblem, TemplateDataError
 
@@ -46,9 +47,18 @@ async def get(document_id: str, request: Request, services: ServicesDep, user: C
 
 
 def _pdf(view: Any, pdf: bytes, number: int) -> Response:
+    name, fallback = document_filename(view, number, "pdf")
     return Response(pdf, media_type="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="{view.family}-{view.id[:8]}-v{number}.pdf"',
-        "Cache-Control": "private, no-store"})
+        "Content-Disposition": disposition(name, inline=True, fallback=fallback), "Cache-Control": "private, no-store"})
+
+
+@router.get("/documents/{document_id}/docx")
+async def word_copy(document_id: str, request: Request, services: ServicesDep, user: CurrentUser) -> Response:
+    """The editable Word copy of the document's data (the same layout rules; no seal: the PDF is the record)."""
+    view, docx = await run_blocking(request, services.workflow.word_copy, user, document_id)
+    name, fallback = document_filename(view, None, "docx")
+    return Response(docx, media_type=DOCX, headers={
+        "Content-Disposition": disposition(name, fallback=fallback), "Cache-Control": "private, no-store"})
 
 
 @router.get("/documents/{document_id}/pdf")
