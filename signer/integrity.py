@@ -461,7 +461,10 @@ def _dss_shape(resolver: Any, dss: Any, revision: int, vri_keys: set[str]) -> li
         if vri is not None:
             for name, entry in dss["/VRI"].items():
                 entry = entry.get_object() if entry is not None else None
-                if str(name) not in vri_keys or not isinstance(entry, generic.DictionaryObject):
+                if str(name) not in vri_keys:  # validation data for no signature of this file (as documented)
+                    return [Finding("BAD_VALIDATION_DATA", REASONS["BAD_VALIDATION_DATA"]
+                                    + f"（修订版本 {revision}：VRI 键 {name} 不是本文件任一签名的摘要）")]
+                if not isinstance(entry, generic.DictionaryObject):
                     return [bad]
                 if set(map(str, dict.keys(entry))) - _VRI_KEYS:
                     return [bad]

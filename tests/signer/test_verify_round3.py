@@ -423,3 +423,54 @@ def test_planted_attachment_activated_by_a_genuine_timestamp_token(world: World,
     assert world.verify(sealed).verdict is Verdict.PASSED
     forged = _activate_as_ts(sealed, _token_stream)
     refused(world.verify(forged), "PLANTED_OBJECT")
+
+
+def _dss_update(pdf: bytes, change: Callable[[IncrementalPdfFileWriter, generic.DictionaryObject], None]) -> bytes:
+    """An unsigned update after the last seal that rewrites the DSS (as a validation-data update does)."""
+    def apply(w: IncrementalPdfFileWriter) -> None:
+        dss = w.root["/DSS"]
+        change(w, dss)
+        w.update_container(dss)
+    return update_pdf(pdf, apply)
+
+
+def test_validation_data_that_is_not_validation_data(world: World) -> None:
+    crl = world.authority.crl().public_bytes(serialization.Encoding.DER)
+
+    def cert_that_is_a_crl(w: IncrementalPdfFileWriter, dss: generic.DictionaryObject) -> None:
+        certs = dss["/Certs"]
+        certs.append(w.add_object(generic.StreamObject(stream_data=crl)))
+        w.update_container(certs)
+
+    def cert_that_is_a_script(w: IncrementalPdfFileWriter, dss: generic.DictionaryObject) -> None:
+        certs = dss["/Certs"]
+        certs.append(w.add_object(generic.StreamObject(stream_data=JS.encode())))
+        w.update_container(certs)
+
+    def vri_keyed_by_a_certificate(w: IncrementalPdfFileWriter, dss: generic.DictionaryObject) -> None:
+        """A well-formed VRI key (40 hex digits, as pyHanko checks) that is no signature's hash."""
+        vri = dss["/VRI"]
+        der = _county_cert(world).public_bytes(serialization.Encoding.DER)
+        vri[pdf_name("/" + hashlib.sha1(der).hexdigest().upper())] = generic.DictionaryObject(
+            {pdf_name("/Cert"): generic.ArrayObject([dss["/Certs"].raw_get(0)])})
+        w.update_container(vri)
+
+    for change in (cert_that_is_a_crl, cert_that_is_a_script, vri_keyed_by_a_certificate):
+        report = world.verify(_dss_update(world.v3, change))
+        assert "BAD_VALIDATION_DATA" in report.codes, (change.__name__, report.codes)
+        refused(report)
+
+
+def test_genuine_validation_data_update_after_the_last_seal_passes(world: World) -> None:
+    """No false positive: a B-LT file and then the DSS update any PAdES tool appends (pyHanko's add_dss: the
+    chain and the installation's current CRL, for the county's seal)."""
+    out = BytesIO(world.v3)
+    county = next(s for s in PdfFileReader(out).embedded_signatures if s.field_name == "MinSeal-county")
+    crl = asn1_crl.CertificateList.load(world.authority.crl().public_bytes(serialization.Encoding.DER))
+    DocumentSecurityStore.add_dss(out, bytes(county.sig_object["/Contents"]), crls=[crl],
+                                  certs=[county.signer_cert, pki.to_asn1(world.authority.root_certificate())])
+    pdf = out.getvalue()
+    revisions = [PdfFileReader(BytesIO(p)).xrefs.total_revisions for p in (world.v3, pdf)]
+    assert revisions[1] == revisions[0] + 1
+    report = world.verify(pdf)
+    assert report.verdict is Verdict.PASSED, (report.summary(), report.codes)
