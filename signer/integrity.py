@@ -234,10 +234,12 @@ def revision_findings(reader: PdfFileReader, data: bytes, *, after: int,
     return out
 
 
-#: an indirect reference as a parser reads it (whitespace or comments between the tokens); over-matches inside
-#: strings and stream data, which only makes the check stricter
-_REFERENCE = re.compile(rb"(\d{1,10})(?:[\x00\t\n\x0c\r ]|%[^\r\n]*)+\d{1,5}"
-                        rb"(?:[\x00\t\n\x0c\r ]|%[^\r\n]*)+R(?![^\x00\t\n\x0c\r ()<>\[\]{}/%])")
+#: an indirect reference as any parser reads it: a superset of the PDF grammar and of pyHanko's reader, which
+#: takes a vertical tab as whitespace, a generation with leading zeros ("999 000000 R") and an R followed by any
+#: non-letter; comments between the tokens too. Over-matches inside strings and stream data, which only makes
+#: the check stricter. (Digit runs are bounded: pyHanko reads a reference from a 20-byte window.)
+_REFERENCE = re.compile(rb"(\d{1,20})(?:[\x00\t\n\x0b\x0c\r ]|%[^\r\n]*)+\d{1,20}"
+                        rb"(?:[\x00\t\n\x0b\x0c\r ]|%[^\r\n]*)+R(?![A-Za-z])")
 
 
 def _planted_objects(reader: PdfFileReader, data: bytes, *, after: int, revision_ends: list[int]) -> list[Finding]:
@@ -459,7 +461,10 @@ def _dss_shape(resolver: Any, dss: Any, revision: int, vri_keys: set[str]) -> li
         if vri is not None:
             for name, entry in dss["/VRI"].items():
                 entry = entry.get_object() if entry is not None else None
-                if str(name) not in vri_keys or not isinstance(entry, generic.DictionaryObject):
+                if str(name) not in vri_keys:  # validation data for no signature of this file (as documented)
+                    return [Finding("BAD_VALIDATION_DATA", REASONS["BAD_VALIDATION_DATA"]
+                                    + f"（修订版本 {revision}：VRI 键 {name} 不是本文件任一签名的摘要）")]
+                if not isinstance(entry, generic.DictionaryObject):
                     return [bad]
                 if set(map(str, dict.keys(entry))) - _VRI_KEYS:
                     return [bad]
