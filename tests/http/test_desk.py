@@ -244,11 +244,11 @@ def test_one_dibao_application_village_to_county(served: Served, browser: Any, t
     township.wait_for_selector("#publish")
     township.click("#publish")
     notice = _done(township, "published")
-    assert township.inner_text("#notice-status").startswith("公示中")
+    assert township.inner_text("#notice-status").startswith("即将公示")  # posted today, the period starts tomorrow
     shot(township, "township-notice-published")
     public = township.get_attribute("#public-link", "href")
     township.goto(f"{base}{public}")
-    assert "王秀英" in township.inner_text("#list") and "公示中" in township.inner_text("#status")
+    assert "王秀英" in township.inner_text("#list") and "即将公示" in township.inner_text("#status")
 
     # during the 公示 a report sent anyway (the form posted directly) is refused, and the case stays where it was
     township.goto(f"{base}/desk/documents/{second}")

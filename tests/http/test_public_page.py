@@ -25,6 +25,7 @@ from tests.support.public_world import (
     DAY0,
     OBJECTION,
     OTHER_VILLAGE,
+    POSTED_ON_DAY0,
     SAMPLE,
     TOWNSHIP,
     VILLAGE,
@@ -109,7 +110,7 @@ def test_qr_read_at_150_and_72_dpi_opens_the_page_on_minseal_serve(posted: Poste
         # the scheme and host were upper-cased for the QR code's alphanumeric mode; any client accepts them
         r = client.get(url)
     assert r.status_code == 200, r.text
-    assert "公示中（剩余 7 天）" in r.text and "王秀英" in r.text
+    assert POSTED_ON_DAY0 in r.text and "王秀英" in r.text
     assert OBJECTION["phone"] in r.text and OBJECTION["address"] in r.text  # where a resident may object
     assert "二维码签名有效，与登记内容一致" in r.text
     assert hashlib.sha256(posted.pdf).hexdigest() in r.text
@@ -148,7 +149,7 @@ def test_json_twin_headers_pdf_and_friendly_404(posted: Posted) -> None:
         r = client.get(f"/api/public/{pid}")
         assert r.status_code == 200 and r.headers["cache-control"].startswith("public")
         body = r.json()
-        assert body["status"] == "公示中（剩余 7 天）" and body["issuer"] == "燕赵镇人民政府"
+        assert body["status"] == POSTED_ON_DAY0 and body["issuer"] == "燕赵镇人民政府"
         assert [set(row) for row in body["rows"]] == [{"name", "village", "persons", "amount"}]
         assert body["sha256"] == hashlib.sha256(posted.pdf).hexdigest()
         page = client.get(f"/v/{pid}")
@@ -208,7 +209,7 @@ def test_phone_page_in_chromium(posted: Posted, tmp_path: Path) -> None:
             requests: list[str] = []
             page.on("request", lambda req: requests.append(req.url))
             page.goto(f"{posted.public}/v/{pid}")
-            assert page.locator("#status").inner_text() == "公示中（剩余 7 天）"
+            assert page.locator("#status").inner_text() == POSTED_ON_DAY0
             assert page.locator("#list tbody tr").count() == 1
             # phone-first: nothing wider than the screen
             assert page.evaluate("document.documentElement.scrollWidth") <= 390

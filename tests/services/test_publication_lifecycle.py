@@ -25,12 +25,14 @@ from tests.support.cases import Desk, approved, decision_for, household
 from tests.support.public_world import (
     DAY0,
     OBJECTION,
+    POSTED_ON_DAY0,
     SAMPLE,
     TOWNSHIP,
     VILLAGE,
     accepted_application,
     login,
     second_household,
+    upcoming,
 )
 from tests.support.service_world import COUNTY, World, serve_app
 
@@ -114,6 +116,8 @@ def test_notice_lifecycle_with_the_clock(world: World, base: str) -> None:
         assert httpx.get(f"{base}/v/{old}").status_code == 404  # a draft is not public
         assert reviewer.post("/api/notices/build", json={"objection": OBJECTION}).status_code == 409  # no retyping
         assert reviewer.post(f"/api/notices/{notice['document_id']}/publish").json()["state"] == "published"
+        assert status(base, old) == POSTED_ON_DAY0  # built today, the period starts tomorrow
+        clock.set(DAY0 + dt.timedelta(days=1))
         assert status(base, old) == "公示中（剩余 7 天）"
         clock.set(DAY0 + dt.timedelta(days=3))
         assert status(base, old) == "公示中（剩余 5 天）"
@@ -140,7 +144,7 @@ def test_notice_lifecycle_with_the_clock(world: World, base: str) -> None:
         assert status(base, old) == "已被新版本取代"
         page = httpx.get(f"{base}/v/{old}").text
         assert f'href="/v/{newer["public_id"]}"' in page and "已被新版本取代" in page
-        assert status(base, newer["public_id"]) == "公示中（剩余 7 天）"
+        assert status(base, newer["public_id"]) == upcoming(DAY0 + dt.timedelta(days=4))
         assert [r["name"] for r in httpx.get(f"{base}/api/public/{newer['public_id']}").json()["rows"]] == ["王秀英"]
 
         # the period runs out by the clock

@@ -18,6 +18,15 @@ from tests.support.service_world import OTHER_VILLAGE, SAMPLE, TOWNSHIP, VILLAGE
 
 #: the service's "today" in these tests (the clock they move)
 DAY0 = dt.date(2026, 11, 22)
+
+
+def upcoming(start: dt.date, days: int = 7) -> str:
+    """What a 公示 posted before its period says (a notice built today starts tomorrow)."""
+    return f"即将公示（{start.year}年{start.month}月{start.day}日起，共 {days} 天）"
+
+
+#: the public status of a notice built and posted on DAY0
+POSTED_ON_DAY0 = upcoming(DAY0 + dt.timedelta(days=1))
 OBJECTION = {"phone": "0312-4211234", "address": "燕赵镇政府院内便民服务中心一楼"}
 
 
