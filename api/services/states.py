@@ -173,8 +173,9 @@ def next_status(current: str, action: Action, *, last_tier: bool = False, issuin
     try:
         target = TRANSITIONS[(state, action)]
     except KeyError:
-        raise ConflictError(f"文书当前状态为「{state.label}」，不能{ACTION_LABELS[action]}",
-                            code="BAD_TRANSITION") from None
+        # the last tier's accept is its approval: a county's stale tab says 审批签章, not 审核签章
+        word = "审批签章" if action is Action.ACCEPT and last_tier else ACTION_LABELS[action]
+        raise ConflictError(f"文书当前状态为「{state.label}」，不能{word}", code="BAD_TRANSITION") from None
     if target is Status.ACCEPTED and last_tier:
         return Status.APPROVED
     return target

@@ -125,3 +125,24 @@ def test_downloads_are_named_in_chinese_with_the_word_copy_beside(served: Served
     desk_docx = clerk.get(f"/desk/documents/{doc['id']}/docx")
     assert desk_docx.status_code == 200 and desk_docx.content[:2] == b"PK"
     clerk.close()
+
+
+def test_the_user_badge_names_the_office_once(served: Served) -> None:
+    from tests.support.service_world import TOWNSHIP
+
+    reviewer = Api(served.base, *served.password(TOWNSHIP, Role.REVIEWER))
+    badge = re.search(r'<span id="badge">([^<]+)</span>', reviewer.get("/desk").text)
+    reviewer.close()
+    assert badge is not None
+    office = "燕赵镇人民政府"
+    assert badge.group(1).count(office) == 1 and badge.group(1).count("审核人") == 1, badge.group(1)
+
+
+def test_a_county_told_it_is_too_late_hears_its_own_step() -> None:
+    from api.services.states import Action, next_status
+    from signer.errors import ConflictError
+
+    with pytest.raises(ConflictError, match="不能审批签章"):
+        next_status("approved", Action.ACCEPT, last_tier=True)
+    with pytest.raises(ConflictError, match="不能审核签章"):
+        next_status("approved", Action.ACCEPT)
