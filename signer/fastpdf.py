@@ -78,7 +78,7 @@ _CONTAINERS = (generic.DecryptedObjectProxy, generic.IndirectObject, generic.Dic
                generic.ArrayObject)
 
 
-class _Resolver(HistoricalResolver):
+class _Resolver(HistoricalResolver):  # type: ignore[misc]
     def _subsume_object(self, obj: Any) -> Any:
         """``HistoricalResolver._subsume_object``: the same copy, and for a primitive element of an array or a
         dictionary the same check (it must come from a file), done inline."""
@@ -102,7 +102,7 @@ class _Resolver(HistoricalResolver):
         return value
 
 
-class VerifyReader(PdfFileReader):
+class VerifyReader(PdfFileReader):  # type: ignore[misc]
     """A ``PdfFileReader`` whose historical views copy objects faster (same objects, same errors)."""
 
     def get_historical_resolver(self, revision: int) -> HistoricalResolver:
