@@ -19,11 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fontTools.pens.basePen import BasePen
-from fontTools.pens.svgPathPen import SVGPathPen
-from fontTools.svgLib.path import parse_path
-from fontTools.ttLib import TTFont
-from PIL import Image, ImageChops, ImageDraw, ImageFont
+# fontTools and Pillow are imported where a seal is drawn, not at import: a verifier or ``minseal verify`` reads
+# office records that name this module's types and never draws (~0.2 s of start-up saved)
 
 SEAL_RED = (230, 0, 18)
 SEAL_RED_HEX = "#e60012"
@@ -36,32 +33,38 @@ Emblem = tuple[Polygon, ...]
 MAX_EMBLEM_POINTS = 20_000
 
 
-class _FlatteningPen(BasePen):  # type: ignore[misc]
-    """Curves as short line segments (a seal emblem is ~14 mm across: 12 segments a curve is smooth in print)."""
+def _flattening_pen() -> Any:
+    from fontTools.pens.basePen import BasePen
 
-    def __init__(self) -> None:
-        super().__init__(None)
-        self.polygons: list[list[tuple[float, float]]] = []
+    class _FlatteningPen(BasePen):  # type: ignore[misc]
+        """Curves as short line segments (a seal emblem is ~14 mm across: 12 segments a curve is smooth in
+        print)."""
 
-    def _moveTo(self, pt: tuple[float, float]) -> None:
-        self.polygons.append([pt])
+        def __init__(self) -> None:
+            super().__init__(None)
+            self.polygons: list[list[tuple[float, float]]] = []
 
-    def _lineTo(self, pt: tuple[float, float]) -> None:
-        self.polygons[-1].append(pt)
+        def _moveTo(self, pt: tuple[float, float]) -> None:
+            self.polygons.append([pt])
 
-    def _curveToOne(self, p1: Any, p2: Any, p3: Any) -> None:
-        p0 = self.polygons[-1][-1]
-        for i in range(1, 13):
-            t = i / 12
-            a, b, c, d = (1 - t) ** 3, 3 * t * (1 - t) ** 2, 3 * t * t * (1 - t), t ** 3
-            self.polygons[-1].append((a * p0[0] + b * p1[0] + c * p2[0] + d * p3[0],
-                                      a * p0[1] + b * p1[1] + c * p2[1] + d * p3[1]))
+        def _lineTo(self, pt: tuple[float, float]) -> None:
+            self.polygons[-1].append(pt)
 
-    def _closePath(self) -> None:
-        pass
+        def _curveToOne(self, p1: Any, p2: Any, p3: Any) -> None:
+            p0 = self.polygons[-1][-1]
+            for i in range(1, 13):
+                t = i / 12
+                a, b, c, d = (1 - t) ** 3, 3 * t * (1 - t) ** 2, 3 * t * t * (1 - t), t ** 3
+                self.polygons[-1].append((a * p0[0] + b * p1[0] + c * p2[0] + d * p3[0],
+                                          a * p0[1] + b * p1[1] + c * p2[1] + d * p3[1]))
 
-    def _endPath(self) -> None:
-        pass
+        def _closePath(self) -> None:
+            pass
+
+        def _endPath(self) -> None:
+            pass
+
+    return _FlatteningPen()
 
 
 def emblem_from_svg(text: str) -> Emblem:
@@ -75,7 +78,9 @@ def emblem_from_svg(text: str) -> Emblem:
     box = [float(v) for v in (root.get("viewBox") or "").replace(",", " ").split()]
     if len(box) != 4 or box[2] <= 0 or box[3] <= 0:
         raise ValueError("SVG 缺少有效的 viewBox")
-    pen = _FlatteningPen()
+    from fontTools.svgLib.path import parse_path
+
+    pen = _flattening_pen()
     paths = [e for e in root.iter() if e.tag.rsplit("}", 1)[-1] == "path"]
     if not paths or any(e.get("transform") for e in root.iter()):
         raise ValueError("SVG 中应有不带 transform 的 <path> 元素")
@@ -116,6 +121,9 @@ class SealFont:
     def outlines(self, chars: str) -> tuple[int, float, dict[str, tuple[str, float]]]:
         """Units per em, the vertical middle between ascender and descender (Pillow's 'm' anchor), and per
         character its SVG path data (font units, y up) and advance width. Opens the file once per call."""
+        from fontTools.pens.svgPathPen import SVGPathPen
+        from fontTools.ttLib import TTFont
+
         with TTFont(str(self.path), fontNumber=self.index, lazy=True) as font:
             hhea = font["hhea"]
             upem = int(font["head"].unitsPerEm)
@@ -240,6 +248,8 @@ def seal_svg(spec: SealSpec, font: SealFont) -> str:
 
 def seal_png(spec: SealSpec, font: SealFont, *, dpi: int = 600) -> bytes:
     """Transparent PNG, red only; drawn at twice the size and reduced for smooth edges."""
+    from PIL import Image, ImageChops, ImageDraw, ImageFont
+
     geo = layout(spec)
     scale = dpi / 25.4 * 2
     size = math.ceil(geo.diameter * scale)

@@ -43,6 +43,7 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
+from . import fastpdf
 from .errors import MinSealError
 from .integrity import contents_findings, prescan, revision_findings, timestamp_gen_time, timestamp_signer
 from .layout import slots_at
@@ -340,6 +341,7 @@ def verify_pdf(
     """Verify every signature of a PDF and apply the MinSeal policy. Never raises on bad input, and nothing
     pyHanko logs reaches the caller's stderr. ``parsed``: a parse of exactly ``data`` that nothing has modified
     (the raw-byte checks still read ``data``)."""
+    fastpdf.install()
     with _quiet_pyhanko():
         return _verify(data, trust, expected_offices=expected_offices, route_of=route_of, parsed=parsed)
 
@@ -365,7 +367,7 @@ def _verify(data: bytes, trust: TrustSettings, *, expected_offices: Sequence[str
     if early:
         return report(early)
     try:
-        reader = parsed if parsed is not None else PdfFileReader(BytesIO(data), strict=False)
+        reader = parsed if parsed is not None else fastpdf.VerifyReader(BytesIO(data), strict=False)
         revisions = reader.xrefs.total_revisions
         pages = int(reader.root["/Pages"]["/Count"])
         # one pass: pyHanko's per-kind properties each re-collect (and re-parse every /Contents hex string)

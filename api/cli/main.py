@@ -286,7 +286,6 @@ def verify_cmd(
         "--min-level", help="最低签章级别：B-B、B-T（默认）、B-LT 或 B-LTA")] = None,
 ) -> None:
     """校验文件中的全部电子签章；只有“通过”时退出码为 0。"""
-    from api.http.report_page import report_html
     from signer.report import Verdict
 
     c = _ctx(ctx)
@@ -298,6 +297,8 @@ def verify_cmd(
         return
     report = c.verification.verify(pdf, roots=trust or [], expected_offices=expect_office or [], min_level=min_level)
     if html is not None:
+        from api.http.report_page import report_html  # (jinja2: only for --html)
+
         write_atomic(html, report_html(report, standalone=True).encode())
     if as_json:
         typer.echo(report.to_json())
@@ -315,11 +316,12 @@ def verify_cmd(
 def _verify_case_file(c: Services, pdf: bytes, *, roots: list[Path], expected: list[str], min_level: str | None,
                       as_json: bool, html: Path | None) -> None:
     """A 案卷: its own seal and every paper in it, one report; exits non-zero unless everything passes."""
-    from api.http.report_page import report_html
     from signer.report import Verdict
 
     report = c.verification.verify_case_file(pdf, roots=roots, expected_offices=expected, min_level=min_level)
     if html is not None and report.outer is not None:
+        from api.http.report_page import report_html
+
         write_atomic(html, report_html(report.outer, standalone=True).encode())
     if as_json:
         typer.echo(report.to_json())
