@@ -28,6 +28,7 @@ from api.storage import audit, repositories
 from api.storage.blobs import BlobStore
 from api.storage.engine import Database, Session
 from api.storage.models import CaseRow, DocumentRow, VersionRow, utcnow
+from api.storage.repositories import DocumentQuery
 from signer.errors import (
     ConflictError,
     FieldProblem,
@@ -40,6 +41,9 @@ from signer.pki import Tier
 from signer.report import Verdict, VerificationReport
 from signer.route import TIER_ORDER
 from templates import Family
+
+#: the statuses in which a document held by an office waits for it (its 待办)
+WAITING = (Status.DRAFT, Status.SEALED, Status.SUBMITTED, Status.ACCEPTED, Status.RETURNED)
 
 
 @dataclass(frozen=True)
@@ -224,14 +228,32 @@ class Workflow:
         return view, self.documents.word_copy(view.family, view.data)
 
     @_records_denials
+    def page(self, who: Principal, query: DocumentQuery, *, inbox: bool, page: int = 1,
+             size: int = 50) -> tuple[list[DocumentView], bool]:
+        """One page of the office's 待办 (``inbox``) or 已办, filtered; (views, whether a next page exists)."""
+        skip, views = (max(1, page) - 1) * size, list[DocumentView]()
+        with self.db.session() as session:
+            found = repositories.find_documents(session, query, office_id=who.office_id, inbox=inbox,
+                                                waiting=[s.value for s in WAITING])
+            for row in found:
+                if not may_see(who, row.route, row.reached):
+                    continue
+                if skip:
+                    skip -= 1
+                    continue
+                if len(views) == size:
+                    return views, True
+                views.append(_view(session, row))
+        return views, False
+
+    @_records_denials
     def listing(self, who: Principal, *, inbox: bool = False, limit: int = 100) -> list[DocumentView]:
         """Documents this office can see; ``inbox``: those waiting for this office to act."""
         with self.db.session() as session:
             if inbox:
                 found = repositories.recent_documents(
                     session, limit=limit * 5, holder=who.office_id,
-                    statuses=[s.value for s in (Status.DRAFT, Status.SEALED, Status.SUBMITTED, Status.ACCEPTED,
-                                                Status.RETURNED)])
+                    statuses=[s.value for s in WAITING])
             else:
                 found = repositories.recent_documents(session, limit=limit * 5, on_route_of=who.office_id)
             rows = [d for d in found if may_see(who, d.route, d.reached)]

@@ -146,3 +146,40 @@ def test_a_county_told_it_is_too_late_hears_its_own_step() -> None:
         next_status("approved", Action.ACCEPT, last_tier=True)
     with pytest.raises(ConflictError, match="不能审核签章"):
         next_status("approved", Action.ACCEPT)
+
+
+def test_lists_search_filter_and_page(served: Served) -> None:
+    """待办 finds a household by the applicant's name, filters by status and date, and pages."""
+    import datetime as dt
+
+    from api.services.demo_users import demo_username
+    from api.storage.repositories import DocumentQuery
+
+    clerk = Api(served.base, *served.password(VILLAGE, Role.CLERK))
+    made = []
+    for name in ("检索甲", "检索乙", "检索丙"):
+        r = clerk.post("/api/documents", json={"family": "dibao_application", "data": household(name)})
+        assert r.status_code == 201, r.text
+        made.append(r.json()["id"])
+    page = clerk.get("/desk/inbox", params={"q": "检索乙"}).text
+    assert made[1] in page and made[0] not in page and made[2] not in page
+    assert 'value="检索乙"' in page  # the filter stays filled in
+    assert made[0] in clerk.get("/desk/inbox", params={"q": "检索", "status": "draft"}).text
+    assert made[0] not in clerk.get("/desk/inbox", params={"q": "检索", "status": "sealed"}).text
+    tomorrow = (dt.date.today() + dt.timedelta(days=2)).isoformat()
+    assert made[0] not in clerk.get("/desk/inbox", params={"q": "检索", "since": tomorrow}).text
+    assert clerk.get("/desk/inbox", params={"since": "not-a-date", "status": "nonsense"}).status_code == 200
+    clerk.close()
+
+    workflow, identity = served.world.services.workflow, served.world.services.identity
+    with served.world.services.db.session() as session:
+        from api.services.identity import active_principal
+
+        user = identity.user(session, demo_username(VILLAGE, Role.CLERK))
+        who = active_principal(session, user.id)
+    assert who is not None
+    query = DocumentQuery(search="检索")
+    first, more = workflow.page(who, query, inbox=True, page=1, size=2)
+    second, last = workflow.page(who, query, inbox=True, page=2, size=2)
+    assert more and not last and len(first) == 2 and len(second) == 1
+    assert {v.id for v in first + second} == set(made)  # newest first, each once

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.http.desk import forms
@@ -23,6 +23,7 @@ from api.services.access import Action, role_may
 from api.services.cases import CaseView
 from api.services.states import TRANSITIONS, Status
 from api.services.workflow import DocumentView
+from api.storage.repositories import DocumentQuery
 from signer.decision import CATEGORIES, dibao_amount, next_month
 from signer.errors import ConflictError, MinSealError, TemplateDataError, VerificationRefusedError
 from signer.formats import cn_date_text
@@ -94,10 +95,28 @@ async def home(desk: DeskUser) -> HTMLResponse:
     return page(desk, "home.html.j2", **await desk.call(work))
 
 
+def _list_query(q: str, status: str, since: str, until: str) -> tuple[DocumentQuery, dict[str, str]]:
+    """The list filter from the query string (bad dates and unknown statuses are ignored, never a 500)."""
+    def day(text: str) -> dt.date | None:
+        try:
+            return dt.date.fromisoformat(text) if text else None
+        except ValueError:
+            return None
+
+    status = status if status in {s.value for s in Status} else ""
+    query = DocumentQuery(search=q.strip()[:40], status=status, since=day(since), until=day(until))
+    typed = {"q": query.search, "status": status, "since": query.since.isoformat() if query.since else "",
+             "until": query.until.isoformat() if query.until else ""}
+    return query, typed
+
+
 @router.get("/inbox", response_class=HTMLResponse)
-async def inbox(desk: DeskUser) -> HTMLResponse:
+async def inbox(desk: DeskUser, q: str = "", status: str = "", since: str = "", until: str = "",
+                page_no: Annotated[int, Query(alias="page", ge=1, le=10_000)] = 1) -> HTMLResponse:
+    query, typed = _list_query(q, status, since, until)
+
     def work() -> dict[str, Any]:
-        views = desk.services.workflow.listing(desk.user, inbox=True)
+        views, more = desk.services.workflow.page(desk.user, query, inbox=True, page=page_no)
         mine = set()
         cases = []
         for c in desk.services.cases.listing(desk.user):
@@ -107,19 +126,23 @@ async def inbox(desk: DeskUser) -> HTMLResponse:
             if waiting or (c.overdue and c.outcome == "open"):
                 cases.append(c)
         return {"docs": views, "verdicts": _verdicts(desk, views), "names": _names(desk), "cases": cases,
-                "mine": mine}
+                "mine": mine, "more": more}
 
-    return page(desk, "inbox.html.j2", title="待办", **await desk.call(work))
+    return page(desk, "inbox.html.j2", title="待办", **await desk.call(work), typed=typed, page_no=page_no,
+                list_url="/desk/inbox", statuses=list(Status))
 
 
 @router.get("/documents", response_class=HTMLResponse)
-async def documents(desk: DeskUser) -> HTMLResponse:
-    def work() -> dict[str, Any]:
-        waiting = {v.id for v in desk.services.workflow.listing(desk.user, inbox=True)}
-        views = [v for v in desk.services.workflow.listing(desk.user, limit=500) if v.id not in waiting]
-        return {"docs": views, "verdicts": {}, "names": _names(desk), "cases": None, "mine": set()}
+async def documents(desk: DeskUser, q: str = "", status: str = "", since: str = "", until: str = "",
+                    page_no: Annotated[int, Query(alias="page", ge=1, le=10_000)] = 1) -> HTMLResponse:
+    query, typed = _list_query(q, status, since, until)
 
-    return page(desk, "inbox.html.j2", title="已办", **await desk.call(work))
+    def work() -> dict[str, Any]:
+        views, more = desk.services.workflow.page(desk.user, query, inbox=False, page=page_no)
+        return {"docs": views, "verdicts": {}, "names": _names(desk), "cases": None, "mine": set(), "more": more}
+
+    return page(desk, "inbox.html.j2", title="已办", **await desk.call(work), typed=typed, page_no=page_no,
+                list_url="/desk/documents", statuses=list(Status))
 
 
 # -- the catalogue and the form ---------------------------------------------------------------------------------
