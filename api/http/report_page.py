@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from api.http.pages import render
@@ -68,8 +69,9 @@ def seal_word(s: SignatureFacts) -> str:
     return "内容未被篡改；签名有效"
 
 
-def report_html(report: VerificationReport, *, standalone: bool = False, back: str | None = None) -> str:
+def report_html(report: VerificationReport, *, standalone: bool = False, back: str | None = None,
+                case_file: dict[str, Any] | None = None) -> str:
     return render("report.html.j2", r=report, tiers=TIERS, revocation=REVOCATION, changes=CHANGES,
                   coverage=COVERAGE, docmdp=DOCMDP, slot_name=slot_name, local_time=local_time,
-                  seal_sound=seal_sound, seal_word=seal_word, back=back, css_url=CSS_URL,
+                  seal_sound=seal_sound, seal_word=seal_word, back=back, css_url=CSS_URL, case_file=case_file,
                   inline_css=CSS.read_text("utf-8") if standalone else None)

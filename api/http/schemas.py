@@ -475,3 +475,5 @@ class ReportPublic(Public):
     findings: list[FindingPublic]
     signatures: list[SignaturePublic]
     document: DocumentFactsPublic
+    #: a 案卷 checked whole: a summary and each paper (title, file name, ok, label, reasons); None for any other PDF
+    case_file: dict[str, Any] | None = None

@@ -65,3 +65,32 @@ def test_verify_plain_sealed_pdf_is_unchanged(installation: CaseFileWorld, tmp_p
     assert main(["verify", str(path)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("通过：3 个签章") and "案卷" not in out
+
+
+def test_the_verify_endpoint_checks_a_case_file_whole(world: CaseFileWorld) -> None:
+    """POST /api/verify gives the same answer as ``minseal verify``: one changed attachment fails the 案卷."""
+    import httpx
+
+    from api.services.container import Services
+    from tests.support.servers import free_port, serve
+
+    services = Services.build(world.settings)
+    services.prepare()
+    with services.db.session() as session:
+        services.identity.add_user(session, username="county-checker", office_id="130634", role="clerk",
+                                   password="case-file-checker-1", actor="test")
+    with serve(world.settings, free_port(), ready="/healthz", lifespan="on") as base, \
+            httpx.Client(base_url=base, timeout=120) as client:
+        r = client.post("/api/auth/login", json={"username": "county-checker", "password": "case-file-checker-1"})
+        client.headers["x-csrf-token"] = r.json()["csrf_token"]
+        good = client.post("/api/verify", files={"file": ("案卷.pdf", world.good, "application/pdf")}).json()
+        assert good["verdict"] == "PASSED" and [p["ok"] for p in good["case_file"]["papers"]] == [True, True, True]
+        changed = client.post("/api/verify", files={"file": ("案卷.pdf", world.changed(), "application/pdf")})
+        body = changed.json()
+        assert body["verdict"] == "FAILED", body["case_file"]
+        assert [p["ok"] for p in body["case_file"]["papers"]] == [True, True, False]
+        assert body["signatures"][0]["office_name"] == "曲阳县民政局"  # the 案卷's own seal is still reported
+        page = client.post("/api/verify", files={"file": ("案卷.pdf", world.changed(), "application/pdf")},
+                           headers={"Accept": "text/html"}).text
+        assert "案卷不通过" in page and world.papers[2].name in page
+    services.close()

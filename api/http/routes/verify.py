@@ -17,8 +17,25 @@ router = APIRouter(prefix="/api", tags=["verify"])
 @router.post("/verify", response_model=ReportPublic)
 async def verify(request: Request, services: ServicesDep, _user: CurrentUser,
                  file: Annotated[UploadFile, File()]) -> ReportPublic | HTMLResponse:
+    """A 案卷 is checked whole, as ``minseal verify`` does: its own seal, then every attachment against the
+    manifest and its own seals; the verdict is the whole file's and ``case_file`` lists each paper."""
     pdf = await read_upload(file, services)
+    html = "text/html" in request.headers.get("accept", "")
+    if await run_blocking(request, services.verification.is_case_file, pdf):
+        whole = await run_blocking(request, services.verification.verify_case_file, pdf)
+        if whole.outer is not None:
+            papers = [{"title": p.title, "name": p.name, "ok": p.ok, "label": p.label,
+                       "reasons": [f.message for f in p.findings]} for p in whole.papers]
+            if html:
+                return HTMLResponse(report_html(whole.outer, case_file={
+                    "summary": whole.summary(), "papers": papers, "verdict": whole.verdict.value,
+                    "verdict_label": whole.verdict.label}))
+            body = whole.outer.to_dict()
+            body.update(verdict=whole.verdict.value, verdict_label=whole.verdict.label,
+                        findings=[*body["findings"], *whole.to_dict()["findings"]],
+                        case_file={"summary": whole.summary(), "papers": papers})
+            return ReportPublic.model_validate(body)
     report = await run_blocking(request, services.checks.verify, pdf)
-    if "text/html" in request.headers.get("accept", ""):
+    if html:
         return HTMLResponse(report_html(report))
     return ReportPublic.model_validate(report.to_dict())
