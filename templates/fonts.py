@@ -34,6 +34,8 @@ FACES: tuple[Face, ...] = (
     Face("hei", "WenQuanYi Zen Hei", "fonts-wqy-zenhei"),
     Face("kai", "AR PL KaitiM GB", "fonts-arphic-gkai00mp"),
     Face("fallback", "AR PL UMing CN", "fonts-arphic-uming"),
+    # residents' names outside the BMP (CJK Extension B: 𠮷 U+20BB7 …): 花園明朝B, the Debian face that has them
+    Face("fallback_ext", "HanaMinB", "fonts-hanazono"),
     # GB/T 9704 faces: 仿宋 body and a 小标宋-like title. Debian ships them only inside texlive-lang-chinese
     # (262 MB installed with --no-install-recommends); scripts/setup takes the two files from that package.
     Face("fangsong", "FandolFang", "texlive-lang-chinese（scripts/setup 只取其中的 FandolFang 字体）"),

@@ -71,6 +71,12 @@ class DocumentService:
         return RenderOutput(document_id=document_id, rendered=rendered, docx=docx, verify_url=verify_url)
 
 
+    def check(self, family_id: str, data: Any, *, today: date | None = None) -> None:
+        """What rendering would refuse, without rendering: the schema and the faces' glyphs (so 检查填写 and
+        生成 give the same answer for a rare character or an emoji)."""
+        prepared = self.catalogue.prepare(family_id, data, today=today, rules=document_rules(self.settings))
+        self.renderer.check_glyphs(prepared)
+
     def word_copy(self, family_id: str, data: Any) -> bytes:
         """The DOCX of ``data`` alone (no PDF rendered): the editable copy beside a stored document."""
         prepared = self.catalogue.prepare(family_id, data, rules=document_rules(self.settings))

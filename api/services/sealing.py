@@ -93,6 +93,7 @@ class SealingService:
         self._signers: dict[str, KeySigner] = {}
         self._seal_art: dict[str, bytes] = {}
         self._fonts: tuple[OutlineFont, OutlineFont] | None = None
+        self._fallbacks: tuple[OutlineFont, ...] = ()
         self._timestamper: Timestamper | None = None
         self._local_tsa: MinSealTimeStamper | None = None
         self._reserve: dict[tuple[str, str, SealLevel, bool], int] = {}
@@ -103,13 +104,13 @@ class SealingService:
         if self._fonts is None:
             faces = {face.role: (path, index) for face, path, index in FontSet.locate().files}
             self._fonts = (OutlineFont(*faces["kai"]), OutlineFont(*faces["song"]))
-            self._fallback = OutlineFont(*faces["fallback"])
+            self._fallbacks = (OutlineFont(*faces["fallback"]), OutlineFont(*faces["fallback_ext"]))
         return self._fonts
 
     def text_faces(self) -> FaceChain:
-        """The opinion's face with the documents' fallback for rare name characters (䶮, 燚 …)."""
+        """The opinion's face with the documents' fallbacks for rare name characters (䶮, 燚, 𠮷 …)."""
         text, _seal = self.fonts()
-        return FaceChain(text, self._fallback)
+        return FaceChain(text, *self._fallbacks)
 
     def decision_rules(self) -> DecisionRules:
         return decision_rules(self.settings)

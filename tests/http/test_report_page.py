@@ -183,3 +183,34 @@ def test_lists_search_filter_and_page(served: Served) -> None:
     second, last = workflow.page(who, query, inbox=True, page=2, size=2)
     assert more and not last and len(first) == 2 and len(second) == 1
     assert {v.id for v in first + second} == set(made)  # newest first, each once
+
+
+def test_a_name_outside_the_bmp_is_filed_end_to_end_and_an_emoji_is_refused_alike(served: Served,
+                                                                                  tmp_path: Path) -> None:
+    """𠮷 (U+20BB7, CJK Extension B) is a real resident's character: the check, the sealed PDF (with an embedded
+    face that has the glyph) and the Word copy all carry it; an emoji is refused by the check and by 生成 alike."""
+    import subprocess
+
+    import docx
+
+    from signer.errors import TemplateDataError
+
+    rare, emoji = "𠮷野", "😀野"
+    documents = served.world.services.documents
+    documents.check("dibao_application", household(rare))  # 检查填写 says yes …
+    with pytest.raises(TemplateDataError):
+        documents.check("dibao_application", household(emoji))  # … and no, as 生成 will
+    clerk = Api(served.base, *served.password(VILLAGE, Role.CLERK))
+    refused = clerk.post("/api/documents", json={"family": "dibao_application", "data": household(emoji)})
+    assert refused.status_code == 422 and "U+1F600" in refused.text
+    doc = clerk.post("/api/documents", json={"family": "dibao_application", "data": household(rare)}).json()
+    assert clerk.post(f"/api/documents/{doc['id']}/seal", json={}).status_code == 200
+    pdf = tmp_path / "rare.pdf"
+    pdf.write_bytes(clerk.get(f"/api/documents/{doc['id']}/pdf").content)
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert "HanaMinB" in fonts
+    assert rare in subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    copy = docx.Document(io.BytesIO(clerk.get(f"/api/documents/{doc['id']}/docx").content))
+    assert rare in " ".join(c.text for t in copy.tables for row in t.rows for c in row.cells) + \
+        " ".join(p.text for p in copy.paragraphs)
+    clerk.close()

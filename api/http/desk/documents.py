@@ -212,7 +212,7 @@ async def post_form(family_id: str, desk: DeskUser) -> HTMLResponse | RedirectRe
             prepared = dict(data)
             if family.tiers:  # the route's offices are the service's to fill; only their presence is checked here
                 prepared["offices"] = {t: "—" for t in family.tiers}
-            desk.services.documents.catalogue.prepare(family.id, prepared, today=desk.services.clock.today())
+            await desk.call(desk.services.documents.check, family.id, prepared, today=desk.services.clock.today())
         except TemplateDataError as error:
             return _form_page(desk, family, values, error.problems, status=422, message=error.message)
         return _form_page(desk, family, values, message="检查通过，可以生成文书。", checked=True)
