@@ -21,7 +21,7 @@ FAMILIES = ["dibao_application", "temp_relief_application", "dibao_notice", "dib
             "dibao_review_record", "dibao_decision", "dibao_card", "dibao_refusal_letter", "relief_decision",
             "relief_payment", "dibao_status_certificate"]
 OUR_FACES = {"AR-PL-SungtiL-GB", "WenQuanYi-Zen-Hei-Medium", "WenQuanYi-Zen-Hei", "AR-PL-KaitiM-GB",
-             "AR-PL-UMing-CN-Light", "AR-PL-UMing-CN", "FandolFang", "FandolSong-Bold"}
+             "AR-PL-UMing-CN-Light", "AR-PL-UMing-CN", "HanaMinB-Medium", "HanaMinB", "FandolFang", "FandolSong-Bold"}
 MM = 72 / 25.4
 
 
