@@ -102,16 +102,16 @@ def test_wrong_shapes_are_refused_not_crashed(catalogue: Catalogue) -> None:
 
 def test_characters_our_fonts_cannot_draw_are_refused(catalogue: Catalogue, renderer: PdfRenderer) -> None:
     data = catalogue.family("dibao_certificate").sample()
-    data["holder"]["name"] = "王𪚥"  # CJK Extension B: none of our faces has it
+    data["holder"]["name"] = "王\U000F0001"  # a private-use code point: none of our faces has it
     data["purpose"] = "用于入学😀"
     prepared = catalogue.prepare("dibao_certificate", data)
     with pytest.raises(TemplateDataError) as caught:
         renderer.render(prepared)
     assert {p.path for p in caught.value.problems} == {"holder.name", "purpose"}
-    assert "U+2A6A5" in str(caught.value)
-    # rare but covered characters (喆, 堃, 珺) render with our own fallback face
+    assert "U+F0001" in str(caught.value)
+    # rare but covered characters (喆, 堃; 𪚥 and 𠮷 from CJK Extension B) render with our own fallback faces
     data = catalogue.family("dibao_certificate").sample()
-    data["holder"]["name"] = "王喆堃"
+    data["holder"]["name"] = "王喆堃𪚥𠮷"
     renderer.render(catalogue.prepare("dibao_certificate", data))
 
 
