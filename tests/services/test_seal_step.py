@@ -30,6 +30,7 @@ from signer.seal_image import SealFont, SealSpec, seal_svg
 from signer.sign import RIDING_INSET, RIDING_MIN_SLICE, riding_groups
 from tests.services.test_sealing import red_mask, root_asn1
 from tests.support import pdftools
+from tests.support.installations import install_demo
 
 VILLAGE, TOWNSHIP, COUNTY = "130634100201", "130634100", "130634"
 DAY = dt.date(2026, 12, 20)
@@ -47,8 +48,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, 
     root = tmp_path_factory.mktemp("seal-step")
     # seals here are B-B (no timestamp) for speed; the countersign check is set to accept that level
     settings = Settings(data_dir=root / "var", keys_dir=root / "keys", min_level="B-B")
+    # init-demo's installation, copied (min_level shapes no key or certificate: the default settings' copy)
+    install_demo(settings.model_copy(update={"min_level": Settings.model_fields["min_level"].default}))
     authority = SealAuthority(settings)
-    authority.init_demo(seal_font())
     check = VerificationService(settings, authority).verify
     yield settings, authority, SealingService(settings, authority, check=check)
 

@@ -25,13 +25,14 @@ from pypdf import PdfWriter
 
 from api.cli.main import main
 from api.services.authority import SealAuthority
-from api.services.documents import DocumentService, seal_font
+from api.services.documents import DocumentService
 from api.services.sealing import SealingService
 from api.services.verification import VerificationService
 from api.settings import Settings
 from signer import pki
 from signer.errors import NotSealableError, VerificationRefusedError
 from signer.report import Verdict, VerificationReport
+from tests.support.installations import install_demo
 from tests.support.waiting import past_the_second
 
 VILLAGE, OTHER_VILLAGE, TOWNSHIP, OTHER_TOWNSHIP, COUNTY = (
@@ -41,8 +42,8 @@ VILLAGE, OTHER_VILLAGE, TOWNSHIP, OTHER_TOWNSHIP, COUNTY = (
 class World:
     def __init__(self, root: Path, documents: DocumentService) -> None:
         self.settings = Settings(data_dir=root / "var", keys_dir=root / "keys")
+        install_demo(self.settings)  # init-demo's installation, copied (tests.support.installations)
         self.authority = SealAuthority(self.settings)
-        self.authority.init_demo(seal_font())
         self.verification = VerificationService(self.settings, self.authority)
         self.sealing = SealingService(self.settings, self.authority, check=self.verification.verify)
         sample = documents.catalogue.family("dibao_application").sample()

@@ -15,12 +15,13 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 from api.services.authority import SealAuthority
-from api.services.documents import DocumentService, seal_font
+from api.services.documents import DocumentService
 from api.services.sealing import SealingService
 from api.services.verification import VerificationService
 from api.settings import Settings
 from signer.case_file import Paper, assemble, manifest
 from templates.case_file_index import render_index_pdf
+from tests.support.installations import install_demo
 
 VILLAGE, TOWNSHIP, COUNTY = "130634100201", "130634100", "130634"
 CASE = {"number": "QY-DB-2026-0012", "kind": "dibao", "kind_label": "最低生活保障", "applicant_name": "张秀兰",
@@ -49,8 +50,8 @@ class CaseFileWorld:
     def __init__(self, root: Path, documents: DocumentService) -> None:
         self.root = root
         self.settings = Settings(data_dir=root / "var", keys_dir=root / "keys")
+        install_demo(self.settings)  # init-demo's installation, copied (tests.support.installations)
         self.authority = SealAuthority(self.settings)
-        self.authority.init_demo(seal_font())
         self.verification = VerificationService(self.settings, self.authority)
         self.sealing = SealingService(self.settings, self.authority, check=self.verification.verify)
         self.documents = documents

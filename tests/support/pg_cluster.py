@@ -73,6 +73,23 @@ def new_database(base_url: str, prefix: str = "t") -> str:
     return f"{base_url}/{name}"
 
 
+def clone_database(template_url: str, fresh_url: str) -> None:
+    """Replace the fresh, empty database at ``fresh_url`` by a copy of ``template_url``'s (nobody may be connected
+    to the template)."""
+    import psycopg
+
+    base, template = template_url.rsplit("/", 1)
+    fresh_base, name = fresh_url.rsplit("/", 1)
+    assert base == fresh_base, (template_url, fresh_url)
+    plain = base.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(f"{plain}/{name}") as conn:
+        tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()
+        assert tables == (0,), f"{name} is not empty"
+    with psycopg.connect(f"{plain}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{name}"')  # type: ignore[arg-type]
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')  # type: ignore[arg-type]
+
+
 def main(argv: list[str]) -> int:
     if not argv:
         print("usage: python -m tests.support.pg_cluster CMD [ARG …]", file=sys.stderr)

@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 
 from api.http.app import create_app
-from api.services.authority import SealAuthority
 from api.services.container import Services
-from api.services.demo_users import create_demo_users, read_passwords
-from api.services.documents import DocumentService, seal_font
+from api.services.demo_users import passwords_path, read_passwords
+from api.services.documents import DocumentService
 from api.services.offices import DEMO_REGISTRY
 from api.settings import Settings
+from tests.support.installations import install_demo
 from tests.support.servers import free_port, serve
 
 VILLAGE, OTHER_VILLAGE, TOWNSHIP, OTHER_TOWNSHIP, COUNTY = (
@@ -53,13 +53,11 @@ class World:
         self.settings = Settings(data_dir=root / "var", keys_dir=root / "keys", database_url=database_url)
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.settings.registry_path.write_text(DEMO_REGISTRY.read_text("utf-8") + FAR_OFFICES, encoding="utf-8")
-        authority = SealAuthority(self.settings)
-        authority.init_demo(seal_font())
-        authority.database().dispose()  # its own engine; the services open theirs (PostgreSQL: no stray connection)
+        # init-demo and the demo users, as a copy of an installation prepared once (tests.support.installations)
+        install_demo(self.settings, users=True, documents=documents)
         self.services = Services.build(self.settings, documents=documents)
         self.services.prepare()
-        path, _ = create_demo_users(self.services)
-        self.passwords = read_passwords(path)
+        self.passwords = read_passwords(passwords_path(self.settings))
 
 
 class Api:
