@@ -372,12 +372,15 @@ class PublicationService:
                     if d.id not in taken and self._announceable(session, d)]
             names = repositories.office_names(session)
             sealed = {d.id: self._sealed_figures(session, d, Tier.COUNTY) for d in docs}
+            objected = {d.id: bool(((row := self.cases.of_document(session, d.id)) is not None
+                                    and (row.facts or {}).get("objection"))) for d in docs}
         if not docs:
             raise ConflictError("没有已审批、尚未公布的申请", code="NOTHING_TO_POST")
         households = []
         for d in docs:  # the county's sealed decision fixes the figures (57号 art. 21): never recomputed here
             proposal = self._proposal(d, (decisions or {}).get(d.id), sealed[d.id], where="decisions")
             township = names[d.route[1]]
+            proposal["objected"] = objected[d.id]
             households.append({**proposal, "township": township.removesuffix("人民政府").removesuffix("办事处"),
                                "village": village_name(names[d.route[0]]), "village_id": d.route[0]})
         today = self.clock.today()
@@ -385,7 +388,7 @@ class PublicationService:
                 "title": f"{who.office_name}最低生活保障审核确认结果公布", "benefit_from": benefit_from.isoformat(),
                 "supervision": supervision,
                 "households": [{k: h[k] for k in ("head_name", "township", "village", "village_id", "persons",
-                                                  "category", "monthly_amount")} for h in households]}
+                                                  "category", "monthly_amount", "objected")} for h in households]}
         view = self.workflow.create(who, "dibao_result_notice", data, derived=True)
         catalogue = self.workflow.documents.catalogue
         prepared = catalogue.prepare("dibao_result_notice", data, rules=self.rules.document_rules())
