@@ -64,6 +64,20 @@ def test_text_block_is_156_by_225_mm(family_id: str, documents: DocumentService,
         assert number[2] > 150 and number[1] > 37 + 225
 
 
+def test_page_number_dash_7_mm_below_the_block(documents: DocumentService, write_pdf) -> None:  # type: ignore[no-untyped-def]
+    """GB/T 9704-2012 §7.5: 一字线上距版心下边缘 7 mm. The dash sits at the middle of its em box (the word box
+    pdftotext reports), odd pages and even pages alike."""
+    data = documents.catalogue.family("dibao_notice").sample()
+    data["households"] = _households(40)
+    pdf = write_pdf(documents.render("dibao_notice", data).rendered.pdf)
+    html = subprocess.run(["pdftotext", "-bbox-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    dashes = [(float(a) + float(b)) / 2 / MM for a, b in
+              re.findall(r'<word xMin="[\d.]+" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">—</word>', html)]
+    assert len(dashes) >= 4, "a number on each of two pages or more, a dash either side"
+    assert all(abs(y - (37 + 225) - 7) <= 0.5 for y in dashes), [round(y - 262, 2) for y in dashes]
+
+
 def test_titles_break_between_words_and_balance() -> None:
     assert balanced_lines("燕赵镇人民政府2026年第11批最低生活保障拟保障对象公示") == [
         "燕赵镇人民政府2026年第11批", "最低生活保障拟保障对象公示"]
