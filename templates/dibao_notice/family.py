@@ -11,9 +11,9 @@ from signer.errors import FieldProblem
 
 from .. import docx_kit
 from ..notice_list import build_list_docx, derive_list, list_columns
-from ..rules import RULE, DocumentRules
+from ..rules import CITED_RULE, DocumentRules
 
-LAW = f"根据{RULE}和省、市有关规定"
+LAW = f"根据{CITED_RULE}和省、市有关规定"
 
 
 def check(data: dict[str, Any], rules: DocumentRules) -> list[FieldProblem]:

@@ -11,7 +11,7 @@ from signer.errors import FieldProblem
 
 from .. import docx_kit
 from ..notice_list import build_list_docx, derive_list, list_columns
-from ..rules import RULE, DocumentRules
+from ..rules import CITED_RULE, RULE, DocumentRules
 
 
 def check(data: dict[str, Any], rules: DocumentRules) -> list[FieldProblem]:
@@ -54,7 +54,7 @@ def notice_outcome(households: list[dict[str, Any]]) -> str:
 def body_paragraphs(d: dict[str, Any]) -> list[str]:
     s = d["supervision"]
     return [
-        f"根据{RULE}，{notice_outcome(d['households'])}，本机关审核确认以下"
+        f"根据{CITED_RULE}，{notice_outcome(d['households'])}，本机关审核确认以下"
         f"{d['total_households']}户{d['total_persons']}人为最低生活保障对象，自"
         f"{docx_kit.cn_date(d['benefit_from'])}起发放最低生活保障金，现予公布。",
         f"如对公布结果有异议，请拨打监督电话{s['phone']}，或来信至{s['address']}。",
