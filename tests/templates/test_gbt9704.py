@@ -132,3 +132,33 @@ def test_tables_never_overflow(count: int, documents: DocumentService, write_pdf
     for page in range(1, out.rendered.page_count + 1):
         for ln in lines(pdf, page):
             assert ln[0] >= 28 - 0.5 and ln[2] <= 184 + 0.5, (page, ln)
+
+
+@pytest.mark.parametrize("family_id", ["dibao_result_notice", "dibao_decision"])
+def test_security_code_clears_the_date(family_id: str, documents: DocumentService, write_pdf) -> None:  # type: ignore[no-untyped-def]
+    """The county seal's 防伪编码 runs along its lower arc; centred over the office name and date it printed over
+    the date. Every code character's box (from the seal's own layout, at the slot's centre) stays clear of the
+    date's line box as pdftotext measures it; the name still sits below the seal's centre."""
+    from api.services.offices import DEMO_REGISTRY, Registry
+    from signer.seal_image import layout
+
+    out = documents.render(family_id, documents.catalogue.family(family_id).sample())
+    slot = out.rendered.slot("issuer")
+    office = Registry.load(DEMO_REGISTRY).by_name(slot.office or "")
+    assert office is not None and office.seal_security_code, "the county's demo seal carries a 防伪编码"
+    spec = office.seal_spec
+    cx = (slot.rect[0] + slot.rect[2]) / 2 / MM - spec.diameter_mm / 2
+    cy = 297 - (slot.rect[1] + slot.rect[3]) / 2 / MM - spec.diameter_mm / 2
+    code = [g for g in layout(spec).glyphs if g.char.isdigit() and g.height < spec.diameter_mm * 0.06]
+    assert len(code) == len(office.seal_security_code)
+    pdf = write_pdf(out.rendered.pdf)
+    page = lines(pdf, slot.page_index + 1)
+    date = next(ln for ln in page if re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日", ln[4])
+                and abs((ln[0] + ln[2]) / 2 - (cx + spec.diameter_mm / 2)) < 10)
+    name = next(ln for ln in page if ln[4] == office.name)
+    for g in code:
+        x0, x1 = cx + g.x - g.height / 2, cx + g.x + g.height / 2
+        y0, y1 = cy + g.y - g.height / 2, cy + g.y + g.height / 2
+        overlap = x0 < date[2] and date[0] < x1 and y0 < date[3] and date[1] < y1
+        assert not overlap, (g.char, round(y0 - date[3], 2), "mm below the date's box")
+    assert name[1] > cy + spec.diameter_mm / 2, "the office name sits below the seal's centre"
