@@ -162,3 +162,45 @@ def test_security_code_clears_the_date(family_id: str, documents: DocumentServic
         overlap = x0 < date[2] and date[0] < x1 and y0 < date[3] and date[1] < y1
         assert not overlap, (g.char, round(y0 - date[3], 2), "mm below the date's box")
     assert name[1] > cy + spec.diameter_mm / 2, "the office name sits below the seal's centre"
+
+
+VERIFY_URL = "https://minseal.example/v/ABCDEFGH12345678"
+
+
+def test_sample_notice_fits_one_page_with_its_seal_and_qr(documents: DocumentService, write_pdf) -> None:  # type: ignore[no-untyped-def]
+    """The 4-household sample 公示, as the service issues it (with its QR code), and each of its village-split
+    notices: one page, list and seal together; the page's last rule closes the list (no frame runs on)."""
+    from templates.notice_list import split_by_village
+
+    sample = documents.catalogue.family("dibao_notice").sample()
+    for data in [sample, *(part for _v, part in split_by_village(sample))]:
+        out = documents.render("dibao_notice", data, verify_url=VERIFY_URL)
+        assert out.rendered.page_count == 1 and out.rendered.slot("issuer").page_index == 0, data.get("title")
+        pdf = write_pdf(out.rendered.pdf)
+        total = next(ln for ln in lines(pdf, 1) if ln[4].startswith("合计"))
+        assert _frame_ink_below(pdf, 1, total[3]) is None
+
+
+def _frame_ink_below(pdf: Path, page: int, y_mm: float) -> float | None:
+    """The first inked point on the list's right rule (x = 184 mm) from 4 mm below ``y_mm`` to the block's end."""
+    image = pdftools.page_png(pdf, pdf.with_suffix(f".{page}"), page=page, dpi=144)
+    k = 144 / 25.4
+    x = round(183.9 * k)
+    for y in range(round((y_mm + 4) * k), round(262 * k)):
+        if min(image.getpixel((xx, y)) for xx in range(x - 3, x + 4)) < 128:  # type: ignore[operator]
+            return y / k
+    return None
+
+
+def test_a_list_never_leaves_an_empty_framed_block(documents: DocumentService, write_pdf) -> None:  # type: ignore[no-untyped-def]
+    """Where the last rows, the total and the seal move on to the next page, the page they leave ends at its
+    last row's rule: the table's frame used to run on ~24 mm into the empty space."""
+    sample = documents.catalogue.family("dibao_notice").sample()
+    for n in (6, 8, 12):
+        out = documents.render("dibao_notice", sample | {"households": _households(n)}, verify_url=VERIFY_URL)
+        pdf = write_pdf(out.rendered.pdf, f"n{n}.pdf")
+        assert out.rendered.page_count == 2
+        rows = [ln for ln in lines(pdf, 1) if re.match(r"\d*张\d{3}", ln[4])]
+        assert rows, n
+        ink = _frame_ink_below(pdf, 1, max(ln[3] for ln in rows))
+        assert ink is None, (n, ink)
