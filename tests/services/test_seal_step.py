@@ -152,7 +152,7 @@ def test_long_opinion_with_rare_characters_is_fitted_and_readable(world, form, t
     with pytest.raises(NotSealableError) as caught:
         sealing.seal(before, COUNTY, level="B-B", day=DAY, opinion=opinion * 3, decision=COUNTY_DECISION)
     assert caught.value.code == "OPINION_TOO_LONG"
-    assert re.search(r"最小字号 8 磅时最多容纳约 \d+ 字，实际 468 字", caught.value.message)
+    assert re.search(r"最小字号 10.5 磅时最多容纳约 \d+ 字，实际 468 字", caught.value.message)
 
 
 def _seal_extent(pdf: Path, tmp_path: Path, page: int, rect: tuple[float, float, float, float]) -> float:
