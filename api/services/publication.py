@@ -309,6 +309,11 @@ class PublicationService:
                                           start=start, end=end, days=set_days, span=span, series=None, version=1))
         return out
 
+    def _objected(self, session: Session, document_id: str) -> bool:
+        """The case's 公示 drew an objection (re-investigated and not upheld, since the county approved it)."""
+        case = self.cases.of_document(session, document_id)
+        return case is not None and bool((case.facts or {}).get("objection"))
+
     def _announceable(self, session: Session, doc: DocumentRow) -> bool:
         row = self.cases.of_document(session, doc.id)
         return row is None or self.cases.blocked(row, Step.ANNOUNCE) is None
@@ -372,8 +377,7 @@ class PublicationService:
                     if d.id not in taken and self._announceable(session, d)]
             names = repositories.office_names(session)
             sealed = {d.id: self._sealed_figures(session, d, Tier.COUNTY) for d in docs}
-            objected = {d.id: bool(((row := self.cases.of_document(session, d.id)) is not None
-                                    and (row.facts or {}).get("objection"))) for d in docs}
+            objected = {d.id: self._objected(session, d.id) for d in docs}
         if not docs:
             raise ConflictError("没有已审批、尚未公布的申请", code="NOTHING_TO_POST")
         households = []

@@ -10,7 +10,8 @@ import pytest
 from api.services.documents import DocumentService
 from tests.support import pdftools
 
-PLACEHOLDERS = ("乡镇（街道）入户调查", "乡镇人民政府（街道办事处）", "县级民政部门、乡镇（街道）", "由乡镇（街道）审批")
+PLACEHOLDERS = ("乡镇（街道）入户调查", "乡镇人民政府（街道办事处）", "县级民政部门、乡镇（街道）",
+                "由乡镇（街道）审批")
 
 
 def _flat(text: str) -> str:
@@ -27,7 +28,8 @@ def test_issued_text_names_the_real_office(family_id: str, documents: DocumentSe
     expected = {"dibao_notice": "经本人申请、燕赵镇人民政府入户调查",
                 "dibao_result_notice": "经燕赵镇、孝墓镇初审",
                 "dibao_application": "曲阳县民政局、燕赵镇人民政府各存一份",
-                "temp_relief_application": "在孝墓镇人民政府审批权限以内的由孝墓镇人民政府审批，超过的报曲阳县民政局审批"}
+                "temp_relief_application": "在孝墓镇人民政府审批权限以内的由孝墓镇人民政府审批，"
+                                           "超过的报曲阳县民政局审批"}
     assert expected[family_id] in text
 
 

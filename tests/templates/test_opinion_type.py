@@ -34,7 +34,8 @@ def test_default_and_typical_opinions_stay_at_or_above_10_5_pt(family_id: str, d
         if slot.purpose != "tier":
             continue
         width, height = slot.rect[2] - slot.rect[0], slot.rect[3] - slot.rect[1]
-        figures = {"county": COUNTY_FIGURES, "township": ("保障人数：3人", "拟月保障金额：1,780.00元")}.get(slot.name, ())
+        figures = {"county": COUNTY_FIGURES,
+                   "township": ("保障人数：3人", "拟月保障金额：1,780.00元")}.get(slot.name, ())
         for opinion in (default_opinion(kind, slot.name, reports_to="燕赵镇人民政府"), typical):
             drawn = box_ops(BoxAppearance(width=width, height=height, opinion=opinion, office="燕赵镇人民政府",
                                           date_text="2026年11月22日", seal=SealSpec("燕赵镇人民政府", 42.0),

@@ -13,7 +13,6 @@ from tests.support import pdftools
 from tests.support.pdftools import MM
 
 
-
 def _lines(pdf) -> list[pdftools.Line]:  # type: ignore[no-untyped-def]
     return [ln for page in pdftools.layout(pdf) for ln in page.lines]
 
