@@ -307,8 +307,11 @@ class Appearance:
     size: float = 0.0
 
 
-#: opinion type: starts at 12 pt (小四), shrinks in half points down to this floor
-TEXT_SIZE, TEXT_FLOOR = 12.0, 8.0
+#: opinion type: starts at 12 pt (小四), shrinks in half points down to this floor, 五号 (10.5 pt): an opinion is
+#: never set smaller; one that does not fit at 五号 is refused with the box's capacity named. The boxes are sized
+#: so typical opinions fit (templates/assets/form.css: ~200 characters in the village's 48 mm box, ~170 beside
+#: the township's or the county's figures in their 56 and 64 mm boxes)
+TEXT_SIZE, TEXT_FLOOR = 12.0, 10.5
 LEADING = 1.4
 PAD = 6.0
 

@@ -414,6 +414,8 @@ def _verify(data: bytes, trust: TrustSettings, *, expected_offices: Sequence[str
     pool: list[_RevInfo] = []
     try:
         if "/DSS" in reader.root:
+            if _dss_repeats(reader.root["/DSS"]):
+                raise ValueError("a DSS array lists an object twice")
             dss = DocumentSecurityStore.read_dss(reader)
             dss_certs = list(dss.load_certs())
         else:
@@ -486,6 +488,19 @@ def _verify(data: bytes, trust: TrustSettings, *, expected_offices: Sequence[str
         if not any(wanted in (f.office_id, f.common_name) for f in facts):
             findings.append(Finding("EXPECTED_OFFICE_MISSING", f"{REASONS['EXPECTED_OFFICE_MISSING']}：{wanted}"))
     return report(findings, facts, **doc)
+
+
+def _dss_repeats(dss: Any) -> bool:
+    """A DSS array (/Certs, /CRLs, /OCSPs) naming one object twice: no writer does that, but one changed digit
+    of the unsigned LTV revision does (106 0 R → 107 0 R), dropping an entry while every one left still
+    verifies."""
+    store = dss.get_object()
+    for key in ("/Certs", "/CRLs", "/OCSPs"):
+        items = list.__iter__(store[key]) if key in store else iter(())  # the raw entries: references
+        refs = [(r.idnum, r.generation) for r in items if hasattr(r, "idnum")]
+        if len(refs) != len(set(refs)):
+            return True
+    return False
 
 
 def _dss_findings(certs: Sequence[asn1_x509.Certificate], pool: Sequence[_RevInfo],

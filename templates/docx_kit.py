@@ -8,7 +8,7 @@ embeds. The author is the issuing office; no library name is left in the metadat
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from io import BytesIO
 from typing import Any
 
@@ -54,6 +54,9 @@ def _base(margins_mm: tuple[float, float, float, float], face: str, size: float,
     props = doc.core_properties  # python-docx's template says "python-docx" here: the office, nothing else
     props.author, props.last_modified_by, props.comments = author, author, ""
     props.title, props.subject, props.keywords, props.category = "", "", "", ""
+    # python-docx's template carries its own dates (created 2013-12-23): the copy is made now
+    props.created = props.modified = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
+    props.revision = 1
     section = doc.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)
     top, right, bottom, left = margins_mm

@@ -51,6 +51,11 @@ def check_members(data: dict[str, Any]) -> list[FieldProblem]:
     if kinship.get("registered") and not kinship.get("detail"):
         problems.append(FieldProblem("kinship.detail", "近亲属备案应写明与哪位经办人员或村(居)委会成员、何种关系"
                                                        "（《最低生活保障审核确认办法》第十一条）"))
+    problems += _kinship_ages(members, on=data.get("filled_on"))
+    for i, m in enumerate(members):
+        if m.get("identity") == "无劳动能力" and m.get("labor") == "有劳动能力":
+            problems.append(FieldProblem(f"members[{i}].labor",
+                                         "身份类别为「无劳动能力」，劳动能力不能填「有劳动能力」"))
     signed = data.get("signed_on")
     if signed is not None and data.get("filled_on") is not None and signed < data["filled_on"]:
         problems.append(FieldProblem("signed_on", "申请人签字日期不能早于填表日期"))
@@ -58,6 +63,45 @@ def check_members(data: dict[str, Any]) -> list[FieldProblem]:
 
 
 TIERS = ("village", "township", "county")
+
+#: relations younger / older than the applicant by a generation: a parent is at least this much older
+GENERATION_YEARS = 12
+_YOUNGER = {"子", "女", "孙子", "孙女", "儿媳", "女婿"}
+_OLDER = {"父亲", "母亲"}
+
+
+def _kinship_ages(members: list[dict[str, Any]], *, on: date | None) -> list[FieldProblem]:
+    """A 子 older than the applicant less a generation, or a 父亲 younger than the applicant plus one, is
+    implausible (a typing slip in an ID or a relation): refused until the clerk confirms it (``confirmed``)."""
+    me = next((m for m in members if m.get("relation") == "本人"), None)
+    day = on or date.today()
+    mine = age_on(birth_date((me or {}).get("id_number")), day)
+    if mine is None:
+        return []
+    problems = []
+    for i, m in enumerate(members):
+        age = age_on(birth_date(m.get("id_number")), day)
+        if age is None or m.get("confirmed"):
+            continue
+        relation = m.get("relation")
+        if (relation in _YOUNGER and age > mine - GENERATION_YEARS) or \
+                (relation in _OLDER and age < mine + GENERATION_YEARS):
+            problems.append(FieldProblem(f"members[{i}].relation", f"与申请人关系为「{relation}」，但年龄 {age} 岁"
+                                         f"（申请人 {mine} 岁）不合常理：请核对身份证号码和关系；核实无误的，"
+                                         "勾选「经办人已核实」（confirmed）"))
+    return problems
+
+
+def labor_of(member: dict[str, Any], age: int | None) -> str:
+    """劳动能力 as the form shows it: as typed, else derived from 身份类别 and age, so the column never stands
+    empty beside 无劳动能力."""
+    if member.get("labor"):
+        return str(member["labor"])
+    if member.get("identity") == "无劳动能力":
+        return "完全丧失劳动能力"
+    if member.get("identity") == "学龄前儿童" or (age is not None and age < 16):
+        return "无（未成年）"
+    return ""
 
 
 def derive_household(view: dict[str, Any], *, on: date) -> dict[str, Any]:
@@ -67,6 +111,7 @@ def derive_household(view: dict[str, Any], *, on: date) -> dict[str, Any]:
     for m in view.get("members") or []:
         m = dict(m)
         m["age"] = age_on(birth_date(m.get("id_number")), on) or ""
+        m["labor"] = labor_of(m, m["age"] if m["age"] != "" else None)
         health = m.get("health") or ""
         m["health_text"] = f"{health}{m['disability_grade']}" if m.get("disability_grade") else health
         total += m.get("monthly_income") or Decimal("0")
@@ -83,6 +128,8 @@ def derive_household(view: dict[str, Any], *, on: date) -> dict[str, Any]:
     staff = view.get("staff") or {}
     view["staff"] = {tier: {"handler": (staff.get(tier) or {}).get("handler") or "",
                             "head": (staff.get(tier) or {}).get("head") or ""} for tier in TIERS}
+    # the applicant signs the form when it is filled in with the clerk: the date line is never left blank
+    view["signed_on"] = view.get("signed_on") or view.get("filled_on")
     kinship = view.get("kinship") or {}
     view["kinship_text"] = (f"是。{kinship.get('detail') or ''}" if kinship.get("registered") else "否")
     return view

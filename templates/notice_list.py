@@ -6,6 +6,7 @@ phone, address or income; 保障类别 only where a local rule turns it on (:cla
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 from docx.document import Document
+
+from signer.errors import FieldProblem, TemplateDataError
 
 from . import docx_kit
 from .formats import money
@@ -107,19 +110,56 @@ def _merged(cells: Sequence[str | None]) -> list[tuple[str, int, bool]]:
     return out
 
 
+#: a 文号's serial at its end: 燕赵民公〔2026〕11号 → (燕赵民公〔2026〕, 11)
+_SERIAL = re.compile(r"^(.*〕)(\d+)号$")
+
+
+def village_key(household: dict[str, Any]) -> tuple[str, ...]:
+    """Which village a household is in: its registry id (``village_id``) where the list carries one, else its
+    township and village names together — two townships may each have a 东沟南村, never the same id."""
+    if household.get("village_id"):
+        return ("id", str(household["village_id"]))
+    return ("name", str(household.get("township", "")), str(household.get("village", "")))
+
+
 def split_by_village(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """One notice per village out of a township-wide list (57号 art. 19: the 公示 is posted in the applicant's
-    own village): (village, data) in the order villages first appear; title and 文号 name the village."""
-    villages: dict[str, list[dict[str, Any]]] = {}
+    own village): (label, data) in the order villages first appear, grouped by village id (``village_key``).
+    The label is the village's name, with its township where two villages share the name. Each notice is its
+    own document with its own 文号: the list's 文号 is the first of a run, village i takes serial N+i-1."""
+    villages: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for household in data.get("households") or []:
-        villages.setdefault(str(household.get("village", "")), []).append(household)
+        villages.setdefault(village_key(household), []).append(household)
+    labels = _labels([group[0] for group in villages.values()])
+    numbers = _serial_run(str(data["notice_no"]), len(villages)) if data.get("notice_no") else None
     out = []
-    for village, households in villages.items():
+    for i, (label, households) in enumerate(zip(labels, villages.values(), strict=True)):
         part = dict(data, households=households)
         if data.get("title"):
-            part["title"] = f"{data['title']}（{village}）"
-        out.append((village, part))
+            part["title"] = f"{data['title']}（{label}）"
+        if numbers:
+            part["notice_no"] = numbers[i]
+        out.append((label, part))
     return out
+
+
+def _labels(firsts: list[dict[str, Any]]) -> list[str]:
+    """Each village's name; with its township where names repeat; with its id (or place) where both do."""
+    plain = [str(h.get("village", "")) for h in firsts]
+    full = [f"{h.get('township') or ''}{h.get('village', '')}" if plain.count(p) > 1 else p
+            for h, p in zip(firsts, plain, strict=True)]
+    return [f"{f}-{h.get('village_id') or i + 1}" if full.count(f) > 1 else f
+            for i, (h, f) in enumerate(zip(firsts, full, strict=True))]
+
+
+def _serial_run(notice_no: str, count: int) -> list[str]:
+    """``count`` consecutive 文号 from ``notice_no`` (GB/T 9704 §7.2.4: 机关代字、年份、发文顺序号)."""
+    match = _SERIAL.match(notice_no.strip())
+    if match is None:
+        raise TemplateDataError([FieldProblem("notice_no", "按村分开时各村公示各用一个文号：文号应以“〔年份〕序号号”"
+                                                           "结尾，各村自此号起依次编号")])
+    prefix, first = match.group(1), int(match.group(2))
+    return [f"{prefix}{first + i}号" for i in range(count)]
 
 
 def build_list_docx(d: dict[str, Any], paragraphs: Sequence[str]) -> Document:

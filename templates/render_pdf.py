@@ -30,6 +30,7 @@ from .catalogue import TEMPLATES_ROOT, Catalogue, Family, Prepared, iter_strings
 from .fonts import FontSet, check_subsetter
 from .formats import cn_date, money
 from .titles import title_lines
+from .unbreakable import keep_whole
 from .validators import mask_id_number
 
 #: CSS px → PDF points
@@ -194,14 +195,14 @@ class PdfRenderer:
     def html(self, prepared: Prepared, *, verify_url: str | None = None, created: datetime | None = None) -> str:
         family = prepared.family
         template = self._env.get_template(f"{family.directory.name}/template.html.j2")
-        return template.render(
+        return keep_whole(template.render(
             **family.helpers,
             d=prepared.view,
             family=family,
             issuer=prepared.issuer,
             verify_url=verify_url,
             created=(created or datetime.now(UTC)).isoformat(timespec="seconds"),
-        )
+        ))
 
     def render(
         self, prepared: Prepared, *, verify_url: str | None = None, created: datetime | None = None,
@@ -244,7 +245,7 @@ class PdfRenderer:
         ``templates/``; ``page_id`` is the slot table's family; ``pdf_variant`` overrides the renderer's (a
         PDF/A-3 page may carry attachments)."""
         variant = pdf_variant or self.pdf_variant
-        source = self._env.get_template(template).render(**context)
+        source = keep_whole(self._env.get_template(template).render(**context))
         key = "page:" + "|".join(stylesheets)
         if key not in self._stylesheets:
             self._stylesheets[key] = [CSS(filename=str(TEMPLATES_ROOT / f), font_config=self._font_config,

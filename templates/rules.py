@@ -9,7 +9,11 @@ from dataclasses import dataclass, field
 
 from signer.decision import NATIONAL_NOTICE_DAYS, RULE, NoticeRule
 
-__all__ = ["DEFAULT_RULES", "NATIONAL_NOTICE_DAYS", "RULE", "DocumentRules", "NoticeRule"]
+__all__ = ["CITED_RULE", "DEFAULT_RULES", "NATIONAL_NOTICE_DAYS", "RULE", "DocumentRules", "NoticeRule"]
+
+#: the rule as a notice's first sentence cites it, with its issuers: "根据" and this fill the first line of 28
+#: exactly, so its 文号, which never breaks (templates/unbreakable.py), starts the second line whole
+CITED_RULE = "民政部、财政部印发的" + RULE
 
 
 @dataclass(frozen=True)

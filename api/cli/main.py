@@ -116,7 +116,8 @@ UNREGISTERED = ("注意：本文件未在登记簿登记，不带可扫码核验
 
 def _render_per_village(ctx: typer.Context, family: str, data: Any, output: Path, *, docx: Path | None,
                         inputs: tuple[Path, ...]) -> None:
-    """One notice per village (民发〔2021〕57号 art. 19): every part is validated before any file is written."""
+    """One notice per village (民发〔2021〕57号 art. 19), grouped by village id, each with its own 文号: every
+    part is validated before any file is written."""
     from templates.notice_list import split_by_village
 
     service = _ctx(ctx).documents
@@ -137,7 +138,8 @@ def _render_per_village(ctx: typer.Context, family: str, data: Any, output: Path
         write_atomic(pdf_path, out.rendered.pdf)
         if docx_path is not None and out.docx is not None:
             write_atomic(docx_path, out.docx)
-        typer.echo(f"已生成 {pdf_path}（{village}，{out.rendered.page_count} 页）")
+        number = next(p for v, p in parts if v == village).get("notice_no")
+        typer.echo(f"已生成 {pdf_path}（{village}，{number + '，' if number else ''}{out.rendered.page_count} 页）")
     typer.echo(UNREGISTERED)
 
 

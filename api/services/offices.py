@@ -22,6 +22,11 @@ if TYPE_CHECKING:  # `minseal verify` reads a registry without loading SQLAlchem
     from api.storage.engine import Database
 
 DEMO_REGISTRY = Path(__file__).with_name("demo_registry.toml")
+#: the demo's marked stand-in for the national emblem (a framed cross, NOT the emblem), by this name in a registry
+DEMO_EMBLEM_REF = "minseal:demo-stand-in"
+DEMO_EMBLEM = Path(__file__).with_name("demo_emblem_stand_in.svg")
+#: offices whose seal carries the national emblem (国发〔1999〕25号: 县级以上和乡镇人民政府)
+NATIONAL_EMBLEM_SUFFIX = "人民政府"
 #: default seal diameter of a county office (Settings.county_seal_diameter_mm)
 COUNTY_SEAL_MM = 42.0
 
@@ -162,15 +167,9 @@ def _parse_office(entry: dict[str, Any], *, county_seal_mm: float = 42.0,
         problems.append("防伪编码（security_code）应为不超过 16 位的数字")
     if not isinstance(diameter, (int, float)) or not 30 <= diameter <= 60:
         problems.append("印章直径应在 30–60 mm 之间")
-    emblem = None
-    if (artwork := seal.get("emblem")) is not None:
-        file = base / str(artwork)  # relative to the registry file
-        try:
-            emblem = emblem_from_svg(file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError):
-            problems.append(f"无法读取印章图案文件 {file}")
-        except ValueError as exc:
-            problems.append(f"印章图案文件 {file}：{exc}")
+    emblem, emblem_problem = _emblem_artwork(entry, seal.get("emblem"), base)
+    if emblem_problem:
+        problems.append(emblem_problem)
     store = entry["key_store"]
     if store != "p12" and not (store.startswith("pkcs11:") and len(store) > len("pkcs11:")):
         problems.append("key_store 只能是 p12 或 pkcs11:<令牌标签>")
@@ -179,6 +178,27 @@ def _parse_office(entry: dict[str, Any], *, county_seal_mm: float = 42.0,
     return Office(id=entry["id"], name=entry["name"], tier=tier, parent=entry.get("parent") or None,
                   credit_code=code, seal_diameter_mm=float(diameter), seal_bottom_text=seal.get("bottom_text"),
                   key_store=store, seal_security_code=security, seal_emblem=emblem), []
+
+
+def _emblem_artwork(entry: dict[str, Any], artwork: object, base: Path) -> tuple[Emblem | None, str | None]:
+    """The seal's centre emblem from its artwork file, or the problem. A 人民政府's seal carries the national
+    emblem, which MinSeal never draws: without a file (``seal.emblem``, or ``emblems/<id>.svg`` beside the
+    registry) it is refused, naming the file, rather than given a star."""
+    conventional = base / "emblems" / f"{entry['id']}.svg"
+    if artwork is None and conventional.exists():
+        artwork = f"emblems/{entry['id']}.svg"
+    if artwork is None:
+        if str(entry["name"]).strip().endswith(NATIONAL_EMBLEM_SUFFIX):
+            return None, (f"「{entry['name']}」的印章中央为国徽（国发〔1999〕25号），不能以五角星代替："
+                          f"请提供国徽图案文件 {conventional}（SVG），或在 seal.emblem 中写明其路径")
+        return None, None
+    file = DEMO_EMBLEM if artwork == DEMO_EMBLEM_REF else base / str(artwork)  # relative to the registry file
+    try:
+        return emblem_from_svg(file.read_text(encoding="utf-8")), None
+    except (OSError, UnicodeDecodeError):
+        return None, f"无法读取印章图案文件 {file}"
+    except ValueError as exc:
+        return None, f"印章图案文件 {file}：{exc}"
 
 
 class DatabaseRegistry:

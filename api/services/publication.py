@@ -269,7 +269,8 @@ class PublicationService:
                      village: str) -> list[dict[str, Any]]:
         with self.db.session() as session:
             sealed = {d.id: self._sealed_figures(session, d, Tier.TOWNSHIP) for d in apps}
-        return [{**self._proposal(d, (overrides or {}).get(d.id), sealed[d.id]), "village": village} for d in apps]
+        return [{**self._proposal(d, (overrides or {}).get(d.id), sealed[d.id]), "village": village,
+                 "village_id": d.route[0]} for d in apps]
 
     def _taken(self, session: Session, kind: PublicationKind) -> set[str]:
         return publications.application_ids_in(
@@ -311,6 +312,11 @@ class PublicationService:
                                           start=start, end=end, days=set_days, span=span, series=None, version=1))
         return out
 
+    def _objected(self, session: Session, document_id: str) -> bool:
+        """The case's 公示 drew an objection (re-investigated and not upheld, since the county approved it)."""
+        case = self.cases.of_document(session, document_id)
+        return case is not None and bool((case.facts or {}).get("objection"))
+
     def _announceable(self, session: Session, doc: DocumentRow) -> bool:
         row = self.cases.of_document(session, doc.id)
         return row is None or self.cases.blocked(row, Step.ANNOUNCE) is None
@@ -331,7 +337,8 @@ class PublicationService:
 
     def _notice_data(self, who: Principal, village: str, households: list[dict[str, Any]],
                      objection: dict[str, str], start: dt.date, span: int) -> dict[str, Any]:
-        rows = [{k: h[k] for k in ("head_name", "village", "persons", "monthly_amount")} for h in households]
+        rows = [{k: h[k] for k in ("head_name", "village", "village_id", "persons", "monthly_amount")}
+                for h in households]
         today = self.clock.today()
         return {"issuer": who.office_name, "issued_on": today.isoformat(),
                 "title": f"{who.office_name}{village}最低生活保障拟保障对象公示",
@@ -373,20 +380,22 @@ class PublicationService:
                     if d.id not in taken and self._announceable(session, d)]
             names = repositories.office_names(session)
             sealed = {d.id: self._sealed_figures(session, d, Tier.COUNTY) for d in docs}
+            objected = {d.id: self._objected(session, d.id) for d in docs}
         if not docs:
             raise ConflictError("没有已审批、尚未公布的申请", code="NOTHING_TO_POST")
         households = []
         for d in docs:  # the county's sealed decision fixes the figures (57号 art. 21): never recomputed here
             proposal = self._proposal(d, (decisions or {}).get(d.id), sealed[d.id], where="decisions")
             township = names[d.route[1]]
+            proposal["objected"] = objected[d.id]
             households.append({**proposal, "township": township.removesuffix("人民政府").removesuffix("办事处"),
-                               "village": village_name(names[d.route[0]])})
+                               "village": village_name(names[d.route[0]]), "village_id": d.route[0]})
         today = self.clock.today()
         data = {"issuer": who.office_name, "issued_on": today.isoformat(),
                 "title": f"{who.office_name}最低生活保障审核确认结果公布", "benefit_from": benefit_from.isoformat(),
                 "supervision": supervision,
-                "households": [{k: h[k] for k in ("head_name", "township", "village", "persons", "category",
-                                                  "monthly_amount")} for h in households]}
+                "households": [{k: h[k] for k in ("head_name", "township", "village", "village_id", "persons",
+                                                  "category", "monthly_amount", "objected")} for h in households]}
         view = self.workflow.create(who, "dibao_result_notice", data, derived=True)
         catalogue = self.workflow.documents.catalogue
         prepared = catalogue.prepare("dibao_result_notice", data, rules=self.rules.document_rules())

@@ -39,6 +39,7 @@ from signer.tsa import MinSealTimeStamper
 from signer.verify import ParsedPdf
 from templates.fonts import FontSet
 from templates.form_text import DEFAULT_OPINIONS as FORM_OPINIONS
+from templates.form_text import default_opinion
 from templates.formats import cn_date
 
 #: each tier's default opinion in the wording 民发〔2021〕57号 gives it (by form kind: templates/form_text.py)
@@ -225,6 +226,11 @@ class SealingService:
                 f"「{office.name}」不能会签：文件未通过电子签章校验（{report.summary()}）",
                 code="COUNTERSIGN_REFUSED", report=report.to_dict())
 
+    def _parent_name(self, office: Office) -> str:
+        """The office a village's opinion reports to, by its registered name."""
+        route = self.authority.registry().route(office.id)
+        return route[1].name if len(route) > 1 else ""
+
     def _route_of(self, office_id: str) -> list[str] | None:
         try:
             return [o.id for o in self.authority.registry().route(office_id)]
@@ -245,7 +251,8 @@ class SealingService:
             facts = read_form_facts(doc.reader)
             ruling = parse_decision(decision, tier=office.tier, facts=facts, day=day, rules=self.decision_rules())
             kind = facts.kind if facts is not None and facts.kind in FORM_OPINIONS else "dibao"
-            text = opinion or ruling.opinion or FORM_OPINIONS[kind][office.tier.value]
+            text = opinion or ruling.opinion or default_opinion(kind, office.tier.value,
+                                                                reports_to=self._parent_name(office))
             drawn = box_ops(BoxAppearance(
                 width=x2 - x1, height=y2 - y1, opinion=text, office=office.name, date_text=cn_date(day),
                 seal=office.seal_spec, figures=ruling.figures,

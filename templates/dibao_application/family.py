@@ -9,7 +9,7 @@ from docx.document import Document
 from signer.errors import FieldProblem
 
 from .. import docx_kit
-from ..form_text import DIBAO_FOOT, DIBAO_LABELS, DIBAO_PROMISE
+from ..form_text import DIBAO_LABELS, DIBAO_PROMISE, dibao_foot
 from ..household import check_members, derive_household, form_facts
 from ..rules import DocumentRules
 
@@ -38,8 +38,8 @@ def build_docx(d: dict[str, Any]) -> Document:
         *docx_kit.declaration_rows(d, DIBAO_PROMISE),
     ])
     docx_kit.tier_boxes(doc, d, DIBAO_LABELS)
-    docx_kit.note(doc, DIBAO_FOOT)
+    docx_kit.note(doc, dibao_foot(d["offices"]))
     return doc
 
 
-TEMPLATE_HELPERS = {"promise": DIBAO_PROMISE, "tier_labels": DIBAO_LABELS, "foot": DIBAO_FOOT}
+TEMPLATE_HELPERS = {"promise": DIBAO_PROMISE, "tier_labels": DIBAO_LABELS, "foot": dibao_foot}

@@ -22,9 +22,12 @@ def check(data: dict[str, Any], rules: DocumentRules) -> list[FieldProblem]:
 
 
 def statement(d: dict[str, Any]) -> str:
+    """The ID number (18 characters that never break, ~10 of the line's 28) comes right after 兹证明身份证号码为,
+    where it always fits the first line: after the name it was pushed to the second, leaving the first 61 mm
+    short."""
     h = d["holder"]
     return (
-        f"兹证明{h['name']}（{h['gender']}，身份证号码：{h['id_number']}），户籍地{h['registered_address']}，"
+        f"兹证明身份证号码为{h['id_number']}的{h['name']}（{h['gender']}），户籍地{h['registered_address']}，"
         f"其家庭自{docx_kit.cn_date(d['since'])}起为{d['category']}最低生活保障对象，保障人数{d['persons']}人，"
         f"月保障金额{docx_kit.money(d['monthly_amount'])}元，目前仍在保障期内。"
         + (f"本证明{d['purpose']}。" if d.get("purpose") else "")

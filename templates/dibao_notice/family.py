@@ -11,9 +11,9 @@ from signer.errors import FieldProblem
 
 from .. import docx_kit
 from ..notice_list import build_list_docx, derive_list, list_columns
-from ..rules import RULE, DocumentRules
+from ..rules import CITED_RULE, DocumentRules
 
-LAW = f"根据{RULE}和省、市有关规定"
+LAW = f"根据{CITED_RULE}和省、市有关规定"
 
 
 def check(data: dict[str, Any], rules: DocumentRules) -> list[FieldProblem]:
@@ -42,7 +42,7 @@ def derive(view: dict[str, Any], rules: DocumentRules) -> dict[str, Any]:
 def body_paragraphs(d: dict[str, Any]) -> list[str]:
     o, p = d["objection"], d["period"]
     return [
-        f"{LAW}，经本人申请、乡镇（街道）入户调查和家庭经济状况核对，拟将以下{d['total_households']}户"
+        f"{LAW}，经本人申请、{d['issuer']}入户调查和家庭经济状况核对，拟将以下{d['total_households']}户"
         f"{d['total_persons']}人纳入最低生活保障范围，现予以公示。",
         f"公示期：{docx_kit.cn_date(p['start'])}至{docx_kit.cn_date(p['end'])}（共{p['days']}天）。公示期间，"
         f"如对公示对象有异议，请向{o['office']}实名反映。联系电话：{o['phone']}；地址：{o['address']}。"

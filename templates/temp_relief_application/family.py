@@ -13,7 +13,7 @@ from docx.document import Document
 from signer.errors import FieldProblem
 
 from .. import docx_kit
-from ..form_text import RELIEF_FOOT, RELIEF_LABELS, RELIEF_PROMISE
+from ..form_text import RELIEF_LABELS, RELIEF_PROMISE, relief_foot
 from ..household import check_members, derive_household, form_facts
 from ..rules import DocumentRules
 
@@ -53,8 +53,8 @@ def build_docx(d: dict[str, Any]) -> Document:
         *docx_kit.declaration_rows(d, RELIEF_PROMISE),
     ])
     docx_kit.tier_boxes(doc, d, RELIEF_LABELS)
-    docx_kit.note(doc, RELIEF_FOOT)
+    docx_kit.note(doc, relief_foot(d["offices"]))
     return doc
 
 
-TEMPLATE_HELPERS = {"promise": RELIEF_PROMISE, "tier_labels": RELIEF_LABELS, "foot": RELIEF_FOOT}
+TEMPLATE_HELPERS = {"promise": RELIEF_PROMISE, "tier_labels": RELIEF_LABELS, "foot": relief_foot}

@@ -154,7 +154,7 @@ def test_long_opinion_with_rare_characters_is_fitted_and_readable(world, form, t
     with pytest.raises(NotSealableError) as caught:
         sealing.seal(before, COUNTY, level="B-B", day=DAY, opinion=opinion * 3, decision=COUNTY_DECISION)
     assert caught.value.code == "OPINION_TOO_LONG"
-    assert re.search(r"最小字号 8 磅时最多容纳约 \d+ 字，实际 468 字", caught.value.message)
+    assert re.search(r"最小字号 10.5 磅时最多容纳约 \d+ 字，实际 468 字", caught.value.message)
 
 
 def _seal_extent(pdf: Path, tmp_path: Path, page: int, rect: tuple[float, float, float, float]) -> float:
@@ -235,7 +235,7 @@ def test_an_office_emblem_replaces_the_star(tmp_path: Path) -> None:
 
     (tmp_path / "emblem.svg").write_text(EMBLEM_SVG, encoding="utf-8")
     text = DEMO_REGISTRY.read_text("utf-8").replace(
-        'credit_code = "11130634MB0P23456A"\nseal = { diameter_mm = 42 }',
+        'credit_code = "11130634MB0P23456A"\nseal = { diameter_mm = 42, emblem = "minseal:demo-stand-in" }',
         'credit_code = "11130634MB0P23456A"\nseal = { diameter_mm = 42, emblem = "emblem.svg" }', 1)
     assert "emblem.svg" in text
     (tmp_path / "registry.toml").write_text(text, encoding="utf-8")
@@ -267,3 +267,31 @@ def test_an_office_emblem_replaces_the_star(tmp_path: Path) -> None:
     (tmp_path / "emblem.svg").write_text("<svg viewBox='0 0 1 1'><path d='M 0 0 Q'/></svg>", encoding="utf-8")
     with pytest.raises(RegistryError, match=r"emblem\.svg"):
         Registry.load(tmp_path / "registry.toml")
+
+
+def test_a_government_seal_is_refused_without_its_emblem(tmp_path: Path) -> None:
+    """国发〔1999〕25号: a 人民政府's seal carries the national emblem. Without its artwork the registry refuses the
+    office, naming the file it needs, instead of drawing a star; ``emblems/<id>.svg`` beside it is picked up; the
+    demo's townships carry MinSeal's marked stand-in, never the real emblem."""
+    from api.services.offices import DEMO_EMBLEM, DEMO_REGISTRY, Registry, RegistryError
+    from signer.seal_image import emblem_from_svg
+
+    text = DEMO_REGISTRY.read_text("utf-8").replace(', emblem = "minseal:demo-stand-in"', "")
+    (tmp_path / "registry.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(RegistryError) as caught:
+        Registry.load(tmp_path / "registry.toml")
+    message = caught.value.message
+    for office_id, name in (("130634100", "燕赵镇人民政府"), ("130634101", "孝墓镇人民政府")):
+        assert f"「{name}」的印章中央为国徽" in message
+        assert str(tmp_path / "emblems" / f"{office_id}.svg") in message, "the refusal names the file it needs"
+    assert "曲阳县民政局" not in message and "村民委员会" not in message, "a bureau's and a village's seal: the star"
+    (tmp_path / "emblems").mkdir()
+    for office_id in ("130634100", "130634101"):
+        (tmp_path / "emblems" / f"{office_id}.svg").write_text(EMBLEM_SVG, encoding="utf-8")
+    registry = Registry.load(tmp_path / "registry.toml")
+    assert registry.get("130634101").seal_emblem == emblem_from_svg(EMBLEM_SVG)
+    assert registry.get("130634100201").seal_emblem is None
+    demo = Registry.load(DEMO_REGISTRY)
+    stand_in = DEMO_EMBLEM.read_text("utf-8")
+    assert "不是国徽" in stand_in and "NOT the national emblem" in stand_in
+    assert demo.get("130634100").seal_emblem == emblem_from_svg(stand_in)

@@ -43,7 +43,7 @@ id = "{TOWNSHIP}"
 name = "燕赵镇人民政府"
 tier = "township"
 parent = "{COUNTY}"
-seal = {{ diameter_mm = 42 }}
+seal = {{ diameter_mm = 42, emblem = "minseal:demo-stand-in" }}
 key_store = "p12"
 
 [[office]]

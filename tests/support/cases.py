@@ -38,7 +38,10 @@ def household(name: str | None = None, *, category: str = "城市", incomes: tup
     n = next(_serial)
     data: dict[str, Any] = copy.deepcopy(SAMPLE)
     head = name or f"申请人{n:03d}"
-    numbers = [id_number(f"19{60 + n % 30:02d}0{1 + n % 9}1{n % 9}", 100 + n * 3 + i) for i in range(len(incomes))]
+    # the applicant and spouse born 1960–1989, the children (third member on) a generation later: a plausible
+    # household (templates/household.py refuses a 子 or 女 as old as the applicant until a clerk confirms it)
+    numbers = [id_number(f"{1960 + n % 30 + (25 if i >= 2 else 0)}0{1 + n % 9}1{n % 9}", 100 + n * 3 + i)
+               for i in range(len(incomes))]
     data["category"] = category
     data["applicant"].update(name=head, id_number=numbers[0])
     members = []

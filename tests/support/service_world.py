@@ -36,6 +36,7 @@ id = "{FAR_TOWNSHIP}"
 name = "远山镇人民政府"
 tier = "township"
 parent = "{FAR_COUNTY}"
+seal = {{ emblem = "minseal:demo-stand-in" }}
 key_store = "p12"
 
 [[office]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import docx
@@ -78,6 +79,11 @@ def test_docx_author_faces_and_page_numbers(family_id: str, documents: DocumentS
     word = docx.Document(str(path))
     prepared = documents.catalogue.prepare(family_id, documents.catalogue.family(family_id).sample())
     assert word.core_properties.author == prepared.issuer
+    # issue 22 item 10: the copy's dates are its own, not python-docx's template's (created 2013-12-23)
+    created = word.core_properties.created
+    assert created is not None
+    assert abs((datetime.now(UTC) - created.replace(tzinfo=created.tzinfo or UTC)).total_seconds()) < 600
+    assert word.core_properties.modified == created
     with zipfile.ZipFile(path) as package:
         meta = b"".join(package.read(n) for n in package.namelist() if n.startswith("docProps/"))
         body = package.read("word/document.xml").decode()

@@ -64,6 +64,20 @@ def test_text_block_is_156_by_225_mm(family_id: str, documents: DocumentService,
         assert number[2] > 150 and number[1] > 37 + 225
 
 
+def test_page_number_dash_7_mm_below_the_block(documents: DocumentService, write_pdf) -> None:  # type: ignore[no-untyped-def]
+    """GB/T 9704-2012 §7.5: 一字线上距版心下边缘 7 mm. The dash sits at the middle of its em box (the word box
+    pdftotext reports), odd pages and even pages alike."""
+    data = documents.catalogue.family("dibao_notice").sample()
+    data["households"] = _households(40)
+    pdf = write_pdf(documents.render("dibao_notice", data).rendered.pdf)
+    html = subprocess.run(["pdftotext", "-bbox-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    dashes = [(float(a) + float(b)) / 2 / MM for a, b in
+              re.findall(r'<word xMin="[\d.]+" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">—</word>', html)]
+    assert len(dashes) >= 4, "a number on each of two pages or more, a dash either side"
+    assert all(abs(y - (37 + 225) - 7) <= 0.5 for y in dashes), [round(y - 262, 2) for y in dashes]
+
+
 def test_titles_break_between_words_and_balance() -> None:
     assert balanced_lines("燕赵镇人民政府2026年第11批最低生活保障拟保障对象公示") == [
         "燕赵镇人民政府2026年第11批", "最低生活保障拟保障对象公示"]
@@ -118,3 +132,75 @@ def test_tables_never_overflow(count: int, documents: DocumentService, write_pdf
     for page in range(1, out.rendered.page_count + 1):
         for ln in lines(pdf, page):
             assert ln[0] >= 28 - 0.5 and ln[2] <= 184 + 0.5, (page, ln)
+
+
+@pytest.mark.parametrize("family_id", ["dibao_result_notice", "dibao_decision"])
+def test_security_code_clears_the_date(family_id: str, documents: DocumentService, write_pdf) -> None:  # type: ignore[no-untyped-def]
+    """The county seal's 防伪编码 runs along its lower arc; centred over the office name and date it printed over
+    the date. Every code character's box (from the seal's own layout, at the slot's centre) stays clear of the
+    date's line box as pdftotext measures it; the name still sits below the seal's centre."""
+    from api.services.offices import DEMO_REGISTRY, Registry
+    from signer.seal_image import layout
+
+    out = documents.render(family_id, documents.catalogue.family(family_id).sample())
+    slot = out.rendered.slot("issuer")
+    office = Registry.load(DEMO_REGISTRY).by_name(slot.office or "")
+    assert office is not None and office.seal_security_code, "the county's demo seal carries a 防伪编码"
+    spec = office.seal_spec
+    cx = (slot.rect[0] + slot.rect[2]) / 2 / MM - spec.diameter_mm / 2
+    cy = 297 - (slot.rect[1] + slot.rect[3]) / 2 / MM - spec.diameter_mm / 2
+    code = [g for g in layout(spec).glyphs if g.char.isdigit() and g.height < spec.diameter_mm * 0.06]
+    assert len(code) == len(office.seal_security_code)
+    pdf = write_pdf(out.rendered.pdf)
+    page = lines(pdf, slot.page_index + 1)
+    date = next(ln for ln in page if re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日", ln[4])
+                and abs((ln[0] + ln[2]) / 2 - (cx + spec.diameter_mm / 2)) < 10)
+    name = next(ln for ln in page if ln[4] == office.name)
+    for g in code:
+        x0, x1 = cx + g.x - g.height / 2, cx + g.x + g.height / 2
+        y0, y1 = cy + g.y - g.height / 2, cy + g.y + g.height / 2
+        overlap = x0 < date[2] and date[0] < x1 and y0 < date[3] and date[1] < y1
+        assert not overlap, (g.char, round(y0 - date[3], 2), "mm below the date's box")
+    assert name[1] > cy + spec.diameter_mm / 2, "the office name sits below the seal's centre"
+
+
+VERIFY_URL = "https://minseal.example/v/ABCDEFGH12345678"
+
+
+def test_sample_notice_fits_one_page_with_its_seal_and_qr(documents: DocumentService, write_pdf) -> None:  # type: ignore[no-untyped-def]
+    """The 4-household sample 公示, as the service issues it (with its QR code), and each of its village-split
+    notices: one page, list and seal together; the page's last rule closes the list (no frame runs on)."""
+    from templates.notice_list import split_by_village
+
+    sample = documents.catalogue.family("dibao_notice").sample()
+    for data in [sample, *(part for _v, part in split_by_village(sample))]:
+        out = documents.render("dibao_notice", data, verify_url=VERIFY_URL)
+        assert out.rendered.page_count == 1 and out.rendered.slot("issuer").page_index == 0, data.get("title")
+        pdf = write_pdf(out.rendered.pdf)
+        total = next(ln for ln in lines(pdf, 1) if ln[4].startswith("合计"))
+        assert _frame_ink_below(pdf, 1, total[3]) is None
+
+
+def _frame_ink_below(pdf: Path, page: int, y_mm: float) -> float | None:
+    """The first inked point on the list's right rule (x = 184 mm) from 4 mm below ``y_mm`` to the block's end."""
+    image = pdftools.page_png(pdf, pdf.with_suffix(f".{page}"), page=page, dpi=144)
+    k = 144 / 25.4
+    x = round(183.9 * k)
+    for y in range(round((y_mm + 4) * k), round(262 * k)):
+        if min(image.getpixel((xx, y)) for xx in range(x - 3, x + 4)) < 128:  # type: ignore[operator]
+            return y / k
+    return None
+
+
+def test_a_list_never_leaves_an_empty_framed_block(documents: DocumentService, write_pdf) -> None:  # type: ignore[no-untyped-def]
+    """Where the last rows, the total and the seal move on to the next page, the page they leave ends at its
+    last row's rule: the table's frame used to run on ~24 mm into the empty space."""
+    sample = documents.catalogue.family("dibao_notice").sample()
+    for n in (6, 8, 12):
+        out = documents.render("dibao_notice", sample | {"households": _households(n)}, verify_url=VERIFY_URL)
+        pdf = write_pdf(out.rendered.pdf, f"n{n}.pdf")
+        assert out.rendered.page_count == 2
+        rows = [ln for ln in lines(pdf, 1) if re.match(r"\d*张\d{3}", ln[4])]
+        assert rows, n
+        ink = _frame_ink_below(pdf, 1, max(ln[3] for ln in rows))
+        assert ink is None, (n, ink)

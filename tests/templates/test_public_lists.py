@@ -3,6 +3,7 @@ a setting turns it on), art. 19 (7-day 公示 per village), art. 21 (support fro
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -101,3 +102,35 @@ def test_split_by_village_one_notice_each(tmp_path: Path, monkeypatch: pytest.Mo
         others = {h["head_name"] for h in data["households"]} - names
         assert all(n in text for n in names) and not any(n in text for n in others)
     assert not out.exists()
+
+
+def test_split_by_village_groups_by_village_id_each_with_its_own_number(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two townships' 东沟南村 are two villages: a county-wide list splits by village id (or, without ids, by
+    township and village), and each village's notice is its own document with its own 文号."""
+    data = Catalogue.load().family("dibao_result_notice").sample()
+    data["households"].append({"head_name": "孙玉梅", "township": "孝墓镇", "village": "东沟南村",
+                               "village_id": "130634101203", "persons": 2, "monthly_amount": "700.00"})
+    parts = split_by_village(data)
+    assert [v for v, _ in parts] == ["燕赵镇东沟南村", "下河村", "孝墓镇东沟南村"]
+    assert [[h["head_name"] for h in p["households"]] for _, p in parts] == [["王秀英", "刘长福"], ["赵志刚"],
+                                                                             ["孙玉梅"]]
+    assert [p["notice_no"] for _, p in parts] == ["曲民公〔2026〕23号", "曲民公〔2026〕24号", "曲民公〔2026〕25号"]
+    for household in data["households"]:
+        household.pop("village_id")
+    assert [v for v, _ in split_by_village(data)] == ["燕赵镇东沟南村", "下河村", "孝墓镇东沟南村"]
+    source = tmp_path / "list.json"
+    source.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    monkeypatch.setenv("MINSEAL_DATA_DIR", str(tmp_path / "var"))
+    out = tmp_path / "公布.pdf"
+    assert main(["render", "dibao_result_notice", "--data", str(source), "-o", str(out), "--split-by-village"]) == 0
+    numbers = set()
+    for label, part in parts:
+        text = _flat(pdftools.text(tmp_path / f"公布-{label}.pdf"))
+        assert all(h["head_name"] in text for h in part["households"])
+        assert [n for n in ("王秀英", "赵志刚", "孙玉梅") if n in text] == [part["households"][0]["head_name"]]
+        numbers.add(re.search(r"曲民公〔2026〕\d+号", text).group(0))  # type: ignore[union-attr]
+    assert len(numbers) == 3, numbers
+    data["notice_no"] = "曲民公字第23号"
+    with pytest.raises(TemplateDataError, match="文号"):
+        split_by_village(data)

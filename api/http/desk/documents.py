@@ -27,7 +27,7 @@ from api.storage.repositories import DocumentQuery
 from signer.decision import CATEGORIES, dibao_amount, next_month
 from signer.errors import ConflictError, MinSealError, TemplateDataError, VerificationRefusedError
 from signer.formats import cn_date_text
-from templates.form_text import DEFAULT_OPINIONS
+from templates.form_text import DEFAULT_OPINIONS, default_opinion
 
 router = APIRouter()
 
@@ -284,7 +284,7 @@ def _decision_defaults(desk: Desk, figures: Figures | None) -> dict[str, str]:
             "monthly_amount": figures.monthly_amount, "start_month": start, "tier_amount": ""}
 
 
-def _opinion(desk: Desk, case: CaseView | None, kind: Any, names: dict[str, str]) -> str:
+def _opinion(desk: Desk, case: CaseView | None, kind: Any, names: dict[str, str], route: list[str]) -> str:
     """The default opinion of this tier: the county's states the case's real 公示 (dates and village); the
     township's 初审 promises the 公示, never claims it happened."""
     tier = desk.user.tier.value
@@ -297,7 +297,9 @@ def _opinion(desk: Desk, case: CaseView | None, kind: Any, names: dict[str, str]
                     f"{checked}无异议。经审核，符合最低生活保障条件，同意纳入保障。")
     if case is not None and case.kind == "dibao" and tier == "township":
         return "经入户调查和家庭经济状况核对，情况属实，拟同意，按规定在申请人所在村公示。"
-    return DEFAULT_OPINIONS.get(str(kind), {}).get(tier, "")
+    if str(kind) not in DEFAULT_OPINIONS or tier not in DEFAULT_OPINIONS[str(kind)]:
+        return ""
+    return default_opinion(str(kind), tier, reports_to=names.get(route[1], "") if len(route) > 1 else "")
 
 
 def _month(day: dt.date) -> str:
@@ -329,7 +331,7 @@ async def _document_page(desk: Desk, document_id: str, *, done: str | None = Non
     for p in problems or []:
         decision_errors.setdefault(p.path.removeprefix("decision."), []).append(p.message)
     return page(desk, "document.html.j2", status=status, **ctx, done=DONE.get(done or ""), error=error,
-                opinion=(typed or {}).get("opinion") or _opinion(desk, case, kind, ctx["names"]),
+                opinion=(typed or {}).get("opinion") or _opinion(desk, case, kind, ctx["names"], list(view.route)),
                 county=county, decision=decision, decision_errors=decision_errors, categories=CATEGORIES,
                 typed=typed or {}, figures=figures)
 
