@@ -28,7 +28,6 @@ from api.storage import audit, repositories
 from api.storage.blobs import BlobStore
 from api.storage.engine import Database, Session
 from api.storage.models import CaseRow, DocumentRow, VersionRow, utcnow
-from api.storage.repositories import DocumentQuery
 from signer.errors import (
     ConflictError,
     FieldProblem,
@@ -41,6 +40,17 @@ from signer.pki import Tier
 from signer.report import Verdict, VerificationReport
 from signer.route import TIER_ORDER
 from templates import Family
+
+
+@dataclass(frozen=True)
+class DocumentQuery:
+    """A staff list's filter: words in the title or the applicant's name, a status, an updated-on date range."""
+
+    search: str = ""
+    status: str = ""
+    since: dt.date | None = None
+    until: dt.date | None = None
+
 
 #: the statuses in which a document held by an office waits for it (its 待办)
 WAITING = (Status.DRAFT, Status.SEALED, Status.SUBMITTED, Status.ACCEPTED, Status.RETURNED)
@@ -233,8 +243,9 @@ class Workflow:
         """One page of the office's 待办 (``inbox``) or 已办, filtered; (views, whether a next page exists)."""
         skip, views = (max(1, page) - 1) * size, list[DocumentView]()
         with self.db.session() as session:
-            found = repositories.find_documents(session, query, office_id=who.office_id, inbox=inbox,
-                                                waiting=[s.value for s in WAITING])
+            found = repositories.find_documents(session, office_id=who.office_id, inbox=inbox,
+                                                waiting=[s.value for s in WAITING], search=query.search,
+                                                status=query.status, since=query.since, until=query.until)
             for row in found:
                 if not may_see(who, row.route, row.reached):
                     continue

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, func, not_, or_, select, update
@@ -192,33 +191,24 @@ def recent_documents(session: Session, *, limit: int, holder: str | None = None,
     return list(session.execute(query).scalars())
 
 
-@dataclass(frozen=True)
-class DocumentQuery:
-    """A staff list's filter: words in the title or the applicant's name, a status, an updated-on date range."""
-
-    search: str = ""
-    status: str = ""
-    since: dt.date | None = None
-    until: dt.date | None = None
-
-
-def find_documents(session: Session, query: DocumentQuery, *, office_id: str, inbox: bool,
-                   waiting: Sequence[str], batch: int = 500) -> Iterator[DocumentRow]:
+def find_documents(session: Session, *, office_id: str, inbox: bool, waiting: Sequence[str], search: str = "",
+                   status: str = "", since: dt.date | None = None, until: dt.date | None = None,
+                   batch: int = 500) -> Iterator[DocumentRow]:
     """Documents newest first, read in batches as the caller goes on: those ``office_id`` holds in a ``waiting`` status
     (``inbox``), or the others on its route (its 已办). The caller narrows by what the office may see."""
     held = and_(DocumentRow.holder_office_id == office_id, DocumentRow.status.in_(list(waiting)))
     stmt = select(DocumentRow).order_by(DocumentRow.updated_at.desc(), DocumentRow.id)
     stmt = stmt.where(held) if inbox else stmt.where(DocumentRow.route_key.like(f"%,{office_id},%"), not_(held))
-    if query.search.strip():
-        words = f"%{query.search.strip()[:40]}%"
+    if search.strip():
+        words = f"%{search.strip()[:40]}%"
         applicants = select(CaseRow.application_id).where(CaseRow.applicant_name.like(words))
         stmt = stmt.where(or_(DocumentRow.title.like(words), DocumentRow.id.in_(applicants)))
-    if query.status:
-        stmt = stmt.where(DocumentRow.status == query.status)
-    if query.since is not None:
-        stmt = stmt.where(DocumentRow.updated_at >= dt.datetime.combine(query.since, dt.time(), dt.UTC))
-    if query.until is not None:
-        stmt = stmt.where(DocumentRow.updated_at < dt.datetime.combine(query.until + dt.timedelta(days=1),
+    if status:
+        stmt = stmt.where(DocumentRow.status == status)
+    if since is not None:
+        stmt = stmt.where(DocumentRow.updated_at >= dt.datetime.combine(since, dt.time(), dt.UTC))
+    if until is not None:
+        stmt = stmt.where(DocumentRow.updated_at < dt.datetime.combine(until + dt.timedelta(days=1),
                                                                         dt.time(), dt.UTC))
     start = 0
     while True:

@@ -153,7 +153,7 @@ def test_lists_search_filter_and_page(served: Served) -> None:
     import datetime as dt
 
     from api.services.demo_users import demo_username
-    from api.storage.repositories import DocumentQuery
+    from api.services.workflow import DocumentQuery
 
     clerk = Api(served.base, *served.password(VILLAGE, Role.CLERK))
     made = []

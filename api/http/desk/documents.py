@@ -22,8 +22,7 @@ from api.http.schemas import VERSION_MAX
 from api.services.access import Action, role_may
 from api.services.cases import CaseView
 from api.services.states import TRANSITIONS, Status
-from api.services.workflow import DocumentView
-from api.storage.repositories import DocumentQuery
+from api.services.workflow import DocumentQuery, DocumentView
 from signer.decision import CATEGORIES, dibao_amount, next_month
 from signer.errors import ConflictError, MinSealError, TemplateDataError, VerificationRefusedError
 from signer.formats import cn_date_text
