@@ -452,7 +452,7 @@ def _dss_shape(resolver: Any, dss: Any, revision: int, vri_keys: set[str]) -> li
             return [bad]
         if dict.get(dss, "/Type") not in (None, "/DSS"):
             return [bad]
-        members: set[tuple[int, int]] = set()
+        members: dict[str, set[tuple[int, int]]] = {"/Certs": set(), "/CRLs": set(), "/OCSPs": set()}
         for key in ("/Certs", "/CRLs", "/OCSPs"):
             if key in dss and not all(isinstance(v.get_object(), generic.StreamObject) for v in dss[key]):
                 return [bad]
@@ -460,7 +460,7 @@ def _dss_shape(resolver: Any, dss: Any, revision: int, vri_keys: set[str]) -> li
                 if not isinstance(value, generic.IndirectObject) or not _parses_as(key, value.get_object()):
                     return [Finding("BAD_VALIDATION_DATA", REASONS["BAD_VALIDATION_DATA"]
                                     + f"（修订版本 {revision}：{key}）")]
-                members.add(_key(value.reference))
+                members[key].add(_key(value.reference))
         vri = dss.get("/VRI")
         if vri is not None:
             for name, entry in dss["/VRI"].items():
@@ -478,9 +478,10 @@ def _dss_shape(resolver: Any, dss: Any, revision: int, vri_keys: set[str]) -> li
                     if key in entry and not all(isinstance(v.get_object(), generic.StreamObject)
                                                 for v in entry[key]):
                         return [bad]
-                    # a VRI entry points at what the DSS arrays hold (checked there), nothing else
-                    if key in entry and not all(isinstance(v, generic.IndirectObject) and _key(v.reference) in members
-                                                for v in entry[key]):
+                    # a VRI entry points at what the DSS array of the same kind holds (checked there), nothing
+                    # else: its /Cert at certificates, never at an OCSP response one changed digit away
+                    if key in entry and not all(isinstance(v, generic.IndirectObject)
+                                                and _key(v.reference) in members[key + "s"] for v in entry[key]):
                         return [Finding("BAD_VALIDATION_DATA", REASONS["BAD_VALIDATION_DATA"]
                                         + f"（修订版本 {revision}：VRI {key}）")]
                 if "/TU" in entry and not isinstance(dict.get(entry, "/TU"), generic.TextStringObject

@@ -491,12 +491,17 @@ def _verify(data: bytes, trust: TrustSettings, *, expected_offices: Sequence[str
 
 
 def _dss_repeats(dss: Any) -> bool:
-    """A DSS array (/Certs, /CRLs, /OCSPs) naming one object twice: no writer does that, but one changed digit
-    of the unsigned LTV revision does (106 0 R → 107 0 R), dropping an entry while every one left still
-    verifies."""
+    """A DSS array (/Certs, /CRLs, /OCSPs) or a VRI entry's array (/Cert, /CRL, /OCSP) naming one object twice:
+    no writer does that, but one changed digit of the unsigned LTV revision does (106 0 R → 107 0 R), dropping
+    an entry while every one left still verifies."""
     store = dss.get_object()
-    for key in ("/Certs", "/CRLs", "/OCSPs"):
-        items = list.__iter__(store[key]) if key in store else iter(())  # the raw entries: references
+    arrays = [store[key] for key in ("/Certs", "/CRLs", "/OCSPs") if key in store]
+    vri = store.get("/VRI") if "/VRI" in store else None
+    for entry in (vri.values() if vri is not None else ()):
+        entry = entry.get_object()
+        arrays += [entry[key] for key in ("/Cert", "/CRL", "/OCSP") if key in entry]
+    for array in arrays:
+        items = list.__iter__(array)  # the raw entries: references
         refs = [(r.idnum, r.generation) for r in items if hasattr(r, "idnum")]
         if len(refs) != len(set(refs)):
             return True

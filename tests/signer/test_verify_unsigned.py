@@ -345,3 +345,19 @@ def test_every_structural_byte_of_the_unsigned_revision(world: World) -> None:
             new = ord("A")
         report = world.verify(pdf[:at] + bytes([new]) + pdf[at + 1:])
         assert report.verdict is not Verdict.PASSED, (at - len(pdf), pdf[at - 20:at + 10])
+
+
+def test_a_vri_entry_naming_validation_data_of_another_kind(world: World) -> None:
+    """A VRI /Cert that names an OCSP response (one changed digit of the unsigned revision can do it) is not
+    validation data of the documented shape, though the object is in the DSS."""
+    def cert_to_ocsp(w: IncrementalPdfFileWriter) -> None:
+        dss = w.root["/DSS"]
+        for ref in dss["/VRI"].values():
+            entry = ref.get_object()
+            if "/Cert" in entry and "/OCSP" in entry:
+                entry["/Cert"] = generic.ArrayObject([list.__getitem__(entry["/OCSP"], 0)])
+                w.mark_update(ref)
+                return
+        raise AssertionError("no VRI entry with both /Cert and /OCSP")
+
+    refused(world.verify(update(world.v3, cert_to_ocsp)), "BAD_VALIDATION_DATA")
