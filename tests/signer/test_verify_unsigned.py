@@ -15,10 +15,8 @@ from typing import Any
 
 import pytest
 from asn1crypto import cms
-from asn1crypto import keys as asn1_keys
-from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pyhanko.pdf_utils import generic
@@ -27,7 +25,6 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
 from pyhanko.sign.validation.dss import DocumentSecurityStore
-from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from api.cli.main import main
 from api.services.documents import DocumentService
@@ -36,6 +33,7 @@ from signer.errors import NotSealableError
 from signer.report import Verdict, VerificationReport
 from signer.verify import TrustSettings, verify_pdf
 from tests.signer.test_verify import COUNTY, OTHER_TOWNSHIP, TOWNSHIP, VILLAGE, World, _plain_pdf, update
+from tests.support.forgery import sign, signer_for
 from tests.support.mutants import WHITESPACE, free_bytes, last_contents, mutants
 from tests.support.waiting import past_the_second
 
@@ -49,22 +47,6 @@ def refused(report: VerificationReport, *codes: str) -> None:
     assert report.verdict is Verdict.FAILED, report.summary()
     for code in codes:
         assert code in report.codes, (code, report.codes)
-
-
-def _sign(pdf: bytes, signer: signers.Signer, field: str, *, certify: bool = False, **kwargs: Any) -> bytes:
-    out = BytesIO()
-    signers.sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf)),
-                     signers.PdfSignatureMetadata(field_name=field, certify=certify),
-                     signer=signer, output=out, **kwargs)
-    return out.getvalue()
-
-
-def _signer(cert: x509.Certificate, key: Any, *chain: x509.Certificate) -> signers.SimpleSigner:
-    return signers.SimpleSigner(
-        signing_cert=asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
-        signing_key=asn1_keys.PrivateKeyInfo.load(key.private_bytes(
-            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())),
-        cert_registry=SimpleCertificateStore.from_certs([pki.to_asn1(c) for c in chain]))
 
 
 # -- 1. metadata and objects after the last seal ---------------------------------------------------------------
@@ -128,11 +110,11 @@ def test_backdated_claim_after_a_timestamped_seal(world: World) -> None:
     genuine = world.signer(TOWNSHIP)
     backdating = _BackdatingSigner(signing_cert=genuine.signing_cert, signing_key=genuine.signing_key,
                                    cert_registry=genuine.cert_registry)
-    forged = _sign(world.v1, backdating, "MinSeal-township", timestamper=world.sealing.local_timestamper())
+    forged = sign(world.v1, backdating, "MinSeal-township", timestamper=world.sealing.local_timestamper())
     report = world.verify(forged)
     refused(report, "TIME_ORDER")
     assert [s.office_id for s in report.signatures] == [VILLAGE, TOWNSHIP]
-    untimestamped = _sign(world.v1, backdating, "MinSeal-township")
+    untimestamped = sign(world.v1, backdating, "MinSeal-township")
     refused(world.verify(untimestamped, min_level="B-B"), "TIME_ORDER")
 
 
@@ -148,7 +130,7 @@ def test_stale_crl_does_not_clear_a_revoked_key(world: World, documents: Documen
     thief = world.signer(OTHER_TOWNSHIP)
     past_the_second(signed)  # the revocation is dated after the genuine seal and its CRL
     world.authority.revoke(OTHER_TOWNSHIP, reason="key-compromise")
-    stolen = _sign(notice, thief, "MinSeal-issuer", certify=True, timestamper=world.sealing.local_timestamper())
+    stolen = sign(notice, thief, "MinSeal-issuer", certify=True, timestamper=world.sealing.local_timestamper())
     out = BytesIO(stolen)
     reader = PdfFileReader(out)
     contents = next(iter(reader.embedded_signatures)).pkcs7_content
@@ -188,9 +170,9 @@ def test_parent_chain_from_certificates_in_an_empty_data_dir(world: World, tmp_p
 
     with pytest.raises(NotSealableError):  # MinSeal's own sealer refuses a form whose boxes are not a route
         world.sealing.seal(update(world.form, reroute), VILLAGE)
-    v1 = _sign(update(world.form, reroute), world.signer(VILLAGE), "MinSeal-village", certify=True,
+    v1 = sign(update(world.form, reroute), world.signer(VILLAGE), "MinSeal-village", certify=True,
                timestamper=world.sealing.local_timestamper())  # an insider's own tool does not
-    forged = _sign(v1, world.signer(OTHER_TOWNSHIP), "MinSeal-township",
+    forged = sign(v1, world.signer(OTHER_TOWNSHIP), "MinSeal-township",
                    timestamper=world.sealing.local_timestamper())
     empty = tmp_path / "empty"
     monkeypatch.setenv("MINSEAL_DATA_DIR", str(empty / "var"))
@@ -228,7 +210,7 @@ def test_expect_office_matches_id_or_exact_name_never_organisation(world: World)
             .add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
                 [x509.UniformResourceIdentifier(world.settings.crl_url)], None, None, None)]), critical=False)
             .sign(world.authority.root_key(), hashes.SHA256()))
-    pdf = _sign(_plain_pdf(), _signer(cert, key), "Sig1", timestamper=world.sealing.local_timestamper())
+    pdf = sign(_plain_pdf(), signer_for(cert, key), "Sig1", timestamper=world.sealing.local_timestamper())
     assert world.verify(pdf).verdict is Verdict.PASSED
     refused(world.verify(pdf, expected_offices=["曲阳县人民政府"]), "EXPECTED_OFFICE_MISSING")
     assert world.verify(pdf, expected_offices=["曲阳县人民政府办公室"]).verdict is Verdict.PASSED
@@ -242,7 +224,7 @@ def test_specific_codes_and_no_traceback_on_stderr(world: World, tmp_path: Path,
                                                   capfd: pytest.CaptureFixture[str]) -> None:
     store = world.authority.tsa_store()
     tsa_key = store.private_key(world.authority.TSA_KEY_ID)
-    tsa = _sign(_plain_pdf(), _signer(store.certificate(world.authority.TSA_KEY_ID), tsa_key), "Sig1",
+    tsa = sign(_plain_pdf(), signer_for(store.certificate(world.authority.TSA_KEY_ID), tsa_key), "Sig1",
                 timestamper=world.sealing.local_timestamper())
     refused(world.verify(tsa), "NOT_SEAL_CERT")
     other_key = ec.generate_private_key(ec.SECP256R1())
@@ -252,7 +234,7 @@ def test_specific_codes_and_no_traceback_on_stderr(world: World, tmp_path: Path,
     leaf = pki.issue_office_certificate(office=office, public_key=leaf_key.public_key(), ca_cert=other_root,
                                         ca_key=other_key, endpoints=pki.PkiEndpoints("http://127.0.0.1:9/crl", None,
                                                                                      None))
-    foreign = _sign(world.form, _signer(leaf, leaf_key, other_root), "MinSeal-village", certify=True,
+    foreign = sign(world.form, signer_for(leaf, leaf_key, other_root), "MinSeal-village", certify=True,
                     timestamper=world.sealing.local_timestamper())
     refused(world.verify(foreign), "CERT_UNTRUSTED")
     monkeypatch.setenv("MINSEAL_DATA_DIR", str(world.settings.data_dir))
@@ -307,7 +289,7 @@ def test_unsigned_revision_may_hold_only_dss(world: World) -> None:
 
 
 def test_oversized_signature_container_is_refused_unread(world: World) -> None:
-    big = _sign(world.form, world.signer(VILLAGE), "MinSeal-village", bytes_reserved=400_000)
+    big = sign(world.form, world.signer(VILLAGE), "MinSeal-village", bytes_reserved=400_000)
     report = world.verify(big)
     refused(report, "SIG_TOO_LARGE")
     # unread: the raw-byte scan refused it, so no parser ran (no revision or page count); cost in bench/
