@@ -55,8 +55,7 @@ class Throttle:
     def current(self, session: Session, scope: str, key: str, window_s: int) -> tuple[int, int]:
         """(hits in the window, seconds until it ends) without counting."""
         now = self.clock()
-        hits = counters.current(session, scope, key, now=now, window_s=window_s)
-        started = counters.started(session, scope, key) if hits else None
+        hits, started = counters.current(session, scope, key, now=now, window_s=window_s)
         return hits, self._left(started, window_s, now) if started is not None else 0
 
     def clear(self, session: Session, scope: str, key: str) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import case, delete, select
+from sqlalchemy import case, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -23,18 +23,12 @@ def hit(session: Session, scope: str, key: str, *, now: float, window_s: float) 
     return int(hits), float(started)
 
 
-def current(session: Session, scope: str, key: str, *, now: float, window_s: float) -> int:
-    """Hits in the current window without counting one (0 when the window has passed)."""
-    row = session.execute(select(ThrottleRow).where(ThrottleRow.scope == scope, ThrottleRow.key == key[:128])
-                          ).scalar_one_or_none()
-    if row is None or row.started_at <= now - window_s:
-        return 0
-    return row.hits
-
-
-def started(session: Session, scope: str, key: str) -> float | None:
+def current(session: Session, scope: str, key: str, *, now: float, window_s: float) -> tuple[int, float | None]:
+    """(hits in the current window, its start) without counting one; (0, None) when the window has passed."""
     row = session.get(ThrottleRow, (scope, key[:128]))
-    return None if row is None else row.started_at
+    if row is None or row.started_at <= now - window_s:
+        return 0, None
+    return row.hits, row.started_at
 
 
 def clear(session: Session, scope: str, key: str) -> bool:

@@ -20,7 +20,7 @@ from api.http.pages import environment, render
 from api.http.schemas import ComparePublic, PublicPagePublic
 from api.services.publication import CompareResult, PublicView
 from api.services.throttle import Rate
-from signer.errors import InputFileError, MinSealError, NotFoundError, ThrottledError, UploadTooLargeError
+from signer.errors import InputFileError, MinSealError, NotFoundError, ThrottledError
 from signer.public_token import read_claims
 from templates.formats import cn_date_text
 
@@ -122,16 +122,9 @@ async def _read_public_upload(request: Request, services: ServicesDep) -> bytes:
         return await read_pdf_upload(file, services.settings.public_max_upload_bytes)
 
 
-def _check_length(request: Request, services: ServicesDep) -> None:
-    """Refuse an oversized upload from its declared length, before the form is parsed."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > services.settings.public_max_upload_bytes + 65536:
-        raise UploadTooLargeError(f"上传的文件超过 {services.settings.public_max_upload_bytes // 2**20} MB 的限制")
-
-
 async def _compare(request: Request, services: ServicesDep, public_id: str) -> CompareResult:
     await _hit(request, services, "public-upload", services.settings.public_upload_rate_limit)
-    _check_length(request, services)
+    # (a body over MINSEAL_PUBLIC_MAX_UPLOAD_BYTES is refused by the upload gate before it is read)
     data = await _read_public_upload(request, services)
     return await run_blocking(request, services.publication.compare, public_id, data)
 
