@@ -246,25 +246,40 @@ _REFERENCE = re.compile(rb"(\d{1,20}+)(?:[\x00\t\n\x0b\x0c\r ]|%[^\r\n]*)+\d{1,2
                         rb"(?:[\x00\t\n\x0b\x0c\r ]|%[^\r\n]*)+R(?![A-Za-z])")
 
 
+def _freed_numbers(reader: PdfFileReader, revision: int) -> set[int]:
+    """Object numbers a revision's xref marks free, "dead" entries (next generation 0) included — pyHanko's
+    ``refs_freed_in_revision`` leaves those out, other readers do not."""
+    section = reader.xrefs._xref_sections[revision]
+    return {int(number) for number in section.xref_data.freed} - {0}
+
+
+def _written(xrefs: Any, revision: int, freed: set[int]) -> set[tuple[int, int]]:
+    """Objects a revision defines (pyHanko lists a classic table's free entries among them too)."""
+    return {(int(r.idnum), int(r.generation)) for r in xrefs.explicit_refs_in_revision(revision)
+            if int(r.idnum) not in freed}
+
+
 def _planted_objects(reader: PdfFileReader, data: bytes, *, after: int, revision_ends: list[int]) -> list[Finding]:
-    """No revision after the first seal may define an object number that an earlier revision already references
-    (a dangling reference then, planted in a small object nobody rewrites, which the new object would activate:
-    another name on the page, JavaScript, an attachment …). Earlier references are read from the raw bytes of
-    the earlier revisions and their decoded object streams — a superset of what any parser reads there."""
+    """No revision after the first seal may define an object (number and generation) that was not live just
+    before it while an earlier revision already references its number: a dangling reference then — planted in a
+    small object nobody rewrites, or left behind by an object the form freed — which the new object would
+    activate: another name on the page, JavaScript, an attachment … Earlier references are read from the raw
+    bytes of the earlier revisions and their decoded object streams — a superset of what any parser reads."""
     xrefs = reader.xrefs
-    defined: set[int] = set()
+    live: set[tuple[int, int]] = set()
     referenced: set[int] = set()
     scanned = 0
     out: list[Finding] = []
     for revision in range(xrefs.total_revisions):
-        written = {int(r.idnum) for r in xrefs.explicit_refs_in_revision(revision)}
+        freed = _freed_numbers(reader, revision)
+        written = _written(xrefs, revision, freed)
         if revision > after:
-            for number in sorted((written - defined) & referenced):
+            for number, generation in sorted(key for key in written - live if key[0] in referenced):
                 out.append(Finding("PLANTED_OBJECT", REASONS["PLANTED_OBJECT"]
-                                   + f"（修订版本 {revision}：对象 {number} 0 R）"))
+                                   + f"（修订版本 {revision}：对象 {number} {generation} R）"))
                 if len(out) > 10:
                     return out
-        defined |= written
+        live = {key for key in live if key[0] not in freed} | written
         end = revision_ends[revision] if revision < len(revision_ends) else len(data)
         referenced.update(int(m.group(1)) for m in _REFERENCE.finditer(data, scanned, end))
         scanned = max(scanned, end)
@@ -281,10 +296,12 @@ def unaccounted_input(reader: PdfFileReader) -> str | None:
     (Incremental updates as such are MinSeal's own too: a 案卷 adds its papers that way.)"""
     xrefs = reader.xrefs
     defined: set[tuple[int, int]] = set()
+    referenced: dict[tuple[int, int], int] = {}  # every reference, with the revision that first wrote it
     steps = 0
     for revision in range(xrefs.total_revisions):
-        written = {(int(r.idnum), int(r.generation)) for r in xrefs.explicit_refs_in_revision(revision)}
-        defined |= written
+        freed = _freed_numbers(reader, revision)
+        written = _written(xrefs, revision, freed)
+        defined = {key for key in defined if key[0] not in freed} | written
         stack: list[Any] = [reader.get_historical_resolver(revision).trailer_view]
         stack += [reader.get_object(generic.Reference(*key), revision=revision) for key in sorted(written)]
         while stack and steps < 50 * MAX_OBJECTS:
@@ -294,8 +311,13 @@ def unaccounted_input(reader: PdfFileReader) -> str | None:
                 key = _key(item.reference if isinstance(item, generic.IndirectObject) else item)
                 if key not in defined:
                     return f"文件引用了不存在的对象 {_name(key)}（修订版本 {revision}）"
+                referenced.setdefault(key, revision)
                 continue
             stack.extend(_raw_children(item))
+    # an object freed after something referenced it: that reference now dangles, waiting for the number's reuse
+    for key, revision in sorted(referenced.items()):
+        if key not in defined:
+            return f"文件引用了已释放的对象 {_name(key)}（修订版本 {revision}）"
     return None
 
 
@@ -504,6 +526,14 @@ def _parses_as(key: str, obj: Any) -> bool:
     its dictionary holds only what a stream needs: no /Type, /Subtype or resources that would let it serve as a
     page's content, an image or an attachment."""
     if not isinstance(obj, generic.StreamObject) or set(map(str, dict.keys(obj))) - _VALIDATION_STREAM_KEYS:
+        return False
+    # its decoding is stated in the stream itself, as pyHanko writes it: a direct /FlateDecode or nothing — never
+    # an indirect /Filter or /DecodeParms whose object a later update could redefine under the same bytes
+    filters = dict.get(obj, "/Filter")
+    if filters is not None and filters != "/FlateDecode" and not (
+            isinstance(filters, generic.ArrayObject) and all(f == "/FlateDecode" for f in list.__iter__(filters))):
+        return False
+    if any(isinstance(v, generic.IndirectObject) for v in dict.values(obj) if v is not dict.get(obj, "/Length")):
         return False
     try:
         raw = obj.data

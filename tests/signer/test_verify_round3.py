@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import json
+import zlib
 from collections.abc import Callable
 from io import BytesIO
 from pathlib import Path
@@ -455,7 +456,18 @@ def test_validation_data_that_is_not_validation_data(world: World) -> None:
             {pdf_name("/Cert"): generic.ArrayObject([dss["/Certs"].raw_get(0)])})
         w.update_container(vri)
 
-    for change in (cert_that_is_a_crl, cert_that_is_a_script, vri_keyed_by_a_certificate):
+    def cert_with_an_indirect_filter(w: IncrementalPdfFileWriter, dss: generic.DictionaryObject) -> None:
+        """A genuine certificate whose /Filter is another object: a later update could redefine how the same
+        bytes decode."""
+        der = _county_cert(world).public_bytes(serialization.Encoding.DER)
+        flate = w.add_object(pdf_name("/FlateDecode"))
+        certs = dss["/Certs"]
+        certs.append(w.add_object(generic.StreamObject({pdf_name("/Filter"): flate},
+                                                       encoded_data=zlib.compress(der))))
+        w.update_container(certs)
+
+    for change in (cert_that_is_a_crl, cert_that_is_a_script, vri_keyed_by_a_certificate,
+                   cert_with_an_indirect_filter):
         report = world.verify(_dss_update(world.v3, change))
         assert "BAD_VALIDATION_DATA" in report.codes, (change.__name__, report.codes)
         refused(report)
@@ -474,3 +486,63 @@ def test_genuine_validation_data_update_after_the_last_seal_passes(world: World)
     assert revisions[1] == revisions[0] + 1
     report = world.verify(pdf)
     assert report.verdict is Verdict.PASSED, (report.summary(), report.codes)
+
+
+# -- 1b. the planted object freed before the seals, its number reused after them -----------------------------------
+
+def _free(pdf: bytes, number: int, *, next_generation: int) -> bytes:
+    """An unsigned update whose classic xref section marks object ``number`` free: every reader then resolves
+    its references to null, which is what the offices see and seal (hand-written: pyHanko's writer never frees)."""
+    reader = PdfFileReader(BytesIO(pdf), strict=False)
+    trailer = reader.trailer
+    size = max(int(trailer["/Size"]), number + 1)
+    refs = " ".join(f"{k} {trailer.raw_get(k).idnum} {trailer.raw_get(k).generation} R" for k in ("/Root", "/Info"))
+    ids = "[" + "".join(f"<{(getattr(v, 'original_bytes', None) or bytes(v)).hex()}>"
+                        for v in trailer["/ID"]) + "]"
+    start = len(pdf) + 1
+    section = (f"\nxref\n{number} 1\n0000000000 {next_generation:05d} f\r\n"
+               f"trailer\n<< /Size {size} {refs} /ID {ids} /Prev {reader.xrefs.get_startxref_for_revision(-1)} >>\n"
+               f"startxref\n{start}\n%%EOF\n")
+    return pdf + section.encode()
+
+
+def _define_at(w: IncrementalPdfFileWriter, obj: generic.PdfObject, *, generation: int = 0) -> generic.IndirectObject:
+    """Object ``TARGET`` (with ``generation``) in this update, whatever pyHanko would allocate next."""
+    last = w._lastobj_id
+    w._lastobj_id = TARGET - 1
+    ref = w.add_object(obj)
+    w._lastobj_id = max(last, TARGET)
+    assert ref.idnum == TARGET
+    if generation:
+        w.objects[(generation, TARGET)] = w.objects.pop((0, TARGET))  # pyHanko keys (generation, number)
+        ref = generic.IndirectObject(TARGET, generation, w)
+    return ref
+
+
+@pytest.mark.parametrize("generation", [0, 1], ids=["same-generation", "next-generation"])
+def test_a_freed_planted_object_redefined_after_the_seals(world: World, generation: int) -> None:
+    """The forger plants a harmless title in object ``TARGET 0`` that the form then frees, so every office sees
+    and seals a form whose title reference (``TARGET 0 R``, or ``TARGET 1 R``: the generation a reuse gets)
+    resolves to nothing; after the county's seal an LTV-shaped update defines that object number again, this
+    time as validation data of exactly the documented shape (the county seal's own timestamp token)."""
+    def plant(w: IncrementalPdfFileWriter) -> None:
+        ref = w.trailer.raw_get("/Info")
+        ref.get_object()["/Title"] = generic.IndirectObject(TARGET, generation, w)
+        w.mark_update(ref)
+        _define_at(w, generic.TextStringObject("申请"))
+
+    planted = update_pdf(world.form, plant)
+    freed = _free(planted, TARGET, next_generation=1)
+    pdf = _insider_first_seal(world, freed)
+    for office in (TOWNSHIP, COUNTY):
+        pdf = world.sealing.seal(pdf, office).pdf
+    assert world.verify(pdf).verdict is Verdict.PASSED
+
+    def change(w: IncrementalPdfFileWriter) -> None:
+        _county_vri_entry(w)[pdf_name("/TS")] = _define_at(w, _token_stream(w), generation=generation)
+    forged = update_pdf(pdf, change)
+    report = world.verify(forged)
+    refused(report, "PLANTED_OBJECT")  # named as what it is (pyHanko's diff analysis also sees a change)
+    with pytest.raises(NotSealableError) as refusal:  # MinSeal's own first seal: a reference to a freed object
+        world.sealing.seal(freed, VILLAGE)
+    assert refusal.value.code == "INPUT_NOT_CLEAN"
