@@ -103,7 +103,7 @@ class SesWorld:
 
 
 def world() -> SesWorld:
-    root = issue("MinSeal 测试 SM2 根证书", ca=True, not_before=NOW - 10 * DAY, not_after=NOW + 3650 * DAY)
-    maker = issue("MinSeal 测试制章者（非电子印章制作管理单位）", issuer=root)
-    office = issue("某县民政局（测试）", issuer=root)
+    root = issue("MinSeal 测试 SM2 根证书", ca=True, not_before=NOW - 365 * DAY, not_after=NOW + 3650 * DAY)
+    maker = issue("MinSeal 测试制章者（非电子印章制作管理单位）", issuer=root, not_before=NOW - 90 * DAY)
+    office = issue("某县民政局（测试）", issuer=root, not_before=NOW - 90 * DAY)
     return SesWorld(root, maker, office)
