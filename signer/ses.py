@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, ClassVar, Final
 
 from asn1crypto import core, crl, x509
 
@@ -63,49 +63,49 @@ def reason(code: str) -> str:
 # ASN.1 (GB/T 38540-2020 §6 and §7; names as in the standard, including its spelling "Pictrue")
 
 
-class ExtData(core.Sequence):
-    _fields = [
+class ExtData(core.Sequence):  # type: ignore[misc]
+    _fields: ClassVar[list[tuple[Any, ...]]] = [
         ("extnID", core.ObjectIdentifier),
         ("critical", core.Boolean, {"default": False}),
         ("extnValue", core.OctetString),
     ]
 
 
-class ExtensionDatas(core.SequenceOf):
+class ExtensionDatas(core.SequenceOf):  # type: ignore[misc]
     _child_spec = ExtData
 
 
-class SES_Header(core.Sequence):  # noqa: N801 - the standard's name
-    _fields = [
+class SES_Header(core.Sequence):  # type: ignore[misc]
+    _fields: ClassVar[list[tuple[Any, ...]]] = [
         ("id", core.IA5String),
         ("version", core.Integer),
         ("vid", core.IA5String),
     ]
 
 
-class CertInfoList(core.SequenceOf):
+class CertInfoList(core.SequenceOf):  # type: ignore[misc]
     """certListType 1: each entry is a whole DER certificate in an OCTET STRING."""
 
     _child_spec = core.OctetString
 
 
-class CertDigestObj(core.Sequence):
-    _fields = [
+class CertDigestObj(core.Sequence):  # type: ignore[misc]
+    _fields: ClassVar[list[tuple[Any, ...]]] = [
         ("type", core.PrintableString),
         ("value", core.OctetString),
     ]
 
 
-class CertDigestList(core.SequenceOf):
+class CertDigestList(core.SequenceOf):  # type: ignore[misc]
     """certListType 2: each entry is a digest of a certificate."""
 
     _child_spec = CertDigestObj
 
 
-class SES_ESPropertyInfo(core.Sequence):  # noqa: N801
+class SES_ESPropertyInfo(core.Sequence):  # type: ignore[misc]
     # certList is SES_CertList, a CHOICE of two untagged SEQUENCE OFs: only certListType tells them apart, so it
     # is read as Any and parsed by ``cert_list`` below
-    _fields = [
+    _fields: ClassVar[list[tuple[Any, ...]]] = [
         ("type", core.Integer),
         ("name", core.UTF8String),
         ("certListType", core.Integer),
@@ -116,8 +116,8 @@ class SES_ESPropertyInfo(core.Sequence):  # noqa: N801
     ]
 
 
-class SES_ESPictrueInfo(core.Sequence):  # noqa: N801
-    _fields = [
+class SES_ESPictrueInfo(core.Sequence):  # type: ignore[misc]
+    _fields: ClassVar[list[tuple[Any, ...]]] = [
         ("type", core.IA5String),
         ("data", core.OctetString),
         ("width", core.Integer),   # millimetres
@@ -125,8 +125,8 @@ class SES_ESPictrueInfo(core.Sequence):  # noqa: N801
     ]
 
 
-class SES_SealInfo(core.Sequence):  # noqa: N801
-    _fields = [
+class SES_SealInfo(core.Sequence):  # type: ignore[misc]
+    _fields: ClassVar[list[tuple[Any, ...]]] = [
         ("header", SES_Header),
         ("esID", core.IA5String),
         ("property", SES_ESPropertyInfo),
@@ -135,8 +135,8 @@ class SES_SealInfo(core.Sequence):  # noqa: N801
     ]
 
 
-class SESeal(core.Sequence):
-    _fields = [
+class SESeal(core.Sequence):  # type: ignore[misc]
+    _fields: ClassVar[list[tuple[Any, ...]]] = [
         ("eSealInfo", SES_SealInfo),
         ("cert", core.OctetString),           # the maker's certificate (DER)
         ("signAlgID", core.ObjectIdentifier),
@@ -144,8 +144,8 @@ class SESeal(core.Sequence):
     ]
 
 
-class TBS_Sign(core.Sequence):  # noqa: N801
-    _fields = [
+class TBS_Sign(core.Sequence):  # type: ignore[misc]
+    _fields: ClassVar[list[tuple[Any, ...]]] = [
         ("version", core.Integer),
         ("eseal", SESeal),
         ("timeInfo", core.GeneralizedTime),
@@ -155,8 +155,8 @@ class TBS_Sign(core.Sequence):  # noqa: N801
     ]
 
 
-class SES_Signature(core.Sequence):  # noqa: N801
-    _fields = [
+class SES_Signature(core.Sequence):  # type: ignore[misc]
+    _fields: ClassVar[list[tuple[Any, ...]]] = [
         ("toSign", TBS_Sign),
         ("cert", core.OctetString),           # the signer's certificate (DER)
         ("signatureAlgID", core.ObjectIdentifier),
@@ -347,7 +347,8 @@ def parse_signature(der: bytes) -> SES_Signature:
         raise ValueError(f"not an SES_Signature: {type(exc).__name__}") from None
     if parsed.dump(force=True) != der:
         raise ValueError("not DER")
-    return parsed
+    result: SES_Signature = parsed
+    return result
 
 
 def cert_list(prop: SES_ESPropertyInfo) -> tuple[int, list[bytes] | list[tuple[str, bytes]]]:
@@ -422,7 +423,7 @@ def chain_to(cert: x509.Certificate, when: dt.datetime, roots: Sequence[x509.Cer
         for root in roots:
             if root.subject == current.issuer and _signed_by(current, root):
                 dated = _valid_at(root, when)
-                return (path + [root], None) if dated is None else (None, dated)
+                return ([*path, root], None) if dated is None else (None, dated)
         parent = next((c for c in intermediates if c.subject == current.issuer and c.ca and _signed_by(current, c)
                        and c not in path), None)
         if parent is None:
@@ -581,7 +582,8 @@ def _verify(parsed: SES_Signature, check: _Check, *, data: bytes | None, data_ha
             if kind == CERT_LIST_CERTS:
                 member = cert_der in listed
             else:
-                member = any(_digest_matches(t, v, cert_der) for t, v in listed)  # type: ignore[misc]
+                member = any(isinstance(item, tuple) and _digest_matches(item[0], item[1], cert_der)
+                             for item in listed)
             if not member:
                 check.add("SES_SIGNER_NOT_IN_SEAL", _name(signer))
     path, problem = chain_to(signer, when, roots, intermediates)
@@ -632,7 +634,8 @@ def read_seal(seal_der: bytes) -> SESeal:
         seal.native  # noqa: B018
     except Exception as exc:
         raise ValueError(f"not an SESeal: {type(exc).__name__}") from None
-    return seal
+    result: SESeal = seal
+    return result
 
 
 def seal_picture(seal: SESeal) -> SealPicture:
@@ -642,8 +645,29 @@ def seal_picture(seal: SESeal) -> SealPicture:
 
 
 __all__ = [
-    "CERT_LIST_CERTS", "CERT_LIST_DIGESTS", "MINSEAL_VID", "PDF_PROPERTY_PREFIX", "SES_REASONS", "SESeal",
-    "SES_Signature", "SealInfo", "SealPicture", "SesResult", "SesSeal", "TBS_Sign", "assemble", "cert_list",
-    "chain_to", "make_seal", "parse_signature", "read_seal", "reason", "revocation_status", "seal_picture", "sign",
-    "tbs_sign", "verify", "verify_seal",
+    "CERT_LIST_CERTS",
+    "CERT_LIST_DIGESTS",
+    "MINSEAL_VID",
+    "PDF_PROPERTY_PREFIX",
+    "SES_REASONS",
+    "SES_Signature",
+    "SESeal",
+    "SealInfo",
+    "SealPicture",
+    "SesResult",
+    "SesSeal",
+    "TBS_Sign",
+    "assemble",
+    "cert_list",
+    "chain_to",
+    "make_seal",
+    "parse_signature",
+    "read_seal",
+    "reason",
+    "revocation_status",
+    "seal_picture",
+    "sign",
+    "tbs_sign",
+    "verify",
+    "verify_seal",
 ]

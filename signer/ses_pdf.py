@@ -108,7 +108,8 @@ def _svg_transform(text: str) -> tuple[float, float, float, float, float, float]
         else:
             raise ValueError(f"unsupported SVG transform {name}")
         result = result.transform(step)
-    return tuple(result)  # type: ignore[return-value]
+    a, b, c, d, e, f = result
+    return a, b, c, d, e, f
 
 
 def _colour(value: str | None) -> bytes | None:
