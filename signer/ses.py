@@ -415,7 +415,6 @@ def chain_to(cert: x509.Certificate, when: dt.datetime, roots: Sequence[x509.Cer
     issuers are CAs), or (None, the first problem's code). At most four certificates above ``cert``."""
     path = [cert]
     current = cert
-    problem: str | None = None
     for _depth in range(5):
         dated = _valid_at(current, when)
         if dated is not None:
@@ -430,7 +429,7 @@ def chain_to(cert: x509.Certificate, when: dt.datetime, roots: Sequence[x509.Cer
             break
         path.append(parent)
         current = parent
-    return None, problem or "CERT_UNTRUSTED"
+    return None, "CERT_UNTRUSTED"
 
 
 def revocation_status(cert: x509.Certificate, issuer: x509.Certificate, when: dt.datetime,
