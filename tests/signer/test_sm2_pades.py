@@ -16,6 +16,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 
+from api.cli.main import main
 from api.services.documents import DocumentService
 from signer import sm2_pki
 from signer.errors import SealingError
@@ -186,3 +187,21 @@ def test_openssl_verifies_the_certificates_crl_and_ocsp_responses(route: Route, 
         assert basic["signature_algorithm"]["algorithm"].native == "sm2_sm3"
         assert _pkeyutl_verifies(basic["tbs_response_data"].dump(), basic["signature"].native, world.root_cert,
                                  tmp_path, f"ocsp{index}")
+
+
+def test_minseal_verify_with_the_sm2_root(route: Route, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """The command a verifier elsewhere runs: ``minseal verify --trust sm2-root.pem``; the installation's own
+    (ECDSA) root does not vouch for the SM2 file, and a one-byte change fails it."""
+    monkeypatch.setenv("MINSEAL_DATA_DIR", str(route.world.settings.data_dir))
+    monkeypatch.setenv("MINSEAL_KEYS_DIR", str(route.world.settings.keys_dir))
+    root = tmp_path / "sm2-root.pem"
+    root.write_bytes(pem.armor("CERTIFICATE", route.world.root_cert.dump()))
+    good, bad = tmp_path / "good.pdf", tmp_path / "bad.pdf"
+    good.write_bytes(route.v3)
+    at = len(route.v3) // 3
+    bad.write_bytes(route.v3[:at] + bytes([route.v3[at] ^ 0x20]) + route.v3[at + 1:])
+    assert main(["verify", str(good), "--trust", str(root), "--expect-office", COUNTY]) == 0
+    assert capsys.readouterr().out.startswith("通过：3 个签章")
+    assert main(["verify", str(bad), "--trust", str(root)]) == 7
+    assert main(["verify", str(good)]) == 7  # the demo's ECDSA root
