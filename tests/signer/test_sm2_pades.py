@@ -10,10 +10,13 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
-from asn1crypto import cms, pem
+from asn1crypto import algos, cms, keys, pem
 from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from api.cli.main import main
@@ -24,6 +27,7 @@ from signer.pki import RevokedEntry
 from signer.report import Verdict
 from signer.sign import SealLevel
 from signer.sm2 import DEFAULT_ID, Sm2PrivateKey
+from signer.sm2_validate import SIGNATURE_VALIDATOR
 from signer.verify import TrustSettings, verify_pdf
 from tests.signer.sm2_world import COUNTY, OTHER_VILLAGE, TOWNSHIP, VILLAGE, Sm2World, crypto
 
@@ -205,3 +209,22 @@ def test_minseal_verify_with_the_sm2_root(route: Route, tmp_path: Path, monkeypa
     assert capsys.readouterr().out.startswith("通过：3 个签章")
     assert main(["verify", str(bad), "--trust", str(root)]) == 7
     assert main(["verify", str(good)]) == 7  # the demo's ECDSA root
+
+
+def test_the_validator_never_mixes_sm2_keys_and_other_mechanisms() -> None:
+    """An SM2 key under ECDSA, or sm2_sm3 claimed for a P-256 key, is invalid — never handed to the other check."""
+
+    key = Sm2PrivateKey.generate()
+    message = b"MinSeal"
+    signature = key.sign(message)
+    sm2_sm3 = algos.SignedDigestAlgorithm({"algorithm": "sm2_sm3"})
+    SIGNATURE_VALIDATOR.validate_signature(signature, message, key.public_key.info(), sm2_sm3)
+    with pytest.raises(InvalidSignature):
+        SIGNATURE_VALIDATOR.validate_signature(signature, message + b".", key.public_key.info(), sm2_sm3)
+    with pytest.raises(InvalidSignature):
+        SIGNATURE_VALIDATOR.validate_signature(signature, message, key.public_key.info(),
+                                               algos.SignedDigestAlgorithm({"algorithm": "sha256_ecdsa"}))
+    p256 = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    with pytest.raises(InvalidSignature):
+        SIGNATURE_VALIDATOR.validate_signature(signature, message, keys.PublicKeyInfo.load(p256), sm2_sm3)
