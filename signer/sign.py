@@ -36,6 +36,7 @@ from .errors import MinSealError, NotSealableError, SealingError
 from .integrity import timestamp_gen_time, timestamp_signer, unaccounted_input
 from .pki import to_asn1
 from .signers import KeySigner, Revocation, Timestamper
+from .sm2_cms import SM2_DIGEST, is_sm2_signer
 
 
 class SealLevel(StrEnum):
@@ -230,7 +231,7 @@ class Sealer:
             raise SealingError(f"{level.value} 级别需要吊销信息来源，但未配置", code="REVOCATION_MISSING")
         meta = signers.PdfSignatureMetadata(
             field_name=plan.target.field_name,
-            md_algorithm="sha256",
+            md_algorithm=_digest_for(signer),
             subfilter=SigSeedSubFilter.PADES,
             certify=plan.certify,
             docmdp_permissions=_MDP[plan.docmdp],
@@ -321,8 +322,14 @@ class Sealer:
             return out.getvalue()
         writer = IncrementalPdfFileWriter(out, strict=False)
         DocumentSecurityStore.supply_dss_in_writer(writer, contents, **dss)
-        PdfTimeStamper(self.timestamper).timestamp_pdf(writer, "sha256", validation_context=context, in_place=True)
+        PdfTimeStamper(self.timestamper).timestamp_pdf(writer, sig.md_algorithm, validation_context=context,
+                                                      in_place=True)
         return out.getvalue()
+
+
+def _digest_for(signer: KeySigner) -> str:
+    """SM3 for an SM2 key (GB/T 35276 allows nothing else), SHA-256 for every other key."""
+    return SM2_DIGEST if is_sm2_signer(signer) else "sha256"
 
 
 def _signing_failed(exc: Exception) -> SealingError:

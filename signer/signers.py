@@ -13,10 +13,9 @@ from asn1crypto import keys
 from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
-from cryptography.x509 import ocsp
 from pyhanko.sign import signers
 from pyhanko.sign.general import get_pyca_cryptography_hash
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
@@ -24,6 +23,10 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from .pki import to_asn1
+from .sm2 import Sm2PrivateKey
+from .sm2_cms import Sm2Signer, Sm2TimeStamper
+from .sm2_pki import ocsp_request
+from .sm2_validate import SIGNATURE_VALIDATOR
 from .tsa import MinSealTimeStamper
 
 #: an office's key, ready to sign (opaque to callers: hand it back to ``Sealer.seal``)
@@ -59,6 +62,12 @@ def key_signer(key: PrivateKeyTypes, certificate: x509.Certificate, *, root: x50
                            cert_registry=SimpleCertificateStore.from_certs([to_asn1(root)]))
 
 
+def sm2_key_signer(key: Sm2PrivateKey, certificate: x509.Certificate, *, root: x509.Certificate) -> KeySigner:
+    """An office's SM2 key (from the encrypted key store): seals with SM2 over SM3."""
+    return Sm2Signer(key=key, signing_cert=to_asn1(certificate),
+                     cert_registry=SimpleCertificateStore.from_certs([to_asn1(root)]))
+
+
 def token_signer(session: Any, label: str, *, root: x509.Certificate) -> KeySigner:
     """A key on a PKCS#11 token: ``session`` is an open python-pkcs11 session; key and certificate share the
     label (the office id); the token's own mechanism signs the digest."""
@@ -83,6 +92,13 @@ def local_timestamper(certificate: x509.Certificate, key: PrivateKeyTypes, *,
                               certs_to_embed=SimpleCertificateStore.from_certs([to_asn1(root)]))
 
 
+def sm2_local_timestamper(certificate: x509.Certificate, key: Sm2PrivateKey, *,
+                          root: x509.Certificate) -> Timestamper:
+    """MinSeal's own TSA with an SM2 key under an SM2 root: tokens signed with SM2 over SM3."""
+    return Sm2TimeStamper(tsa_cert=to_asn1(certificate), tsa_key=key,
+                          certs_to_embed=SimpleCertificateStore.from_certs([to_asn1(root)]))
+
+
 @dataclass(frozen=True)
 class Revocation:
     """Where a long-term seal (B-LT, B-LTA) gets the revocation data it embeds. Both are read when a seal needs
@@ -99,18 +115,16 @@ class Revocation:
     def context(self) -> ValidationContext:
         root = to_asn1(self.root())
         if self.crl is None:
-            return ValidationContext(trust_roots=[root], allow_fetching=True, revocation_mode="hard-fail")
+            return ValidationContext(trust_roots=[root], allow_fetching=True, revocation_mode="hard-fail",
+                                     signature_validator=SIGNATURE_VALIDATOR)
         return ValidationContext(trust_roots=[root], crls=[self.crl()], allow_fetching=False,
-                                 revocation_mode="hard-fail")
+                                 revocation_mode="hard-fail", signature_validator=SIGNATURE_VALIDATOR)
 
     def fresh_ocsp(self, cert: asn1_x509.Certificate, issuer: asn1_x509.Certificate) -> asn1_ocsp.OCSPResponse | None:
         """An OCSP response for ``cert`` made now — after the seal's timestamp, so that it vouches for the seal at
         any site (a CRL published before the timestamp says nothing about it). None: no responder answered
         (a TSA of another CA, a responder that is down: the seal keeps the CRL, and says less elsewhere)."""
-        request = (ocsp.OCSPRequestBuilder()
-                   .add_certificate(x509.load_der_x509_certificate(cert.dump()),
-                                    x509.load_der_x509_certificate(issuer.dump()), hashes.SHA1())
-                   .build().public_bytes(serialization.Encoding.DER))
+        request = ocsp_request(cert, issuer)  # asn1crypto: an SM2 issuer's key is foreign to cryptography
         try:
             if self.ocsp is not None:
                 der = self.ocsp(request)

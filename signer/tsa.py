@@ -37,17 +37,7 @@ class MinSealTimeStamper(DummyTimeStamper):  # type: ignore[misc]
 
     def _build_tst_info(self, message_imprint: tsp.MessageImprint, dt: datetime,
                         req: tsp.TimeStampReq) -> tsp.TSTInfo:
-        args = {
-            "version": "v1",
-            "policy": tsp.ObjectIdentifier(TSA_POLICY),
-            "message_imprint": message_imprint,
-            "serial_number": get_nonce(),
-            "gen_time": dt,
-            "tsa": x509.GeneralName(name="directory_name", value=self.tsa_cert.subject),
-        }
-        if req["nonce"].native is not None:
-            args["nonce"] = req["nonce"]
-        return tsp.TSTInfo(args)
+        return tst_info(self.tsa_cert, message_imprint, dt, req)
 
     def _sign_tst_info(self, tst_info_data: bytes, md_algorithm: str,
                        dt: datetime) -> tuple[bytes, cms.CMSAttributes]:
@@ -62,3 +52,19 @@ class MinSealTimeStamper(DummyTimeStamper):  # type: ignore[misc]
         signature = self._key.sign(signed_attrs.dump(), PKCS1v15(),
                                    get_pyca_cryptography_hash(md_algorithm.upper()))
         return signature, signed_attrs
+
+
+def tst_info(tsa_cert: x509.Certificate, message_imprint: tsp.MessageImprint, dt: datetime,
+             req: tsp.TimeStampReq) -> tsp.TSTInfo:
+    """The token's TSTInfo under MinSeal's TSA policy (shared by the RSA and the SM2 timestamper)."""
+    args = {
+        "version": "v1",
+        "policy": tsp.ObjectIdentifier(TSA_POLICY),
+        "message_imprint": message_imprint,
+        "serial_number": get_nonce(),
+        "gen_time": dt,
+        "tsa": x509.GeneralName(name="directory_name", value=tsa_cert.subject),
+    }
+    if req["nonce"].native is not None:
+        args["nonce"] = req["nonce"]
+    return tsp.TSTInfo(args)

@@ -30,8 +30,6 @@ from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509 import ocsp as x509_ocsp
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -51,6 +49,7 @@ from .pki import SEAL_EKUS, parent_of, tier_of, to_asn1
 from .report import REASONS, DocumentFacts, Finding, SignatureFacts, Verdict, VerificationReport
 from .route import RouteLookup, route_findings
 from .slots import FIELD_PREFIX, SlotTable
+from .sm2_validate import SIGNATURE_VALIDATOR, certificate_signed_by, crl_signed_by, ocsp_signed_by
 
 MAX_BYTES = 50 * 2**20
 MAX_SIGNATURES = 12
@@ -438,6 +437,8 @@ def _verify(data: bytes, trust: TrustSettings, *, expected_offices: Sequence[str
             "revocation_mode": "hard-fail" if hard else "soft-fail",
             "crls": [p.item for p in revinfo if p.is_crl], "ocsps": [p.item for p in revinfo if not p.is_crl],
             "other_certs": dss_certs,
+            # SM2 over SM3 checked by signer.sm2 (certificates, CRLs, OCSP, CMS, timestamps); the rest as before
+            "signature_validator": SIGNATURE_VALIDATOR,
         }
         if moment is not None:
             kwargs.update(moment=moment, retroactive_revinfo=True)
@@ -512,64 +513,39 @@ def _dss_findings(certs: Sequence[asn1_x509.Certificate], pool: Sequence[_RevInf
                   roots: Sequence[x509.Certificate]) -> list[Finding]:
     """The DSS is unsigned: each certificate, CRL and OCSP response in it must be exactly what its issuer signed
     (issuer: a trusted root or another certificate there), so no byte of it is free."""
-    issuers = list(roots)
-    parsed = []
+    issuers = [to_asn1(root) for root in roots]
     try:
         for cert in certs:
-            parsed.append(x509.load_der_x509_certificate(cert.dump()))
+            x509.load_der_x509_certificate(cert.dump())
     except ValueError:
         return [Finding("BAD_DSS", REASONS["BAD_DSS"] + "（证书无法解析）")]
-    issuers += parsed
+    issuers += certs
+    root_ders = {issuer.dump() for issuer in issuers[:len(roots)]}
 
-    def signed_by_issuer(check: Callable[[x509.Certificate], None]) -> bool:
-        for issuer in issuers:
-            try:
-                check(issuer)
-                return True
-            except Exception:
-                continue
-        return False
-
-    for cert in parsed:
-        if cert.issuer == cert.subject and cert in roots:
+    # signatures are checked by asn1crypto + the shared validator: ECDSA and RSA by cryptography, SM2 by
+    # signer.sm2 (cryptography cannot load an SM2 key)
+    for cert in certs:
+        if cert.dump() in root_ders:
             continue
-        if not signed_by_issuer(cert.verify_directly_issued_by):
+        if not any(certificate_signed_by(cert, issuer) for issuer in issuers):
             return [Finding("BAD_DSS", REASONS["BAD_DSS"] + f"（证书 {cert.serial_number:x} 的签名无效）")]
     for info in pool:
         if not info.is_crl or info.own:
             continue
         try:
-            crl = x509.load_der_x509_crl(info.item.dump())
+            x509.load_der_x509_crl(info.item.dump())
         except ValueError:
             return [Finding("BAD_DSS", REASONS["BAD_DSS"] + "（吊销列表无法解析）")]
-
-        def check(issuer: x509.Certificate, crl: x509.CertificateRevocationList = crl) -> None:
-            if crl.issuer != issuer.subject or not crl.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
-                raise ValueError("not this issuer")
-
-        if not signed_by_issuer(check):
+        if not any(crl_signed_by(info.item, issuer) for issuer in issuers):
             return [Finding("BAD_DSS", REASONS["BAD_DSS"] + "（吊销列表的签名无效）")]
     for info in pool:
         if info.is_crl:
             continue
         try:
-            response = x509_ocsp.load_der_ocsp_response(info.item.dump())
-            tbs, signature, algorithm = (response.tbs_response_bytes, response.signature,
-                                         response.signature_hash_algorithm)
+            x509_ocsp.load_der_ocsp_response(info.item.dump())
         except ValueError:
             return [Finding("BAD_DSS", REASONS["BAD_DSS"] + "（OCSP 响应无法解析）")]
-
-        def check_ocsp(issuer: x509.Certificate, tbs: bytes = tbs, signature: bytes = signature,
-                       algorithm: Any = algorithm) -> None:
-            key = issuer.public_key()
-            if isinstance(key, ec.EllipticCurvePublicKey):
-                key.verify(signature, tbs, ec.ECDSA(algorithm))
-            elif isinstance(key, rsa.RSAPublicKey):
-                key.verify(signature, tbs, padding.PKCS1v15(), algorithm)
-            else:
-                raise ValueError("unsupported key")
-
-        if algorithm is None or not signed_by_issuer(check_ocsp):
+        if not any(ocsp_signed_by(info.item, issuer) for issuer in issuers):
             return [Finding("BAD_DSS", REASONS["BAD_DSS"] + "（OCSP 响应的签名无效）")]
     return []
 
@@ -591,14 +567,7 @@ def _profile_findings(cert: asn1_x509.Certificate, roots: Sequence[x509.Certific
                         field=field)]
     out = []
 
-    def directly_by(root: x509.Certificate) -> bool:
-        try:
-            parsed.verify_directly_issued_by(root)
-        except (ValueError, TypeError, InvalidSignature):
-            return False
-        return True
-
-    if not any(directly_by(root) for root in roots):
+    if not any(certificate_signed_by(cert, to_asn1(root)) for root in roots):
         out.append(Finding("CERT_PROFILE_ISSUER", REASONS["CERT_PROFILE_ISSUER"], field=field))
     try:
         if extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
