@@ -172,8 +172,13 @@ def _off_grid(paragraph: Paragraph) -> None:
     _put(paragraph._p.get_or_add_pPr(), "w:snapToGrid", val="0")
 
 
+#: the forms' line height, as form.css (line-height 1.35)
+FORM_LINE = 1.35
+
+
 def new_form_document(*, author: str = "") -> Document:
     doc = _base((16, 15, 14, 15), SONG, 10.5, author)
+    doc.styles["Normal"].paragraph_format.line_spacing = FORM_LINE
     _form_page_numbers(doc)
     return doc
 
@@ -318,7 +323,7 @@ def _cell_style(doc: Document, size: float | None, line_pt: float | None) -> str
         if size:
             style.font.size = Pt(size)
         fmt = style.paragraph_format
-        fmt.line_spacing = Pt(line_pt) if line_pt else 1.0
+        fmt.line_spacing = Pt(line_pt) if line_pt else FORM_LINE
         fmt.first_line_indent = Pt(0)
         _put(style.element.get_or_add_pPr(), "w:snapToGrid", val="0")
         _no_spacing(style.element.get_or_add_rPr())
@@ -327,7 +332,8 @@ def _cell_style(doc: Document, size: float | None, line_pt: float | None) -> str
 
 def grid(doc: Document, rows: Sequence[Sequence[str | None]], *, widths: Sequence[float] | None = None,
          aligns: Sequence[str] | None = None, merged_align: str = "left", head_rows: int = 0,
-         font_size: float | None = None, line_pt: float | None = None, pad_mm: float = 1.2) -> Table:
+         font_size: float | None = None, line_pt: float | None = None, pad_mm: float = 1.2,
+         pad_v_mm: float = 1.0) -> Table:
     """A bordered table laid out as the PDF's: ``None`` in a row continues the cell to its left (horizontal merge).
 
     ``widths`` are the PDF's column widths in per cent of the text block (``w:tblGrid``, each cell's width, fixed
@@ -347,7 +353,7 @@ def grid(doc: Document, rows: Sequence[Sequence[str | None]], *, widths: Sequenc
     col_twips = [_twips(total * w / sum(shares)) for w in shares]
     size = font_size or doc.styles["Normal"].font.size.pt
     _fit_whole(col_twips, rows[head_rows:], size, pad_mm)
-    _table_frame(table, col_twips, pad_mm)
+    _table_frame(table, col_twips, pad_mm, pad_v_mm)
     style_id = _cell_style(doc, font_size, line_pt)
     for r, (tr, row) in enumerate(zip(table._tbl.tr_lst, rows, strict=True)):
         cells = [_Cell(tc, table) for tc in tr.tc_lst]
@@ -420,16 +426,16 @@ def _ems(text: str) -> float:
     return sum(1.0 if w else 0.5 for w in wide) + 0.25 * sum(a != b for a, b in zip(wide, wide[1:], strict=False))
 
 
-def _table_frame(table: Table, col_twips: Sequence[int], pad_mm: float) -> None:
-    """The grid's column widths, the table's width and its cells' left and right padding (the PDF's)."""
+def _table_frame(table: Table, col_twips: Sequence[int], pad_mm: float, pad_v_mm: float) -> None:
+    """The grid's column widths, the table's width and its cells' padding (the PDF's)."""
     for col, width in zip(table._tbl.tblGrid.gridCol_lst, col_twips, strict=True):
         col.w = width * 635
     tbl_pr = table._tbl.tblPr
     _put(tbl_pr, "w:tblW", w=str(sum(col_twips)), type="dxa")
     margins = _put(tbl_pr, "w:tblCellMar")
-    for side in ("left", "right"):
+    for side, pad in (("top", pad_v_mm), ("left", pad_mm), ("bottom", pad_v_mm), ("right", pad_mm)):
         element = OxmlElement(f"w:{side}")
-        element.set(qn("w:w"), str(_twips(pad_mm)))
+        element.set(qn("w:w"), str(_twips(pad)))
         element.set(qn("w:type"), "dxa")
         margins.append(element)
 
@@ -464,7 +470,7 @@ def members_table(doc: Document, members: list[dict[str, Any]]) -> Table:
         rows.append(["", m["name"], m["relation"], m["id_number"], str(m["age"]), m.get("labor") or "",
                      m["identity"], m["health_text"], m.get("work") or "", money(m["monthly_income"])])
     table = grid(doc, rows, widths=FORM_WIDTHS["members"], aligns=["center"] * 10, head_rows=1, font_size=9.5,
-                 pad_mm=0.8)
+                 pad_mm=0.8, pad_v_mm=0.6)
     if len(rows) > 1:  # the label and the column below it read as one cell
         merged = table.cell(0, 0).merge(table.cell(len(rows) - 1, 0))
         for paragraph in merged.paragraphs[1:]:  # the empty paragraphs of the cells merged in

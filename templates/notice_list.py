@@ -173,7 +173,8 @@ def build_list_docx(d: dict[str, Any], paragraphs: Sequence[str]) -> Document:
     rows: list[list[str | None]] = [[c.header for c in columns], *d["rows"], [c.total for c in columns]]
     # the PDF's list: its fitted widths, cells centred, amounts right, 12 pt on 17 pt lines, 3.6 pt padding
     table = docx_kit.grid(doc, rows, widths=d["column_widths"], aligns=["center"] * len(columns), head_rows=1,
-                          merged_align="center", font_size=12, line_pt=17, pad_mm=3.6 * 25.4 / 72)
+                          merged_align="center", font_size=12, line_pt=17, pad_mm=3.6 * 25.4 / 72,
+                          pad_v_mm=2.5 * 25.4 / 72)
     docx_kit.repeat_header(table)
     docx_kit.closing(doc, d["issuer"], d["issued_on"])
     return doc
