@@ -7,6 +7,7 @@ embeds. The author is the issuing office; no library name is left in the metadat
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import unicodedata
@@ -17,7 +18,7 @@ from typing import Any
 
 import docx
 from docx.document import Document
-from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement
@@ -138,7 +139,8 @@ def _base(margins_mm: tuple[float, float, float, float], face: str, size: float,
     for ppr in (normal.element.get_or_add_pPr(),
                 *([ppr_default.find(qn("w:pPr"))] if ppr_default is not None else [])):
         if ppr is not None:
-            for tag in ("w:autoSpaceDE", "w:autoSpaceDN"):
+            # no punctuation hanging past the block's right edge (a 29th character), as the PDF
+            for tag in ("w:overflowPunct", "w:autoSpaceDE", "w:autoSpaceDN"):
                 _put(ppr, tag, val="0")
     return doc
 
@@ -179,7 +181,11 @@ FORM_LINE = 1.35
 def new_form_document(*, author: str = "") -> Document:
     doc = _base((16, 15, 14, 15), SONG, 10.5, author)
     doc.styles["Normal"].paragraph_format.line_spacing = FORM_LINE
-    _form_page_numbers(doc)
+    section = doc.sections[0]
+    _form_page_numbers(section.footer.paragraphs[0])
+    # the first page has its own head (form_head) and no running head; its footer numbers it like the others
+    section.different_first_page_header_footer = True
+    _form_page_numbers(section.first_page_footer.paragraphs[0])
     return doc
 
 
@@ -213,8 +219,7 @@ def _field(paragraph: Paragraph, instruction: str, face: str, size: float) -> No
         run._element.append(element)
 
 
-def _form_page_numbers(doc: Document) -> None:
-    paragraph = doc.sections[0].footer.paragraphs[0]
+def _form_page_numbers(paragraph: Paragraph) -> None:
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
     set_font(paragraph.add_run("第 "), SONG, 9)
     _field(paragraph, "PAGE", SONG, 9)
@@ -373,6 +378,7 @@ def grid(doc: Document, rows: Sequence[Sequence[str | None]], *, widths: Sequenc
                 continue
             cell = cells[c]
             cell.text = value
+            cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER  # the PDF's cells: vertical-align middle
             paragraph = cell.paragraphs[0]
             paragraph._p.style = style_id
             text = value.strip()
@@ -423,7 +429,7 @@ def _ems(text: str) -> float:
     """Width in ems: Chinese and full-width characters 1, digits and Latin 0.5 (the faces' own advances), and a
     quarter em where Chinese meets digits or Latin (LibreOffice's autospace, which ignores ``w:autoSpaceDE``)."""
     wide = [unicodedata.east_asian_width(ch) in "WF" for ch in text]
-    return sum(1.0 if w else 0.5 for w in wide) + 0.25 * sum(a != b for a, b in zip(wide, wide[1:], strict=False))
+    return sum(1.0 if w else 0.5 for w in wide) + 0.25 * sum(a != b for a, b in itertools.pairwise(wide))
 
 
 def _table_frame(table: Table, col_twips: Sequence[int], pad_mm: float, pad_v_mm: float) -> None:
@@ -485,7 +491,11 @@ def facts_table(doc: Document, rows: Sequence[Sequence[str | None]], widths: str
 
 
 def form_head(doc: Document, text: str, d: dict[str, Any]) -> None:
-    """Title and the labelled header line (乡镇（街道）：… 村（居）：… 编号：… 填表日期：…)."""
+    """Title and the labelled header lines (乡镇（街道）：… 编号：… / 村（居）：… 填表日期：…); on every later page the
+    running head the PDF prints (title, applicant and serial)."""
+    head = doc.sections[0].header.paragraphs[0]
+    head.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    set_font(head.add_run(f"{text}　申请人：{d['applicant']['name']}　编号：{d['serial'] or ''}"), SONG, 9)
     title(doc, text)
     meta_line(doc, f"乡镇（街道）：{d['offices']['township']}", f"编号：{d['serial'] or ''}")
     meta_line(doc, f"村（居）：{d['offices']['village']}", f"填表日期：{cn_date(d['filled_on'])}")
@@ -503,17 +513,25 @@ def declaration_rows(d: dict[str, Any], promise: str) -> list[list[str | None]]:
 
 
 def tier_boxes(doc: Document, d: dict[str, Any], labels: Sequence[tuple[str, str]]) -> Table:
-    """One box per tier, as in the PDF: room for the opinion, 经办人 and 负责人 lines (names from the data or
-    blank for a hand signature), the office, "（盖章）" and the date line."""
-    rows: list[list[str | None]] = []
-    for tier, label in labels:
-        staff = d["staff"][tier]
-        handler, head = staff["handler"] or "　　　　", staff["head"] or "　　　　"
-        rows.append([label.replace("<br>", "\n"),
-                     f"\n\n\n\n经办人：{handler}　　负责人：{head}\n{d['offices'][tier]}（盖章）\n年　　月　　日"])
+    """One box per tier in the PDF's proportions and heights: room for the opinion, then "（盖章）" at the right
+    and, on the last line, the 经办人 and 负责人 (names from the data or blank for a hand signature) at the left
+    and the date line at the right."""
+    rows: list[list[str | None]] = [[label.replace("<br>", "\n"), ""] for _, label in labels]
     table = grid(doc, rows, widths=FORM_WIDTHS["tiers"], aligns=("center", "left"))
+    inner = Mm(text_width_mm(doc) * FORM_WIDTHS["tiers"][1] / 100 - 2 * 1.2)
     for row, (tier, _) in zip(table.rows, labels, strict=True):
         row.height = Mm(TIER_HEIGHTS_MM[tier])  # at least: an opinion typed in grows its box
+        cell = row.cells[1]
+        cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.BOTTOM
+        staff = d["staff"][tier]
+        handler, head = staff["handler"] or "　　　　", staff["head"] or "　　　　"
+        stamp = cell.paragraphs[0]
+        stamp.add_run("（盖章）")
+        stamp.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        stamp.paragraph_format.right_indent = Mm(14)
+        last = cell.add_paragraph(f"经办人：{handler}　　负责人：{head}\t年　　月　　日")
+        last.style = stamp.style
+        last.paragraph_format.tab_stops.add_tab_stop(inner - Mm(10), WD_TAB_ALIGNMENT.RIGHT)
     return table
 
 
