@@ -19,7 +19,7 @@ from typing import Any
 import docx
 from docx.document import Document
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
@@ -39,6 +39,8 @@ SONG, HEI, FANGSONG, TITLE_FACE = "宋体", "黑体", "仿宋_GB2312", "方正�
 
 #: GB/T 9704 text block (156 × 225 mm): 22 lines of 28 characters of 3号 (16 pt)
 BLOCK_MM, LINES, CHARS, BODY_PT = (156.0, 225.0), 22, 28, 16.0
+#: a record's body size (record.css)
+RECORD_PT = 12.0
 #: the notice line's height, as the PDF's (notice.css: 22 lines in 225 mm)
 LINE_PT = 28.94
 #: the character pitch of the grid: 28 characters fill 156 mm (the PDF's 15.79 pt, letter-spacing -0.21 pt)
@@ -189,13 +191,17 @@ def new_form_document(*, author: str = "") -> Document:
     return doc
 
 
-def new_notice_document(*, author: str = "") -> Document:
+def new_notice_document(*, author: str = "", record: bool = False) -> Document:
     """GB/T 9704: top 37 mm, left 28 mm, body 仿宋 三号 (16 pt), 28 characters × 22 lines, page numbers
-    "— 1 —" at the right on odd pages and the left on even pages."""
-    doc = _base((37, 26, 35, 28), FANGSONG, BODY_PT, author)
+    "— 1 —" at the right on odd pages and the left on even pages. A ``record`` (入户调查表, 评议记录 …) keeps the
+    block but sets its body at 12 pt on 20 pt lines, as record.css."""
+    doc = _base((37, 26, 35, 28), FANGSONG, RECORD_PT if record else BODY_PT, author)
     normal = doc.styles["Normal"].paragraph_format
-    normal.line_spacing = Pt(LINE_PT)  # 22 lines in 225 mm
-    _document_grid(doc)
+    if record:
+        normal.line_spacing = Pt(20)
+    else:
+        normal.line_spacing = Pt(LINE_PT)  # 22 lines in 225 mm
+        _document_grid(doc)
     settings = doc.settings.element
     even_odd = OxmlElement("w:evenAndOddHeaders")
     settings.append(even_odd)
@@ -287,8 +293,9 @@ def para(doc: Document, text: str, *, indent: bool = True, align: str = "justify
     paragraph = doc.add_paragraph()
     paragraph.alignment = {"justify": WD_ALIGN_PARAGRAPH.JUSTIFY, "right": WD_ALIGN_PARAGRAPH.RIGHT,
                            "center": WD_ALIGN_PARAGRAPH.CENTER, "left": WD_ALIGN_PARAGRAPH.LEFT}[align]
-    if indent:  # two characters of the grid (2 × 15.79 pt), as the PDF; firstLineChars for Word's own grid
-        paragraph.paragraph_format.first_line_indent = Pt(2 * CHAR_PT)
+    if indent:  # two characters of the body (2 × 15.79 pt on the grid, as the PDF); firstLineChars for Word
+        body = doc.styles["Normal"].font.size.pt
+        paragraph.paragraph_format.first_line_indent = Pt(2 * CHAR_PT if body == BODY_PT else 2 * body)
         paragraph._p.get_or_add_pPr().get_or_add_ind().set(qn("w:firstLineChars"), "200")
     run = paragraph.add_run(text)
     if face:
@@ -297,6 +304,16 @@ def para(doc: Document, text: str, *, indent: bool = True, align: str = "justify
         run.font.size = Pt(size)
     if size:
         _off_grid(paragraph)
+    return paragraph
+
+
+def gap(doc: Document, mm: float) -> Paragraph:
+    """An empty paragraph ``mm`` high: the PDF's margin between two tables (which Word would otherwise join)."""
+    paragraph = doc.add_paragraph()
+    paragraph.paragraph_format.line_spacing = Mm(mm)
+    paragraph.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    paragraph.paragraph_format.first_line_indent = Pt(0)
+    _off_grid(paragraph)
     return paragraph
 
 
@@ -338,7 +355,7 @@ def _cell_style(doc: Document, size: float | None, line_pt: float | None) -> str
 def grid(doc: Document, rows: Sequence[Sequence[str | None]], *, widths: Sequence[float] | None = None,
          aligns: Sequence[str] | None = None, merged_align: str = "left", head_rows: int = 0,
          font_size: float | None = None, line_pt: float | None = None, pad_mm: float = 1.2,
-         pad_v_mm: float = 1.0) -> Table:
+         pad_v_mm: float = 1.0, ruled: bool = True) -> Table:
     """A bordered table laid out as the PDF's: ``None`` in a row continues the cell to its left (horizontal merge).
 
     ``widths`` are the PDF's column widths in per cent of the text block (``w:tblGrid``, each cell's width, fixed
@@ -350,7 +367,8 @@ def grid(doc: Document, rows: Sequence[Sequence[str | None]], *, widths: Sequenc
     ``table.cell(r, c)`` rebuilds the whole cell grid on every call, which made a 5,000-row list quadratic.)"""
     columns = max(len(r) for r in rows)
     table = doc.add_table(rows=len(rows), cols=columns)
-    table.style = "Table Grid"
+    if ruled:
+        table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False  # fixed layout: the widths below, whatever the text
     total = text_width_mm(doc)
@@ -378,7 +396,8 @@ def grid(doc: Document, rows: Sequence[Sequence[str | None]], *, widths: Sequenc
                 continue
             cell = cells[c]
             cell.text = value
-            cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER  # the PDF's cells: vertical-align middle
+            # the PDF's cells: vertical-align middle (hand-signature rows: at the foot, under the room to sign)
+            cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER if ruled else WD_CELL_VERTICAL_ALIGNMENT.BOTTOM
             paragraph = cell.paragraphs[0]
             paragraph._p.style = style_id
             text = value.strip()
