@@ -13,8 +13,10 @@ from datetime import date
 from typing import Any
 
 from docx.document import Document
+from docx.shared import Mm
 
 from . import docx_kit
+from .columns import FORM_WIDTHS
 from .formats import cn_date, money
 
 __all__ = ["Items", "Paper", "Rows", "Table", "build_docx", "cn_date", "money", "month_text", "remedies"]
@@ -82,12 +84,12 @@ def remedies(d: dict[str, Any], what: str = "决定") -> str:
             f"也可以自收到之日起{a['litigation_months']}个月内向{a['court']}提起行政诉讼。")
 
 
-def build_docx(d: dict[str, Any], paper: Paper, *, issuer: str, issued_on: date) -> Document:
-    """The editable copy: the same title, number, addressee, parts, signature rows and closing as the PDF."""
-    doc = docx_kit.new_notice_document(author=issuer)
-    docx_kit.title(doc, paper.title, face=docx_kit.TITLE_FACE, size=22)
-    if paper.number:
-        docx_kit.para(doc, paper.number, indent=False, align="center")
+def build_docx(d: dict[str, Any], paper: Paper, *, issuer: str, issued_on: date, record: bool = False) \
+        -> Document:
+    """The editable copy: the same title, number, addressee, parts, signature rows and closing as the PDF; a
+    ``record`` in the records' denser type (record.css)."""
+    doc = docx_kit.new_notice_document(author=issuer, record=record)
+    docx_kit.doc_title(doc, paper.title, number=paper.number)
     if paper.to:
         docx_kit.para(doc, f"{paper.to}：", indent=False, align="left")
     for part in paper.parts:
@@ -97,13 +99,21 @@ def build_docx(d: dict[str, Any], paper: Paper, *, issuer: str, issued_on: date)
             for n, item in enumerate(part.items, start=1):
                 docx_kit.para(doc, f"{n}. {item}")
         elif isinstance(part, Table):
-            table = docx_kit.grid(doc, [list(part.head), *[list(r) for r in part.rows]], font_size=12)
+            docx_kit.gap(doc, 3)  # table.record: margin 3 mm (and two tables side by side would merge in Word)
+            table = docx_kit.grid(doc, [list(part.head), *[list(r) for r in part.rows]], widths=part.widths or None,
+                                  head_rows=1, font_size=12, line_pt=20, pad_mm=1.5)
             docx_kit.repeat_header(table)
         elif isinstance(part, Rows):
-            docx_kit.grid(doc, [[label, value] for label, value in part.rows], widths_mm=[35, 121], font_size=12)
-    if paper.signers:
-        docx_kit.grid(doc, [[who, "签字或手印：", "日期：    年  月  日"] for who in paper.signers],
-                      widths_mm=[50, 60, 46], font_size=12)
+            docx_kit.gap(doc, 3)
+            docx_kit.grid(doc, [[label, value] for label, value in part.rows], widths=FORM_WIDTHS["rows"],
+                          aligns=("center", "left"), font_size=12, line_pt=20, pad_mm=1.5)
+    if paper.signers:  # signatures.html.j2: rows 15 mm high for a signature or fingerprint, 6 mm below the text
+        docx_kit.gap(doc, 6)
+        signatures = docx_kit.grid(doc, [[who, "签字或手印：", "日期：    年  月  日"] for who in paper.signers],
+                                   widths=FORM_WIDTHS["signatures"], font_size=12, line_pt=16, pad_mm=0,
+                                   pad_v_mm=0, ruled=False)
+        for row in signatures.rows:
+            row.height = Mm(15)
     docx_kit.closing(doc, issuer, issued_on)
     if paper.footnote:
         docx_kit.para(doc, paper.footnote, indent=False, size=12)

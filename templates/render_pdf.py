@@ -27,6 +27,7 @@ from signer.form_facts import FORM_FACTS_KEY
 from signer.slots import SLOTS_INFO_KEY, SealSlot, SlotTable
 
 from .catalogue import TEMPLATES_ROOT, Catalogue, Family, Prepared, iter_strings
+from .columns import FORM_WIDTHS
 from .fonts import FontSet, check_subsetter
 from .formats import cn_date, money
 from .titles import title_lines
@@ -164,7 +165,7 @@ class PdfRenderer:
             lstrip_blocks=True,
         )
         self._env.filters.update(cn_date=cn_date, money=money, mask_id=mask_id_number, title_lines=title_lines)
-        self._env.globals.update(qr_data_uri=qr_data_uri)
+        self._env.globals.update(qr_data_uri=qr_data_uri, widths=FORM_WIDTHS)
         self._stylesheets: dict[str, list[Any]] = {}
         self._render_lock = threading.Lock()
         self._log = _LogCollector()

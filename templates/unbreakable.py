@@ -43,6 +43,17 @@ def keep_whole(html: str) -> str:
     return "".join(parts)
 
 
+def whole(text: str) -> bool:
+    """True when ``text`` as a whole is one run a line never breaks (a number with its unit, an ID number, a 文号,
+    a short name): the Word copy keeps such a table cell on one line (``w:noWrap``, a column wide enough)."""
+    stripped = text.strip()
+    return bool(stripped) and any(p.fullmatch(stripped) is not None for p in (_NAME, _RUN, _DATE))
+
+
+#: a date as a form cell shows it (the PDF's ``td.num`` cells never wrap)
+_DATE = re.compile(r"\d{4}年\d{1,2}月(\d{1,2}日)?")
+
+
 def _text(text: str, *, ends: bool) -> str:
     if "&" in text:  # entities stay as they are: their digits are no number
         pieces = _ENTITY.split(text)

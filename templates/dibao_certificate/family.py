@@ -39,7 +39,7 @@ TEMPLATE_HELPERS = {"statement": statement}
 
 def build_docx(d: dict[str, Any]) -> Document:
     doc = docx_kit.new_notice_document(author=d["issuer"])
-    docx_kit.title(doc, "最低生活保障证明", face=docx_kit.TITLE_FACE, size=22)
+    docx_kit.doc_title(doc, "最低生活保障证明")
     docx_kit.para(doc, f"编号：{d['serial']}", indent=False, align="right", size=12)
     if d.get("recipient"):
         docx_kit.para(doc, f"{d['recipient']}：", indent=False)

@@ -44,4 +44,4 @@ TEMPLATE_HELPERS = {"paper": paper}
 
 
 def build_docx(d: dict[str, Any]) -> Document:
-    return papers.build_docx(d, paper(d), issuer=d["issuer"], issued_on=d["issued_on"])
+    return papers.build_docx(d, paper(d), issuer=d["issuer"], issued_on=d["issued_on"], record=True)

@@ -42,16 +42,16 @@ def build_docx(d: dict[str, Any]) -> Document:
     docx_kit.form_head(doc, "临时救助申请审批表", d)
     docx_kit.applicant_table(doc, d["applicant"], d["category"])
     docx_kit.members_table(doc, d["members"])
-    docx_kit.grid(doc, [
+    docx_kit.facts_table(doc, [
         ["救助类型", h["type"], "致困原因", h["cause"], "发生日期", docx_kit.cn_date(h["occurred_on"]),
          "申请依据", d["residence"]],
-        ["总费用", f"{docx_kit.money(h['expense'])}元", "已报销/已救助", f"{docx_kit.money(h['other_aid'])}元",
+        ["总费用", f"{docx_kit.money(h['expense'])}元", "已报销/\n已救助", f"{docx_kit.money(h['other_aid'])}元",
          "尚需自负", f"{docx_kit.money(d['uncovered'])}元", "申请金额", f"{docx_kit.money(h['requested'])}元"],
         ["家庭人口", f"{d['household_size']}人", "月人均收入", f"{docx_kit.money(d['per_capita_income'])}元",
-         None, None, None, None],
+         "", None, None, None],
         ["申请事由", d["reason"], None, None, None, None, None, None],
         *docx_kit.declaration_rows(d, RELIEF_PROMISE),
-    ])
+    ], "relief_facts")
     docx_kit.tier_boxes(doc, d, RELIEF_LABELS)
     docx_kit.note(doc, relief_foot(d["offices"]))
     return doc
