@@ -374,6 +374,23 @@ def find_ses_signatures(pdf: bytes) -> list[FoundSes]:
     SES_Signature v4. Raises ValueError if the file cannot be read as a PDF."""
     try:
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    except Exception as exc:
+        raise ValueError(f"unreadable PDF: {type(exc).__name__}") from None
+    return found_in(reader)
+
+
+def is_ses_signature(sig: Any) -> bool:
+    """Whether a signature dictionary carries an SES_Signature (MinSeal's subfilter, or /Contents that parse
+    as one under a vendor's own names)."""
+    subfilter = str(sig["/SubFilter"]) if "/SubFilter" in sig else None
+    contents = bytes(sig.get("/Contents", b""))
+    return subfilter == SUBFILTER or (len(contents) <= MAX_CONTENTS and _is_ses(contents))
+
+
+def found_in(reader: PdfFileReader) -> list[FoundSes]:
+    """``find_ses_signatures`` on a reader already open (the main verifier's). Raises ValueError if the form
+    cannot be read."""
+    try:
         found = list(fields.enumerate_sig_fields(reader, filled_status=True))
     except Exception as exc:
         raise ValueError(f"unreadable PDF: {type(exc).__name__}") from None
@@ -381,12 +398,12 @@ def find_ses_signatures(pdf: bytes) -> list[FoundSes]:
     for name, value, field_ref in found:
         try:
             sig = value.get_object()
-            subfilter = str(sig["/SubFilter"]) if "/SubFilter" in sig else None
+            if not is_ses_signature(sig):
+                continue
             contents = bytes(sig.get("/Contents", b""))
             if len(contents) > MAX_CONTENTS:
                 continue
-            if subfilter != SUBFILTER and not _is_ses(contents):
-                continue
+            subfilter = str(sig["/SubFilter"]) if "/SubFilter" in sig else None
             byte_range = tuple(int(v) for v in sig.get("/ByteRange", ()))
             page, box = _widget_place(reader, field_ref)
             out.append(FoundSes(str(name), page, box, byte_range,
@@ -433,29 +450,44 @@ def verify_ses_signatures(pdf: bytes, *, trust_roots: Sequence[x509.Certificate]
     propertyInfo MinSeal writes checked against the actual /ByteRange). Raises ValueError only for a file that
     is not a readable PDF."""
     crl_list = list(crls)
-    results = []
-    for found in find_ses_signatures(pdf):
-        coverage, findings, covered = byte_range_findings(pdf, found)
-        outcome = None
-        if covered is not None:
-            length = _der_length(found.contents) or 0
-            der = found.contents[:length]
-            expected = None
-            if _property_info(der).startswith(ses.PDF_PROPERTY_PREFIX):
-                expected = ses.PDF_PROPERTY_PREFIX + " ".join(str(v) for v in found.byte_range)
-            outcome = ses.verify(der, data=covered, trust_roots=trust_roots, intermediates=intermediates,
-                                 crls=crl_list, expected_property=expected)
-            findings += [Finding(f.code, f.message, field=found.field_name, indeterminate=f.indeterminate)
-                         for f in outcome.findings]
-        if any(not f.indeterminate for f in findings):
-            verdict = Verdict.FAILED
-        elif findings:
-            verdict = Verdict.INDETERMINATE
-        else:
-            verdict = Verdict.PASSED
-        results.append(SesSignatureResult(found.field_name, found.page, found.box, coverage, verdict,
-                                          tuple(findings), outcome))
-    return results
+    return [verify_found(pdf, found, trust_roots=trust_roots, intermediates=intermediates, crls=crl_list)
+            for found in find_ses_signatures(pdf)]
+
+
+def verify_found(pdf: bytes, found: FoundSes, *, trust_roots: Sequence[x509.Certificate],
+                 intermediates: Sequence[x509.Certificate] = (),
+                 crls: Sequence[crl.CertificateList] = ()) -> SesSignatureResult:
+    """One SES signature found in ``pdf``, verified (see ``verify_ses_signatures``)."""
+    coverage, findings, covered = byte_range_findings(pdf, found)
+    outcome = None
+    if covered is not None:
+        length = _der_length(found.contents) or 0
+        der = found.contents[:length]
+        expected = None
+        if _property_info(der).startswith(ses.PDF_PROPERTY_PREFIX):
+            expected = ses.PDF_PROPERTY_PREFIX + " ".join(str(v) for v in found.byte_range)
+        outcome = ses.verify(der, data=covered, trust_roots=trust_roots, intermediates=intermediates,
+                             crls=crls, expected_property=expected)
+        findings += [Finding(f.code, f.message, field=found.field_name, indeterminate=f.indeterminate)
+                     for f in outcome.findings]
+    if any(not f.indeterminate for f in findings):
+        verdict = Verdict.FAILED
+    elif findings:
+        verdict = Verdict.INDETERMINATE
+    else:
+        verdict = Verdict.PASSED
+    return SesSignatureResult(found.field_name, found.page, found.box, coverage, verdict, tuple(findings), outcome)
+
+
+def signer_certificate(found: FoundSes) -> x509.Certificate | None:
+    """The signer's certificate an SES signature carries (None if it does not parse)."""
+    try:
+        length = _der_length(found.contents) or 0
+        cert = x509.Certificate.load(bytes(ses.parse_signature(found.contents[:length])["cert"].native))
+        cert.native  # noqa: B018 - parse it all now
+    except Exception:
+        return None
+    return cert
 
 
 def _property_info(der: bytes) -> str:
@@ -466,4 +498,5 @@ def _property_info(der: bytes) -> str:
 
 
 __all__ = ["FILTER", "SUBFILTER", "FoundSes", "SesSignatureResult", "byte_range_findings", "find_ses_signatures",
-           "seal_pdf", "svg_ops", "verify_ses_signatures"]
+           "found_in", "is_ses_signature", "seal_pdf", "signer_certificate", "svg_ops", "verify_found",
+           "verify_ses_signatures"]

@@ -41,7 +41,7 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
-from . import fastpdf
+from . import fastpdf, ses_pdf
 from .errors import MinSealError
 from .integrity import contents_findings, prescan, revision_findings, timestamp_gen_time, timestamp_signer
 from .layout import slots_at
@@ -388,10 +388,18 @@ def _verify(data: bytes, trust: TrustSettings, *, expected_offices: Sequence[str
         trailing, ends, findings, revision_ends = _structure(data, reader)
         for sig in embedded:
             findings += contents_findings(data, sig.byte_range, sig.field_name)
-        if embedded:
+        # GB/T 38540 seals (official seals): pyHanko leaves their signature dictionaries out (not CMS)
+        ses_found = [(found, _revision_ending(found.byte_range, revision_ends)) for found in ses_pdf.found_in(reader)]
+        if ses_found and (first_regular is None or min(r for _f, r in ses_found) < base):
+            base = min(r for _f, r in ses_found)
+            raw_slots = slots_at(reader, base)
+            changed_later = base != revisions - 1 and slots_at(reader, revisions - 1) != raw_slots
+        if embedded or ses_found:
             signing: dict[int, list[str]] = {}
             for sig in embedded:
                 signing.setdefault(sig.signed_revision, []).append(sig.field_name)
+            for found, revision in ses_found:
+                signing.setdefault(revision, []).append(found.field_name)
             findings += revision_findings(reader, data, after=min(signing), signing_revisions=signing,
                                           revision_ends=revision_ends)
     except (Exception, RecursionError):
@@ -406,7 +414,7 @@ def _verify(data: bytes, trust: TrustSettings, *, expected_offices: Sequence[str
         findings.append(Finding("BAD_SLOTS", REASONS["BAD_SLOTS"]))
     findings += _fake_seal_boxes(reader)
     doc = {"pages": pages, "revisions": revisions, "ends": ends, "trailing": trailing, "family": family}
-    if not signatures:
+    if not signatures and not ses_found:
         return report([*findings, Finding("NO_SIGNATURE", REASONS["NO_SIGNATURE"])], **doc)
 
     dss: DocumentSecurityStore | None = None
@@ -458,7 +466,7 @@ def _verify(data: bytes, trust: TrustSettings, *, expected_offices: Sequence[str
             continue
         status = outcome.status
         office = _office_of(status.signing_cert)
-        later = set(field_names[index + 1:])
+        later = set(field_names[index + 1:]) | {f.field_name for f, r in ses_found if r > sig.signed_revision}
         level = _level(sig, outcome, pool, timestamps)
         fact = _facts(sig, outcome, index, office, later, level)
         facts.append(fact)
@@ -469,6 +477,13 @@ def _verify(data: bytes, trust: TrustSettings, *, expected_offices: Sequence[str
         if LEVELS.index(level) < LEVELS.index(min_level):
             findings.append(Finding("LEVEL_TOO_LOW", f"{REASONS['LEVEL_TOO_LOW']}：此印章为 {level}，要求至少 "
                                     f"{min_level}" + ("（没有可信时间戳）" if level == "B-B" else ""), field=name))
+    crls = [p.item for p in pool if p.is_crl]
+    for found, revision in ses_found:
+        ses_fact, found_findings = _ses_facts(data, found, revision, trust, crls, last_revision=revisions - 1)
+        findings += found_findings
+        if ses_fact is not None:
+            facts.append(ses_fact)
+    facts.sort(key=lambda fact: fact.revision)
     now_pool = [p for p in pool if p.next_update is None or (trust.moment or dt.datetime.now(dt.UTC)) <= p.next_update]
     for ts_sig in timestamps:
         try:
@@ -481,7 +496,10 @@ def _verify(data: bytes, trust: TrustSettings, *, expected_offices: Sequence[str
             findings.append(Finding("TIMESTAMP_INVALID", REASONS["TIMESTAMP_INVALID"], field=ts_sig.field_name))
     for ts_sig in timestamps:
         findings += _timestamp_field_findings(ts_sig, table)
-    first_certified = signatures[0].docmdp_level is not None if signatures else None
+    # the first seal (by revision) certifies, holding the slot contract; a GB/T 38540 seal cannot (no DocMDP)
+    first = facts[0].field_name if facts else None
+    first_certified = None if first is None else any(
+        s.field_name == first and s.docmdp_level is not None for s in signatures)
     findings += route_findings(facts, first_certified=first_certified, table=table, route_of=route_of)
     for wanted in expected_offices:
         # the office id or the exact office name (certificate CN) — never the organisation, which several
@@ -489,6 +507,51 @@ def _verify(data: bytes, trust: TrustSettings, *, expected_offices: Sequence[str
         if not any(wanted in (f.office_id, f.common_name) for f in facts):
             findings.append(Finding("EXPECTED_OFFICE_MISSING", f"{REASONS['EXPECTED_OFFICE_MISSING']}：{wanted}"))
     return report(findings, facts, **doc)
+
+
+def _revision_ending(byte_range: Sequence[int], revision_ends: Sequence[int]) -> int:
+    """The revision a signature signs: the one whose bytes end where its byte range ends (the last if none)."""
+    end = int(byte_range[-2]) + int(byte_range[-1]) if len(byte_range) == 4 else -1
+    return next((i for i, e in enumerate(revision_ends) if e == end), len(revision_ends) - 1)
+
+
+#: the level a GB/T 38540 seal is reported at: it is not PAdES, and MinSeal writes no timestamp in it (yet)
+SES_LEVEL = "GB/T 38540"
+
+
+def _ses_facts(data: bytes, found: ses_pdf.FoundSes, revision: int, trust: TrustSettings,
+               crls: Sequence[Any], *, last_revision: int) -> tuple[SignatureFacts | None, list[Finding]]:
+    """An official (GB/T 38540) seal as the same facts and codes as a PAdES seal, so the route rule applies."""
+    result = ses_pdf.verify_found(data, found, trust_roots=[to_asn1(c) for c in trust.roots], crls=crls)
+    findings = list(result.findings)
+    cert = ses_pdf.signer_certificate(found)
+    if cert is None or result.ses is None:
+        if not findings:
+            findings.append(Finding("SIG_INVALID", REASONS["SIG_INVALID"], field=found.field_name))
+        return None, findings
+    codes = {f.code for f in findings}
+    office = _office_of(cert)
+    outcome = result.ses
+    fact = SignatureFacts(
+        field_name=found.field_name, revision=revision, office_name=office.name, office_id=office.office_id,
+        tier=office.tier, common_name=office.common_name, parent_id=office.parent_id, level=SES_LEVEL,
+        cert_serial=f"{cert.serial_number:x}", cert_sha256=hashlib.sha256(cert.dump()).hexdigest(),
+        claimed_signing_time=_iso(outcome.signing_time), timestamp_time=None,
+        intact=not codes & {"SES_DIGEST_MISMATCH", "COVERAGE", "SES_MALFORMED"},
+        valid=not codes & {"SES_SIGNATURE_INVALID", "SES_SEAL_MAKER_SIGNATURE_INVALID", "SES_SIGNER_NOT_IN_SEAL",
+                           "SES_SEAL_EXPIRED", "SES_SEAL_NOT_YET_VALID", "SES_ALGORITHM_UNSUPPORTED",
+                           "SES_VERSION_UNSUPPORTED", "SES_PROPERTY_MISMATCH"},
+        trusted=not codes & {"CERT_UNTRUSTED", "CERT_EXPIRED", "CERT_NOT_YET_VALID", "CERT_REVOKED",
+                             "SES_MAKER_UNTRUSTED", "SES_MAKER_CERT_INVALID"},
+        revocation=outcome.revocation, revoked_at=None, certification=False, docmdp=None,
+        # what changed after it is the structural check's business (integrity.revision_findings), as for PAdES
+        changes_after="later_signatures" if revision < last_revision else "none",
+        coverage=result.coverage,
+        slot=found.field_name.removeprefix(FIELD_PREFIX) if found.field_name.startswith(FIELD_PREFIX) else None,
+    )
+    if fact.trusted:
+        findings += _profile_findings(cert, trust.roots, found.field_name)
+    return fact, findings
 
 
 def _dss_repeats(dss: Any) -> bool:
