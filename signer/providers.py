@@ -27,7 +27,6 @@ from pyhanko.sign import signers
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from .errors import KeyStoreError
-from .pki import to_asn1
 from .signers import KeySigner, key_signer, token_signer
 from .sm2 import Sm2PrivateKey, Sm2PublicKey, is_sm2_key
 from .sm2_keyfile import load_sm2_key_file, read_passphrase

@@ -24,8 +24,9 @@ from .sm2 import Sm2PrivateKey
 #: PBKDF2 iterations of a file written here (OpenSSL 3's default is 2048; a key file is opened once per process)
 ITERATIONS: Final = 200_000
 _PEM = re.compile(rb"-----BEGIN ENCRYPTED PRIVATE KEY-----(.+?)-----END ENCRYPTED PRIVATE KEY-----", re.S)
-_PRFS: Final = {"sha1": hashes.SHA1, "sha224": hashes.SHA224, "sha256": hashes.SHA256, "sha384": hashes.SHA384,
-                "sha512": hashes.SHA512}
+_PRFS: Final[dict[str, type[hashes.SHA1 | hashes.SHA224 | hashes.SHA256 | hashes.SHA384 | hashes.SHA512]]] = {
+    "sha1": hashes.SHA1, "sha224": hashes.SHA224, "sha256": hashes.SHA256, "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512}
 _CIPHERS: Final = {"aes128_cbc": 16, "aes192_cbc": 24, "aes256_cbc": 32}
 
 
@@ -94,7 +95,7 @@ def encrypt_sm2_key(key: Sm2PrivateKey, passphrase: bytes, *, iterations: int = 
                 "key_derivation_func": algos.KdfAlgorithm({
                     "algorithm": "pbkdf2",
                     "parameters": algos.Pbkdf2Params({
-                        "salt": salt, "iteration_count": iterations,
+                        "salt": algos.Pbkdf2Salt(name="specified", value=salt), "iteration_count": iterations,
                         "prf": algos.HmacAlgorithm({"algorithm": "sha256", "parameters": None}),
                     }),
                 }),

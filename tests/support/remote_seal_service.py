@@ -71,7 +71,7 @@ class Seal:
 
 def handler_for(seal: Seal) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  (the base class's name)
+        def log_message(self, format: str, *args: Any) -> None:
             pass  # every use goes to the JSON log instead (stderr would show nothing more)
 
         def _reply(self, status: int, body: dict[str, Any]) -> None:
@@ -96,7 +96,7 @@ def handler_for(seal: Seal) -> type[BaseHTTPRequestHandler]:
         def _certificates(self) -> list[str]:
             return [base64.b64encode(c).decode() for c in seal.chain]
 
-        def do_GET(self) -> None:  # noqa: N802  (http.server's name)
+        def do_GET(self) -> None:
             if not seal.credential_ok(self.headers.get("Authorization")):
                 return self._error(401, "BAD_CREDENTIAL", "credential refused", request="certificates")
             if self._route() != "":
@@ -104,7 +104,7 @@ def handler_for(seal: Seal) -> type[BaseHTTPRequestHandler]:
             seal.record(outcome="OK", request="certificates")
             self._reply(200, {"seal_id": seal.seal_id, "certificates": self._certificates()})
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(min(length, 64 * 1024))
             if not seal.credential_ok(self.headers.get("Authorization")):
