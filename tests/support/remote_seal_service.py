@@ -5,7 +5,8 @@ credential, a key in a file.
     python -m tests.support.remote_seal_service --port 0 --key key.pem --cert chain.pem \
         --seal-id SEAL-1 --credential-file cred.txt --log uses.jsonl
 
-prints ``port <n>`` once it listens on 127.0.0.1. The key is a PEM PKCS#8 key: ECDSA P-256 (signs SHA-256
+prints ``port <n>`` once it listens on 127.0.0.1. ``--crl`` (DER) is served at ``GET /crl`` without a
+credential: the platform CA's distribution point, for verifiers. The key is a PEM PKCS#8 key: ECDSA P-256 (signs SHA-256
 digests) or SM2 (signs the SM3 ``e`` of GB/T 32918.2 as given). Every request is a JSON line in ``--log``
 (time, seal, request id, digest, outcome) — never the credential."""
 
@@ -69,7 +70,7 @@ class Seal:
             out.write(line + "\n")
 
 
-def handler_for(seal: Seal) -> type[BaseHTTPRequestHandler]:
+def handler_for(seal: Seal, crl: bytes | None = None) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:
             pass  # every use goes to the JSON log instead (stderr would show nothing more)
@@ -97,6 +98,13 @@ def handler_for(seal: Seal) -> type[BaseHTTPRequestHandler]:
             return [base64.b64encode(c).decode() for c in seal.chain]
 
         def do_GET(self) -> None:
+            if self.path == "/crl" and crl is not None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/pkix-crl")
+                self.send_header("Content-Length", str(len(crl)))
+                self.end_headers()
+                self.wfile.write(crl)
+                return None
             if not seal.credential_ok(self.headers.get("Authorization")):
                 return self._error(401, "BAD_CREDENTIAL", "credential refused", request="certificates")
             if self._route() != "":
@@ -137,10 +145,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seal-id", required=True)
     parser.add_argument("--credential-file", type=Path, required=True)
     parser.add_argument("--log", type=Path, required=True)
+    parser.add_argument("--crl", type=Path, help="the platform CA's CRL (DER), served at /crl")
     args = parser.parse_args(argv)
     credential = args.credential_file.read_text(encoding="utf-8").splitlines()[0].strip()
     seal = Seal(args.key.read_bytes(), args.cert.read_bytes(), args.seal_id, credential, args.log)
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), handler_for(seal))
+    crl = args.crl.read_bytes() if args.crl else None
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), handler_for(seal, crl))
     print(f"port {server.server_address[1]}", flush=True)
     server.serve_forever()
 
