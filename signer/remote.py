@@ -119,7 +119,7 @@ class RemoteSealClient:
             raise KeyStoreError(f"远程签章服务凭据文件 {self.spec.credential_file} 为空",
                                 code="REMOTE_CREDENTIAL_MISSING")
         if not (credential.isascii() and credential.isprintable()) or " " in credential:
-            raise KeyStoreError(f"远程签章服务凭据文件 {self.spec.credential_file} 的内容须为不含空格的可打印 ASCII 字符",
+            raise KeyStoreError(f"远程签章服务凭据文件 {self.spec.credential_file} 的内容须为不含空格的可打印ASCII字符",
                                 code="REMOTE_CREDENTIAL_INVALID")
         return credential
 

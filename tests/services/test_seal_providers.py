@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,12 +24,12 @@ from api.settings import Settings
 from signer import pki
 from signer.errors import RegistryError, SealingError
 from signer.report import Verdict
+from tests.support.remote_seal_service import start_service
 from tests.support.servers import free_port
 
 VILLAGE, TOWNSHIP = "130634100201", "130634100"
 VILLAGE_NAME = "东沟南村村民委员会"
 CREDENTIAL = "prov-api-7f3c9a1e-2b44c0d9"
-REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -42,20 +41,6 @@ class Platform:
     log: Path
     process: subprocess.Popen[str]
     port: int
-
-
-def start_service(directory: Path, key: Path, chain: Path, credential_file: Path, seal_id: str, *,
-                  port: int = 0) -> tuple[subprocess.Popen[str], int]:
-    crl = ["--crl", str(directory / "crl.der")] if (directory / "crl.der").exists() else []
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.remote_seal_service", "--port", str(port), *crl, "--key", str(key),
-         "--cert", str(chain), "--seal-id", seal_id, "--credential-file", str(credential_file),
-         "--log", str(directory / "uses.jsonl")],
-        cwd=REPO, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    assert line.startswith("port "), line
-    return process, int(line.split()[1])
 
 
 def _platform(directory: Path, port: int) -> tuple[Path, Path, Path]:
@@ -216,5 +201,5 @@ def test_registry_reads_each_provider(tmp_path: Path) -> None:
     (tmp_path / "registry.toml").write_text(text.replace(marker, marker + entry), encoding="utf-8")
     registry = Registry.load(tmp_path / "registry.toml")
     spec = registry.get(VILLAGE).seal_provider
-    assert spec.kind.value == "official" and getattr(spec, "key_file") == tmp_path / "official" / "v.p8"
+    assert spec.kind.value == "official" and spec.key_file == tmp_path / "official" / "v.p8"
     assert registry.get(TOWNSHIP).seal_provider.kind.value == "minseal-ca"

@@ -18,6 +18,8 @@ import binascii
 import datetime as dt
 import hmac
 import json
+import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -135,6 +137,21 @@ def handler_for(seal: Seal, crl: bytes | None = None) -> type[BaseHTTPRequestHan
                               "certificates": self._certificates()})
 
     return Handler
+
+
+def start_service(directory: Path, key: Path, chain: Path, credential_file: Path, seal_id: str, *,
+                  port: int = 0) -> tuple[subprocess.Popen[str], int]:
+    """The service as a process on 127.0.0.1 (``port`` 0: any free one); returns it and its port."""
+    crl = ["--crl", str(directory / "crl.der")] if (directory / "crl.der").exists() else []
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.remote_seal_service", "--port", str(port), *crl, "--key", str(key),
+         "--cert", str(chain), "--seal-id", seal_id, "--credential-file", str(credential_file),
+         "--log", str(directory / "uses.jsonl")],
+        cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert line.startswith("port "), line
+    return process, int(line.split()[1])
 
 
 def main(argv: list[str] | None = None) -> None:
