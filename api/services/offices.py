@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +13,15 @@ from signer.errors import FieldProblem, TemplateDataError
 from signer.errors import RegistryError as RegistryError  # re-exported: moved to the one error tree
 from signer.errors import UnknownOfficeError as UnknownOfficeError
 from signer.pki import OfficeIdentity, Tier
+from signer.providers import (
+    OfficialSpec,
+    OwnCaSpec,
+    ProviderKind,
+    ProviderSpec,
+    RemoteSpec,
+    spec_from_json,
+    spec_to_json,
+)
 from signer.route import PARENT_TIER
 from signer.seal_image import Emblem, SealSpec, emblem_from_svg
 from templates import Prepared
@@ -45,6 +54,8 @@ class Office:
     seal_security_code: str | None = None
     #: the centre emblem where the office's seal carries another than the star (from its artwork file)
     seal_emblem: Emblem | None = None
+    #: where the office's seal comes from (signer/providers.py): MinSeal's own CA unless the registry says
+    seal_provider: ProviderSpec = field(default_factory=OwnCaSpec)
 
     @property
     def identity(self) -> OfficeIdentity:
@@ -147,6 +158,9 @@ def resolve_office_ids(prepared: Prepared, registry: Registry) -> dict[str, str]
 def _parse_office(entry: dict[str, Any], *, county_seal_mm: float = 42.0,
                   base: Path = Path(".")) -> tuple[Office | None, list[str]]:
     problems = []
+    provider, provider_problems = parse_seal_provider(entry.get("seal_provider"), base)
+    if provider is not None and provider.kind is not ProviderKind.OWN_CA:
+        entry = {"key_store": "p12", **entry}  # the key is elsewhere: no MinSeal key store to name
     for key in ("id", "name", "tier", "key_store"):
         if not isinstance(entry.get(key), str) or not entry[key].strip():
             problems.append(f"缺少 {key}")
@@ -173,11 +187,60 @@ def _parse_office(entry: dict[str, Any], *, county_seal_mm: float = 42.0,
     store = entry["key_store"]
     if store != "p12" and not (store.startswith("pkcs11:") and len(store) > len("pkcs11:")):
         problems.append("key_store 只能是 p12 或 pkcs11:<令牌标签>")
-    if problems:
+    problems += provider_problems
+    if problems or provider is None:
         return None, problems
     return Office(id=entry["id"], name=entry["name"], tier=tier, parent=entry.get("parent") or None,
                   credit_code=code, seal_diameter_mm=float(diameter), seal_bottom_text=seal.get("bottom_text"),
-                  key_store=store, seal_security_code=security, seal_emblem=emblem), []
+                  key_store=store, seal_security_code=security, seal_emblem=emblem, seal_provider=provider), []
+
+
+_PROVIDER_FIELDS = {ProviderKind.REMOTE: ({"url", "seal_id", "credential_file"}, {"timeout_s", "tls_ca_file"}),
+                    ProviderKind.OFFICIAL: ({"ses_seal", "key_file", "passphrase_file", "certificate"}, set())}
+
+
+def parse_seal_provider(raw: object, base: Path) -> tuple[ProviderSpec | None, list[str]]:
+    """An office's ``seal_provider`` (absent or ``"minseal-ca"``: MinSeal's own CA), or the problems, each
+    naming the field. Files are relative to the registry; whether they exist is checked when the seal is used
+    (the machine that only verifies does not hold them)."""
+    if raw is None or raw == ProviderKind.OWN_CA.value:
+        return OwnCaSpec(), []
+    choices = '"minseal-ca"、{ kind = "remote", … } 或 { kind = "official", … }'
+    if not isinstance(raw, dict):
+        return None, [f"seal_provider 只能是 {choices}（实际 {raw!r}）"]
+    try:
+        kind = ProviderKind(str(raw.get("kind")))
+    except ValueError:
+        return None, [f"seal_provider.kind 只能是 minseal-ca、remote 或 official（实际 {raw.get('kind')!r}）"]
+    if kind is ProviderKind.OWN_CA:
+        return OwnCaSpec(), [f"seal_provider.{k} 不适用于 minseal-ca" for k in sorted(set(raw) - {"kind"})]
+    required, optional = _PROVIDER_FIELDS[kind]
+    problems = [f"seal_provider 缺少 {k}" for k in sorted(required)
+                if not isinstance(raw.get(k), str) or not raw[k].strip()]
+    problems += [f"seal_provider 中有未知字段 {k}" for k in sorted(set(raw) - required - optional - {"kind"})]
+    if problems:
+        return None, problems
+
+    def path(key: str) -> Path:
+        return (base / str(raw[key])).resolve()
+
+    if kind is ProviderKind.OFFICIAL:
+        return OfficialSpec(ses_seal=path("ses_seal"), key_file=path("key_file"),
+                            passphrase_file=path("passphrase_file"), certificate=path("certificate")), []
+    url = str(raw["url"]).strip()
+    local = url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]"))
+    if not (url.startswith("https://") or local):
+        problems.append(f"seal_provider.url 须为 https:// 地址（实际 {url}）")
+    timeout = raw.get("timeout_s", 10.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 1 <= timeout <= 120:
+        problems.append("seal_provider.timeout_s 应为 1–120 秒")
+    tls_ca = raw.get("tls_ca_file")
+    if tls_ca is not None and (not isinstance(tls_ca, str) or not tls_ca.strip()):
+        problems.append("seal_provider.tls_ca_file 应为文件路径")
+    if problems:
+        return None, problems
+    return RemoteSpec(url=url, seal_id=str(raw["seal_id"]).strip(), credential_file=path("credential_file"),
+                      timeout_s=float(timeout), tls_ca_file=path("tls_ca_file") if tls_ca else None), []
 
 
 def _emblem_artwork(entry: dict[str, Any], artwork: object, base: Path) -> tuple[Emblem | None, str | None]:
@@ -216,7 +279,8 @@ class DatabaseRegistry:
         offices = [Office(id=r.id, name=r.name, tier=Tier(r.tier), parent=r.parent_id, credit_code=r.credit_code,
                           seal_diameter_mm=r.seal_diameter_mm, seal_bottom_text=r.seal_bottom_text,
                           key_store=r.key_store, seal_security_code=r.seal_security_code,
-                          seal_emblem=_emblem(r.seal_emblem)) for r in offices_store.office_rows(self.db)]
+                          seal_emblem=_emblem(r.seal_emblem), seal_provider=spec_from_json(r.seal_provider))
+                   for r in offices_store.office_rows(self.db)]
         return Registry(offices) if offices else None
 
     def import_file(self, path: Path, *, county_seal_mm: float, actor: str = "system") -> int:
@@ -231,7 +295,8 @@ class DatabaseRegistry:
 
     def import_registry(self, registry: Registry, *, sha: str | None = None, actor: str = "system") -> int:
         rows = [(o.id, o.name, o.tier.value, o.parent, o.credit_code, o.seal_diameter_mm, o.seal_bottom_text,
-                 o.key_store, o.seal_security_code, _stored(o.seal_emblem)) for o in registry]
+                 o.key_store, o.seal_security_code, _stored(o.seal_emblem), spec_to_json(o.seal_provider))
+                for o in registry]
         from api.storage import offices_store
 
         return offices_store.store_offices(self.db, rows, sha=sha, actor=actor)

@@ -9,32 +9,41 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from api.services.authority import CertRecord, SealAuthority
+from api.services.authority.records import SealState
 from api.services.local_rules import decision_rules
 from api.services.offices import Office
 from api.settings import Settings
 from signer import ocsp
 from signer.appearance import MM, BoxAppearance, FaceChain, OutlineFont, box_ops, seal_ops
 from signer.decision import DecisionRules, parse_decision
-from signer.errors import MinSealError, NotSealableError, SealingError, VerificationRefusedError
+from signer.errors import (
+    MinSealError,
+    NotSealableError,
+    SealingError,
+    SealRevokedError,
+    VerificationRefusedError,
+)
 from signer.form_facts import read_form_facts
 from signer.keystore import Pkcs11KeyStore, Pkcs12KeyStore
 from signer.layout import read_layout
 from signer.pki import Tier
+from signer.providers import (
+    OfficialSealProvider,
+    OfficialSpec,
+    OwnCaProvider,
+    ProviderKind,
+    RemoteSpec,
+    SealProvider,
+)
+from signer.remote import RemoteSealProvider
 from signer.report import Verdict, VerificationReport
 from signer.route import check_slots_form_a_route, plan_box
 from signer.sign import DocMdp, PdfToSeal, Sealed, Sealer, SealLevel, SealPlan, SealTarget
-from signer.signers import (
-    KeySigner,
-    Revocation,
-    Timestamper,
-    http_timestamper,
-    key_signer,
-    local_timestamper,
-    token_signer,
-)
+from signer.signers import KeySigner, Revocation, Timestamper, http_timestamper, local_timestamper
 from signer.tsa import MinSealTimeStamper
 from signer.verify import ParsedPdf
 from templates.fonts import FontSet
@@ -75,6 +84,7 @@ class _Job:
     sealer: Sealer
     signer: KeySigner
     key: tuple[str, str, SealLevel, bool]
+    provider: ProviderKind = ProviderKind.OWN_CA
 
 
 class SealingService:
@@ -92,6 +102,7 @@ class SealingService:
         self._check = check
         self._use_log = use_log or self._append_use
         self._signers: dict[str, KeySigner] = {}
+        self._providers: dict[str, SealProvider] = {}
         self._seal_art: dict[str, bytes] = {}
         self._fonts: tuple[OutlineFont, OutlineFont] | None = None
         self._fallbacks: tuple[OutlineFont, ...] = ()
@@ -119,16 +130,59 @@ class SealingService:
     def signer_for(self, office: Office, record: CertRecord) -> KeySigner:
         key = f"{office.id}:{record.serial}"
         if key not in self._signers:
-            store = self.authority.key_store(office)
-            root = self.authority.root_certificate()
-            if isinstance(store, Pkcs12KeyStore):
-                self._signers[key] = key_signer(store.private_key(office.id), store.certificate(office.id),
-                                                root=root)
-            elif isinstance(store, Pkcs11KeyStore):
-                self._signers[key] = token_signer(store.open_session(), office.id, root=root)
-            else:
-                raise NotSealableError("未知的密钥库类型")
+            self._signers[key] = self.provider_for(office).pdf_signer()
         return self._signers[key]
+
+    def provider_for(self, office: Office) -> SealProvider:
+        """Where the office's seal comes from, as the registry says (signer/providers.py): the one place that
+        knows the kinds. A provider outside MinSeal's CA is kept for the process (its key decrypted, its
+        certificates fetched once); MinSeal's own follows the ledger (a renewed key is a new signer)."""
+        spec = office.seal_provider
+        if isinstance(spec, RemoteSpec | OfficialSpec):
+            if office.id not in self._providers:
+                self._providers[office.id] = (RemoteSealProvider(spec) if isinstance(spec, RemoteSpec)
+                                              else OfficialSealProvider(spec))
+            return self._providers[office.id]
+        store = self.authority.key_store(office)
+        root = self.authority.root_certificate()
+        if isinstance(store, Pkcs12KeyStore):
+            return OwnCaProvider.from_key(store.private_key(office.id), store.certificate(office.id), root=root)
+        if isinstance(store, Pkcs11KeyStore):
+            return OwnCaProvider.from_token(store.open_session(), office.id, root=root)
+        raise NotSealableError("未知的密钥库类型")
+
+    def check_can_seal(self, office_key: str) -> tuple[Office, CertRecord]:
+        """MinSeal's ledger for its own CA's seals; for another provider, its signing certificate: in its
+        validity period and naming this office (a seal id mixed up between offices is refused here, not by the
+        next tier's verification)."""
+        office = self.authority.registry().get(office_key)
+        if office.seal_provider.kind is ProviderKind.OWN_CA:
+            return self.authority.check_can_seal(office_key)
+        cert = self.provider_for(office).certificates()[0]
+        subject = cert.subject.native
+        named = {str(subject.get(k)) for k in ("common_name", "organization_name", "serial_number")}
+        if office.name not in named and office.id not in named:
+            kind = office.seal_provider.kind.label
+            raise SealingError(f"「{office.name}」的{kind}证书签发给「{cert.subject.human_friendly}」，"
+                               "不是本单位，不能用印",
+                               code="PROVIDER_WRONG_OFFICE")
+        validity = cert["tbs_certificate"]["validity"]
+        not_before, not_after = validity["not_before"].native, validity["not_after"].native
+        if not not_before <= dt.datetime.now(dt.UTC) <= not_after:
+            raise SealRevokedError(f"「{office.name}」的{office.seal_provider.kind.label}证书不在有效期内"
+                                   f"（{not_before:%Y-%m-%d} 至 {not_after:%Y-%m-%d}），不能用印",
+                                   code="PROVIDER_CERT_EXPIRED")
+        return office, CertRecord(serial=format(cert.serial_number, "x"), office_id=office.id,
+                                  algorithm=cert.public_key.algorithm, key_store=office.seal_provider.kind.value,
+                                  not_before=not_before.isoformat(), not_after=not_after.isoformat(),
+                                  status=SealState.ACTIVE)
+
+    def _revocation_for(self, office: Office) -> Revocation:
+        """MinSeal's CRL and OCSP for its own seals; another provider's certificates name their own sources."""
+        if office.seal_provider.kind is ProviderKind.OWN_CA:
+            return self.revocation()
+        top = self.provider_for(office).certificates()[-1]
+        return Revocation(root=lambda: x509.load_der_x509_certificate(top.dump()))
 
     def timestamper(self) -> Timestamper:
         """The configured TSA over HTTP, or MinSeal's own in process."""
@@ -187,7 +241,7 @@ class SealingService:
 
     def _prepare(self, pdf: bytes, office_key: str, *, opinion: str | None, level: str | None,
                  day: dt.date | None, decision: object = None) -> _Job:
-        office, record = self.authority.check_can_seal(office_key)
+        office, record = self.check_can_seal(office_key)
         try:
             seal_level = SealLevel(level or self.settings.seal_level)
         except ValueError:
@@ -199,9 +253,9 @@ class SealingService:
         if not plan.certify:
             self._refuse_unless_passes(doc, office)
         sealer = Sealer(timestamper=self.timestamper() if seal_level is not SealLevel.B_B else None,
-                        revocation=self.revocation())
+                        revocation=self._revocation_for(office))
         return _Job(office, record, seal_level, doc, plan, sealer, self.signer_for(office, record),
-                    (office.id, record.serial, seal_level, plan.certify))
+                    (office.id, record.serial, seal_level, plan.certify), office.seal_provider.kind)
 
     def _finish(self, pdf: bytes, sealed: Sealed, job: _Job, actor: str,
                 deliver: Callable[[bytes], None] | None) -> SealResult:
@@ -212,7 +266,7 @@ class SealingService:
             # signature sizes vary by a few bytes (ECDSA, timestamps, revocation data): keep headroom
             self._reserve[job.key] = sealed.container_hex + 2048
         entry = _use_entry(actor=actor, office=job.office, record=job.record, field=job.plan.target.field_name,
-                           before=pdf, after=out, level=job.level, certified=job.plan.certify)
+                           before=pdf, after=out, level=job.level, certified=job.plan.certify, provider=job.provider)
         self._use_log(entry)
         return SealResult(out, job.plan.target.field_name, job.plan.certify, job.office, job.record.serial, job.level,
                           entry)
@@ -279,9 +333,11 @@ class SealingService:
 
 
 def _use_entry(*, actor: str, office: Office, record: CertRecord, field: str, before: bytes, after: bytes,
-               level: SealLevel, certified: bool) -> dict[str, Any]:
-    """用印日志: who, when, which document (hash before and after), which office and certificate."""
-    return {"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "actor": actor,
+               level: SealLevel, certified: bool, provider: ProviderKind = ProviderKind.OWN_CA) -> dict[str, Any]:
+    """用印日志: who, when, which document (hash before and after), which office and certificate (and, for a
+    seal not made by MinSeal's own CA, where it came from)."""
+    extra = {} if provider is ProviderKind.OWN_CA else {"seal_provider": provider.value}
+    return {**extra, "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "actor": actor,
             "office_id": office.id, "office": office.name, "serial": record.serial, "field": field,
             "level": level.value, "certified": certified,
             "sha256_in": hashlib.sha256(before).hexdigest(), "sha256_out": hashlib.sha256(after).hexdigest()}

@@ -38,6 +38,8 @@ class OfficeRow(Base):
     seal_security_code: Mapped[str | None] = mapped_column(String(16), default=None)
     #: the centre emblem's polygons (unit box) where the seal carries another emblem than the star
     seal_emblem: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    #: where the office's seal comes from (signer.providers.spec_to_json; NULL: MinSeal's own CA)
+    seal_provider: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     #: may this office's clerks seal (village stations usually do; a township may reserve it to reviewers)
     clerks_may_seal: Mapped[bool] = mapped_column(Boolean, default=True)
 

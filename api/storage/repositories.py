@@ -18,17 +18,18 @@ DuplicateRow = IntegrityError
 
 
 def sync_offices(session: Session, offices: Iterable[tuple[str, str, str, str | None, str | None, float,
-                                                           str | None, str, str | None, list[Any] | None]]) -> int:
+                                                           str | None, str, str | None, list[Any] | None,
+                                                           dict[str, Any] | None]]) -> int:
     """Import the registry (id, name, tier, parent, credit code, seal diameter, bottom text, key store, 防伪编码,
-    emblem polygons): insert new offices, update changed ones; parents first so foreign keys hold. Returns how
-    many rows changed."""
+    emblem polygons, seal provider): insert new offices, update changed ones; parents first so foreign keys hold.
+    Returns how many rows changed."""
     changed = 0
     rows = sorted(offices, key=lambda o: {"county": 0, "township": 1, "village": 2}.get(o[2], 3))
-    for oid, name, tier, parent, credit, diameter, bottom, store, security, emblem in rows:
+    for oid, name, tier, parent, credit, diameter, bottom, store, security, emblem, provider in rows:
         row = session.get(OfficeRow, oid)
         values = {"name": name, "tier": tier, "parent_id": parent, "credit_code": credit,
                   "seal_diameter_mm": diameter, "seal_bottom_text": bottom, "key_store": store,
-                  "seal_security_code": security, "seal_emblem": emblem}
+                  "seal_security_code": security, "seal_emblem": emblem, "seal_provider": provider}
         if row is None:
             session.add(OfficeRow(id=oid, **values))
             session.flush()
