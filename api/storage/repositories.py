@@ -179,11 +179,13 @@ def replacement_of(session: Session, document_id: str) -> str | None:
     return session.execute(select(DocumentRow.id).where(DocumentRow.replaces_id == document_id)).scalar()
 
 
-def recent_documents(session: Session, *, limit: int, holder: str | None = None,
-                     statuses: Sequence[str] = (), on_route_of: str | None = None) -> list[DocumentRow]:
+def recent_documents(session: Session, *, limit: int, holder: str | None = None, statuses: Sequence[str] = (),
+                     on_route_of: str | None = None, hidden: Sequence[str] = ()) -> list[DocumentRow]:
     """Documents newest first: those ``holder`` holds in one of ``statuses``, or those whose route names
-    ``on_route_of`` (a superset; the caller narrows by what the office may see)."""
+    ``on_route_of`` (a superset; the caller narrows by what the office may see); none in a ``hidden`` status."""
     query = select(DocumentRow).order_by(DocumentRow.updated_at.desc()).limit(limit)
+    if hidden:
+        query = query.where(DocumentRow.status.not_in(list(hidden)))
     if holder is not None:
         query = query.where(DocumentRow.holder_office_id == holder, DocumentRow.status.in_(list(statuses)))
     if on_route_of is not None:
@@ -193,11 +195,14 @@ def recent_documents(session: Session, *, limit: int, holder: str | None = None,
 
 def find_documents(session: Session, *, office_id: str, inbox: bool, waiting: Sequence[str], search: str = "",
                    status: str = "", since: dt.date | None = None, until: dt.date | None = None,
-                   batch: int = 500) -> Iterator[DocumentRow]:
+                   hidden: Sequence[str] = (), batch: int = 500) -> Iterator[DocumentRow]:
     """Documents newest first, read in batches as the caller goes on: those ``office_id`` holds in a ``waiting`` status
-    (``inbox``), or the others on its route (its 已办). The caller narrows by what the office may see."""
+    (``inbox``), or the others on its route (its 已办), none in a ``hidden`` status. The caller narrows by what
+    the office may see."""
     held = and_(DocumentRow.holder_office_id == office_id, DocumentRow.status.in_(list(waiting)))
     stmt = select(DocumentRow).order_by(DocumentRow.updated_at.desc(), DocumentRow.id)
+    if hidden:
+        stmt = stmt.where(DocumentRow.status.not_in(list(hidden)))
     stmt = stmt.where(held) if inbox else stmt.where(DocumentRow.route_key.like(f"%,{office_id},%"), not_(held))
     if search.strip():
         words = f"%{search.strip()[:40]}%"
