@@ -39,6 +39,8 @@ from signer.relief_route import relief_approver
 #: the application families that open a case, and the kind of case each opens
 CASE_FAMILIES = {"dibao_application": "dibao", "temp_relief_application": "relief"}
 KIND_LABELS = {"dibao": "最低生活保障", "relief": "临时救助"}
+#: who the township's 受理 event names: it is taken as the village's file reaches the township, by no one user
+RECEIVED_BY = "乡镇受理（报送即受理）"
 
 
 class Step:
@@ -477,7 +479,11 @@ class CaseBook:
         if step == Step.SEAL:
             self.record(session, row, CaseStage.SEALED, who, document_id=doc_id, version=version)
         elif step == Step.SUBMIT:
-            self.record(session, row, CaseStage.RECEIVED, who, document_id=doc_id, received=True)
+            # 受理 is the township's act (it happens as the file reaches it): recorded as the township's, with
+            # the village clerk who sent it in the note (the audit chain has the submit under the clerk's name)
+            self.record(session, row, CaseStage.RECEIVED, who, document_id=doc_id, received=True,
+                        actor=RECEIVED_BY, office_id=row.township_id or who.office_id,
+                        note=f"村级报送（{who.actor}）")
         elif step == Step.RETURN:
             self.record(session, row, CaseStage.RETURNED, who, document_id=doc_id, note=reason,
                         facts={"township": None, "notice": None})
