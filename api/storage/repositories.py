@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.storage.models import BatchItemRow, BatchRow, CaseRow, DocumentRow, OfficeRow, VersionRow, utcnow
+from api.storage.models import BatchItemRow, BatchRow, CaseRow, DocumentRow, OfficeRow, SerialRow, VersionRow, utcnow
 from signer.errors import ConflictError, NotFoundError
 
 #: what a write refused by a unique constraint raises (services catch it by this name, without SQLAlchemy)
@@ -230,6 +230,19 @@ def office_names(session: Session, office_ids: Iterable[str] | None = None) -> d
     if office_ids is not None:
         query = query.where(OfficeRow.id.in_(list(office_ids)))
     return {o.id: o.name for o in session.execute(query).scalars()}
+
+
+def next_serial(session: Session, office_id: str, series: str, *, floor: int) -> int:
+    """The next serial of ``series`` at ``office_id``, counted on from ``floor`` (the numbers given before the
+    counter existed) the first time. Call it in a transaction of its own and commit: the UPDATE holds the row
+    until then. Two first issues at once: one INSERT fails on the primary key (DuplicateRow) and is retried."""
+    key = (SerialRow.office_id == office_id, SerialRow.series == series)
+    moved = session.execute(update(SerialRow).where(*key).values(last=SerialRow.last + 1)
+                            .execution_options(synchronize_session=False))
+    if moved.rowcount == 0:  # type: ignore[attr-defined]
+        session.add(SerialRow(office_id=office_id, series=series, last=floor + 1))
+        session.flush()
+    return int(session.execute(select(SerialRow.last).where(*key)).scalar_one())
 
 
 def count_family(session: Session, office_id: str, family: str) -> int:
