@@ -153,7 +153,7 @@ async def documents(desk: DeskUser, q: str = "", status: str = "", since: str = 
         return {"docs": views, "verdicts": {}, "names": _names(desk), "cases": None, "mine": set(), "more": more}
 
     return page(desk, "inbox.html.j2", title="已办", **await desk.call(work), typed=typed, page_no=page_no,
-                list_url="/desk/documents", statuses=LISTED)
+                list_url="/desk/documents", statuses=LISTED, done=None)
 
 
 # -- the catalogue and the form ---------------------------------------------------------------------------------
