@@ -113,6 +113,12 @@ class DocumentCreate(BaseModel):
     data: dict[str, Any]
 
 
+class DocumentEdit(BaseModel):
+    """A draft's new data (the whole of it, as at creation); the family and the route stay the draft's."""
+
+    data: dict[str, Any]
+
+
 class SealBody(BaseModel):
     opinion: str | None = Field(default=None, max_length=300)
 

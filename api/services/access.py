@@ -34,6 +34,8 @@ class Action(StrEnum):
     VERIFY = "verify"
     REFUSE = "refuse"
     WITHDRAW = "withdraw"
+    EDIT = "edit"  # change a draft's data in place (not yet sealed)
+    DELETE = "delete"  # delete a draft (and the case it alone opened)
 
 
 #: which role may take which document action, by the tier of the acting office
@@ -58,6 +60,10 @@ ROLE_ACTIONS: dict[tuple[Tier, Action], frozenset[Role]] = {
     (Tier.COUNTY, Action.RETURN): frozenset({Role.APPROVER}),
     (Tier.COUNTY, Action.IMPORT): frozenset({Role.CLERK, Role.APPROVER}),
 }
+# a draft is edited or deleted by those who may file it (the service also requires its office to hold it)
+for (_tier, _action), _roles in list(ROLE_ACTIONS.items()):
+    if _action is Action.CREATE:
+        ROLE_ACTIONS[(_tier, Action.EDIT)] = ROLE_ACTIONS[(_tier, Action.DELETE)] = _roles
 
 
 def role_may(principal: Principal, action: Action) -> bool:

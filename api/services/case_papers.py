@@ -23,6 +23,7 @@ from api.services.identity import Principal
 from api.services.local_rules import LocalRules
 from api.services.public_links import Clock
 from api.services.publication import PublicationService, may_see_case
+from api.services.serials import next_serial
 from api.services.states import CaseOutcome, CaseStage, PublicationState
 from api.services.workflow import DocumentView, Workflow
 from api.storage import audit, repositories
@@ -345,15 +346,17 @@ class CasePapers:
                 raise ConflictError(why, code="PAPER_NOT_NOW")
             names = repositories.office_names(session, [o for o in (case.village_id, case.township_id,
                                                                    case.county_id) if o])
-            number = ""
-            if rule.code:
-                count = repositories.count_family(session, who.office_id or "", family_id)
-                short = (who.office_name.removesuffix("人民政府").removesuffix("民政局")
-                         .removesuffix("办事处").removesuffix("村民委员会"))
-                number = f"{short}{rule.code}〔{today.year}〕{count + 1}号"
             events = {e.stage: e.on for e in case_store.events(session, case.id)}
-            context = _Context(case, dict(app.data or {}), who, today, self._rules(), names, number, events)
-            case_id = case.id
+        number = ""
+        if rule.code:  # taken (and committed) once the paper may be issued; a later failure leaves a gap, never a twin
+            office = who.office_id or ""
+            serial = next_serial(self.db, office, family_id,
+                                 before=lambda session: repositories.count_family(session, office, family_id))
+            short = (who.office_name.removesuffix("人民政府").removesuffix("民政局")
+                     .removesuffix("办事处").removesuffix("村民委员会"))
+            number = f"{short}{rule.code}〔{today.year}〕{serial}号"
+        context = _Context(case, dict(app.data or {}), who, today, self._rules(), names, number, events)
+        case_id = case.id
         data = {**rule.build(context, given), **given}
         view = self.workflow.create(who, family_id, data, derived=True)
         if family.public:

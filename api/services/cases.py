@@ -39,6 +39,8 @@ from signer.relief_route import relief_approver
 #: the application families that open a case, and the kind of case each opens
 CASE_FAMILIES = {"dibao_application": "dibao", "temp_relief_application": "relief"}
 KIND_LABELS = {"dibao": "最低生活保障", "relief": "临时救助"}
+#: who the township's 受理 event names: it is taken as the village's file reaches the township, by no one user
+RECEIVED_BY = "乡镇受理（报送即受理）"
 
 
 class Step:
@@ -202,6 +204,28 @@ class CaseBook:
                         office_id=who.office_id, document_id=doc.id, version=1)
         return row
 
+    def edited(self, session: Session, who: Principal, row: CaseRow, doc: DocumentRow, *, version: int) -> None:
+        """A draft application edited in place: its case names the new applicant and category and holds the new
+        people (a person another case holds fails on the unique index, in the caller's transaction)."""
+        if row.stage != CaseStage.FILED.value or doc.data is None:
+            raise _conflict(f"案件当前为「{CaseStage(row.stage).label}」，申请不能再修改", "CASE_OUT_OF_ORDER")
+        data = doc.data
+        store.replace_persons(session, row.id, persons_of(data))
+        store.move(session, row, row.lock_version,
+                   applicant_name=str((data.get("applicant") or {}).get("name") or "")[:40],
+                   category=str(data["category"]) if data.get("category") else None)
+        store.add_event(session, row.id, stage=CaseStage.FILED.value, on=self.clock.today(), actor=who.actor,
+                        office_id=who.office_id, document_id=doc.id, version=version, note="修改草稿")
+
+    def deleted(self, session: Session, row: CaseRow, doc: DocumentRow) -> None:
+        """A draft application deleted: its case goes with it when the draft is all it ever had (filed, never
+        returned and re-filed, no scans or papers); anything more is kept, and the draft must be withdrawn."""
+        if (row.stage != CaseStage.FILED.value or doc.replaces_id is not None or (row.facts or {}).get("papers")
+                or store.has_scans(session, row.id)):
+            raise _conflict("案件中已有其他材料（退回后重新填报、扫描件或文书），草稿不能删除；"
+                            "申请人不再申请的，请撤回申请", "CASE_HAS_HISTORY")
+        store.delete_case(session, row.id)
+
     def open_imported(self, session: Session, who: Principal, doc: DocumentRow, *, applicant: str) -> CaseRow | None:
         """The case of an application sealed offline by the village and imported: it starts sealed. Its people's
         ID numbers are not in the file's facts, so one-open-case-per-person cannot be checked for it (the
@@ -221,11 +245,12 @@ class CaseBook:
                         office_id=who.office_id, document_id=doc.id, version=1, note="导入村级盖章件")
         return row
 
-    def holder(self, data: Mapping[str, Any]) -> tuple[CaseRow, str] | None:
-        """The case that already holds one of the people this application names, and which person."""
+    def holder(self, data: Mapping[str, Any], *, besides: str | None = None) -> tuple[CaseRow, str] | None:
+        """The case that already holds one of the people this application names, and which person (``besides``:
+        the case being edited, which holds its own people)."""
         numbers = [p[0] for p in persons_of(data)]
         with self.db.session() as session:
-            found = store.holder_of(session, numbers)
+            found = store.holder_of(session, numbers, besides=besides)
             if found is None:
                 return None
             row, person = found
@@ -454,7 +479,11 @@ class CaseBook:
         if step == Step.SEAL:
             self.record(session, row, CaseStage.SEALED, who, document_id=doc_id, version=version)
         elif step == Step.SUBMIT:
-            self.record(session, row, CaseStage.RECEIVED, who, document_id=doc_id, received=True)
+            # 受理 is the township's act (it happens as the file reaches it): recorded as the township's, with
+            # the village clerk who sent it in the note (the audit chain has the submit under the clerk's name)
+            self.record(session, row, CaseStage.RECEIVED, who, document_id=doc_id, received=True,
+                        actor=RECEIVED_BY, office_id=row.township_id or who.office_id,
+                        note=f"村级报送（{who.actor}）")
         elif step == Step.RETURN:
             self.record(session, row, CaseStage.RETURNED, who, document_id=doc_id, note=reason,
                         facts={"township": None, "notice": None})

@@ -26,6 +26,7 @@ from api.services.checks import ReportCache
 from api.services.identity import Principal, Role
 from api.services.local_rules import LocalRules, local_rules
 from api.services.public_links import Clock, PublicLinks, TokenCheck, public_content
+from api.services.serials import next_serial
 from api.services.states import (
     EXPIRED,
     IN_FORCE,
@@ -593,12 +594,14 @@ class PublicationService:
                 raise ConflictError(blocked[0], code=blocked[1])
             decision = dict((case.facts or {}).get("decision") or {})
             data_in = dict(app.data or {})
-            issued = publications.count_of_kind(session, who.office_id, PublicationKind.CERTIFICATE.value)
+        office, kind = who.office_id, PublicationKind.CERTIFICATE.value
+        serial = next_serial(self.db, office, "publication:certificate",
+                             before=lambda session: publications.count_of_kind(session, office, kind))
         applicant = data_in.get("applicant") or {}
         # 纳入保障 from the county's decision (payment starts the month after: the decision's start_month)
         since = str(decision.get("on") or today.isoformat())
         short = who.office_name.removesuffix("人民政府").removesuffix("民政局").removesuffix("办事处")
-        data = {"issuer": who.office_name, "serial": f"{short}低证〔{today.year}〕{issued + 1:04d}号",
+        data = {"issuer": who.office_name, "serial": f"{short}低证〔{today.year}〕{serial:04d}号",
                 "issued_on": today.isoformat(),
                 "valid_until": (today + dt.timedelta(days=self.rules.certificate_valid_days - 1)).isoformat(),
                 "holder": {k: applicant[k] for k in ("name", "gender", "id_number", "registered_address")

@@ -26,6 +26,7 @@ class Status(StrEnum):
     RETURNED = "returned"
     CLOSED = "closed"
     REFUSED = "refused"
+    DELETED = "deleted"  # a draft its office deleted: kept for the audit chain, gone from every page (404)
 
     @property
     def label(self) -> str:
@@ -40,6 +41,7 @@ class VersionKind(StrEnum):
     COUNTERSIGNED = "countersigned"  # a later tier's seal, not the last
     APPROVED = "approved"  # the last tier's seal
     IMPORTED = "imported"
+    EDITED = "edited"  # a draft re-rendered from changed data (the earlier file stays as its own version)
 
     @property
     def label(self) -> str:
@@ -127,10 +129,12 @@ _STATUS_LABELS = {
     Status.DRAFT: "草稿（未盖章）", Status.SEALED: "已盖章，待报送", Status.SUBMITTED: "已报送，待审核",
     Status.ACCEPTED: "乡镇已审核，待报送县级", Status.APPROVED: "已审批", Status.ISSUED: "已发布",
     Status.RETURNED: "已退回", Status.CLOSED: "已关闭（已重新填报或撤回）", Status.REFUSED: "不予确认（已办结）",
+    Status.DELETED: "已删除（草稿）",
 }
 _VERSION_LABELS = {
     VersionKind.RENDERED: "生成", VersionKind.SEALED: "盖章", VersionKind.COUNTERSIGNED: "审核签章",
     VersionKind.APPROVED: "审批签章", VersionKind.IMPORTED: "导入",
+    VersionKind.EDITED: "修改",
 }
 _CASE_LABELS = {
     CaseStage.FILED: "村级已填报（未盖章）", CaseStage.SEALED: "村级已盖章，待报送乡镇",
@@ -163,6 +167,8 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (Status.DRAFT, Action.WITHDRAW): Status.CLOSED,
     (Status.SEALED, Action.WITHDRAW): Status.CLOSED,
     (Status.RETURNED, Action.WITHDRAW): Status.CLOSED,
+    (Status.DRAFT, Action.EDIT): Status.DRAFT,
+    (Status.DRAFT, Action.DELETE): Status.DELETED,
 }
 
 
@@ -184,4 +190,5 @@ def next_status(current: str, action: Action, *, last_tier: bool = False, issuin
 ACTION_LABELS = {Action.CREATE: "新建", Action.SEAL: "盖章", Action.SUBMIT: "报送", Action.ACCEPT: "审核签章",
                  Action.RETURN: "退回", Action.RECREATE: "重新填报", Action.IMPORT: "导入", Action.READ: "查看",
                  Action.MANAGE_USERS: "管理用户", Action.READ_AUDIT: "查看审计日志", Action.VERIFY: "核验",
-                 Action.REFUSE: "不予确认", Action.WITHDRAW: "撤回申请"}
+                 Action.REFUSE: "不予确认", Action.WITHDRAW: "撤回申请", Action.EDIT: "修改",
+                 Action.DELETE: "删除"}

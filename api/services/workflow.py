@@ -183,6 +183,8 @@ class Workflow:
 
     def _visible(self, session: Session, who: Principal, document_id: str, action: Action) -> DocumentRow:
         doc = repositories.document(session, document_id)
+        if doc.status == Status.DELETED.value:  # a deleted draft is gone for everyone (its row stays for audit)
+            raise NotFoundError("该草稿已被删除", code="DELETED_DRAFT")
         if not may_see(who, doc.route, doc.reached):
             raise self.deny(who, action, "该文书不属于本单位，无权访问", document_id=document_id,
                             code="OTHER_OFFICE")
@@ -244,7 +246,8 @@ class Workflow:
         skip, views = (max(1, page) - 1) * size, list[DocumentView]()
         with self.db.session() as session:
             found = repositories.find_documents(session, office_id=who.office_id, inbox=inbox,
-                                                waiting=[s.value for s in WAITING], search=query.search,
+                                                waiting=[s.value for s in WAITING], hidden=[Status.DELETED.value],
+                                                search=query.search,
                                                 status=query.status, since=query.since, until=query.until)
             for row in found:
                 if not may_see(who, row.route, row.reached):
@@ -266,7 +269,8 @@ class Workflow:
                     session, limit=limit * 5, holder=who.office_id,
                     statuses=[s.value for s in WAITING])
             else:
-                found = repositories.recent_documents(session, limit=limit * 5, on_route_of=who.office_id)
+                found = repositories.recent_documents(session, limit=limit * 5, on_route_of=who.office_id,
+                                                      hidden=[Status.DELETED.value])
             rows = [d for d in found if may_see(who, d.route, d.reached)]
             return [_view(session, d) for d in rows[:limit]]
 
@@ -304,14 +308,7 @@ class Workflow:
             raise TemplateDataError([], "文书数据应为 JSON 对象")
         with self.db.session() as session:
             route = repositories.route_of(session, who.office_id) if family.tiers else [who.office_id]
-            names = repositories.office_names(session, route)
-        office_ids: dict[str, str] = {}
-        if family.tiers:
-            tiers = [t.value for t in TIER_ORDER][: len(route)]
-            office_ids = {tier: route[i] for i, tier in enumerate(tiers) if tier in family.tiers}
-            data = {**data, "offices": {tier: names[oid] for tier, oid in office_ids.items()}}
-        else:
-            office_ids = {"issuer": who.office_id}
+        data, office_ids = self._boxes(who, family, route, data)
         if family_id in CASE_FAMILIES and replaces is None:
             again = self._same_filing(who, family_id, data)
             if again is not None:
@@ -341,10 +338,98 @@ class Workflow:
             raise
         return self.get(who, document_id)
 
-    def _not_held(self, who: Principal, data: dict[str, Any]) -> None:
+    def _boxes(self, who: Principal, family: Family, route: Sequence[str],
+               data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+        """The data with the route's office names printed in its boxes (a form), and the office of each box."""
+        if not family.tiers:
+            return data, {"issuer": who.office_id}
+        with self.db.session() as session:
+            names = repositories.office_names(session, route)
+        tiers = [t.value for t in TIER_ORDER][: len(route)]
+        office_ids = {tier: route[i] for i, tier in enumerate(tiers) if tier in family.tiers}
+        return {**data, "offices": {tier: names[oid] for tier, oid in office_ids.items()}}, office_ids
+
+    def _draft(self, session: Session, who: Principal, document_id: str, action: Action) -> DocumentRow:
+        """A draft this office holds and may change: a hand-filled form (公示, 公布 and 证明 follow their case),
+        not yet sealed or sent; else 409 saying why."""
+        doc = self._visible(session, who, document_id, action)
+        self._holder(who, doc, action)
+        if doc.owner_office_id != who.office_id:
+            raise self.deny(who, action, "只有填报单位可以修改或删除草稿", document_id=doc.id, code="NOT_OWNER")
+        word = ACTION_LABELS[action]
+        if doc.status != Status.DRAFT.value:
+            raise ConflictError(f"文书当前状态为「{Status(doc.status).label}」：已盖章或已报送的文书不能{word}，"
+                                f"只有未盖章的草稿可以{word}", code="NOT_A_DRAFT")
+        family = self.documents.catalogue.family(doc.family)
+        if not family.tiers:
+            raise ConflictError("公示、结果公布和证明由案件生成，不能在这里修改或删除", code="DERIVED_ONLY")
+        if doc.data is None:
+            raise ConflictError("该文书是导入的文件，没有可修改的数据", code="NO_DATA")
+        next_status(doc.status, action)
+        return doc
+
+    @_records_denials
+    def edit(self, who: Principal, document_id: str, data: Any) -> DocumentView:
+        """A draft re-rendered from changed data: the same document (same id and public id), a new version (the
+        earlier file stays), its case's people replaced in the same transaction (one open case per person still
+        holds: a person another case holds is refused with CASE_EXISTS and nothing is written)."""
+        self._require_role(who, Action.EDIT, document_id)
+        if not isinstance(data, dict):
+            raise TemplateDataError([], "文书数据应为 JSON 对象")
+        with self.db.session() as session:
+            seen = self._draft(session, who, document_id, Action.EDIT)
+            case = self._case(session, seen.id)
+            case_id = case.id if case is not None else None
+        family = self.documents.catalogue.family(seen.family)
+        data, office_ids = self._boxes(who, family, list(seen.route), data)
+        if case_id is not None:
+            self._not_held(who, data, besides=case_id)
+        verify_url = self._public_url(seen.public_id, family_id=family.id, data=data,
+                                      office_id=office_ids.get("issuer")) if family.public else None
+        out = self.documents.render(family.id, data, verify_url=verify_url, office_ids=office_ids)
+        sha = self.blobs.put(out.rendered.pdf)  # durable before any row points at it
+        try:
+            with self.db.session() as session:
+                doc = repositories.document(session, seen.id)
+                number = seen.current_version + 1
+                repositories.transition(session, doc, seen.lock_version, data=data, current_version=number,
+                                        updated_at=utcnow())
+                session.add(VersionRow(document_id=doc.id, number=number, sha256=sha, size=len(out.rendered.pdf),
+                                       kind=VersionKind.EDITED.value, office_id=who.office_id,
+                                       actor_id=who.user_id))
+                case = self._case(session, doc.id)
+                if case is not None:
+                    self.cases.edited(session, who, case, doc, version=number)
+                audit.append(session, actor=who.actor, action="document.edit", office_id=who.office_id,
+                             document_id=doc.id, detail={"version": number, "sha256": sha,
+                                                         **({"case": case.id} if case is not None else {})})
+                return _view(session, repositories.document(session, doc.id))
+        except repositories.DuplicateRow:
+            # another filing took one of these people between the check and the write: refused, naming it
+            if case_id is not None:
+                self._not_held(who, data, besides=case_id)
+            raise
+
+    @_records_denials
+    def delete(self, who: Principal, document_id: str) -> None:
+        """A draft deleted by its office: gone from every list and page (its row and files stay for the audit
+        chain, as 'deleted'); the case it alone opened goes with it, so its people may be filed again."""
+        self._require_role(who, Action.DELETE, document_id)
+        with self.db.session() as session:
+            doc = self._draft(session, who, document_id, Action.DELETE)
+            case = self._case(session, doc.id)
+            detail: dict[str, Any] = {"family": doc.family, "version": doc.current_version}
+            if case is not None:
+                detail["case"] = case.id
+                self.cases.deleted(session, case, doc)
+            repositories.transition(session, doc, doc.lock_version, status=Status.DELETED.value, updated_at=utcnow())
+            audit.append(session, actor=who.actor, action="document.delete", office_id=who.office_id,
+                         document_id=doc.id, detail=detail)
+
+    def _not_held(self, who: Principal, data: dict[str, Any], *, besides: str | None = None) -> None:
         """One open case per person (an open case, or a household receiving support): 409 naming the case to
         staff who may see it."""
-        found = self.cases.holder(data)
+        found = self.cases.holder(data, besides=besides)
         if found is None:
             return
         row, person = found

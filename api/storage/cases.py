@@ -7,10 +7,10 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from api.storage.models import CaseEventRow, CasePersonRow, CaseRow, utcnow
+from api.storage.models import CaseEventRow, CasePersonRow, CaseRow, ScanRow, utcnow
 from signer.errors import ConflictError, NotFoundError
 
 
@@ -43,16 +43,44 @@ def cases_of_applications(session: Session, document_ids: Iterable[str]) -> dict
     return {r.application_id: r for r in rows}
 
 
-def holder_of(session: Session, id_numbers: Iterable[str]) -> tuple[CaseRow, CasePersonRow] | None:
-    """The case that holds one of these ID numbers (open, or its household receives support), if any."""
-    found = session.execute(select(CaseRow, CasePersonRow).join(CasePersonRow, CasePersonRow.case_id == CaseRow.id)
-                            .where(CasePersonRow.id_number.in_(list(id_numbers)), CasePersonRow.holds)).first()
+def holder_of(session: Session, id_numbers: Iterable[str], *,
+              besides: str | None = None) -> tuple[CaseRow, CasePersonRow] | None:
+    """The case that holds one of these ID numbers (open, or its household receives support), if any;
+    ``besides``: a case not to count (a draft being edited holds its own people)."""
+    query = (select(CaseRow, CasePersonRow).join(CasePersonRow, CasePersonRow.case_id == CaseRow.id)
+             .where(CasePersonRow.id_number.in_(list(id_numbers)), CasePersonRow.holds))
+    if besides is not None:
+        query = query.where(CaseRow.id != besides)
+    found = session.execute(query).first()
     return (found[0], found[1]) if found else None
 
 
 def persons(session: Session, case_id: str) -> list[CasePersonRow]:
     return list(session.execute(select(CasePersonRow).where(CasePersonRow.case_id == case_id)
                                 .order_by(CasePersonRow.id)).scalars())
+
+
+def replace_persons(session: Session, case_id: str, persons: Sequence[tuple[str, str, str]]) -> None:
+    """An edited draft's people in place of those it held (flushed: a person another case holds fails on the
+    partial unique index here, inside the caller's transaction, so nothing is half-written)."""
+    session.execute(delete(CasePersonRow).where(CasePersonRow.case_id == case_id)
+                    .execution_options(synchronize_session=False))
+    session.flush()
+    session.add_all(CasePersonRow(case_id=case_id, id_number=n, name=name, role=role, holds=True)
+                    for n, name, role in persons)
+    session.flush()
+
+
+def has_scans(session: Session, case_id: str) -> bool:
+    return session.execute(select(ScanRow.id).where(ScanRow.case_id == case_id).limit(1)).first() is not None
+
+
+def delete_case(session: Session, case_id: str) -> None:
+    """A case that only ever held one draft, gone with it: its people, its events, the case."""
+    for table in (CasePersonRow, CaseEventRow):
+        session.execute(delete(table).where(table.case_id == case_id).execution_options(synchronize_session=False))
+    session.execute(delete(CaseRow).where(CaseRow.id == case_id).execution_options(synchronize_session=False))
+    session.flush()
 
 
 def release_persons(session: Session, case_id: str) -> None:

@@ -372,3 +372,14 @@ class ThrottleRow(Base):
     #: the window's start, seconds since the epoch (a float compares the same way on SQLite and PostgreSQL)
     started_at: Mapped[float] = mapped_column(Float)
     hits: Mapped[int] = mapped_column(Integer)
+
+
+class SerialRow(Base):
+    """The last 文号 serial an office gave in one series (a case paper's family, its certificates). Taken by
+    :func:`api.storage.repositories.next_serial` in its own transaction: the UPDATE locks the row (PostgreSQL) or
+    the database (SQLite's BEGIN IMMEDIATE), so two simultaneous issues get two numbers."""
+
+    __tablename__ = "serial_counters"
+    office_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    series: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)

@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.storage.models import BatchItemRow, BatchRow, CaseRow, DocumentRow, OfficeRow, VersionRow, utcnow
+from api.storage.models import BatchItemRow, BatchRow, CaseRow, DocumentRow, OfficeRow, SerialRow, VersionRow, utcnow
 from signer.errors import ConflictError, NotFoundError
 
 #: what a write refused by a unique constraint raises (services catch it by this name, without SQLAlchemy)
@@ -180,11 +180,13 @@ def replacement_of(session: Session, document_id: str) -> str | None:
     return session.execute(select(DocumentRow.id).where(DocumentRow.replaces_id == document_id)).scalar()
 
 
-def recent_documents(session: Session, *, limit: int, holder: str | None = None,
-                     statuses: Sequence[str] = (), on_route_of: str | None = None) -> list[DocumentRow]:
+def recent_documents(session: Session, *, limit: int, holder: str | None = None, statuses: Sequence[str] = (),
+                     on_route_of: str | None = None, hidden: Sequence[str] = ()) -> list[DocumentRow]:
     """Documents newest first: those ``holder`` holds in one of ``statuses``, or those whose route names
-    ``on_route_of`` (a superset; the caller narrows by what the office may see)."""
+    ``on_route_of`` (a superset; the caller narrows by what the office may see); none in a ``hidden`` status."""
     query = select(DocumentRow).order_by(DocumentRow.updated_at.desc()).limit(limit)
+    if hidden:
+        query = query.where(DocumentRow.status.not_in(list(hidden)))
     if holder is not None:
         query = query.where(DocumentRow.holder_office_id == holder, DocumentRow.status.in_(list(statuses)))
     if on_route_of is not None:
@@ -194,11 +196,14 @@ def recent_documents(session: Session, *, limit: int, holder: str | None = None,
 
 def find_documents(session: Session, *, office_id: str, inbox: bool, waiting: Sequence[str], search: str = "",
                    status: str = "", since: dt.date | None = None, until: dt.date | None = None,
-                   batch: int = 500) -> Iterator[DocumentRow]:
+                   hidden: Sequence[str] = (), batch: int = 500) -> Iterator[DocumentRow]:
     """Documents newest first, read in batches as the caller goes on: those ``office_id`` holds in a ``waiting`` status
-    (``inbox``), or the others on its route (its 已办). The caller narrows by what the office may see."""
+    (``inbox``), or the others on its route (its 已办), none in a ``hidden`` status. The caller narrows by what
+    the office may see."""
     held = and_(DocumentRow.holder_office_id == office_id, DocumentRow.status.in_(list(waiting)))
     stmt = select(DocumentRow).order_by(DocumentRow.updated_at.desc(), DocumentRow.id)
+    if hidden:
+        stmt = stmt.where(DocumentRow.status.not_in(list(hidden)))
     stmt = stmt.where(held) if inbox else stmt.where(DocumentRow.route_key.like(f"%,{office_id},%"), not_(held))
     if search.strip():
         words = f"%{search.strip()[:40]}%"
@@ -226,6 +231,19 @@ def office_names(session: Session, office_ids: Iterable[str] | None = None) -> d
     if office_ids is not None:
         query = query.where(OfficeRow.id.in_(list(office_ids)))
     return {o.id: o.name for o in session.execute(query).scalars()}
+
+
+def next_serial(session: Session, office_id: str, series: str, *, floor: int) -> int:
+    """The next serial of ``series`` at ``office_id``, counted on from ``floor`` (the numbers given before the
+    counter existed) the first time. Call it in a transaction of its own and commit: the UPDATE holds the row
+    until then. Two first issues at once: one INSERT fails on the primary key (DuplicateRow) and is retried."""
+    key = (SerialRow.office_id == office_id, SerialRow.series == series)
+    moved = session.execute(update(SerialRow).where(*key).values(last=SerialRow.last + 1)
+                            .execution_options(synchronize_session=False))
+    if moved.rowcount == 0:  # type: ignore[attr-defined]
+        session.add(SerialRow(office_id=office_id, series=series, last=floor + 1))
+        session.flush()
+    return int(session.execute(select(SerialRow.last).where(*key)).scalar_one())
 
 
 def count_family(session: Session, office_id: str, family: str) -> int:

@@ -45,7 +45,7 @@ def body_paragraphs(d: dict[str, Any]) -> list[str]:
         f"{LAW}，经本人申请、{d['issuer']}入户调查和家庭经济状况核对，拟将以下{d['total_households']}户"
         f"{d['total_persons']}人纳入最低生活保障范围，现予以公示。",
         f"公示期：{docx_kit.cn_date(p['start'])}至{docx_kit.cn_date(p['end'])}（共{p['days']}天）。公示期间，"
-        f"如对公示对象有异议，请向{o['office']}实名反映。联系电话：{o['phone']}；地址：{o['address']}。"
+        f"如对公示对象有异议，请向{o['office']}实名反映。异议受理电话：{o['phone']}；异议受理地点：{o['address']}。"
         "我们将依法保护反映人的个人信息。",
     ]
 

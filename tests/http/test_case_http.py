@@ -299,3 +299,22 @@ def test_two_simultaneous_filings_make_one_case(racing: tuple[World, str]) -> No
                                  ).scalars().all()
         cases = s.execute(select(CaseRow.application_id)).scalars().all()
     assert list(applications) == made[:1] and list(cases) == made[:1]
+
+
+def test_the_townships_acceptance_is_the_townships_on_the_timeline(world: World, base: str, d: Desk) -> None:
+    """受理 happens as the village's file reaches the township: its event names the township (and, in its note,
+    the clerk who sent it), on the case record and on the desk's timeline, never the village clerk alone."""
+    world.services.clock.set(DAY0)
+    doc = filed(d, household("邱凤兰"))
+    case = ok(d.township.get(f"/api/documents/{doc}/case"))
+    by_stage = {e["stage"]: e for e in case["events"]}
+    assert by_stage["sealed"]["office_id"] == VILLAGE
+    received = by_stage["received"]
+    assert received["office_id"] == case["township_id"] and VILLAGE not in received["actor"], received
+    assert "村级报送" in (received["note"] or "")
+    with httpx.Client(base_url=base, cookies=d.township.client.cookies) as browser:
+        page = browser.get(f"/desk/cases/{case['id']}").text
+    timeline = page[page.index('id="timeline"'):]
+    row = timeline[timeline.index("<td>乡镇已受理"):]
+    row = row[:row.index("</tr>")]
+    assert "燕赵镇人民政府" in row and "村民委员会" not in row, row

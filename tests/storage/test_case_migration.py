@@ -97,7 +97,7 @@ def test_existing_applications_become_cases(old_db: Database) -> None:
     upgrade(old_db.engine)
 
     with old_db.engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0008_seal_provider"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0009_serials"
         assert conn.execute(sa.text("SELECT count(*) FROM documents")).scalar() == documents  # nothing lost
         cases = {r.application_id: r for r in conn.execute(sa.text(
             "SELECT id, application_id, stage, outcome, facts, village_id, township_id, county_id, applicant_name, "

@@ -87,7 +87,7 @@ def test_migrations_from_empty_are_idempotent(world: World, request: pytest.Fixt
     upgrade(db.engine)
     upgrade(db.engine)
     with db.engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0008_seal_provider"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0009_serials"
         assert conn.exec_driver_sql("SELECT count(*) FROM batch_items").scalar() == 0
         assert conn.exec_driver_sql("SELECT count(*) FROM cases").scalar() == 0
     db.dispose()

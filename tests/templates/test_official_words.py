@@ -57,3 +57,25 @@ def test_result_notice_states_the_notice_outcome_per_case(documents: DocumentSer
     text = _flat(pdftools.text(write_pdf(documents.render("dibao_result_notice", sample).rendered.pdf, "b.pdf")))
     assert "赵志刚1户公示期间有异议，经复查异议不成立，其余2户公示无异议" in text
     assert "、公示无异议，本机关" not in text
+
+
+def test_the_notice_names_one_phone_for_objections(documents: DocumentService, write_pdf) -> None:  # type: ignore[no-untyped-def]
+    """Issue 23: the 公示 has one phone, for objections — the same words (异议受理电话, 异议受理地点) in the
+    family's labels (which name a refused field on the desk), the printed notice and the desk's build form."""
+    import datetime as dt
+    from pathlib import Path
+
+    from signer.errors import TemplateDataError
+
+    family = documents.catalogue.family("dibao_notice")
+    objection = next(c for c in family.schema.root.children if c.name == "objection")
+    assert [c.label for c in objection.children] == ["异议受理单位", "异议受理电话", "异议受理地点"]
+    sample = family.sample()
+    missing = {**sample, "objection": {k: v for k, v in sample["objection"].items() if k != "phone"}}
+    with pytest.raises(TemplateDataError) as refused:
+        documents.check("dibao_notice", missing, today=dt.date(2026, 11, 22))
+    assert [p.message for p in refused.value.problems] == ["必填项「异议受理电话」未填写"]
+    text = _flat(pdftools.text(write_pdf(documents.render("dibao_notice", sample).rendered.pdf)))
+    assert f"异议受理电话：{sample['objection']['phone']}" in text and "联系电话" not in text
+    desk = (Path(__file__).parents[2] / "api/http/pages/desk/notices.html.j2").read_text("utf-8")
+    assert "异议受理电话" in desk and ">受理电话" not in desk

@@ -34,7 +34,10 @@ router = APIRouter()
 DONE = {"created": "文书已生成，请核对预览后盖章。", "sealed": "已盖章。", "submitted": "已报送上级单位。",
         "accepted": "已审核签章。", "approved": "已审批签章。", "returned": "已退回，并通知填报单位。",
         "recreated": "已按退回的数据重新生成文书，请核对后盖章报送。",
-        "issued": "证明已出具（盖章并发布），可打印交给申请人或接收单位。"}
+        "issued": "证明已出具（盖章并发布），可打印交给申请人或接收单位。",
+        "edited": "草稿已修改并重新生成，请核对预览后盖章。", "deleted": "草稿已删除。"}
+#: the statuses a list may be filtered by (a deleted draft is in no list)
+LISTED = [s for s in Status if s is not Status.DELETED]
 ACTIVE = (Status.DRAFT, Status.SEALED, Status.SUBMITTED, Status.ACCEPTED, Status.RETURNED)
 
 
@@ -46,7 +49,8 @@ def _offers(desk: Desk, view: DocumentView, case: CaseView | None = None) -> set
     if case is not None:
         allowed = allowed_forms(me, case.next_steps)
         held = view.holder_office_id == me.office_id
-        return ({"refuse", "withdraw"} & allowed) | (_offers(desk, view) & allowed if held else set())
+        drafts = {"edit", "delete"} & _offers(desk, view) if held and case.stage == "filed" else set()
+        return ({"refuse", "withdraw"} & allowed) | (_offers(desk, view) & allowed if held else set()) | drafts
     if view.holder_office_id != me.office_id:
         return set()
     status = Status(view.status)
@@ -57,7 +61,14 @@ def _offers(desk: Desk, view: DocumentView, case: CaseView | None = None) -> set
             offers.add(action.value)
     if Action.SUBMIT.value in offers and view.route[-1] == me.office_id:
         offers.discard(Action.SUBMIT.value)
+    if status is Status.DRAFT and view.owner_office_id == me.office_id and view.data and _hand_filled(desk, view):
+        offers |= {a.value for a in (Action.EDIT, Action.DELETE) if role_may(me, a)}
     return offers
+
+
+def _hand_filled(desk: Desk, view: DocumentView) -> bool:
+    """A form typed at the desk (公示, 公布 and 证明 follow their case and are never edited by hand)."""
+    return bool(desk.services.documents.catalogue.family(view.family).tiers)
 
 
 @dataclass(frozen=True)
@@ -102,7 +113,7 @@ def _list_query(q: str, status: str, since: str, until: str) -> tuple[DocumentQu
         except ValueError:
             return None
 
-    status = status if status in {s.value for s in Status} else ""
+    status = status if status in {s.value for s in LISTED} else ""
     query = DocumentQuery(search=q.strip()[:40], status=status, since=day(since), until=day(until))
     typed = {"q": query.search, "status": status, "since": query.since.isoformat() if query.since else "",
              "until": query.until.isoformat() if query.until else ""}
@@ -111,7 +122,8 @@ def _list_query(q: str, status: str, since: str, until: str) -> tuple[DocumentQu
 
 @router.get("/inbox", response_class=HTMLResponse)
 async def inbox(desk: DeskUser, q: str = "", status: str = "", since: str = "", until: str = "",
-                page_no: Annotated[int, Query(alias="page", ge=1, le=10_000)] = 1) -> HTMLResponse:
+                page_no: Annotated[int, Query(alias="page", ge=1, le=10_000)] = 1,
+                done: str | None = None) -> HTMLResponse:
     query, typed = _list_query(q, status, since, until)
 
     def work() -> dict[str, Any]:
@@ -128,7 +140,7 @@ async def inbox(desk: DeskUser, q: str = "", status: str = "", since: str = "", 
                 "mine": mine, "more": more}
 
     return page(desk, "inbox.html.j2", title="待办", **await desk.call(work), typed=typed, page_no=page_no,
-                list_url="/desk/inbox", statuses=list(Status))
+                list_url="/desk/inbox", statuses=LISTED, done=DONE.get(done or ""))
 
 
 @router.get("/documents", response_class=HTMLResponse)
@@ -141,7 +153,7 @@ async def documents(desk: DeskUser, q: str = "", status: str = "", since: str = 
         return {"docs": views, "verdicts": {}, "names": _names(desk), "cases": None, "mine": set(), "more": more}
 
     return page(desk, "inbox.html.j2", title="已办", **await desk.call(work), typed=typed, page_no=page_no,
-                list_url="/desk/documents", statuses=list(Status))
+                list_url="/desk/documents", statuses=LISTED, done=None)
 
 
 # -- the catalogue and the form ---------------------------------------------------------------------------------
@@ -173,10 +185,10 @@ class _ToCases(Exception):
 
 def _form_page(desk: Desk, family: Any, values: dict[str, Any], problems: list[Any] | None = None, *,
                message: str | None = None, add_row: str | None = None, status: int = 200,
-               checked: bool = False) -> HTMLResponse:
+               checked: bool = False, editing: str | None = None) -> HTMLResponse:
     tree, rest = forms.build(family.schema.root, values, problems, add_row=add_row)
     return page(desk, "form.html.j2", status=status, family=family, tree=tree, rest=rest, message=message,
-                problem_count=len(problems or []), checked=checked)
+                problem_count=len(problems or []), checked=checked, editing=editing)
 
 
 @router.get("/new/{family_id}", response_model=None)
@@ -197,14 +209,20 @@ async def post_form(family_id: str, desk: DeskUser) -> HTMLResponse | RedirectRe
         family = _family(desk, family_id)
     except _ToCases:
         return see_other("/desk/cases?done=certificate")
+    return await _posted_form(desk, family)
+
+
+async def _posted_form(desk: Desk, family: Any, editing: str | None = None) -> HTMLResponse | RedirectResponse:
+    """A new form's or a draft's buttons (``editing``: the draft's id): a row added or removed, a check, or the
+    document made (created, or the draft re-rendered in place)."""
     form = await desk.form()
     action = field(form, "_action", 80)
     remove = action.removeprefix("remove:") if action.startswith("remove:") else None
     values = forms.values_of(form, remove_row=remove)
     if action.startswith("add:"):
-        return _form_page(desk, family, values, add_row=action.removeprefix("add:"))
+        return _form_page(desk, family, values, add_row=action.removeprefix("add:"), editing=editing)
     if remove is not None:
-        return _form_page(desk, family, values)
+        return _form_page(desk, family, values, editing=editing)
     data = forms.data_of(family.schema.root, values)
     if action == "check":
         try:
@@ -213,15 +231,19 @@ async def post_form(family_id: str, desk: DeskUser) -> HTMLResponse | RedirectRe
                 prepared["offices"] = {t: "—" for t in family.tiers}
             await desk.call(desk.services.documents.check, family.id, prepared, today=desk.services.clock.today())
         except TemplateDataError as error:
-            return _form_page(desk, family, values, error.problems, status=422, message=error.message)
-        return _form_page(desk, family, values, message="检查通过，可以生成文书。", checked=True)
+            return _form_page(desk, family, values, error.problems, status=422, message=error.message,
+                              editing=editing)
+        return _form_page(desk, family, values, message="检查通过，可以生成文书。", checked=True, editing=editing)
     try:
-        view = await desk.call(desk.services.workflow.create, desk.user, family.id, data)
+        if editing is not None:
+            view = await desk.call(desk.services.workflow.edit, desk.user, editing, data)
+        else:
+            view = await desk.call(desk.services.workflow.create, desk.user, family.id, data)
     except TemplateDataError as error:
-        return _form_page(desk, family, values, error.problems, status=422, message=error.message)
+        return _form_page(desk, family, values, error.problems, status=422, message=error.message, editing=editing)
     except MinSealError as error:
-        return _form_page(desk, family, values, status=409, message=error.message)
-    return see_other(f"/desk/documents/{view.id}?done=created")
+        return _form_page(desk, family, values, status=409, message=error.message, editing=editing)
+    return see_other(f"/desk/documents/{view.id}?done={'edited' if editing else 'created'}")
 
 
 # -- one document ---------------------------------------------------------------------------------------------
@@ -435,3 +457,57 @@ async def return_(document_id: str, desk: DeskUser) -> HTMLResponse | RedirectRe
 @router.post("/documents/{document_id}/recreate", response_model=None)
 async def recreate(document_id: str, desk: DeskUser) -> HTMLResponse | RedirectResponse:
     return await _act(desk, document_id, "recreated", desk.services.workflow.recreate)
+
+
+# -- a draft: edit in place, delete ------------------------------------------------------------------------------
+async def _draft_family(desk: Desk, document_id: str) -> tuple[DocumentView, Any]:
+    """The draft and its family, or the document page's refusal (sealed or sent: 409, naming its status)."""
+    view = await desk.call(desk.services.workflow.get, desk.user, document_id)
+    if not {"edit"} & _offers(desk, view):
+        raise _NotEditable(view)
+    return view, desk.services.documents.catalogue.family(view.family)
+
+
+class _NotEditable(Exception):
+    def __init__(self, view: DocumentView) -> None:
+        super().__init__(view.id)
+        self.view = view
+
+
+async def _not_editable(desk: Desk, error: _NotEditable) -> HTMLResponse:
+    view = error.view
+    word = f"文书当前状态为「{view.status_label}」：只有本单位未盖章的草稿可以修改或删除"
+    return await _document_page(desk, view.id, error=word, status=409)
+
+
+@router.get("/documents/{document_id}/edit", response_model=None)
+async def edit_form(document_id: str, desk: DeskUser) -> HTMLResponse:
+    """The form pre-filled with the draft's data (the route's office names are the service's, not typed)."""
+    try:
+        view, family = await _draft_family(desk, document_id)
+    except _NotEditable as error:
+        return await _not_editable(desk, error)
+    values = forms.as_values({k: v for k, v in (view.data or {}).items() if k not in forms.ROUTE_FILLED})
+    return _form_page(desk, family, values, editing=view.id)
+
+
+@router.post("/documents/{document_id}/edit", response_model=None)
+async def edit(document_id: str, desk: DeskUser) -> HTMLResponse | RedirectResponse:
+    try:
+        _view, family = await _draft_family(desk, document_id)
+    except _NotEditable as error:
+        return await _not_editable(desk, error)
+    return await _posted_form(desk, family, editing=document_id)
+
+
+@router.post("/documents/{document_id}/delete", response_model=None)
+async def delete(document_id: str, desk: DeskUser) -> HTMLResponse | RedirectResponse:
+    """Delete a draft once the clerk ticked 确认删除 (the page asks; the service refuses anything but a draft)."""
+    form = await desk.form()
+    if field(form, "confirm", 10) != "yes":
+        return await _document_page(desk, document_id, error="请先勾选“确认删除这份草稿”，再点删除。", status=422)
+    try:
+        await desk.call(desk.services.workflow.delete, desk.user, document_id)
+    except (ConflictError, MinSealError) as error:
+        return await _document_page(desk, document_id, error=error.message, status=409)
+    return see_other("/desk/inbox?done=deleted")

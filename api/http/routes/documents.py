@@ -9,7 +9,15 @@ from fastapi import APIRouter, File, Form, Path, Request, Response, UploadFile
 
 from api.http.deps import CurrentUser, ServicesDep, read_upload, run_blocking
 from api.http.downloads import DOCX, disposition, document_filename
-from api.http.schemas import VERSION_MAX, DocumentCreate, DocumentPublic, FamilyPublic, ReturnBody, SealBody
+from api.http.schemas import (
+    VERSION_MAX,
+    DocumentCreate,
+    DocumentEdit,
+    DocumentPublic,
+    FamilyPublic,
+    ReturnBody,
+    SealBody,
+)
 from signer.errors import FieldProblem, TemplateDataError
 
 router = APIRouter(prefix="/api", tags=["documents"])
@@ -44,6 +52,24 @@ async def inbox(request: Request, services: ServicesDep, user: CurrentUser) -> l
 @router.get("/documents/{document_id}")
 async def get(document_id: str, request: Request, services: ServicesDep, user: CurrentUser) -> DocumentPublic:
     return DocumentPublic.model_validate(await run_blocking(request, services.workflow.get, user, document_id))
+
+
+@router.put("/documents/{document_id}")
+async def edit(document_id: str, body: DocumentEdit, request: Request, services: ServicesDep,
+               user: CurrentUser) -> DocumentPublic:
+    """Change a draft (not yet sealed) in place: the same document re-rendered from ``data`` as a new version,
+    its case's people replaced with it. 409 NOT_A_DRAFT once sealed or sent; 409 CASE_EXISTS when a person
+    named is in another open case (nothing is changed); 422 for data the family refuses."""
+    view = await run_blocking(request, services.workflow.edit, user, document_id, body.data)
+    return DocumentPublic.model_validate(view)
+
+
+@router.delete("/documents/{document_id}", status_code=204)
+async def delete(document_id: str, request: Request, services: ServicesDep, user: CurrentUser) -> Response:
+    """Delete a draft (not yet sealed) of this office, and the case it alone opened; its addresses answer 404
+    afterwards. 409 NOT_A_DRAFT once sealed or sent; 409 CASE_HAS_HISTORY when its case holds more than it."""
+    await run_blocking(request, services.workflow.delete, user, document_id)
+    return Response(status_code=204)
 
 
 def _pdf(view: Any, pdf: bytes, number: int) -> Response:
