@@ -17,8 +17,12 @@ from signer.sign import PdfToSeal
 from signer.sm2 import Sm2PrivateKey
 from tests.signer.sm2_world import COUNTY, ENDPOINTS, OTHER_VILLAGE, TOWNSHIP, VILLAGE, Sm2World
 
-NOW = dt.datetime.now(dt.UTC)
 DAY = dt.timedelta(days=1)
+
+
+def _now() -> dt.datetime:
+    """Now, when sealing (not at import: the certificates are issued later, in the module fixture)."""
+    return dt.datetime.now(dt.UTC)
 
 
 class OfficialRoute:
@@ -36,9 +40,10 @@ class OfficialRoute:
 
     def official_seal(self, office_id: str, *, listed: str | None = None) -> bytes:
         picture = ses.SealPicture("PNG", seal_png(SealSpec("曲阳县民政局"), seal_font(), dpi=150), 42, 42)
+        now = _now()
         info = ses.SealInfo(es_id="13063420260001", name="曲阳县民政局", signer_certs=(
-            self.world.certs[listed or office_id].dump(),), picture=picture, valid_start=NOW, valid_end=NOW + 365 * DAY,
-            created=NOW)
+            self.world.certs[listed or office_id].dump(),), picture=picture, valid_start=now, valid_end=now + 365 * DAY,
+            created=now)
         return ses.make_seal(info, maker_key=self.maker_key, maker_cert=self.maker_cert.dump())
 
     def seal(self, pdf: bytes, office_id: str, *, signer_of: str | None = None) -> bytes:
@@ -48,7 +53,7 @@ class OfficialRoute:
         who = signer_of or office_id
         return ses_pdf.seal_pdf(pdf, seal=self.official_seal(who), signer_key=self.world.keys[who],
                                 signer_cert=self.world.certs[who].dump(), page=plan.target.page_index,
-                                box=plan.target.rect, field_name=plan.target.field_name, when=NOW)
+                                box=plan.target.rect, field_name=plan.target.field_name, when=_now())
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +104,7 @@ def test_an_official_seal_placed_outside_its_box_is_refused(route: OfficialRoute
     x0, y0, x1, y1 = plan.target.rect
     out = ses_pdf.seal_pdf(route.v2, seal=route.official_seal(COUNTY), signer_key=route.world.keys[COUNTY],
                            signer_cert=route.world.certs[COUNTY].dump(), page=plan.target.page_index,
-                           box=(x0, y0 - 200, x1, y1 - 200), field_name="县级审批", when=NOW)
+                           box=(x0, y0 - 200, x1, y1 - 200), field_name="县级审批", when=_now())
     report = route.world.verify(out)
     assert report.verdict is Verdict.FAILED
     assert "UNEXPECTED_SIGNATURE" in report.codes, report.codes
