@@ -27,8 +27,8 @@ from api.services.authority.stores import KeyStores, Secrets
 from api.services.authority.tsa import TSA_KEY_ID, TsaKeys
 from api.services.offices import Office, Registry, RegistryError
 from api.settings import Settings
-from signer.errors import MinSealError
 from signer import ocsp, sm2_pki
+from signer.errors import MinSealError
 from signer.keystore import KeyStore, Pkcs12KeyStore, Sm2FileKeyStore
 from signer.ocsp import CertificateStatus
 from signer.pki import to_asn1

@@ -36,8 +36,8 @@ from api.settings import Settings
 from api.storage.files import write_atomic
 from signer import pki, sm2_pki
 from signer.errors import ErrorCategory, SealNotIssuedError, SealRevokedError, SealStateError
-from signer.sm2 import Sm2PrivateKey, Sm2PublicKey
 from signer.seal_image import SealFont
+from signer.sm2 import Sm2PrivateKey, Sm2PublicKey
 
 log = logging.getLogger("minseal.seals")
 

@@ -13,7 +13,7 @@ from api.storage.files import write_atomic
 from signer import pki, sm2_pki
 from signer.errors import KeyStoreError
 from signer.keystore import Pkcs12KeyStore, Sm2FileKeyStore
-from signer.sm2 import Sm2PrivateKey
+from signer.sm2 import Sm2PrivateKey, Sm2PublicKey
 
 TSA_KEY_ID = "_tsa"
 
@@ -46,6 +46,8 @@ class TsaKeys:
         else:
             # RSA: pyHanko's in-process TSA signs with RSA only
             public_key = store.generate(staged, pki.KeyAlgorithm.RSA_2048)
+            if isinstance(public_key, Sm2PublicKey):  # an SM2 store under a root that is not SM2
+                raise KeyStoreError("时间戳服务的 SM2 密钥须由 SM2 根证书签发", code="CA_ALGORITHM_MISMATCH")
             cert = pki.issue_tsa_certificate(public_key=public_key, ca_cert=root, ca_key=ca_key,
                                              endpoints=self.ca.endpoints(), common_name="MinSeal 时间戳服务")
         store.install_certificate(staged, cert, [root])
