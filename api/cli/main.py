@@ -217,7 +217,8 @@ def seals_list_cmd(
         return
     for st in statuses:
         serial = st.record.serial if st.record else "-"
-        typer.echo(f"{st.office.id}\t{st.office.name}\t{st.office.tier.value}\t{st.office.key_store}\t"
+        store = st.record.key_store if st.record else st.office.key_store  # where the key is (SM2: sm2 files)
+        typer.echo(f"{st.office.id}\t{st.office.name}\t{st.office.tier.value}\t{store}\t"
                    f"{STATUS_LABELS[st.status]}\t{serial}")
 
 

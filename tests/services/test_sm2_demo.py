@@ -115,10 +115,13 @@ def test_init_demo_sm2_makes_every_seal_and_the_tsa_sm2(demo: Sm2Demo) -> None:
     assert crl["signature_algorithm"]["algorithm"].dotted == SM2_SM3 and crl_signed_by(crl, to_asn1(root))
 
 
-def test_later_commands_keep_sm2_without_the_flag(demo: Sm2Demo, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_later_commands_keep_sm2_without_the_flag(demo: Sm2Demo, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
     """Renewing through the CLI (no --sm2, no setting) makes an SM2 key and certificate; ECDSA is refused."""
     monkeypatch.setenv("MINSEAL_DATA_DIR", str(demo.settings.data_dir))
     monkeypatch.setenv("MINSEAL_KEYS_DIR", str(demo.settings.keys_dir))
+    assert main(["seals", "list"]) == 0
+    assert f"{COUNTY}\t曲阳县民政局\tcounty\tsm2\t有效" in capsys.readouterr().out
     assert main(["seals", "renew", OTHER_VILLAGE]) == 0
     latest = demo.authority.latest(OTHER_VILLAGE)
     assert latest is not None and (latest.algorithm, latest.key_store) == ("sm2-sm3", "sm2")
