@@ -1,7 +1,8 @@
-"""Where office private keys live, behind one interface: encrypted PKCS#12 files or a PKCS#11 token.
+"""Where office private keys live, behind one interface: encrypted PKCS#12 files, encrypted SM2 key files
+(``cryptography`` cannot hold an SM2 key, so PKCS#12 cannot either) or a PKCS#11 token.
 
-Private keys never leave a store in the clear: PKCS#12 files are written encrypted (AES-256, PBKDF2) from the
-moment the key exists; PKCS#11 keys are generated on the token as sensitive and non-extractable. Errors name
+Private keys never leave a store in the clear: PKCS#12 and SM2 key files are written encrypted (AES-256, PBKDF2)
+from the moment the key exists; PKCS#11 keys are generated on the token as sensitive and non-extractable. Errors name
 the store and the key, never a PIN or passphrase.
 """
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from asn1crypto import pem as asn1_pem
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
@@ -21,7 +23,9 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKey
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from .errors import KeyStoreError
-from .pki import KeyAlgorithm, generate_private_key
+from .pki import KeyAlgorithm, generate_private_key, to_asn1
+from .sm2 import Sm2PrivateKey, Sm2PublicKey
+from .sm2_keyfile import decrypt_sm2_key, encrypt_sm2_key, to_pem
 
 
 class KeyStore(Protocol):
@@ -29,7 +33,7 @@ class KeyStore(Protocol):
 
     kind: str
 
-    def generate(self, key_id: str, algorithm: KeyAlgorithm) -> CertificatePublicKeyTypes: ...
+    def generate(self, key_id: str, algorithm: KeyAlgorithm) -> CertificatePublicKeyTypes | Sm2PublicKey: ...
 
     def install_certificate(self, key_id: str, certificate: x509.Certificate,
                             chain: list[x509.Certificate]) -> None: ...
@@ -37,7 +41,8 @@ class KeyStore(Protocol):
     def certificate(self, key_id: str) -> x509.Certificate: ...
 
     def sign(self, key_id: str, data: bytes) -> bytes:
-        """A SHA-256 signature (DER ECDSA or PKCS#1 v1.5 RSA) made inside the store."""
+        """A SHA-256 signature (DER ECDSA or PKCS#1 v1.5 RSA) made inside the store; an SM2 store's: SM2 over
+        SM3 (DER, ID 1234567812345678)."""
         ...
 
     def has_key(self, key_id: str) -> bool: ...
@@ -81,6 +86,17 @@ def _sync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _promote_file(staged: Path, current: Path, archive: Path | None) -> None:
+    """The staged key file becomes the current one; the current one is kept as ``archive`` (never lost)."""
+    if current.exists() and archive is not None:
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        if not archive.exists():
+            os.link(current, archive)  # the old key stays on disk under its archive name
+            _sync_dir(archive.parent)
+    os.replace(staged, current)  # atomic: readers see the old key or the new one
+    _sync_dir(current.parent)
 
 
 def _sign_with(key: PrivateKeyTypes, data: bytes) -> bytes:
@@ -133,15 +149,8 @@ class Pkcs12KeyStore:
         return key.public_key()
 
     def promote(self, staged_id: str, key_id: str, *, archive_id: str | None) -> None:
-        current, staged = self.path(key_id), self.path(staged_id)
-        if current.exists() and archive_id is not None:
-            archive = self.path(archive_id)
-            archive.parent.mkdir(parents=True, exist_ok=True)
-            if not archive.exists():
-                os.link(current, archive)  # the old key stays on disk under its archive name
-                _sync_dir(archive.parent)
-        os.replace(staged, current)  # atomic: readers see the old key or the new one
-        _sync_dir(current.parent)
+        _promote_file(self.path(staged_id), self.path(key_id),
+                      self.path(archive_id) if archive_id is not None else None)
 
     def discard(self, key_id: str) -> None:
         self.path(key_id).unlink(missing_ok=True)
@@ -169,6 +178,89 @@ class Pkcs12KeyStore:
 
     def sign(self, key_id: str, data: bytes) -> bytes:
         return _sign_with(self.private_key(key_id), data)
+
+
+@dataclass
+class Sm2FileKeyStore:
+    """SM2 keys, one file per office: ``<directory>/<key_id>.sm2.pem`` holds the encrypted PKCS#8 key (PBES2:
+    PBKDF2-HMAC-SHA256, AES-256-CBC; what ``openssl pkey`` reads with the passphrase) and, once issued, the
+    certificate after it. One file, like a PKCS#12 one, so a key and its certificate are replaced together."""
+
+    directory: Path
+    passphrase: bytes = field(repr=False)
+    kind: str = "sm2"
+    _keys: dict[str, tuple[bytes, Sm2PrivateKey]] = field(default_factory=dict, repr=False)
+
+    def path(self, key_id: str) -> Path:
+        return self.directory / f"{key_id}.sm2.pem"
+
+    def _read(self, key_id: str) -> bytes:
+        try:
+            return self.path(key_id).read_bytes()
+        except FileNotFoundError:
+            raise KeyStoreError(f"密钥库中没有 {key_id} 的密钥", code="KEY_NOT_FOUND") from None
+
+    def _blocks(self, data: bytes) -> list[tuple[str, bytes]]:
+        try:
+            return [(kind, der) for kind, _headers, der in asn1_pem.unarmor(data, multiple=True)]
+        except ValueError:
+            raise KeyStoreError("SM2 密钥文件已损坏", code="KEYSTORE_LOCKED") from None
+
+    def has_key(self, key_id: str) -> bool:
+        return self.path(key_id).exists()
+
+    def generate(self, key_id: str, algorithm: KeyAlgorithm) -> Sm2PublicKey:
+        """A new SM2 key in a new file, encrypted from its first write; never overwrites (``KEY_EXISTS``)."""
+        if algorithm is not KeyAlgorithm.SM2_SM3:
+            raise KeyStoreError("SM2 密钥库只保存 SM2 密钥", code="BAD_ALGORITHM")
+        if self.path(key_id).exists():
+            raise KeyStoreError(f"密钥库中已有 {key_id} 的密钥，拒绝覆盖", code="KEY_EXISTS")
+        key = Sm2PrivateKey.generate()
+        _write_private(self.path(key_id), to_pem(encrypt_sm2_key(key, self.passphrase)), replace=False)
+        return key.public_key
+
+    def promote(self, staged_id: str, key_id: str, *, archive_id: str | None) -> None:
+        _promote_file(self.path(staged_id), self.path(key_id),
+                      self.path(archive_id) if archive_id is not None else None)
+
+    def discard(self, key_id: str) -> None:
+        self.path(key_id).unlink(missing_ok=True)
+        self._keys.pop(key_id, None)
+
+    def install_certificate(self, key_id: str, certificate: x509.Certificate,
+                            chain: list[x509.Certificate]) -> None:
+        """The certificate after the key, in the same file (the chain is the installation's root: not kept)."""
+        data = self._read(key_id)
+        key_pem = next((der for kind, der in self._blocks(data) if kind == "ENCRYPTED PRIVATE KEY"), None)
+        if key_pem is None:
+            raise KeyStoreError(f"{key_id} 的 SM2 密钥文件中没有私钥", code="KEY_NOT_FOUND")
+        if Sm2PublicKey.from_info(to_asn1(certificate).public_key) != self.private_key(key_id).public_key:
+            raise KeyStoreError(f"{key_id} 的证书与密钥不匹配", code="KEY_MISMATCH")
+        cert_pem = certificate.public_bytes(serialization.Encoding.PEM)
+        _write_private(self.path(key_id), to_pem(key_pem) + cert_pem)
+
+    def certificate(self, key_id: str) -> x509.Certificate:
+        cert = next((der for kind, der in self._blocks(self._read(key_id)) if kind == "CERTIFICATE"), None)
+        if cert is None:
+            raise KeyStoreError(f"{key_id} 的密钥尚无证书", code="CERT_NOT_INSTALLED")
+        return x509.load_der_x509_certificate(cert)
+
+    def private_key(self, key_id: str) -> Sm2PrivateKey:
+        """Decrypted once per file content (PBKDF2 costs ~0.1 s): a promoted or re-issued key is read anew."""
+        data = self._read(key_id)
+        cached = self._keys.get(key_id)
+        if cached is not None and cached[0] == data:
+            return cached[1]
+        try:
+            key = decrypt_sm2_key(data, self.passphrase)
+        except KeyStoreError as exc:
+            raise KeyStoreError(f"无法打开 {key_id} 的 SM2 密钥文件：口令错误或文件损坏",
+                                code="KEYSTORE_LOCKED") from exc
+        self._keys[key_id] = (data, key)
+        return key
+
+    def sign(self, key_id: str, data: bytes) -> bytes:
+        return self.private_key(key_id).sign(data)
 
 
 def _key_object_classes() -> tuple[Any, ...]:
@@ -284,6 +376,9 @@ class Pkcs11KeyStore:
                             Attribute.SIGN: True, Attribute.LABEL: key_id, Attribute.ID: key_id.encode()}
         public_template = {Attribute.TOKEN: True, Attribute.VERIFY: True, Attribute.LABEL: key_id,
                            Attribute.ID: key_id.encode()}
+        if algorithm is KeyAlgorithm.SM2_SM3:
+            raise KeyStoreError(f"PKCS#11 令牌「{self.token_label}」不能生成 SM2 密钥（SoftHSM2 不支持 SM2）",
+                                code="SM2_NOT_ON_TOKEN")
         with self.session(rw=True) as s:
             if any(o.object_class in _KEY_OBJECTS for o in s.get_objects({Attribute.LABEL: key_id})):
                 raise KeyStoreError(f"令牌上已有 {key_id} 的密钥，拒绝覆盖", code="KEY_EXISTS")

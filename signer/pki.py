@@ -18,6 +18,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes, CertificatePublicKeyTypes
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
+from .errors import KeyStoreError
+from .sm2 import is_sm2_key
+
 #: MinSeal's private arc (demo enterprise number); a real deployment registers its own
 MINSEAL_ARC = "1.3.6.1.4.1.61234"
 OFFICE_SEAL_POLICY = ObjectIdentifier(f"{MINSEAL_ARC}.1.1")
@@ -51,9 +54,16 @@ class Tier(StrEnum):
 class KeyAlgorithm(StrEnum):
     ECDSA_P256 = "ecdsa-p256"
     RSA_2048 = "rsa-2048"
+    #: SM2 over SM3 (GB/T 32918): made and signed by :mod:`signer.sm2` and :mod:`signer.sm2_pki`, kept in
+    #: :class:`signer.keystore.Sm2FileKeyStore` (``cryptography`` cannot hold an SM2 key)
+    SM2_SM3 = "sm2-sm3"
 
 
 def generate_private_key(algorithm: KeyAlgorithm) -> ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey:
+    """A ``cryptography`` key; SM2 keys are :class:`signer.sm2.Sm2PrivateKey` and never come from here."""
+    if algorithm is KeyAlgorithm.SM2_SM3:
+        raise KeyStoreError("SM2 密钥不能存入 PKCS#12 文件或在此生成：SM2 印章使用 SM2 密钥库",
+                            code="SM2_KEY_STORE_REQUIRED")
     if algorithm is KeyAlgorithm.RSA_2048:
         return rsa.generate_private_key(public_exponent=65537, key_size=2048)
     return ec.generate_private_key(ec.SECP256R1())
@@ -208,6 +218,11 @@ def parent_of(certificate: x509.Certificate) -> str | None:
 def to_asn1(certificate: x509.Certificate) -> asn1_x509.Certificate:
     """The same certificate as pyHanko's asn1crypto object."""
     return asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
+
+
+def is_sm2_certificate(certificate: x509.Certificate) -> bool:
+    """Whether a certificate carries an SM2 key (``cryptography`` loads it but cannot read its key)."""
+    return is_sm2_key(to_asn1(certificate).public_key)
 
 
 def tier_of(certificate: x509.Certificate) -> Tier | None:

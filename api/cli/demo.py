@@ -28,7 +28,8 @@ def run_demo(services: Services, out: Path, echo: Callable[[str], None]) -> None
     for st in authority.init_demo(seal_font()):
         _svg, png = authority.seal_image_paths(st.office.id)
         write_atomic(out / "seals" / png.name, png.read_bytes())
-        echo(f"  {st.office.id:<14}{st.office.name}（{st.office.tier.label}，{st.office.key_store}）"
+        store = st.record.key_store if st.record else st.office.key_store
+        echo(f"  {st.office.id:<14}{st.office.name}（{st.office.tier.label}，{store}）"
              f"{STATUS_LABELS[st.status]} → {out / 'seals' / png.name}")
     echo(f"  根证书 {authority.root_cert_path}，吊销列表 {authority.crl_path}")
 

@@ -143,17 +143,30 @@ def _render_per_village(ctx: typer.Context, family: str, data: Any, output: Path
     typer.echo(UNREGISTERED)
 
 
+#: ``init-demo --sm2`` / ``demo --sm2``: an SM2 root and SM2 seals (the root remembers it for later commands)
+Sm2Option = Annotated[bool, typer.Option(
+    "--sm2", help="用 SM2/SM3 建立根证书、时间戳服务和各单位印章（仅新安装；此后各命令按根证书自动使用 SM2）")]
+
+
+def _choose_sm2(services: Services, sm2: bool) -> None:
+    """``--sm2``: the algorithm init-demo makes the root and every seal with; persisted by the root itself."""
+    if sm2:
+        services.settings.key_algorithm = "sm2-sm3"
+
+
 @app.command("demo")
 def demo_cmd(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", help="输出目录")] = Path("out"),
     serve: Annotated[bool, typer.Option("--serve", help="演示后启动服务，打印网上办公地址和演示用户密码文件")] = False,
     port: Annotated[int, typer.Option("--port", help="--serve 时的端口")] = 8000,
+    sm2: Sm2Option = False,
 ) -> None:
     """演示：建立单位名录、根证书和各单位印章，排版各类文书，并按村→乡镇→县的顺序用印。"""
     from api.cli.demo import run_demo
 
     services = _ctx(ctx)
+    _choose_sm2(services, sm2)
     if serve and "public_base_url" not in services.settings.model_fields_set:
         # the QR codes the demo's register prints must open on the service --serve leaves running
         services.settings.public_base_url = f"http://127.0.0.1:{port}"
@@ -172,14 +185,18 @@ app.add_typer(seals_app, name="seals")
 
 
 @app.command("init-demo")
-def init_demo_cmd(ctx: typer.Context) -> None:
+def init_demo_cmd(ctx: typer.Context, sm2: Sm2Option = False) -> None:
     """建立演示单位名录（曲阳县民政局及其乡镇、村）、根证书、各单位密钥与印章证书、印章图片和吊销列表；可重复运行。"""
     c = _ctx(ctx)
+    _choose_sm2(c, sm2)
     statuses = c.authority.init_demo(_seal_font())
     typer.echo(f"演示数据目录 {c.settings.data_dir.resolve()}，密钥目录 {c.settings.keys_dir.resolve()}")
     typer.echo(f"根证书 {c.authority.root_cert_path}，吊销列表 {c.authority.crl_path}")
+    if c.authority.is_sm2():
+        typer.echo("算法 SM2/SM3：根证书、时间戳服务和各单位印章均为 SM2，私钥在 SM2 密钥文件中（见 docs/sm2.md）")
     for st in statuses:
-        typer.echo(f"  {st.office.id:<14}{st.office.name:<12}\t{st.office.tier.label}\t{st.office.key_store:<22}"
+        store = st.record.key_store if st.record else st.office.key_store
+        typer.echo(f"  {st.office.id:<14}{st.office.name:<12}\t{st.office.tier.label}\t{store:<22}"
                    f"{STATUS_LABELS[st.status]}")
     from api.services.demo_users import create_demo_users
 
@@ -200,12 +217,14 @@ def seals_list_cmd(
         return
     for st in statuses:
         serial = st.record.serial if st.record else "-"
-        typer.echo(f"{st.office.id}\t{st.office.name}\t{st.office.tier.value}\t{st.office.key_store}\t"
+        store = st.record.key_store if st.record else st.office.key_store  # where the key is (SM2: sm2 files)
+        typer.echo(f"{st.office.id}\t{st.office.name}\t{st.office.tier.value}\t{store}\t"
                    f"{STATUS_LABELS[st.status]}\t{serial}")
 
 
 OfficeArg = Annotated[str, typer.Argument(help="单位编号（见 minseal seals list）")]
-AlgorithmOption = Annotated[str | None, typer.Option("--algorithm", help="ecdsa-p256（默认）或 rsa-2048")]
+AlgorithmOption = Annotated[str | None, typer.Option(
+    "--algorithm", help="ecdsa-p256（默认）或 rsa-2048；SM2 安装（init-demo --sm2）只用 sm2-sm3")]
 
 
 @seals_app.command("issue")

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 
 from api.services.authority import SealAuthority
 from api.services.local_rules import document_rules
@@ -116,6 +116,8 @@ class PublicLinks:
         claims = TokenClaims(public_id, content_digest(content), office_id, view["issued_on"], period)
         try:
             office = self.authority.registry().get(office_id)
+            if self.authority.is_sm2():  # COSE has no SM2 algorithm: an SM2 installation prints the plain URL
+                return self.plain_url(public_id)
             store = self.authority.key_store(office)
             if not isinstance(store.certificate(office.id).public_key(), _ec_public()):
                 return self.plain_url(public_id)
@@ -148,7 +150,7 @@ class PublicLinks:
                 return TokenCheck(True, "二维码签名有效", verify_token(token, cert))
             except PublicTokenError:
                 continue
-            except (ValueError, TypeError, InvalidSignature):
+            except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):  # an SM2 key: no token
                 continue
         return TokenCheck(False, "二维码签名无法用签发单位的印章证书验证（可能被伪造或篡改）", claims)
 

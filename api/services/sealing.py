@@ -17,7 +17,6 @@ from api.services.authority.records import SealState
 from api.services.local_rules import decision_rules
 from api.services.offices import Office
 from api.settings import Settings
-from signer import ocsp
 from signer.appearance import MM, BoxAppearance, FaceChain, OutlineFont, box_ops, seal_ops
 from signer.decision import DecisionRules, parse_decision
 from signer.errors import (
@@ -28,7 +27,7 @@ from signer.errors import (
     VerificationRefusedError,
 )
 from signer.form_facts import read_form_facts
-from signer.keystore import Pkcs11KeyStore, Pkcs12KeyStore
+from signer.keystore import Pkcs11KeyStore, Pkcs12KeyStore, Sm2FileKeyStore
 from signer.layout import read_layout
 from signer.pki import Tier
 from signer.providers import (
@@ -43,8 +42,15 @@ from signer.remote import RemoteSealProvider
 from signer.report import Verdict, VerificationReport
 from signer.route import check_slots_form_a_route, plan_box
 from signer.sign import DocMdp, PdfToSeal, Sealed, Sealer, SealLevel, SealPlan, SealTarget
-from signer.signers import KeySigner, Revocation, Timestamper, http_timestamper, local_timestamper
-from signer.tsa import MinSealTimeStamper
+from signer.signers import (
+    KeySigner,
+    Revocation,
+    Timestamper,
+    http_timestamper,
+    local_timestamper,
+    sm2_key_signer,
+    sm2_local_timestamper,
+)
 from signer.verify import ParsedPdf
 from templates.fonts import FontSet
 from templates.form_text import DEFAULT_OPINIONS as FORM_OPINIONS
@@ -107,7 +113,7 @@ class SealingService:
         self._fonts: tuple[OutlineFont, OutlineFont] | None = None
         self._fallbacks: tuple[OutlineFont, ...] = ()
         self._timestamper: Timestamper | None = None
-        self._local_tsa: MinSealTimeStamper | None = None
+        self._local_tsa: Timestamper | None = None
         self._reserve: dict[tuple[str, str, SealLevel, bool], int] = {}
 
     # -- cached material ---------------------------------------------------------------------------------------
@@ -130,7 +136,12 @@ class SealingService:
     def signer_for(self, office: Office, record: CertRecord) -> KeySigner:
         key = f"{office.id}:{record.serial}"
         if key not in self._signers:
-            self._signers[key] = self.provider_for(office).pdf_signer()
+            store = self.authority.key_store(office) if office.seal_provider.kind is ProviderKind.OWN_CA else None
+            if isinstance(store, Sm2FileKeyStore):  # an SM2 installation: SM2 over SM3 (signer.sm2_cms)
+                self._signers[key] = sm2_key_signer(store.private_key(office.id), store.certificate(office.id),
+                                                    root=self.authority.root_certificate())
+            else:
+                self._signers[key] = self.provider_for(office).pdf_signer()
         return self._signers[key]
 
     def provider_for(self, office: Office) -> SealProvider:
@@ -194,12 +205,19 @@ class SealingService:
                 self._timestamper = self.local_timestamper()
         return self._timestamper
 
-    def local_timestamper(self) -> MinSealTimeStamper:
-        """MinSeal's own TSA (what ``/pki/tsa`` serves): a timeStamping certificate under our root."""
+    def local_timestamper(self) -> Timestamper:
+        """MinSeal's own TSA (what ``/pki/tsa`` serves): a timeStamping certificate under our root (SM2 under an
+        SM2 root)."""
         if self._local_tsa is None:
             tsa_cert = self.authority.ensure_tsa()
-            key = self.authority.tsa_store().private_key(self.authority.TSA_KEY_ID)
-            self._local_tsa = local_timestamper(tsa_cert, key, root=self.authority.root_certificate())
+            store = self.authority.tsa_store()
+            root = self.authority.root_certificate()
+            if isinstance(store, Sm2FileKeyStore):
+                self._local_tsa = sm2_local_timestamper(tsa_cert, store.private_key(self.authority.TSA_KEY_ID),
+                                                        root=root)
+            else:
+                self._local_tsa = local_timestamper(tsa_cert, store.private_key(self.authority.TSA_KEY_ID),
+                                                    root=root)
         return self._local_tsa
 
     def revocation(self) -> Revocation:
@@ -211,8 +229,7 @@ class SealingService:
 
     def _ocsp_response(self, request: bytes) -> bytes:
         """This installation's OCSP responder, asked in process (what ``/pki/ocsp`` answers)."""
-        return ocsp.respond(request, issuer=self.authority.root_certificate, issuer_key=self.authority.root_key,
-                            status_of=self.authority.ocsp_status)
+        return self.authority.ocsp_respond(request)
 
     def _crl_der(self) -> bytes:
         return self.authority.crl().public_bytes(serialization.Encoding.DER)

@@ -27,9 +27,11 @@ from api.services.authority.stores import KeyStores, Secrets
 from api.services.authority.tsa import TSA_KEY_ID, TsaKeys
 from api.services.offices import Office, Registry, RegistryError
 from api.settings import Settings
+from signer import ocsp, sm2_pki
 from signer.errors import MinSealError
-from signer.keystore import KeyStore, Pkcs12KeyStore
+from signer.keystore import KeyStore, Pkcs12KeyStore, Sm2FileKeyStore
 from signer.ocsp import CertificateStatus
+from signer.pki import to_asn1
 from signer.seal_image import SealFont
 
 if TYPE_CHECKING:
@@ -54,7 +56,7 @@ class SealAuthority:
         self.ledger = Ledger(self.paths, self.database)
         self.ca = RootCA(settings, self.paths, self.secrets)
         self.crl_publisher = CrlPublisher(settings, self.paths, self.ca, self.ledger)
-        self.stores = KeyStores(settings, self.paths, self.secrets, self.ca.check_passphrase)
+        self.stores = KeyStores(settings, self.paths, self.secrets, self.ca.check_passphrase, sm2=self.ca.is_sm2)
         self.images = SealImages(self.paths)
         self.tsa = TsaKeys(self.paths, self.stores, self.ca)
         self.lifecycle = Lifecycle(settings, self.paths, ledger=self.ledger, ca=self.ca, crl=self.crl_publisher,
@@ -137,7 +139,11 @@ class SealAuthority:
     def root_key(self) -> Any:
         return self.ca.key()
 
-    def tsa_store(self, *, create: bool = False) -> Pkcs12KeyStore:
+    def is_sm2(self) -> bool:
+        """Whether this installation seals with SM2 over SM3 (its root is an SM2 root: ``init-demo --sm2``)."""
+        return self.ca.is_sm2()
+
+    def tsa_store(self, *, create: bool = False) -> Pkcs12KeyStore | Sm2FileKeyStore:
         return self.tsa.store(create=create)
 
     def ensure_tsa(self, *, create: bool = False) -> x509.Certificate:
@@ -186,6 +192,23 @@ class SealAuthority:
         if record.revoked_at is None or record.reason is None:
             return CertificateStatus(cert)
         return CertificateStatus(cert, dt.datetime.fromisoformat(record.revoked_at), REASONS[record.reason][0])
+
+    def ocsp_respond(self, request: bytes) -> bytes:
+        """The OCSP responder's answer (``/pki/ocsp``, and long-term seals in process): signed by the root, with
+        SM2 over SM3 under an SM2 root."""
+        if not self.is_sm2():
+            return ocsp.respond(request, issuer=self.root_certificate, issuer_key=self.root_key,
+                                status_of=self.ocsp_status)
+
+        def sm2_status(serial: int) -> sm2_pki.Sm2CertificateStatus | None:
+            status = self.ocsp_status(serial)
+            if status is None:
+                return None
+            return sm2_pki.Sm2CertificateStatus(to_asn1(status.certificate), status.revoked_at,
+                                                status.reason.name if status.reason is not None else None)
+
+        return sm2_pki.ocsp_respond(request, issuer=lambda: to_asn1(self.root_certificate()),
+                                    issuer_key=self.root_key, status_of=sm2_status)
 
     def _tsa_status(self, serial: int) -> CertificateStatus | None:
         """MinSeal's own TSA certificate is not in the seal ledger; its OCSP answer lets a seal's timestamp be

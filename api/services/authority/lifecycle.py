@@ -34,9 +34,10 @@ from api.services.authority.stores import ARCHIVE_PREFIX, STAGING_PREFIX, KeySto
 from api.services.offices import Office, Registry
 from api.settings import Settings
 from api.storage.files import write_atomic
-from signer import pki
+from signer import pki, sm2_pki
 from signer.errors import ErrorCategory, SealNotIssuedError, SealRevokedError, SealStateError
 from signer.seal_image import SealFont
+from signer.sm2 import Sm2PrivateKey, Sm2PublicKey
 
 log = logging.getLogger("minseal.seals")
 
@@ -49,6 +50,12 @@ def key_algorithm(value: str | None, fallback: str) -> pki.KeyAlgorithm:
                              code="BAD_ALGORITHM", category=ErrorCategory.INVALID) from None
 
 
+def store_name(office: Office, kind: str) -> str:
+    """What a ledger record says held the key: the registry's store, or ``sm2`` where an SM2 installation keeps
+    every office's key in its SM2 key files (whatever store the registry names)."""
+    return "sm2" if kind == "sm2" else office.key_store
+
+
 class Lifecycle:
     def __init__(self, settings: Settings, paths: AuthorityPaths, *, ledger: Ledger, ca: RootCA, crl: CrlPublisher,
                  stores: KeyStores, images: SealImages, registry: Callable[[], Registry]) -> None:
@@ -56,6 +63,12 @@ class Lifecycle:
         self.stores, self.images, self.registry = stores, images, registry
 
     # -- reading -------------------------------------------------------------------------------------------------
+    def default_algorithm(self) -> str:
+        """The algorithm of a new seal: the root's under an SM2 root (the choice init-demo made), else the
+        setting."""
+        return (self.ca.algorithm() or self.settings.key_algorithm) if self.paths.root_cert.exists() \
+            else self.settings.key_algorithm
+
     def latest(self, office_id: str) -> CertRecord | None:
         return self.ledger.state().latest(office_id)
 
@@ -83,7 +96,7 @@ class Lifecycle:
 
     # -- changes -------------------------------------------------------------------------------------------------
     def issue(self, office_key: str, *, algorithm: str | None = None, font: SealFont | None = None) -> CertRecord:
-        chosen = key_algorithm(algorithm, self.settings.key_algorithm)
+        chosen = key_algorithm(algorithm, self.default_algorithm())
         office = self.registry().get(office_key)
         with self.locked():
             current = self.latest(office.id)
@@ -139,18 +152,31 @@ class Lifecycle:
         A crash before 2 leaves the office as it was (the staged key is discarded by the next attempt); a crash
         after 2 is finished by the next start (``_recover``)."""
         root = self.ca.certificate()
+        sm2_root = pki.is_sm2_certificate(root)
+        if sm2_root != (algorithm is pki.KeyAlgorithm.SM2_SM3):
+            raise SealStateError("SM2 根证书只签发 SM2 印章证书" if sm2_root else
+                                 "SM2 印章证书须由 SM2 根证书签发：请在新安装中运行 minseal init-demo --sm2",
+                                 code="BAD_ALGORITHM", category=ErrorCategory.INVALID)
         ca_key = self.ca.key()
         store = self.stores.for_office(office, create=create)
         staged = STAGING_PREFIX + office.id
         store.discard(staged)
         public_key = store.generate(staged, algorithm)
         faults.point("renew:key-generated")
-        cert = pki.issue_office_certificate(office=office.identity, public_key=public_key, ca_cert=root,
-                                            ca_key=ca_key, endpoints=self.ca.endpoints(),
-                                            days=self.settings.cert_days)
+        if isinstance(public_key, Sm2PublicKey) and isinstance(ca_key, Sm2PrivateKey):
+            cert = x509.load_der_x509_certificate(sm2_pki.issue_office_certificate(
+                office=office.identity, public_key=public_key, ca_cert=pki.to_asn1(root), ca_key=ca_key,
+                endpoints=self.ca.endpoints(), days=self.settings.cert_days).dump())
+        elif not isinstance(public_key, Sm2PublicKey):
+            cert = pki.issue_office_certificate(office=office.identity, public_key=public_key, ca_cert=root,
+                                                ca_key=ca_key, endpoints=self.ca.endpoints(),
+                                                days=self.settings.cert_days)
+        else:
+            raise SealStateError("SM2 印章证书须由 SM2 根证书签发", code="BAD_ALGORITHM",
+                                 category=ErrorCategory.INVALID)
         store.install_certificate(staged, cert, [root])
         record = CertRecord(serial=f"{cert.serial_number:x}", office_id=office.id, algorithm=algorithm.value,
-                            key_store=office.key_store, not_before=iso(cert.not_valid_before_utc),
+                            key_store=store_name(office, store.kind), not_before=iso(cert.not_valid_before_utc),
                             not_after=iso(cert.not_valid_after_utc), status=SealState.ACTIVE)
         write_atomic(self.paths.cert(record.office_id, record.serial), cert.public_bytes(serialization.Encoding.PEM))
         faults.point("renew:staged")
@@ -205,7 +231,7 @@ class Lifecycle:
         for office in self.registry():
             current = self.latest(office.id)
             if current is None or current.status is not SealState.ACTIVE:
-                self.replace(office, pki.KeyAlgorithm(self.settings.key_algorithm), font, old=current,
+                self.replace(office, pki.KeyAlgorithm(self.default_algorithm()), font, old=current,
                              reason=None, create=True)
             elif not self.images.exist(office.id):
                 self.images.draw(office, font)

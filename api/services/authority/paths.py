@@ -48,6 +48,11 @@ class AuthorityPaths:
     def p12_dir(self) -> Path:
         return self.settings.keys_dir / "p12"
 
+    @property
+    def sm2_dir(self) -> Path:
+        """SM2 key files (an SM2 installation's offices and TSA): PKCS#12 cannot hold SM2 keys."""
+        return self.settings.keys_dir / "sm2"
+
     def cert(self, office_id: str, serial: str) -> Path:
         return self.settings.pki_dir / "certs" / f"{office_id}-{serial}.pem"
 

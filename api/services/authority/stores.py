@@ -9,7 +9,7 @@ from api.services.authority.paths import AuthorityPaths
 from api.services.offices import Office
 from api.settings import Settings
 from api.storage.secrets import read_or_create
-from signer.keystore import KeyStore, Pkcs11KeyStore, Pkcs12KeyStore, init_softhsm_token
+from signer.keystore import KeyStore, Pkcs11KeyStore, Pkcs12KeyStore, Sm2FileKeyStore, init_softhsm_token
 
 #: key ids of keys being made (not yet in the ledger) and of keys replaced by a renewal (kept, never deleted)
 STAGING_PREFIX = "staging/"
@@ -37,13 +37,17 @@ class Secrets:
 
 class KeyStores:
     """The offices' stores and the TSA's. ``check_passphrase`` is the CA's: a wrong passphrase is named as such
-    before any store is opened (never as a CA-key error)."""
+    before any store is opened (never as a CA-key error). ``sm2``: whether the root is an SM2 root — then every
+    office's key, and the TSA's, is in the SM2 key files whatever the registry names (a PKCS#11 token such as
+    SoftHSM2 cannot make SM2 keys; see docs/sm2.md)."""
 
     def __init__(self, settings: Settings, paths: AuthorityPaths, secrets: Secrets,
-                 check_passphrase: Callable[[bytes], None]) -> None:
+                 check_passphrase: Callable[[bytes], None], *, sm2: Callable[[], bool] = lambda: False) -> None:
         self.settings, self.paths, self.secrets = settings, paths, secrets
         self._check_passphrase = check_passphrase
+        self._sm2 = sm2
         self._stores: dict[str, KeyStore] = {}
+        self._sm2_store: Sm2FileKeyStore | None = None
 
     def p12(self, *, create: bool = False) -> Pkcs12KeyStore:
         """The PKCS#12 directory, its passphrase checked first."""
@@ -51,8 +55,25 @@ class KeyStores:
         self._check_passphrase(passphrase)
         return Pkcs12KeyStore(self.paths.p12_dir, passphrase)
 
+    def sm2(self, *, create: bool = False) -> Sm2FileKeyStore:
+        """The SM2 key files (one store per process: it keeps the keys it decrypted), passphrase checked first."""
+        if self._sm2_store is None:
+            passphrase = self.secrets.passphrase(create=create)
+            self._check_passphrase(passphrase)
+            self._sm2_store = Sm2FileKeyStore(self.paths.sm2_dir, passphrase)
+        return self._sm2_store
+
+    def is_sm2(self) -> bool:
+        return self._sm2()
+
+    def tsa(self, *, create: bool = False) -> Pkcs12KeyStore | Sm2FileKeyStore:
+        """Where MinSeal's own TSA key lives: beside the offices' SM2 keys under an SM2 root, else PKCS#12."""
+        return self.sm2(create=create) if self._sm2() else self.p12(create=create)
+
     def for_office(self, office: Office, *, create: bool = False) -> KeyStore:
         """The office's store, opened as it exists; ``create`` (init-demo) may make a SoftHSM2 token first."""
+        if self._sm2():
+            return self.sm2(create=create)
         if office.key_store not in self._stores:
             if office.key_store == "p12":
                 self._stores[office.key_store] = self.p12(create=create)
