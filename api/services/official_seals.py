@@ -304,22 +304,25 @@ def make_demo_official(office: Office, out: Path, font: SealFont, *, valid_start
     certificate, the office's key as an encrypted PKCS#8 file with a random passphrase, and the root's CRL
     (valid a year: the demo has no CA that republishes it)."""
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    start = valid_start or now - dt.timedelta(minutes=5)
+    issued = min(start, now)  # the demo's CA, maker and certificate exist from the seal's start on
     root_key, maker_key, office_key = Sm2PrivateKey.generate(), Sm2PrivateKey.generate(), Sm2PrivateKey.generate()
-    root = sm2_pki.make_root(root_key, common_name=DEMO_ROOT_NAME, organization=DEMO_ORGANIZATION, years=10)
+    root = sm2_pki.make_root(root_key, common_name=DEMO_ROOT_NAME, organization=DEMO_ORGANIZATION, years=10,
+                             now=issued)
     maker = sm2_pki.issue_signing_certificate(public_key=maker_key.public_key, ca_cert=root, ca_key=root_key,
                                               common_name=DEMO_MAKER_NAME, organization=DEMO_ORGANIZATION,
-                                              crl_url=DEMO_CRL_URL)
+                                              crl_url=DEMO_CRL_URL, now=issued)
     cert = sm2_pki.issue_office_certificate(office=office.identity, public_key=office_key.public_key, ca_cert=root,
                                             ca_key=root_key, endpoints=PkiEndpoints(crl_url=DEMO_CRL_URL,
                                                                                     ocsp_url=None,
-                                                                                    ca_issuers_url=None))
+                                                                                    ca_issuers_url=None),
+                                            now=issued)
     spec = office.seal_spec
     size = math.ceil(spec.diameter_mm)
     picture = ses.SealPicture("SVG", seal_svg(spec, font).encode("utf-8"), size, size)
-    start = valid_start or now - dt.timedelta(minutes=5)
     info = ses.SealInfo(es_id=f"DEMO{office.id}{secrets.randbelow(10_000):04d}", name=office.name,
                         signer_certs=(cert.dump(),), picture=picture, valid_start=start,
-                        valid_end=valid_end or now + dt.timedelta(days=2 * 365), created=min(start, now))
+                        valid_end=valid_end or now + dt.timedelta(days=2 * 365), created=issued)
     seal = ses.make_seal(info, maker_key=maker_key, maker_cert=maker.dump())
     crl = sm2_pki.make_crl(ca_cert=root, ca_key=root_key, revoked=[], number=1, next_update=dt.timedelta(days=365))
     passphrase = secrets.token_urlsafe(24).encode()
