@@ -18,10 +18,13 @@ import pytest
 
 from api.cli.main import main
 from api.services.documents import DocumentService, seal_font
+from api.services.official_sealing import check_seal_usable
 from api.services.official_seals import DEMO_ROOT_NAME, DemoOfficial, make_demo_official
+from api.services.sealing import SealingService
 from api.storage import audit
 from signer import ses, ses_pdf
-from signer.providers import OfficialSpec, ProviderKind
+from signer.errors import SealingError
+from signer.providers import OfficialSealProvider, OfficialSpec, ProviderKind
 from signer.report import Verdict
 from tests.support.cases import approved_by, staff
 from tests.support.service_world import COUNTY, TOWNSHIP, VILLAGE, World
@@ -33,7 +36,8 @@ class Official:
     demo: DemoOfficial
     #: the approved application as the county sealed it
     sealed: bytes
-    out: str
+    #: the version before it (village and township sealed)
+    township_sealed: bytes
 
 
 def _env(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -74,9 +78,10 @@ def official(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     assert _provider(world) is ProviderKind.OFFICIAL
     s = staff(world)
     doc = approved_by(world, s)  # the county's 审核确认 is sealed with its official seal
-    _view, sealed = world.services.workflow.pdf(s.county, doc)
+    view, sealed = world.services.workflow.pdf(s.county, doc)
+    _before, township_sealed = world.services.workflow.pdf(s.county, doc, view.current_version - 1)
     assert office.name
-    yield Official(world, demo, sealed, str(out))
+    yield Official(world, demo, sealed, township_sealed)
 
 
 def test_registration_installs_the_files_in_the_key_area_and_is_audited(official: Official) -> None:
@@ -105,9 +110,43 @@ def test_the_countys_seal_is_gbt38540_in_the_county_box(official: Official) -> N
     assert county.slot == "county" and county.trusted and county.valid and county.intact
     [found] = ses_pdf.find_ses_signatures(official.sealed)
     assert found.field_name.endswith("county")
-    # the box shows the seal's own picture: its XObject draws the SVG the SES_Seal carries (red fill)
+    # the box shows the seal's own picture: the provider gives the SVG the SES_Seal carries
+    world = official.world
+    office = world.services.authority.registry().get(COUNTY)
+    provider = world.services.sealing.provider_for(office)
     seal = ses.read_seal(official.demo.ses.read_bytes())
-    assert ses.seal_picture(seal).type == "SVG"
+    assert ses.seal_picture(seal).type == "SVG" and provider.seal_picture() == ses.seal_picture(seal).data
+    assert provider.seal_picture().startswith(b"<svg")  # type: ignore[union-attr]
+
+
+def test_the_seal_is_checked_again_at_every_use(official: Official, tmp_path: Path) -> None:
+    """Validity and the maker's CA are checked when sealing, not only at registration; a refused use writes
+    nothing and logs nothing."""
+    world = official.world
+    office = world.services.authority.registry().get(COUNTY)
+    spec = office.seal_provider
+    assert isinstance(spec, OfficialSpec)
+    provider = world.services.sealing.provider_for(office)
+    assert isinstance(provider, OfficialSealProvider)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=3 * 365)  # the demo seal is valid two years
+    with pytest.raises(SealingError) as caught:
+        check_seal_usable(provider, office, when=later)
+    assert caught.value.code == "SES_SEAL_EXPIRED" and "正式电子印章" in caught.value.message
+    # a seal file swapped behind MinSeal's back (another maker, under a root nobody registered) is refused
+    swapped = make_demo_official(office, tmp_path / "swapped", seal_font())
+    original = spec.ses_seal.read_bytes()
+    uses: list[dict[str, object]] = []
+    out = tmp_path / "out.pdf"
+    sealing = SealingService(world.settings, world.services.authority, check=world.services.verification.verify,
+                             use_log=uses.append)
+    spec.ses_seal.write_bytes(swapped.ses.read_bytes())
+    try:
+        with pytest.raises(SealingError) as refused:
+            sealing.seal(official.township_sealed, COUNTY, deliver=out.write_bytes)
+    finally:
+        spec.ses_seal.write_bytes(original)
+    assert refused.value.code == "SES_MAKER_UNTRUSTED", refused.value
+    assert not out.exists() and uses == []
 
 
 def test_the_seal_use_log_names_the_official_provider(official: Official) -> None:
