@@ -227,7 +227,8 @@ def parse_seal_provider(raw: object, base: Path) -> tuple[ProviderSpec | None, l
 
     if kind is ProviderKind.OFFICIAL:
         extra = [k for k in ("ca_root", "ca_crl") if k in raw]
-        problems += [f"seal_provider.{k} 应为文件路径" for k in extra if not isinstance(raw[k], str) or not raw[k].strip()]
+        problems += [f"seal_provider.{k} 应为文件路径" for k in extra
+                     if not isinstance(raw[k], str) or not raw[k].strip()]
         if problems:
             return None, problems
         return OfficialSpec(ses_seal=path("ses_seal"), key_file=path("key_file"),

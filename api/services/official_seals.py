@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -266,7 +267,7 @@ def set_office_line(text: str, office_id: str, line: str) -> str:
     lines = text.splitlines(keepends=True)
     starts = [i for i, raw in enumerate(lines) if raw.strip() == "[[office]]"] + [len(lines)]
     id_line = re.compile(r'^\s*id\s*=\s*["\']' + re.escape(office_id) + r'["\']\s*(#.*)?$')
-    for start, end in zip(starts, starts[1:], strict=False):
+    for start, end in itertools.pairwise(starts):
         block = lines[start:end]
         at = next((i for i, raw in enumerate(block) if id_line.match(raw.rstrip("\r\n"))), None)
         if at is None:

@@ -344,7 +344,8 @@ class SealingService:
 
 
 def _use_entry(*, actor: str, office: Office, record: CertRecord, field: str, before: bytes, after: bytes,
-               level: SealLevel | OfficialLevel, certified: bool, provider: ProviderKind = ProviderKind.OWN_CA) -> dict[str, Any]:
+               level: SealLevel | OfficialLevel, certified: bool,
+               provider: ProviderKind = ProviderKind.OWN_CA) -> dict[str, Any]:
     """用印日志: who, when, which document (hash before and after), which office and certificate (and, for a
     seal not made by MinSeal's own CA, where it came from)."""
     extra = {} if provider is ProviderKind.OWN_CA else {"seal_provider": provider.value}

@@ -47,8 +47,8 @@ class VerificationService:
         only counts for certificates of the CA that signed it)."""
         official_roots, official_crls = self._official_trust()
         paths = list(roots) or list(self.settings.trust_roots) or [self.authority.root_cert_path, *official_roots]
-        crls = (self.authority.crl_path.read_bytes(),) if self.authority.crl_path.exists() else ()
-        crls += official_crls
+        own = (self.authority.crl_path.read_bytes(),) if self.authority.crl_path.exists() else ()
+        crls: tuple[bytes, ...] = own + official_crls
         return TrustSettings(roots=load_roots(paths), own_crls=crls, allow_fetching=self.settings.fetch_revocation,
                              min_level=min_level or self.settings.min_level)
 

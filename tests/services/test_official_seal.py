@@ -89,7 +89,8 @@ def test_registration_installs_the_files_in_the_key_area_and_is_audited(official
     spec = world.services.authority.registry().get(COUNTY).seal_provider
     assert isinstance(spec, OfficialSpec)
     area = world.settings.keys_dir / "official" / COUNTY
-    assert spec.ses_seal == (area / "seal.ses").resolve() and spec.ses_seal.read_bytes() == official.demo.ses.read_bytes()
+    assert spec.ses_seal == (area / "seal.ses").resolve()
+    assert spec.ses_seal.read_bytes() == official.demo.ses.read_bytes()
     assert stat.S_IMODE(spec.key_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(spec.passphrase_file.stat().st_mode) == 0o600
     assert spec.passphrase_file.parent == world.settings.secrets_dir.resolve()

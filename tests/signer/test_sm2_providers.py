@@ -80,7 +80,8 @@ def test_an_official_seal_signs_with_its_key_file(tmp_path: Path) -> None:
                         passphrase_file=tmp_path / "pass.txt", certificate=tmp_path / "sm2.crt")
     provider = OfficialSealProvider(spec)
     assert provider.ses_seal() == b"\x30\x03\x02\x01\x04"
-    with pytest.raises(KeyStoreError) as caught:  # the picture comes from the SES_Seal (tests/services/test_official_seal.py)
+    # the picture comes from the SES_Seal (tests/services/test_official_seal.py)
+    with pytest.raises(KeyStoreError) as caught:
         provider.seal_picture()
     assert caught.value.code == "SES_SEAL_MALFORMED"
     signer = provider.pdf_signer()
