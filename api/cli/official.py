@@ -42,6 +42,18 @@ def register(seals_app: typer.Typer, services: Callable[[typer.Context], Service
         for warning in done.warnings:
             typer.echo(warning)
 
+    @seals_app.command("use-minseal-ca")
+    def use_minseal_ca_cmd(
+        ctx: typer.Context,
+        office: Annotated[str, typer.Argument(help="单位编号（见 minseal seals list）")],
+    ) -> None:
+        """改回本系统自建CA印章（正式电子印章的文件仍保留在密钥目录中，可再次登记启用）。"""
+        from api.services.official_seals import use_own_ca
+
+        c = services(ctx)
+        unit = use_own_ca(c.settings, c.authority, office)
+        typer.echo(f"已改用本系统自建CA印章：{unit.name}（{unit.id}）；名录 {c.settings.registry_path} 已更新")
+
     @seals_app.command("demo-official")
     def demo_official_cmd(
         ctx: typer.Context,

@@ -34,7 +34,7 @@ from api.storage.files import write_atomic
 from signer import ses, sm2_pki
 from signer.errors import InputFileError, KeyStoreError, RegistryError
 from signer.pki import PkiEndpoints
-from signer.providers import OfficialSpec, ProviderKind, read_certificates
+from signer.providers import OfficialSpec, OwnCaSpec, ProviderKind, read_certificates
 from signer.seal_image import SealFont, seal_svg
 from signer.sm2 import Sm2PrivateKey, Sm2PublicKey, is_sm2_key
 from signer.sm2_keyfile import encrypt_sm2_key, load_sm2_key_file, read_passphrase, to_pem
@@ -236,8 +236,20 @@ def _trust_warnings(settings: Settings, roots: tuple[asn1_x509.Certificate, ...]
             "请把该 CA 根证书加入其中",)
 
 
+def use_own_ca(settings: Settings, authority: SealAuthority, office_id: str, *, actor: str = "cli") -> Office:
+    """Switch the office back to MinSeal's own CA (its official seal's files stay in the key area)."""
+    registry = authority.registry()
+    office = registry.get(office_id)
+    before = office.seal_provider.kind
+    _set_provider(settings, authority, registry, office, OwnCaSpec(), actor=actor)
+    with authority.database().session() as session:
+        audit.append(session, actor=actor, action="seal.use-minseal-ca", office_id=office.id,
+                     detail={"seal_provider": ProviderKind.OWN_CA.value, "was": before.value})
+    return office
+
+
 def _set_provider(settings: Settings, authority: SealAuthority, registry: Registry, office: Office,
-                  spec: OfficialSpec, *, actor: str) -> None:
+                  spec: OfficialSpec | OwnCaSpec, *, actor: str) -> None:
     """The office's ``seal_provider`` in registry.toml (then imported) or, without a file, in the database."""
     path = settings.registry_path
     if not path.exists():
@@ -245,18 +257,20 @@ def _set_provider(settings: Settings, authority: SealAuthority, registry: Regist
         DatabaseRegistry(authority.database()).import_registry(Registry(offices), actor=actor)
         return
     text = path.read_text(encoding="utf-8")
-    entry = "seal_provider = { " + ", ".join(
-        f"{name} = {json.dumps(str(value), ensure_ascii=False)}" for name, value in (
-            ("kind", ProviderKind.OFFICIAL.value), ("ses_seal", spec.ses_seal), ("certificate", spec.certificate),
-            ("key_file", spec.key_file), ("passphrase_file", spec.passphrase_file), ("ca_root", spec.ca_root),
-            ("ca_crl", spec.ca_crl)) if value is not None) + " }\n"
+    if isinstance(spec, OwnCaSpec):
+        entry = f'seal_provider = "{ProviderKind.OWN_CA.value}"\n'
+    else:
+        entry = "seal_provider = { " + ", ".join(
+            f"{name} = {json.dumps(str(value), ensure_ascii=False)}" for name, value in (
+                ("kind", ProviderKind.OFFICIAL.value), ("ses_seal", spec.ses_seal), ("certificate", spec.certificate),
+                ("key_file", spec.key_file), ("passphrase_file", spec.passphrase_file), ("ca_root", spec.ca_root),
+                ("ca_crl", spec.ca_crl)) if value is not None) + " }\n"
     updated = set_office_line(text, office.id, entry)
     try:
         parsed = tomllib.loads(updated)
     except tomllib.TOMLDecodeError as exc:  # our own edit broke it: never write that
         raise RegistryError(f"无法更新单位名录 {path}：{exc}", code="REGISTRY_UPDATE_FAILED") from None
-    assert any(o.get("id") == office.id and o.get("seal_provider", {}).get("kind") == "official"
-               for o in parsed.get("office", []))
+    assert any(o.get("id") == office.id and "seal_provider" in o for o in parsed.get("office", []))
     write_atomic(path, updated.encode("utf-8"))
     authority.registry()  # imports the changed file (validated there, as any edit of it)
 
@@ -341,4 +355,4 @@ def make_demo_official(office: Office, out: Path, font: SealFont, *, valid_start
 
 
 __all__ = ["DEMO_MAKER_NAME", "DEMO_ROOT_NAME", "DemoOfficial", "OfficialFiles", "Registered", "check_files",
-           "make_demo_official", "register_official_seal", "set_office_line"]
+           "make_demo_official", "register_official_seal", "set_office_line", "use_own_ca"]

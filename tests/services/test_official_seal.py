@@ -23,7 +23,7 @@ from api.services.official_seals import DEMO_ROOT_NAME, DemoOfficial, make_demo_
 from api.services.sealing import SealingService
 from api.storage import audit
 from signer import ses, ses_pdf
-from signer.errors import SealingError
+from signer.errors import NotSealableError, SealingError
 from signer.providers import OfficialSealProvider, OfficialSpec, ProviderKind
 from signer.report import Verdict
 from tests.support.cases import approved_by, staff
@@ -258,3 +258,29 @@ def test_openssl_parses_and_verifies_the_countys_ses_signature(official: Officia
     issuer = _openssl("x509", "-inform", "DER", "-in", str(tmp_path / "cert.der"), "-noout", "-issuer",
                       "-nameopt", "utf8")
     assert DEMO_ROOT_NAME in issuer.stdout.decode()
+
+
+def test_an_official_seal_cannot_issue_alone_and_the_county_can_switch_back(
+        official: Official, documents: DocumentService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A document the county issues alone needs a certifying first seal, which GB/T 38540 cannot be: refused
+    before anything is written; ``seals use-minseal-ca`` switches the county back (audited) and it seals. Runs
+    last: it leaves the county on MinSeal's CA."""
+    world = official.world
+    decision = documents.catalogue.family("dibao_decision").sample()  # 决定书
+    pdf = documents.render("dibao_decision", decision).rendered.pdf
+    uses: list[dict[str, object]] = []
+    sealing = SealingService(world.settings, world.services.authority, check=world.services.verification.verify,
+                             use_log=uses.append)
+    with pytest.raises(NotSealableError) as caught:
+        sealing.seal(pdf, COUNTY)
+    assert caught.value.code == "OFFICIAL_SEAL_CANNOT_CERTIFY" and uses == []
+    _env(world, monkeypatch)
+    assert main(["seals", "use-minseal-ca", COUNTY]) == 0
+    assert _provider(world) is ProviderKind.OWN_CA
+    assert 'seal_provider = "minseal-ca"' in world.settings.registry_path.read_text("utf-8")
+    fresh = SealingService(world.settings, world.services.authority, check=world.services.verification.verify,
+                           use_log=uses.append)
+    result = fresh.seal(pdf, COUNTY, level="B-B")
+    assert result.certified and "seal_provider" not in uses[-1]
+    with world.services.db.session() as session:
+        assert [r.detail["was"] for r in audit.chain(session) if r.action == "seal.use-minseal-ca"] == ["official"]
