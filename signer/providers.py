@@ -27,6 +27,8 @@ from pyhanko.sign import signers
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from .errors import KeyStoreError
+from .ses import SealPicture, read_seal
+from .ses import seal_picture as ses_seal_picture
 from .signers import KeySigner, key_signer, token_signer
 from .sm2 import Sm2PrivateKey, Sm2PublicKey, is_sm2_key
 from .sm2_keyfile import load_sm2_key_file, read_passphrase
@@ -80,6 +82,11 @@ class OfficialSpec:
     passphrase_file: Path
     #: the signing certificate (PEM or DER; a PEM file may carry the chain after it)
     certificate: Path
+    #: the root of the licensed CA that certified the seal maker and the signer (PEM or DER): trusted by this
+    #: installation's own checks once the office registered it (``minseal seals use-official --ca-root``)
+    ca_root: Path | None = None
+    #: that CA's CRL as the installation last fetched it (DER or PEM), for the revocation check of its seals
+    ca_crl: Path | None = None
 
 
 ProviderSpec = OwnCaSpec | RemoteSpec | OfficialSpec
@@ -93,8 +100,10 @@ def spec_to_json(spec: ProviderSpec) -> dict[str, Any] | None:
         return {"kind": spec.kind.value, "url": spec.url, "seal_id": spec.seal_id,
                 "credential_file": str(spec.credential_file), "timeout_s": spec.timeout_s,
                 "tls_ca_file": str(spec.tls_ca_file) if spec.tls_ca_file else None}
+    optional = {name: str(value) for name, value in (("ca_root", spec.ca_root), ("ca_crl", spec.ca_crl))
+                if value is not None}
     return {"kind": spec.kind.value, "ses_seal": str(spec.ses_seal), "key_file": str(spec.key_file),
-            "passphrase_file": str(spec.passphrase_file), "certificate": str(spec.certificate)}
+            "passphrase_file": str(spec.passphrase_file), "certificate": str(spec.certificate), **optional}
 
 
 def spec_from_json(stored: dict[str, Any] | None) -> ProviderSpec:
@@ -107,7 +116,9 @@ def spec_from_json(stored: dict[str, Any] | None) -> ProviderSpec:
                           credential_file=Path(stored["credential_file"]),
                           timeout_s=float(stored.get("timeout_s", 10.0)), tls_ca_file=Path(ca) if ca else None)
     return OfficialSpec(ses_seal=Path(stored["ses_seal"]), key_file=Path(stored["key_file"]),
-                        passphrase_file=Path(stored["passphrase_file"]), certificate=Path(stored["certificate"]))
+                        passphrase_file=Path(stored["passphrase_file"]), certificate=Path(stored["certificate"]),
+                        ca_root=Path(stored["ca_root"]) if stored.get("ca_root") else None,
+                        ca_crl=Path(stored["ca_crl"]) if stored.get("ca_crl") else None)
 
 
 # -- the interface ------------------------------------------------------------------------------------------------
@@ -247,9 +258,17 @@ class OfficialSealProvider:
         return CallbackSigner(sign=sign, signing_cert=chain[0], chain=chain[1:])
 
     def seal_picture(self) -> bytes | None:
-        """The picture is carried inside the SES_Seal; reading it is the GB/T 38540 module's (signer/ses*.py):
-        until a parser is given, the registry's drawn seal is used."""
-        return None
+        """The picture the SES_Seal carries (its bytes: PNG or SVG, as ``seal_picture_info`` says): what the
+        office's GB/T 38540 seal shows in its box."""
+        return self.seal_picture_info().data
+
+    def seal_picture_info(self) -> SealPicture:
+        """The SES_Seal's picture with its type and size in mm."""
+        try:
+            return ses_seal_picture(read_seal(self.ses_seal()))
+        except ValueError:
+            raise KeyStoreError(f"电子印章数据文件 {self.spec.ses_seal} 无法解析（不是 GB/T 38540 电子印章）",
+                                code="SES_SEAL_MALFORMED") from None
 
 
 def read_certificates(path: Path) -> tuple[asn1_x509.Certificate, ...]:

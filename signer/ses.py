@@ -373,6 +373,15 @@ def _digest_matches(kind: str, value: bytes, cert: bytes) -> bool:
     return False
 
 
+def signer_listed(seal: SESeal, cert_der: bytes) -> bool:
+    """Whether the seal's signer list names this certificate (whole, or by a digest). Raises ValueError when the
+    list does not parse."""
+    kind, listed = cert_list(seal["eSealInfo"]["property"])
+    if kind == CERT_LIST_CERTS:
+        return cert_der in listed
+    return any(isinstance(item, tuple) and _digest_matches(item[0], item[1], cert_der) for item in listed)
+
+
 @dataclass(frozen=True)
 class _Check:
     findings: list[Finding] = field(default_factory=list)
@@ -433,11 +442,17 @@ def chain_to(cert: x509.Certificate, when: dt.datetime, roots: Sequence[x509.Cer
 
 
 def revocation_status(cert: x509.Certificate, issuer: x509.Certificate, when: dt.datetime,
-                      crls: Iterable[crl.CertificateList]) -> tuple[str, dt.datetime | None]:
+                      crls: Iterable[crl.CertificateList],
+                      current: Iterable[crl.CertificateList] = ()) -> tuple[str, dt.datetime | None]:
     """From the CRLs signed by ``issuer`` (SM2) that were current at or after ``when``: good, revoked (at or
-    before ``when``), revoked_after_signing, or unknown (no such CRL)."""
+    before ``when``), revoked_after_signing, or unknown (no such CRL). ``current``: CRLs the verifier holds as
+    its own (an installation's copy of the CA's list, in its next-update window now): they count whenever they
+    were issued, as the PAdES verifier counts the installation's own CRL — a certificate not listed now was not
+    revoked at the signing either."""
     known = False
-    for item in crls:
+    now = dt.datetime.now(dt.UTC)
+    own = [(item, True) for item in current]
+    for item, is_current in [*((c, False) for c in crls), *own]:
         try:
             tbs = item["tbs_cert_list"]
             if tbs["issuer"] != issuer.subject:
@@ -447,7 +462,11 @@ def revocation_status(cert: x509.Certificate, issuer: x509.Certificate, when: dt
             key = sm2.Sm2PublicKey.from_info(issuer.public_key)
             if not key.verify(tbs.dump(), bytes(item["signature"].native)):
                 continue
-            if tbs["this_update"].native < when:
+            if is_current:
+                next_update = tbs["next_update"].native
+                if next_update is not None and next_update < now:
+                    continue  # the installation's copy is out of date: it vouches for nothing
+            elif tbs["this_update"].native < when:
                 continue  # issued before the signing: it cannot say the certificate was good then
             known = True
             for entry in tbs["revoked_certificates"] or []:
@@ -524,11 +543,13 @@ def _bits(value: core.OctetBitString) -> bytes | None:
 
 def verify(der: bytes, *, data: bytes | None = None, data_hash: bytes | None = None,
            trust_roots: Sequence[x509.Certificate], intermediates: Sequence[x509.Certificate] = (),
-           crls: Iterable[crl.CertificateList] = (), expected_property: str | None = None) -> SesResult:
+           crls: Iterable[crl.CertificateList] = (), expected_property: str | None = None,
+           current_crls: Iterable[crl.CertificateList] = ()) -> SesResult:
     """Check one SES_Signature against the document (``data``, or its SM3 ``data_hash``): the signer's SM2
     signature over TBS_Sign, the SM3 digest, the maker's signature over the seal, the signer listed in the seal,
     the seal's validity at the signing time, both certificates' paths to ``trust_roots`` at the times they
-    signed, and the signer's revocation from ``crls``. Never raises on bad input."""
+    signed, and the signer's revocation from ``crls`` (issued after the signing) and ``current_crls`` (the
+    verifier's own current copies, see ``revocation_status``). Never raises on bad input."""
     check = _Check()
     try:
         parsed = parse_signature(der)
@@ -538,7 +559,8 @@ def verify(der: bytes, *, data: bytes | None = None, data_hash: bytes | None = N
     crl_list = list(crls)
     try:
         return _verify(parsed, check, data=data, data_hash=data_hash, roots=trust_roots,
-                       intermediates=intermediates, crls=crl_list, expected_property=expected_property)
+                       intermediates=intermediates, crls=crl_list, expected_property=expected_property,
+                       current_crls=list(current_crls))
     except Exception as exc:  # a field that parsed but holds nonsense (a certificate that is not one, …)
         check.add("SES_MALFORMED", type(exc).__name__)
         return SesResult(Verdict.FAILED, tuple(check.findings))
@@ -546,7 +568,8 @@ def verify(der: bytes, *, data: bytes | None = None, data_hash: bytes | None = N
 
 def _verify(parsed: SES_Signature, check: _Check, *, data: bytes | None, data_hash: bytes | None,
             roots: Sequence[x509.Certificate], intermediates: Sequence[x509.Certificate],
-            crls: list[crl.CertificateList], expected_property: str | None) -> SesResult:
+            crls: list[crl.CertificateList], expected_property: str | None,
+            current_crls: list[crl.CertificateList]) -> SesResult:
     tbs = parsed["toSign"]
     when: dt.datetime = tbs["timeInfo"].native
     if int(tbs["version"].native) != SES_VERSION:
@@ -573,16 +596,10 @@ def _verify(parsed: SES_Signature, check: _Check, *, data: bytes | None, data_ha
     facts, signed_form = _check_seal(seal, check, when, roots, intermediates)
     if facts is not None:
         try:
-            kind, listed = cert_list(seal["eSealInfo"]["property"])
+            member = signer_listed(seal, bytes(parsed["cert"].native))
         except ValueError:
             check.add("SES_MALFORMED", "签章者证书列表无法解析")
         else:
-            cert_der = bytes(parsed["cert"].native)
-            if kind == CERT_LIST_CERTS:
-                member = cert_der in listed
-            else:
-                member = any(isinstance(item, tuple) and _digest_matches(item[0], item[1], cert_der)
-                             for item in listed)
             if not member:
                 check.add("SES_SIGNER_NOT_IN_SEAL", _name(signer))
     path, problem = chain_to(signer, when, roots, intermediates)
@@ -590,7 +607,7 @@ def _verify(parsed: SES_Signature, check: _Check, *, data: bytes | None, data_ha
     if path is None:
         check.add(problem or "CERT_UNTRUSTED", _name(signer))
     else:
-        revocation, at = revocation_status(signer, path[1], when, crls)
+        revocation, at = revocation_status(signer, path[1], when, crls, current_crls)
         if revocation == "revoked":
             check.add("CERT_REVOKED", f"吊销于 {at:%Y-%m-%d %H:%M:%S}Z" if at else "")
         elif revocation == "unknown":
@@ -666,6 +683,7 @@ __all__ = [
     "revocation_status",
     "seal_picture",
     "sign",
+    "signer_listed",
     "tbs_sign",
     "verify",
     "verify_seal",

@@ -456,8 +456,10 @@ def verify_ses_signatures(pdf: bytes, *, trust_roots: Sequence[x509.Certificate]
 
 def verify_found(pdf: bytes, found: FoundSes, *, trust_roots: Sequence[x509.Certificate],
                  intermediates: Sequence[x509.Certificate] = (),
-                 crls: Sequence[crl.CertificateList] = ()) -> SesSignatureResult:
-    """One SES signature found in ``pdf``, verified (see ``verify_ses_signatures``)."""
+                 crls: Sequence[crl.CertificateList] = (),
+                 current_crls: Sequence[crl.CertificateList] = ()) -> SesSignatureResult:
+    """One SES signature found in ``pdf``, verified (see ``verify_ses_signatures``; ``current_crls``: the
+    verifier's own current CRLs, ``ses.revocation_status``)."""
     coverage, findings, covered = byte_range_findings(pdf, found)
     outcome = None
     if covered is not None:
@@ -467,7 +469,7 @@ def verify_found(pdf: bytes, found: FoundSes, *, trust_roots: Sequence[x509.Cert
         if _property_info(der).startswith(ses.PDF_PROPERTY_PREFIX):
             expected = ses.PDF_PROPERTY_PREFIX + " ".join(str(v) for v in found.byte_range)
         outcome = ses.verify(der, data=covered, trust_roots=trust_roots, intermediates=intermediates,
-                             crls=crls, expected_property=expected)
+                             crls=crls, expected_property=expected, current_crls=current_crls)
         findings += [Finding(f.code, f.message, field=found.field_name, indeterminate=f.indeterminate)
                      for f in outcome.findings]
     if any(not f.indeterminate for f in findings):

@@ -148,6 +148,21 @@ def issue_office_certificate(*, office: OfficeIdentity, public_key: Sm2PublicKey
     return _sign_certificate(tbs, ca_key)
 
 
+def issue_signing_certificate(*, public_key: Sm2PublicKey, ca_cert: asn1_x509.Certificate, ca_key: Sm2PrivateKey,
+                              common_name: str, organization: str, crl_url: str, days: int = 3 * 365,
+                              now: dt.datetime | None = None) -> asn1_x509.Certificate:
+    """A plain SM2 signing certificate (digitalSignature, nonRepudiation; no seal policy): what a seal maker
+    signs SES_Seals with."""
+    now = now or _now()
+    extensions = _end_entity_extensions(public_key, ca_cert, crl_url=crl_url, non_repudiation=True)
+    not_before, not_after = _validity(ca_cert, now, days)
+    subject = asn1_x509.Name.build({"country_name": "CN", "organization_name": organization,
+                                    "common_name": common_name})
+    tbs = _tbs(subject=subject, issuer=ca_cert.subject, public_key=public_key, not_before=not_before,
+               not_after=not_after, extensions=extensions)
+    return _sign_certificate(tbs, ca_key)
+
+
 def issue_tsa_certificate(*, public_key: Sm2PublicKey, ca_cert: asn1_x509.Certificate, ca_key: Sm2PrivateKey,
                           endpoints: PkiEndpoints, common_name: str, days: int = 5 * 365,
                           now: dt.datetime | None = None) -> asn1_x509.Certificate:

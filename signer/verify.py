@@ -477,9 +477,11 @@ def _verify(data: bytes, trust: TrustSettings, *, expected_offices: Sequence[str
         if LEVELS.index(level) < LEVELS.index(min_level):
             findings.append(Finding("LEVEL_TOO_LOW", f"{REASONS['LEVEL_TOO_LOW']}：此印章为 {level}，要求至少 "
                                     f"{min_level}" + ("（没有可信时间戳）" if level == "B-B" else ""), field=name))
-    crls = [p.item for p in pool if p.is_crl]
+    crls = [p.item for p in pool if p.is_crl and not p.own]
+    own_crls = [p.item for p in pool if p.is_crl and p.own]
     for found, revision in ses_found:
-        ses_fact, found_findings = _ses_facts(data, found, revision, trust, crls, last_revision=revisions - 1)
+        ses_fact, found_findings = _ses_facts(data, found, revision, trust, crls, last_revision=revisions - 1,
+                                              own_crls=own_crls)
         findings += found_findings
         if ses_fact is not None:
             facts.append(ses_fact)
@@ -520,9 +522,13 @@ SES_LEVEL = "GB/T 38540"
 
 
 def _ses_facts(data: bytes, found: ses_pdf.FoundSes, revision: int, trust: TrustSettings,
-               crls: Sequence[Any], *, last_revision: int) -> tuple[SignatureFacts | None, list[Finding]]:
-    """An official (GB/T 38540) seal as the same facts and codes as a PAdES seal, so the route rule applies."""
-    result = ses_pdf.verify_found(data, found, trust_roots=[to_asn1(c) for c in trust.roots], crls=crls)
+               crls: Sequence[Any], *, last_revision: int,
+               own_crls: Sequence[Any] = ()) -> tuple[SignatureFacts | None, list[Finding]]:
+    """An official (GB/T 38540) seal as the same facts and codes as a PAdES seal, so the route rule applies.
+    ``own_crls``: the installation's own current CRLs (its own and the official seals' CAs'), which count as
+    the PAdES verifier counts its own CRL; ``crls``: the rest, which must be issued after the signing."""
+    result = ses_pdf.verify_found(data, found, trust_roots=[to_asn1(c) for c in trust.roots], crls=crls,
+                                  current_crls=own_crls)
     findings = list(result.findings)
     cert = ses_pdf.signer_certificate(found)
     if cert is None or result.ses is None:

@@ -11,6 +11,7 @@ import typer
 
 from api import faults, logs
 from api.cli.batch import register as register_batch_commands
+from api.cli.official import register as register_official_commands
 from api.cli.service import register as register_service_commands
 from api.errors import EXIT_CODE, exit_code
 from api.services.authority import REASONS, STATUS_LABELS
@@ -180,8 +181,9 @@ def demo_cmd(
 register_service_commands(app, _ctx)
 register_batch_commands(app, _ctx)
 
-seals_app = typer.Typer(help="单位印章：列出、签发、更换、吊销", no_args_is_help=True)
+seals_app = typer.Typer(help="单位印章：列出、签发、更换、吊销；登记正式电子印章", no_args_is_help=True)
 app.add_typer(seals_app, name="seals")
+register_official_commands(seals_app, _ctx)
 
 
 @app.command("init-demo")

@@ -196,7 +196,8 @@ def _parse_office(entry: dict[str, Any], *, county_seal_mm: float = 42.0,
 
 
 _PROVIDER_FIELDS = {ProviderKind.REMOTE: ({"url", "seal_id", "credential_file"}, {"timeout_s", "tls_ca_file"}),
-                    ProviderKind.OFFICIAL: ({"ses_seal", "key_file", "passphrase_file", "certificate"}, set())}
+                    ProviderKind.OFFICIAL: ({"ses_seal", "key_file", "passphrase_file", "certificate"},
+                                            {"ca_root", "ca_crl"})}
 
 
 def parse_seal_provider(raw: object, base: Path) -> tuple[ProviderSpec | None, list[str]]:
@@ -225,8 +226,15 @@ def parse_seal_provider(raw: object, base: Path) -> tuple[ProviderSpec | None, l
         return (base / str(raw[key])).resolve()
 
     if kind is ProviderKind.OFFICIAL:
+        extra = [k for k in ("ca_root", "ca_crl") if k in raw]
+        problems += [f"seal_provider.{k} 应为文件路径" for k in extra
+                     if not isinstance(raw[k], str) or not raw[k].strip()]
+        if problems:
+            return None, problems
         return OfficialSpec(ses_seal=path("ses_seal"), key_file=path("key_file"),
-                            passphrase_file=path("passphrase_file"), certificate=path("certificate")), []
+                            passphrase_file=path("passphrase_file"), certificate=path("certificate"),
+                            ca_root=path("ca_root") if "ca_root" in raw else None,
+                            ca_crl=path("ca_crl") if "ca_crl" in raw else None), []
     url = str(raw["url"]).strip()
     local = url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]"))
     if not (url.startswith("https://") or local):

@@ -16,6 +16,7 @@ from api.services.authority import CertRecord, SealAuthority
 from api.services.authority.records import SealState
 from api.services.local_rules import decision_rules
 from api.services.offices import Office
+from api.services.official_sealing import OfficialLevel
 from api.settings import Settings
 from signer.appearance import MM, BoxAppearance, FaceChain, OutlineFont, box_ops, seal_ops
 from signer.decision import DecisionRules, parse_decision
@@ -68,7 +69,8 @@ class SealResult:
     certified: bool
     office: Office
     serial: str
-    level: SealLevel
+    #: a PAdES level, or ``OfficialLevel.GBT38540`` for an official seal
+    level: SealLevel | OfficialLevel
     #: the 用印日志 entry for this use (who, when, which office/certificate, document hash before and after)
     use_entry: dict[str, Any]
 
@@ -247,8 +249,16 @@ class SealingService:
         the sealed file; the use log records it only after it returned, so the log never names an output that
         does not exist. ``decision``: the tier's figures (signer/decision.py), validated and drawn inside its
         signature appearance. The file is parsed once: layout, form facts and the pre-countersign check read
-        that parse, and the same writer signs."""
-        job = self._prepare(pdf, office_key, opinion=opinion, level=level, day=day, decision=decision)
+        that parse, and the same writer signs. An office with an official seal seals with it instead
+        (GB/T 38540, api/services/official_sealing.py)."""
+        office, record = self.check_can_seal(office_key)
+        if office.seal_provider.kind is ProviderKind.OFFICIAL:
+            from api.services.official_sealing import seal_official
+
+            return seal_official(self, pdf, office, record, opinion=opinion, day=day or dt.date.today(),
+                                 actor=actor, deliver=deliver, decision=decision)
+        job = self._prepare(pdf, office_key, opinion=opinion, level=level, day=day, decision=decision,
+                            checked=(office, record))
         try:
             sealed = job.sealer.seal(job.doc, job.plan, job.signer, reserve=self._reserve.get(job.key))
         except SealingError:
@@ -257,8 +267,9 @@ class SealingService:
         return self._finish(pdf, sealed, job, actor, deliver)
 
     def _prepare(self, pdf: bytes, office_key: str, *, opinion: str | None, level: str | None,
-                 day: dt.date | None, decision: object = None) -> _Job:
-        office, record = self.check_can_seal(office_key)
+                 day: dt.date | None, decision: object = None,
+                 checked: tuple[Office, CertRecord] | None = None) -> _Job:
+        office, record = checked or self.check_can_seal(office_key)
         try:
             seal_level = SealLevel(level or self.settings.seal_level)
         except ValueError:
@@ -350,7 +361,8 @@ class SealingService:
 
 
 def _use_entry(*, actor: str, office: Office, record: CertRecord, field: str, before: bytes, after: bytes,
-               level: SealLevel, certified: bool, provider: ProviderKind = ProviderKind.OWN_CA) -> dict[str, Any]:
+               level: SealLevel | OfficialLevel, certified: bool,
+               provider: ProviderKind = ProviderKind.OWN_CA) -> dict[str, Any]:
     """用印日志: who, when, which document (hash before and after), which office and certificate (and, for a
     seal not made by MinSeal's own CA, where it came from)."""
     extra = {} if provider is ProviderKind.OWN_CA else {"seal_provider": provider.value}

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from asn1crypto import pem
 from cryptography import x509
 
 from api.services.authority import SealAuthority
@@ -14,6 +15,7 @@ from api.services.offices import RegistryError, UnknownOfficeError
 from api.settings import Settings
 from signer.case_file import CaseFileReport, check, is_case_file
 from signer.errors import InputFileError
+from signer.providers import OfficialSpec
 from signer.report import VerificationReport
 from signer.verify import ParsedPdf, TrustSettings, verify_pdf
 
@@ -39,10 +41,40 @@ class VerificationService:
         self.authority = authority
 
     def trust(self, roots: Sequence[Path] = (), *, min_level: str | None = None) -> TrustSettings:
-        paths = list(roots) or list(self.settings.trust_roots) or [self.authority.root_cert_path]
-        crls = (self.authority.crl_path.read_bytes(),) if self.authority.crl_path.exists() else ()
+        """The roots: those given (``--trust``), else ``MINSEAL_TRUST_ROOTS``, else this installation's own root
+        and the CA roots its offices registered with their official seals (``seals use-official --ca-root``).
+        The CRLs: the installation's own and the registered official CAs' copies, whichever roots apply (a CRL
+        only counts for certificates of the CA that signed it)."""
+        official_roots, official_crls = self._official_trust()
+        paths = list(roots) or list(self.settings.trust_roots) or [self.authority.root_cert_path, *official_roots]
+        own = (self.authority.crl_path.read_bytes(),) if self.authority.crl_path.exists() else ()
+        crls: tuple[bytes, ...] = own + official_crls
         return TrustSettings(roots=load_roots(paths), own_crls=crls, allow_fetching=self.settings.fetch_revocation,
                              min_level=min_level or self.settings.min_level)
+
+    def _official_trust(self) -> tuple[list[Path], tuple[bytes, ...]]:
+        """The CA roots and CRL copies the registry's official seals name (none on a machine that only
+        verifies). A CRL file that is missing is skipped (its seals' revocation stays unknown); a PEM CRL is
+        read as DER."""
+        registry = self.authority.registry_or_none()
+        roots: list[Path] = []
+        crls: list[bytes] = []
+        for office in registry or ():
+            spec = office.seal_provider
+            if not isinstance(spec, OfficialSpec):
+                continue
+            if spec.ca_root is not None and spec.ca_root not in roots:
+                roots.append(spec.ca_root)
+            if spec.ca_crl is not None:
+                try:
+                    data = spec.ca_crl.read_bytes()
+                except OSError:
+                    continue
+                if pem.detect(data):
+                    data = pem.unarmor(data)[2]
+                if data not in crls:
+                    crls.append(data)
+        return roots, tuple(crls)
 
     def _route_of(self, office_id: str) -> list[str] | None:
         try:

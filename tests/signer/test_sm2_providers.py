@@ -75,11 +75,15 @@ def test_an_official_seal_signs_with_its_key_file(tmp_path: Path) -> None:
     (tmp_path / "pass.txt").write_text("县印章口令-2025\n", encoding="utf-8")
     _openssl("pkcs8", "-topk8", "-v2", "aes-256-cbc", "-v2prf", "hmacWithSHA256", "-in", str(tmp_path / "sm2.pem"),
              "-out", str(tmp_path / "seal.p8"), "-passout", f"file:{tmp_path / 'pass.txt'}")
-    (tmp_path / "seal.ses").write_bytes(b"\x30\x03\x02\x01\x04")  # opaque here: the SES module reads it
+    (tmp_path / "seal.ses").write_bytes(b"\x30\x03\x02\x01\x04")  # not an SES_Seal: its picture cannot be read
     spec = OfficialSpec(ses_seal=tmp_path / "seal.ses", key_file=tmp_path / "seal.p8",
                         passphrase_file=tmp_path / "pass.txt", certificate=tmp_path / "sm2.crt")
     provider = OfficialSealProvider(spec)
-    assert provider.ses_seal() == b"\x30\x03\x02\x01\x04" and provider.seal_picture() is None
+    assert provider.ses_seal() == b"\x30\x03\x02\x01\x04"
+    # the picture comes from the SES_Seal (tests/services/test_official_seal.py)
+    with pytest.raises(KeyStoreError) as caught:
+        provider.seal_picture()
+    assert caught.value.code == "SES_SEAL_MALFORMED"
     signer = provider.pdf_signer()
     assert isinstance(signer, CallbackSigner)
     assert _openssl_verifies(tmp_path, MESSAGE, asyncio.run(signer.async_sign_raw(MESSAGE, "sha256")))
