@@ -153,7 +153,8 @@ class CaseFileReport:
 
     def summary(self) -> str:
         bad = sum(not p.ok for p in self.papers)
-        reasons = "；".join(dict.fromkeys(f.message for f in self.findings))
+        own = self.outer.findings if self.outer is not None else ()
+        reasons = "；".join(dict.fromkeys(f.message for f in (*self.findings, *own)))
         return (f"案卷{self.verdict.label}：共 {len(self.papers)} 件" + (f"，{bad} 件不通过" if bad else "")
                 + (f"。{reasons}" if reasons else ""))
 

@@ -49,7 +49,7 @@ def test_a_batch_of_case_files(world: World, tmp_path: Path, monkeypatch: pytest
     assert len(files) == 2 and all("案卷" in f.name for f in files)
     for f in files:
         report = world.services.verification.verify_case_file(f.read_bytes())
-        assert report.verdict.value == "PASSED", report.summary()
+        assert report.verdict.value == "PASSED", (report.summary(), report.outer and report.outer.codes)
         contents = case_file.read(f.read_bytes())
         assert contents is not None and len(contents.manifest["papers"]) >= 2  # the application and its 公示
     batch_id = re.search(r"[0-9a-f]{24}", captured.out).group(0)  # type: ignore[union-attr]
