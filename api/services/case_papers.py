@@ -22,13 +22,19 @@ from api.services.cases import CaseBook
 from api.services.identity import Principal
 from api.services.local_rules import LocalRules
 from api.services.public_links import Clock
-from api.services.publication import PublicationService, may_see_case
-from api.services.serials import next_serial
+from api.services.publication import (
+    CERTIFICATE_CODE,
+    STATUS_CERTIFICATE_FAMILY,
+    PublicationService,
+    certificates_issued_before,
+    may_see_case,
+)
+from api.services.serials import document_number_series, next_serial
 from api.services.states import CaseOutcome, CaseStage, PublicationState
 from api.services.workflow import DocumentView, Workflow
 from api.storage import audit, repositories
 from api.storage import cases as case_store
-from api.storage.engine import Database
+from api.storage.engine import Database, Session
 from api.storage.models import CaseRow, DocumentRow, PublicationRow
 from signer.decision import CENT
 from signer.errors import ConflictError, FieldProblem, ForbiddenError, NotFoundError, TemplateDataError
@@ -242,7 +248,7 @@ PAPERS: dict[str, PaperRule] = {r.family: r for r in (
               "民临救", _relief_decision, extra=_relief_decided),
     PaperRule("relief_payment", frozenset({CaseStage.APPROVED}), "批准救助金后", ("payments", "handled_by"), "",
               _relief_payment, extra=_relief_paid),
-    PaperRule("dibao_status_certificate", _APPROVED, "县级审核确认后", ("recipient", "purpose"), "低证",
+    PaperRule(STATUS_CERTIFICATE_FAMILY, _APPROVED, "县级审核确认后", ("recipient", "purpose"), CERTIFICATE_CODE,
               _status_certificate),
 )}
 
@@ -327,6 +333,13 @@ class CasePapers:
                                    [p for p in issued if p.get("family") == family_id]))
         return out
 
+    @staticmethod
+    def _issued_before(session: Session, office_id: str, code: str, family_id: str) -> int:
+        """A floor for the office's series of ``code``: what it numbered before the counter existed."""
+        if code == CERTIFICATE_CODE:
+            return certificates_issued_before(session, office_id)
+        return repositories.count_family(session, office_id, family_id)
+
     def issue(self, who: Principal, case_id: str, family_id: str, given: Mapping[str, Any] | None = None
               ) -> DocumentView:
         """Build the paper from the case (and the clerk's ``given`` fields), seal it as the issuing office and
@@ -350,8 +363,8 @@ class CasePapers:
         number = ""
         if rule.code:  # taken (and committed) once the paper may be issued; a later failure leaves a gap, never a twin
             office = who.office_id or ""
-            serial = next_serial(self.db, office, family_id,
-                                 before=lambda session: repositories.count_family(session, office, family_id))
+            serial = next_serial(self.db, office, document_number_series(rule.code),
+                                 before=lambda session: self._issued_before(session, office, rule.code, family_id))
             short = (who.office_name.removesuffix("人民政府").removesuffix("民政局")
                      .removesuffix("办事处").removesuffix("村民委员会"))
             number = f"{short}{rule.code}〔{today.year}〕{serial}号"

@@ -26,7 +26,7 @@ from api.services.checks import ReportCache
 from api.services.identity import Principal, Role
 from api.services.local_rules import LocalRules, local_rules
 from api.services.public_links import Clock, PublicLinks, TokenCheck, public_content
-from api.services.serials import next_serial
+from api.services.serials import document_number_series, next_serial
 from api.services.states import (
     EXPIRED,
     IN_FORCE,
@@ -53,6 +53,17 @@ from signer.report import VerificationReport
 CHANNELS = ("来访", "电话", "信函", "电子邮件", "网络", "其他")
 STAFF_ROLES = frozenset({Role.CLERK, Role.REVIEWER, Role.APPROVER})
 VILLAGE_SUFFIXES = ("社区居民委员会", "村民委员会", "居民委员会", "村委会", "居委会")
+
+
+#: the 文号 code of 低保 certificates: the register's 低保证明 and the case paper 低保状态证明 share its series
+CERTIFICATE_CODE = "低证"
+STATUS_CERTIFICATE_FAMILY = "dibao_status_certificate"
+
+
+def certificates_issued_before(session: Session, office_id: str) -> int:
+    """A floor for the office's 低证 series: every certificate it issued before the counter existed, both kinds."""
+    return (publications.count_of_kind(session, office_id, PublicationKind.CERTIFICATE.value)
+            + repositories.count_family(session, office_id, STATUS_CERTIFICATE_FAMILY))
 
 
 def period_end(start: dt.date, days: int, *, working: bool, holidays: frozenset[dt.date] = frozenset(),
@@ -594,14 +605,14 @@ class PublicationService:
                 raise ConflictError(blocked[0], code=blocked[1])
             decision = dict((case.facts or {}).get("decision") or {})
             data_in = dict(app.data or {})
-        office, kind = who.office_id, PublicationKind.CERTIFICATE.value
-        serial = next_serial(self.db, office, "publication:certificate",
-                             before=lambda session: publications.count_of_kind(session, office, kind))
+        office = who.office_id
+        serial = next_serial(self.db, office, document_number_series(CERTIFICATE_CODE),
+                             before=lambda session: certificates_issued_before(session, office))
         applicant = data_in.get("applicant") or {}
         # 纳入保障 from the county's decision (payment starts the month after: the decision's start_month)
         since = str(decision.get("on") or today.isoformat())
         short = who.office_name.removesuffix("人民政府").removesuffix("民政局").removesuffix("办事处")
-        data = {"issuer": who.office_name, "serial": f"{short}低证〔{today.year}〕{serial:04d}号",
+        data = {"issuer": who.office_name, "serial": f"{short}{CERTIFICATE_CODE}〔{today.year}〕{serial}号",
                 "issued_on": today.isoformat(),
                 "valid_until": (today + dt.timedelta(days=self.rules.certificate_valid_days - 1)).isoformat(),
                 "holder": {k: applicant[k] for k in ("name", "gender", "id_number", "registered_address")

@@ -21,3 +21,11 @@ def next_serial(db: Database, office_id: str, series: str, *, before: Callable[[
         except repositories.DuplicateRow:
             continue
     raise ConflictError("文号编号冲突，请重试", code="CONCURRENT_CHANGE")
+
+
+def document_number_series(code: str) -> str:
+    """The serial series of a 文号 code (民受, 民确, 低证 …): one per code and office, whichever flow issues it —
+    the 低保证明 the register publishes and the 低保状态证明 issued as a case paper share 低证, so they can never
+    print the same 文号."""
+    return f"wenhao:{code}"
+

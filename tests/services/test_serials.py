@@ -3,6 +3,7 @@ get two numbers (they were count + 1 of the same count before), and many takers 
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,8 +15,9 @@ from api.services.documents import DocumentService
 from api.services.serials import next_serial
 from api.storage import cases as store
 from api.storage import repositories
+from api.storage.models import DocumentRow
 from tests.conftest import BACKENDS, database_url_for
-from tests.support.cases import Staff, filed_by, household, staff
+from tests.support.cases import Staff, approved_by, filed_by, household, staff
 from tests.support.public_world import DAY0
 from tests.support.service_world import TOWNSHIP, World
 
@@ -88,3 +90,28 @@ def test_many_takers_of_one_series_get_each_number_once(world: World) -> None:
     assert sorted(taken) == list(range(8, 38))
     with db.session() as session:  # a series counted on from what the office gave before the counter
         assert repositories.next_serial(session, TOWNSHIP, "test:other", floor=3) == 4
+
+
+def test_both_kinds_of_certificate_share_one_series(world: World) -> None:
+    """The register's 低保证明 and the case paper 低保状态证明 are both 低证: one office never prints the same
+    文号 on the two (each flow once counted its own kind), and the numbers carry no padding (GB/T 9704)."""
+    s: Staff = staff(world)
+    doc = approved_by(world, s, household())
+    with world.services.db.session() as session:
+        row = store.case_of_application(session, doc)
+        assert row is not None
+        case_id = row.id
+    register = world.services.publication.issue_certificate(s.township, case_id, recipient="曲阳县第一中学",
+                                                            purpose="助学金申请")
+    paper = world.services.papers.issue(s.township, case_id, "dibao_status_certificate",
+                                        {"recipient": "曲阳县人民医院", "purpose": "医疗救助"})
+    with world.services.db.session() as session:
+        certificate = session.get(DocumentRow, register.document_id)
+        assert certificate is not None
+        numbers = [str((certificate.data or {})["serial"])]
+    numbers += _numbers(world, [case_id], "dibao_status_certificate")
+    year = world.services.clock.today().year
+    serials = [int(re.fullmatch(r".*〕(\d+)号", n).group(1)) for n in numbers]  # type: ignore[union-attr]
+    assert len(set(serials)) == 2, numbers  # (0001 and 1 were the same number printed twice)
+    assert all(n is not None and n.startswith(f"燕赵镇低证〔{year}〕") and "〕0" not in n for n in numbers), numbers
+    assert paper is not None
