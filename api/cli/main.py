@@ -307,6 +307,8 @@ def verify_cmd(
     html: Annotated[Path | None, typer.Option("--html", help="把报告写成 HTML 页面")] = None,
     min_level: Annotated[str | None, typer.Option(
         "--min-level", help="最低签章级别：B-B、B-T（默认）、B-LT 或 B-LTA")] = None,
+    crl: Annotated[list[Path] | None, typer.Option(
+        "--crl", help="签发者当前的吊销列表（PEM/DER，下次更新前有效），可多次指定：如正式印章 CA 的")] = None,
 ) -> None:
     """校验文件中的全部电子签章；只有“通过”时退出码为 0。"""
     from signer.report import Verdict
@@ -316,9 +318,10 @@ def verify_cmd(
     pdf = read_input(source)
     if c.verification.is_case_file(pdf):
         _verify_case_file(c, pdf, roots=trust or [], expected=expect_office or [], min_level=min_level,
-                          as_json=as_json, html=html)
+                          as_json=as_json, html=html, crls=crl or [])
         return
-    report = c.verification.verify(pdf, roots=trust or [], expected_offices=expect_office or [], min_level=min_level)
+    report = c.verification.verify(pdf, roots=trust or [], expected_offices=expect_office or [], min_level=min_level,
+                                   crls=crl or [])
     if html is not None:
         from api.http.report_page import report_html  # (jinja2: only for --html)
 
@@ -337,11 +340,12 @@ def verify_cmd(
 
 
 def _verify_case_file(c: Services, pdf: bytes, *, roots: list[Path], expected: list[str], min_level: str | None,
-                      as_json: bool, html: Path | None) -> None:
+                      as_json: bool, html: Path | None, crls: list[Path]) -> None:
     """A 案卷: its own seal and every paper in it, one report; exits non-zero unless everything passes."""
     from signer.report import Verdict
 
-    report = c.verification.verify_case_file(pdf, roots=roots, expected_offices=expected, min_level=min_level)
+    report = c.verification.verify_case_file(pdf, roots=roots, expected_offices=expected, min_level=min_level,
+                                             crls=crls)
     if html is not None and report.outer is not None:
         from api.http.report_page import report_html
 

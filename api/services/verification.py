@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from asn1crypto import crl as asn1_crl
 from asn1crypto import pem
 from cryptography import x509
 
@@ -40,16 +41,19 @@ class VerificationService:
         self.settings = settings
         self.authority = authority
 
-    def trust(self, roots: Sequence[Path] = (), *, min_level: str | None = None) -> TrustSettings:
+    def trust(self, roots: Sequence[Path] = (), *, min_level: str | None = None,
+              crls: Sequence[Path] = ()) -> TrustSettings:
         """The roots: those given (``--trust``), else ``MINSEAL_TRUST_ROOTS``, else this installation's own root
         and the CA roots its offices registered with their official seals (``seals use-official --ca-root``).
         The CRLs: the installation's own and the registered official CAs' copies, whichever roots apply (a CRL
-        only counts for certificates of the CA that signed it)."""
+        only counts for certificates of the CA that signed it), and ``crls`` — files a verifier elsewhere was given
+        (``--crl``: e.g. a provincial CA's current list), which count as current until their next update."""
         official_roots, official_crls = self._official_trust()
         paths = list(roots) or list(self.settings.trust_roots) or [self.authority.root_cert_path, *official_roots]
         own = (self.authority.crl_path.read_bytes(),) if self.authority.crl_path.exists() else ()
-        crls: tuple[bytes, ...] = own + official_crls
-        return TrustSettings(roots=load_roots(paths), own_crls=crls, allow_fetching=self.settings.fetch_revocation,
+        given = tuple(_crl_file(path) for path in crls)
+        crls_all: tuple[bytes, ...] = own + official_crls + given
+        return TrustSettings(roots=load_roots(paths), own_crls=crls_all, allow_fetching=self.settings.fetch_revocation,
                              min_level=min_level or self.settings.min_level)
 
     def _official_trust(self) -> tuple[list[Path], tuple[bytes, ...]]:
@@ -83,10 +87,11 @@ class VerificationService:
             return None
 
     def verify(self, pdf: bytes, *, roots: Sequence[Path] = (), expected_offices: Sequence[str] = (),
-               min_level: str | None = None, parsed: ParsedPdf | None = None) -> VerificationReport:
+               min_level: str | None = None, parsed: ParsedPdf | None = None,
+               crls: Sequence[Path] = ()) -> VerificationReport:
         """``parsed``: the sealer's own parse of ``pdf``, so a pre-countersign check does not parse it again."""
         route_of = self._route_of if self.authority.registry_or_none() is not None else None
-        return verify_pdf(pdf, self.trust(roots, min_level=min_level), expected_offices=expected_offices,
+        return verify_pdf(pdf, self.trust(roots, min_level=min_level, crls=crls), expected_offices=expected_offices,
                           route_of=route_of, parsed=parsed)
 
     def is_case_file(self, pdf: bytes) -> bool:
@@ -95,12 +100,28 @@ class VerificationService:
         return is_case_file(pdf)
 
     def verify_case_file(self, pdf: bytes, *, roots: Sequence[Path] = (), expected_offices: Sequence[str] = (),
-                         min_level: str | None = None) -> CaseFileReport:
+                         min_level: str | None = None, crls: Sequence[Path] = ()) -> CaseFileReport:
         """A 案卷 as a whole: its own seal as any sealed PDF (the index page is a single-issuer document, family
         ``case_file``; ``expected_offices`` apply to it), then every paper against the manifest, each sealed
         paper verified with the same trust and route rules as any file brought to this installation."""
-        trust = self.trust(roots, min_level=min_level)
+        trust = self.trust(roots, min_level=min_level, crls=crls)
         route_of = self._route_of if self.authority.registry_or_none() is not None else None
         outer = verify_pdf(pdf, trust, expected_offices=expected_offices, route_of=route_of)
         contents = check(pdf, lambda paper: verify_pdf(paper, trust, route_of=route_of))
         return replace(contents, outer=outer)
+
+
+def _crl_file(path: Path) -> bytes:
+    """A CRL file a verifier was given (PEM or DER), as DER; anything else is refused, naming the file."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        raise InputFileError(f"无法读取吊销列表文件：{path}", code="BAD_CRL") from None
+    if pem.detect(data):
+        data = pem.unarmor(data)[2]
+    try:
+        asn1_crl.CertificateList.load(data, strict=True).native  # noqa: B018 - parse it all
+    except Exception:  # asn1crypto raises several kinds on a file that is not DER
+        raise InputFileError(f"{path.name} 不是吊销列表（CRL，PEM 或 DER 格式）", code="BAD_CRL") from None
+    return data
+

@@ -180,6 +180,30 @@ def test_minseal_verify_needs_both_roots(official: Official, tmp_path: Path, mon
     assert main(["verify", str(pdf)]) == 0
 
 
+def test_another_site_decides_with_the_cas_current_crl(official: Official, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """A machine without the installation: both roots make the county's official seal trusted, but only the
+    official CA's current CRL (``--crl``) decides its revocation — an official seal carries none of its own."""
+    world = official.world
+    pdf = tmp_path / "approved.pdf"
+    pdf.write_bytes(official.sealed)
+    monkeypatch.setenv("MINSEAL_DATA_DIR", str(tmp_path / "elsewhere" / "var"))
+    monkeypatch.setenv("MINSEAL_KEYS_DIR", str(tmp_path / "elsewhere" / "keys"))
+    roots = ["--trust", str(world.services.authority.root_cert_path), "--trust", str(official.demo.ca_root)]
+    capsys.readouterr()
+    assert main(["verify", str(pdf), *roots, "--json"]) != 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["verdict"] == "INDETERMINATE", report["findings"]
+    assert {f["code"] for f in report["findings"]} == {"REVOCATION_UNKNOWN"}
+    assert main(["verify", str(pdf), *roots, "--crl", str(official.demo.ca_crl)]) == 0
+    assert "通过" in capsys.readouterr().out
+    not_a_crl = tmp_path / "not-a.crl"
+    not_a_crl.write_bytes(b"-----BEGIN X509 CRL-----\nbm90IGEgQ1JM\n-----END X509 CRL-----\n")
+    assert main(["verify", str(pdf), *roots, "--crl", str(not_a_crl)]) != 0
+    assert "not-a.crl 不是吊销列表" in capsys.readouterr().err
+
+
 def _refused(world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
              argv: list[str]) -> str:
     _env(world, monkeypatch)
