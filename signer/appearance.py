@@ -11,7 +11,6 @@ text under it stays readable, as under real seal ink.
 from __future__ import annotations
 
 import io
-import logging
 import math
 import threading
 from dataclasses import dataclass, field
@@ -25,8 +24,6 @@ from .errors import NotSealableError
 from .seal_image import SealSpec, layout
 
 MM = 72 / 25.4
-# AR PL KaitiM GB's glyf table is 4 bytes longer than its loca says; harmless, but fontTools warns every load
-logging.getLogger("fontTools.ttLib.tables._g_l_y_f").setLevel(logging.ERROR)
 RED = b"0.902 0 0.071"  # #e60012
 
 

@@ -212,7 +212,7 @@ def seals_list_cmd(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
 ) -> None:
-    """每个单位一行：编号、名称、层级、密钥库、状态。"""
+    """每个单位一行：编号、名称、层级、密钥库（或印章来源：正式电子印章、远程签章服务）、状态。"""
     statuses = _ctx(ctx).authority.status()
     if as_json:
         typer.echo(json.dumps([s.to_dict() for s in statuses], ensure_ascii=False, indent=2))
@@ -220,6 +220,9 @@ def seals_list_cmd(
     for st in statuses:
         serial = st.record.serial if st.record else "-"
         store = st.record.key_store if st.record else st.office.key_store  # where the key is (SM2: sm2 files)
+        kind = st.office.seal_provider.kind.value
+        if kind != "minseal-ca":  # the seal comes from elsewhere: MinSeal's own certificate is not the one used
+            store = {"official": "正式电子印章", "remote": "远程签章服务"}.get(kind, kind)
         typer.echo(f"{st.office.id}\t{st.office.name}\t{st.office.tier.value}\t{store}\t"
                    f"{STATUS_LABELS[st.status]}\t{serial}")
 
