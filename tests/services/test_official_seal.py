@@ -118,6 +118,11 @@ def test_the_countys_seal_is_gbt38540_in_the_county_box(official: Official) -> N
     seal = ses.read_seal(official.demo.ses.read_bytes())
     assert ses.seal_picture(seal).type == "SVG" and provider.seal_picture() == ses.seal_picture(seal).data
     assert provider.seal_picture().startswith(b"<svg")  # type: ignore[union-attr]
+    # the report a township or county reads says which format each seal is
+    from api.http.report_page import report_html
+
+    page = report_html(report, standalone=True)
+    assert page.count("PAdES B-") == 2 and page.count("GB/T 38540 电子印章签章") == 1
 
 
 def test_the_seal_is_checked_again_at_every_use(official: Official, tmp_path: Path) -> None:
