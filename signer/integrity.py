@@ -123,7 +123,9 @@ def timestamp_gen_time(sig: Any) -> dt.datetime | None:
     return value
 
 
-def _der_length(raw: bytes) -> int | None:
+def der_length(raw: bytes) -> int | None:
+    """The length a DER SEQUENCE at the start of ``raw`` declares (header included), which may exceed ``raw``;
+    None if ``raw`` does not start with one (a signature's /Contents: CMS, or a GB/T 38540 SES_Signature)."""
     if len(raw) < 2 or raw[0] != 0x30:
         return None
     first = raw[1]
@@ -146,7 +148,7 @@ def contents_findings(data: bytes, byte_range: Iterable[int], field: str) -> lis
     if not re.fullmatch(rb"<[0-9A-Fa-f]*>", gap) or len(gap) % 2:
         return [Finding("SIG_PADDING", REASONS["SIG_PADDING"] + "（签名值不是完整的十六进制串）", field=field)]
     raw = bytes.fromhex(gap[1:-1].decode())
-    length = _der_length(raw)
+    length = der_length(raw)
     if length is None or length > len(raw):
         return [Finding("SIG_INVALID", REASONS["SIG_INVALID"], field=field)]
     out = []
@@ -459,7 +461,7 @@ def _vri_keys(reader: PdfFileReader) -> set[str]:
     for sig in reader.embedded_signatures:
         raw = bytes(sig.sig_object["/Contents"])
         keys.add("/" + hashlib.sha1(raw).hexdigest().upper())
-        if (length := _der_length(raw)) is not None:
+        if (length := der_length(raw)) is not None:
             keys.add("/" + hashlib.sha1(raw[:length]).hexdigest().upper())
     return keys
 

@@ -44,6 +44,7 @@ from pyhanko.stamp.base import BaseStamp, BaseStampStyle
 
 from . import ses, sm2
 from .errors import MinSealError, NotSealableError, SealingError
+from .integrity import der_length
 from .report import Finding, Verdict
 
 FILTER: Final = "/MinSeal.GBT38540"
@@ -338,16 +339,9 @@ def _is_ses(contents: bytes) -> bool:
 
 
 def _der_length(raw: bytes) -> int | None:
-    if len(raw) < 2 or raw[0] != 0x30:
-        return None
-    first = raw[1]
-    if first < 0x80:
-        return 2 + first
-    count = first & 0x7F
-    if count == 0 or count > 4 or len(raw) < 2 + count:
-        return None
-    total = 2 + count + int.from_bytes(raw[2:2 + count], "big")
-    return total if total <= len(raw) else None
+    """``integrity.der_length``, and only if ``raw`` holds all of it."""
+    total = der_length(raw)
+    return total if total is not None and total <= len(raw) else None
 
 
 def _widget_place(reader: PdfFileReader, field_ref: Any) -> tuple[int | None, Box | None]:
