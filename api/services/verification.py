@@ -74,8 +74,7 @@ class VerificationService:
                     data = spec.ca_crl.read_bytes()
                 except OSError:
                     continue
-                if pem.detect(data):
-                    data = pem.unarmor(data)[2]
+                data = _der(data)
                 if data not in crls:
                     crls.append(data)
         return roots, tuple(crls)
@@ -117,11 +116,15 @@ def _crl_file(path: Path) -> bytes:
         data = path.read_bytes()
     except OSError:
         raise InputFileError(f"无法读取吊销列表文件：{path}", code="BAD_CRL") from None
-    if pem.detect(data):
-        data = pem.unarmor(data)[2]
+    data = _der(data)
     try:
         asn1_crl.CertificateList.load(data, strict=True).native  # noqa: B018 - parse it all
     except Exception:  # asn1crypto raises several kinds on a file that is not DER
         raise InputFileError(f"{path.name} 不是吊销列表（CRL，PEM 或 DER 格式）", code="BAD_CRL") from None
     return data
+
+
+def _der(data: bytes) -> bytes:
+    """A CRL file's bytes as DER (PEM is unarmoured)."""
+    return pem.unarmor(data)[2] if pem.detect(data) else data
 
