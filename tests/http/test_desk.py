@@ -28,6 +28,7 @@ from tests.support.desk_world import (
     VIEWPORT,
     Served,
     desk_serve,
+    open_tab,
     sign_in,
     wait_for_images,
 )
@@ -154,7 +155,7 @@ def test_one_dibao_application_village_to_county(served: Served, browser: Any, t
     shot(village, "village-home")
 
     # the village clerk picks the form from the catalogue and fills it, one ID number wrong
-    village.click("nav >> text=新建")
+    open_tab(village, "新建")
     shot(village, "catalogue")
     village.click("text=最低生活保障申请审批表")
     village.wait_for_selector("#doc-form")
@@ -192,7 +193,7 @@ def test_one_dibao_application_village_to_county(served: Served, browser: Any, t
     township = _user(browser, served, TOWNSHIP, Role.REVIEWER)
     assert township.inner_text("#inbox-count .n") == "1"
     shot(township, "township-home")
-    township.click("nav >> text=待办")
+    open_tab(township, "待办")
     row = township.locator(f"#docs tr[data-id='{first}']")
     assert row.locator(".badge.ok").inner_text() == "通过"
     shot(township, "township-inbox")
@@ -276,7 +277,7 @@ def test_one_dibao_application_village_to_county(served: Served, browser: Any, t
     # the county decides: the figures the township fixed, the standard of 农村, the 保障类别 left to choose, the
     # opinion naming the real 公示; a wrong amount is named beside its field first
     county = _user(browser, served, COUNTY, Role.APPROVER)
-    county.click("nav >> text=待办")
+    open_tab(county, "待办")
     assert county.locator(f"#docs tr[data-id='{second}'] .badge.ok").inner_text() == "通过"
     assert county.locator("#inbox-cases tr", has_text="王秀英").count() == 1
     shot(county, "county-inbox")
@@ -492,7 +493,7 @@ def test_admin_pages_and_verify(served: Served, browser: Any, tmp_path: Path) ->
     shot.n = 40
     admin = _user(browser, served, TOWNSHIP, Role.ADMIN)
     try:
-        admin.click("nav >> text=用户")
+        open_tab(admin, "用户")
         admin.fill("#username", "desk-new-clerk")
         admin.fill("#display_name", "新经办人")
         admin.select_option("#office_id", VILLAGE)
@@ -510,13 +511,13 @@ def test_admin_pages_and_verify(served: Served, browser: Any, tmp_path: Path) ->
         assert "已停用" in admin.inner_text("#users tr[data-user='desk-new-clerk']")
         assert OTHER_VILLAGE in admin.inner_text("#users") and FAR_TOWNSHIP not in admin.inner_text("#users")
         shot(admin, "admin-users")
-        admin.click("nav >> text=印章")
+        open_tab(admin, "印章")
         images = admin.locator("#seals img")
         assert images.count() >= 3  # the township and its villages
         assert len(wait_for_images(admin, "#seals img")) == images.count()  # every one loaded, with a width
         assert FAR_TOWNSHIP not in admin.inner_text("#seals")
         shot(admin, "admin-seals")
-        admin.click("nav >> text=审计日志")
+        open_tab(admin, "审计日志")
         admin.select_option("#action", "user.disable")
         admin.click("#check-chain")
         assert admin.inner_text("#chain").startswith("审计链完整")
@@ -537,7 +538,7 @@ def test_admin_pages_and_verify(served: Served, browser: Any, tmp_path: Path) ->
         reviewer.close()
     clerk = _user(browser, served, OTHER_VILLAGE, Role.CLERK)
     try:
-        clerk.click("nav >> text=核验文件")
+        open_tab(clerk, "核验文件")
         clerk.set_input_files("#file", str(pdf))
         clerk.click("#verify")
         clerk.wait_for_load_state()

@@ -93,6 +93,15 @@ def sign_in(page: Any, base: str, username: str, password: str) -> None:
     page.wait_for_url(f"{base}/desk")
 
 
+def open_tab(page: Any, label: str) -> None:
+    """Follow the desk's nav link ``label`` and return once the new page has loaded.
+
+    A bare click returns when the navigation starts; a count read straight after it saw a half-parsed table on a
+    busy CI machine (2 of 3 seal rows)."""
+    with page.expect_navigation(wait_until="load"):
+        page.click(f"nav >> text={label}")
+
+
 def wait_for_images(page: Any, selector: str) -> list[int]:
     """Each image under ``selector`` once it has loaded (``complete`` with a decoded width), then their widths.
 
