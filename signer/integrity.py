@@ -22,7 +22,7 @@ import hashlib
 import io
 import re
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from asn1crypto import cms, core
@@ -225,17 +225,23 @@ def _changed_keys(new: Any, old: Any) -> set[str]:
 
 
 def revision_findings(reader: PdfFileReader, data: bytes, *, after: int,
-                      signing_revisions: Mapping[int, list[str]], revision_ends: list[int]) -> list[Finding]:
-    """Classify every object written in each revision after ``after`` (the first seal's revision).
+                      signing_revisions: Mapping[int, list[str]],
+                      revision_ends: list[int]) -> dict[int, list[Finding]]:
+    """Classify every object written in each revision after ``after`` (the first seal's revision): the findings
+    of each revision that has any, by revision — a seal is "modified after signing" exactly when a later revision
+    has findings (this review replaces pyHanko's difference analysis, see ``signer.verify``).
     ``signing_revisions``: revision → field names of the signatures / document timestamps signed in it."""
-    out: list[Finding] = []
+    out: dict[int, list[Finding]] = {}
     xrefs = reader.xrefs
     last_signed = max(signing_revisions, default=after)
     for revision in range(after + 1, xrefs.total_revisions):
-        out += _classify(reader, revision, signing_revisions.get(revision, []))
+        found = _classify(reader, revision, signing_revisions.get(revision, []))
         if revision > last_signed:
-            out += _account_bytes(reader, data, revision, revision_ends)
-    out += _planted_objects(reader, data, after=after, revision_ends=revision_ends)
+            found += _account_bytes(reader, data, revision, revision_ends)
+        if found:
+            out[revision] = found
+    for revision, finding in _planted_objects(reader, data, after=after, revision_ends=revision_ends):
+        out.setdefault(revision, []).append(finding)
     return out
 
 
@@ -261,7 +267,8 @@ def _written(xrefs: Any, revision: int, freed: set[int]) -> set[tuple[int, int]]
             if int(r.idnum) not in freed}
 
 
-def _planted_objects(reader: PdfFileReader, data: bytes, *, after: int, revision_ends: list[int]) -> list[Finding]:
+def _planted_objects(reader: PdfFileReader, data: bytes, *, after: int,
+                     revision_ends: list[int]) -> list[tuple[int, Finding]]:
     """No revision after the first seal may define an object (number and generation) that was not live just
     before it while an earlier revision already references its number: a dangling reference then — planted in a
     small object nobody rewrites, or left behind by an object the form freed — which the new object would
@@ -271,14 +278,14 @@ def _planted_objects(reader: PdfFileReader, data: bytes, *, after: int, revision
     live: set[tuple[int, int]] = set()
     referenced: set[int] = set()
     scanned = 0
-    out: list[Finding] = []
+    out: list[tuple[int, Finding]] = []
     for revision in range(xrefs.total_revisions):
         freed = _freed_numbers(reader, revision)
         written = _written(xrefs, revision, freed)
         if revision > after:
             for number, generation in sorted(key for key in written - live if key[0] in referenced):
-                out.append(Finding("PLANTED_OBJECT", REASONS["PLANTED_OBJECT"]
-                                   + f"（修订版本 {revision}：对象 {number} {generation} R）"))
+                out.append((revision, Finding("PLANTED_OBJECT", REASONS["PLANTED_OBJECT"]
+                                              + f"（修订版本 {revision}：对象 {number} {generation} R）")))
                 if len(out) > 10:
                     return out
         live = {key for key in live if key[0] not in freed} | written
@@ -366,7 +373,12 @@ def _classify(reader: PdfFileReader, revision: int, signed_fields: list[str]) ->
         out += _dss_shape(now, dss, revision, _vri_keys(reader))
         allowed |= _reach(now, [dss], written)
     if signed_fields:
-        allowed |= _signing_objects(now, before, catalog, signed_fields, written)
+        def existed(key: tuple[int, int]) -> bool:
+            return xrefs.get_historical_ref(generic.Reference(*key), revision - 1) is not None
+
+        allowed |= _signing_objects(now, before, catalog, signed_fields, written, existed)
+    # what an earlier seal signed stays as it was: its signature dictionary and its (filled) field
+    allowed = {key for key in allowed if not _was_signed(before, key)}
     for key in sorted(written - allowed):
         if key == info_key:
             out.append(Finding("INFO_CHANGED", REASONS["INFO_CHANGED"] + f"（修订版本 {revision}：对象 {_name(key)}）"))
@@ -380,6 +392,19 @@ def _classify(reader: PdfFileReader, revision: int, signed_fields: list[str]) ->
         if len(out) > 20:
             break
     return out
+
+
+def _was_signed(before: Any, key: tuple[int, int]) -> bool:
+    """The object was, in the previous revision, a signature dictionary or a signature field holding one: a
+    later update that rewrites it changes what a verifier reads of that seal (its /M, /Name, /Reason, or the
+    dictionary itself), which no seal allows."""
+    try:
+        old = before(generic.Reference(*key))
+    except Exception:  # (not defined before: a new object)
+        return False
+    if not isinstance(old, generic.DictionaryObject):
+        return False
+    return "/ByteRange" in old or (dict.get(old, "/FT") == "/Sig" and "/V" in old)
 
 
 #: what pyHanko's incremental writer rewrites in the XMP packet of every update
@@ -556,10 +581,12 @@ def _parses_as(key: str, obj: Any) -> bool:
         return False
 
 
-def _signing_objects(now: Any, before: Any, catalog: Any, signed_fields: list[str],
-                     written: set[tuple[int, int]]) -> set[tuple[int, int]]:
+def _signing_objects(now: Any, before: Any, catalog: Any, signed_fields: list[str], written: set[tuple[int, int]],
+                     existed: Callable[[tuple[int, int]], bool]) -> set[tuple[int, int]]:
     """What a seal (or document timestamp) legitimately writes: its field, widget, /V and appearances, the
-    AcroForm's field list, and the pages' /Annots that show its widget (a page may change nothing else)."""
+    AcroForm's field list, and the pages' /Annots that show its widget (a page may change nothing else). Of the
+    objects that existed before, only the field and its widgets may be rewritten: a field that points at a page's
+    content stream (under any key) must not carry a rewrite of it."""
     allowed: set[tuple[int, int]] = set()
     skip = frozenset({"/P", "/Parent"})
     acroform = dict.get(catalog, "/AcroForm")
@@ -578,12 +605,12 @@ def _signing_objects(now: Any, before: Any, catalog: Any, signed_fields: list[st
             continue
         obj = field.get_object()
         if isinstance(obj, generic.DictionaryObject) and str(obj.get("/T", "")) in signed_fields:
-            found = _reach(now, [field], written, skip_keys=skip)
+            kids = {_key(kid.reference) for kid in list.__iter__(obj.get("/Kids", generic.ArrayObject()))
+                    if isinstance(kid, generic.IndirectObject)}
+            own = kids | {_key(field.reference)}
+            found = {key for key in _reach(now, [field], written, skip_keys=skip) if key in own or not existed(key)}
             allowed |= found
-            widgets |= found | {_key(field.reference)}
-            for kid in list.__iter__(obj.get("/Kids", generic.ArrayObject())):
-                if isinstance(kid, generic.IndirectObject):
-                    widgets.add(_key(kid.reference))
+            widgets |= found | own
     for key in list(written):
         try:
             obj = now(generic.Reference(*key))

@@ -35,7 +35,6 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields
 from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate
-from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
@@ -266,7 +265,7 @@ def _validate(sig: Any, trust: TrustSettings, pool: list[_RevInfo],
                                               for c in (cert, *([tsa] if tsa is not None else [])))
         # without fresh data the revocation question stays open (reported as unknown); the rest is still judged
         status = validate_pdf_signature(sig, signer_validation_context=context(fresh, moment=stamped,
-                                                                               hard=checked))
+                                                                               hard=checked), skip_diff=True)
         ts = status.timestamp_validity
         if ts is not None and ts.intact and ts.valid and ts.trusted and ts.timestamp == stamped:
             return _Outcome(status, True, checked, _revoked_at(cert, fresh))
@@ -275,7 +274,7 @@ def _validate(sig: Any, trust: TrustSettings, pool: list[_RevInfo],
     current = [p for p in pool if (p.own or claimed is None or p.this_update >= claimed)
                and (p.next_update is None or now <= p.next_update)]
     checked = trust.allow_fetching or any(_covers(p, cert) for p in current)
-    status = validate_pdf_signature(sig, signer_validation_context=context(current, hard=checked))
+    status = validate_pdf_signature(sig, signer_validation_context=context(current, hard=checked), skip_diff=True)
     return _Outcome(status, False, checked, _revoked_at(cert, current))
 
 
@@ -304,16 +303,16 @@ def _structure(data: bytes, reader: PdfFileReader) -> tuple[int, bool, list[Find
     return trailing, not findings, findings, ends
 
 
-def _changes_after(status: PdfSignatureStatus, later_fields: set[str]) -> str:
-    level = status.modification_level
-    if level is None or level == ModificationLevel.NONE:
-        return "none"
-    if level == ModificationLevel.LTA_UPDATES:
-        return "ltv_only"
-    changed = set(getattr(status.diff_result, "changed_form_fields", set()) or set())
-    if level == ModificationLevel.FORM_FILLING and changed <= later_fields:
+def _changes_after(revision: int, reviewed: dict[int, list[Finding]], sealed_later: Sequence[int], *,
+                   last_revision: int) -> str:
+    """What was added after a seal's revision, as ``integrity.revision_findings`` judged it: anything it found
+    in a later revision makes the seal "modified after signing". (pyHanko's own difference analysis is skipped:
+    our review allows less, and running pyHanko's once per seal over every later revision was half the time.)"""
+    if any(r > revision for r in reviewed):
+        return "other"
+    if any(r > revision for r in sealed_later):
         return "later_signatures"
-    return "other"
+    return "ltv_only" if revision < last_revision else "none"
 
 
 def _coverage(status: PdfSignatureStatus) -> str:
@@ -394,14 +393,16 @@ def _verify(data: bytes, trust: TrustSettings, *, expected_offices: Sequence[str
             base = min(r for _f, r in ses_found)
             raw_slots = slots_at(reader, base)
             changed_later = base != revisions - 1 and slots_at(reader, revisions - 1) != raw_slots
+        reviewed: dict[int, list[Finding]] = {}
         if embedded or ses_found:
             signing: dict[int, list[str]] = {}
-            for sig in embedded:
-                signing.setdefault(sig.signed_revision, []).append(sig.field_name)
+            for sig in embedded:  # (by the bytes it signs: pyHanko dates a signature by its dictionary's revision)
+                signing.setdefault(_revision_ending(sig.byte_range, revision_ends), []).append(sig.field_name)
             for found, revision in ses_found:
                 signing.setdefault(revision, []).append(found.field_name)
-            findings += revision_findings(reader, data, after=min(signing), signing_revisions=signing,
-                                          revision_ends=revision_ends)
+            reviewed = revision_findings(reader, data, after=min(signing), signing_revisions=signing,
+                                         revision_ends=revision_ends)
+            findings += [finding for revision in sorted(reviewed) for finding in reviewed[revision]]
     except (Exception, RecursionError):
         return report([Finding("MALFORMED", REASONS["MALFORMED"])], revisions=revisions, pages=pages)
     table = SlotTable.parse(raw_slots)
@@ -455,9 +456,8 @@ def _verify(data: bytes, trust: TrustSettings, *, expected_offices: Sequence[str
         return ValidationContext(**kwargs)
 
     facts: list[SignatureFacts] = []
-    field_names = [s.field_name for s in signatures]
     root_subjects = {to_asn1(c).subject.dump() for c in trust.roots}
-    for index, sig in enumerate(signatures):
+    for sig in signatures:
         name = sig.field_name
         try:
             outcome = _validate(sig, trust, pool, context)
@@ -466,12 +466,16 @@ def _verify(data: bytes, trust: TrustSettings, *, expected_offices: Sequence[str
             continue
         status = outcome.status
         office = _office_of(status.signing_cert)
-        later = set(field_names[index + 1:]) | {f.field_name for f, r in ses_found if r > sig.signed_revision}
         level = _level(sig, outcome, pool, timestamps)
-        fact = _facts(sig, outcome, index, office, later, level)
+        signed = _revision_ending(sig.byte_range, revision_ends)
+        sealed_later = [_revision_ending(s.byte_range, revision_ends) for s in signatures] + [r for _f, r in ses_found]
+        changes = _changes_after(signed, reviewed, sealed_later, last_revision=revisions - 1)
+        fact = _facts(sig, outcome, office, level, changes)
         facts.append(fact)
         under_our_root = status.signing_cert.issuer.dump() in root_subjects
         findings += _signature_findings(status, fact, under_our_root=under_our_root)
+        if sig.docmdp_level == fields.MDPPerm.NO_CHANGES and any(r > signed for r in sealed_later):
+            findings.append(Finding("DOCMDP_VIOLATION", REASONS["DOCMDP_VIOLATION"], field=name))
         if status.trusted or under_our_root:  # (a chain to a foreign root is CERT_UNTRUSTED, nothing more)
             findings += _profile_findings(status.signing_cert, trust.roots, name)
         if LEVELS.index(level) < LEVELS.index(min_level):
@@ -722,7 +726,7 @@ def _fake_seal_boxes(reader: PdfFileReader) -> list[Finding]:
     return out
 
 
-def _facts(sig: Any, outcome: _Outcome, index: int, office: _Office, later: set[str], level: str) -> SignatureFacts:
+def _facts(sig: Any, outcome: _Outcome, office: _Office, level: str, changes_after: str) -> SignatureFacts:
     status = outcome.status
     cert = status.signing_cert
     ts = status.timestamp_validity
@@ -749,7 +753,7 @@ def _facts(sig: Any, outcome: _Outcome, index: int, office: _Office, later: set[
         intact=bool(status.intact), valid=bool(status.valid), trusted=bool(status.trusted),
         revocation=revocation, revoked_at=_iso(revoked_at),
         certification=docmdp is not None, docmdp=docmdp.name if docmdp is not None else None,
-        changes_after=_changes_after(status, later), coverage=_coverage(status),
+        changes_after=changes_after, coverage=_coverage(status),
         slot=sig.field_name.removeprefix(FIELD_PREFIX) if sig.field_name.startswith(FIELD_PREFIX) else None,
     )
 

@@ -1,0 +1,147 @@
+"""Issue 21 item 5: MinSeal no longer runs pyHanko's difference analysis (it was half of the verification time, run
+once per seal over every later revision); our own review (``integrity.revision_findings``) judges what each later
+revision changed. These are the changes pyHanko's analysis refused inside a revision that a genuine signature
+covers — a county seal or a document timestamp that also carries other changes — each built with the
+installation's real keys and its own TSA; every one must still fail, and name the change."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from io import BytesIO
+
+import pytest
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.generic import pdf_name
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import fields, signers
+from pyhanko.sign.fields import MDPPerm, SigFieldSpec
+from pyhanko.sign.signers import PdfSigner, PdfTimeStamper
+
+from api.services.documents import DocumentService
+from signer.report import Verdict, VerificationReport
+from tests.signer.test_verify import TOWNSHIP, VILLAGE, World
+
+Change = Callable[[IncrementalPdfFileWriter], None]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, documents: DocumentService) -> World:
+    return World(tmp_path_factory.mktemp("changes"), documents)
+
+
+def refused(report: VerificationReport, *codes: str) -> None:
+    assert report.verdict is Verdict.FAILED, report.summary()
+    for code in codes:
+        assert code in report.codes, (code, report.codes)
+
+
+def _timestamped(world: World, pdf: bytes, change: Change, *, field: str = "Timestamp2") -> bytes:
+    """A genuine document timestamp (our own TSA) in a new, invisible field, whose revision also carries
+    ``change``."""
+    writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    fields.append_signature_field(writer, SigFieldSpec(field))
+    change(writer)
+    out = BytesIO()
+    PdfTimeStamper(world.sealing.local_timestamper(), field_name=field).timestamp_pdf(writer, "sha256", output=out)
+    return out.getvalue()
+
+
+def _sealed(world: World, pdf: bytes, office: str, field: str, change: Change, *,
+            docmdp: MDPPerm | None = None) -> bytes:
+    """A genuine seal with the office's real key (an insider), whose revision also carries ``change``."""
+    writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    change(writer)
+    out = BytesIO()
+    meta = signers.PdfSignatureMetadata(field_name=field, certify=docmdp is not None, docmdp_permissions=docmdp
+                                        or MDPPerm.FILL_FORMS)
+    signers.sign_pdf(writer, meta, signer=world.signer(office), timestamper=world.sealing.local_timestamper(),
+                     output=out)
+    return out.getvalue()
+
+
+def _field(writer: IncrementalPdfFileWriter, name: str) -> generic.DictionaryObject:
+    for found, _value, ref in fields.enumerate_sig_fields(writer):
+        if found == name:
+            obj: generic.DictionaryObject = ref.get_object()
+            return obj
+    raise AssertionError(name)
+
+
+def _page_content(writer: IncrementalPdfFileWriter) -> generic.IndirectObject:
+    page = writer.root["/Pages"]["/Kids"][0].get_object()
+    contents = page.raw_get("/Contents")
+    return contents if isinstance(contents, generic.IndirectObject) else contents[0]
+
+
+def _repaint(writer: IncrementalPdfFileWriter, holder: generic.DictionaryObject) -> None:
+    """Page 1's content stream rewritten in place (a white box over the amount), and reached from ``holder``
+    under a key of its own, as if it belonged to the signature's field."""
+    ref = _page_content(writer)
+    stream = ref.get_object()
+    stream.strip_filters()
+    stream._data = stream.data + b"\nq 1 1 1 rg 300 500 200 40 re f Q\n"
+    stream._encoded_data = None
+    writer.update_container(stream)
+    holder[pdf_name("/MinSealNote")] = ref
+    writer.update_container(holder)
+
+
+def test_a_timestamp_revision_that_also_repaints_the_page(world: World) -> None:
+    def change(w: IncrementalPdfFileWriter) -> None:
+        _repaint(w, _field(w, "Timestamp2"))
+
+    report = world.verify(_timestamped(world, world.v3, change))
+    refused(report, "UNEXPECTED_OBJECT", "MODIFIED_AFTER_SIGNING")
+    assert [s.changes_after for s in report.signatures] == ["other"] * 3
+
+
+def test_a_township_seal_that_also_repaints_the_page(world: World) -> None:
+    def change(w: IncrementalPdfFileWriter) -> None:
+        _repaint(w, _field(w, "MinSeal-township"))
+
+    report = world.verify(_sealed(world, world.v1, TOWNSHIP, "MinSeal-township", change))
+    refused(report, "UNEXPECTED_OBJECT", "MODIFIED_AFTER_SIGNING")
+    assert report.signatures[0].changes_after == "other"
+
+
+def test_a_township_seal_that_rewrites_an_earlier_seals_dictionary(world: World) -> None:
+    def change(w: IncrementalPdfFileWriter) -> None:
+        village = _field(w, "MinSeal-village")["/V"]
+        village[pdf_name("/Reason")] = generic.TextStringObject("同意")
+        village[pdf_name("/M")] = generic.TextStringObject("D:20260101000000Z")
+        w.update_container(village)
+
+    refused(world.verify(_sealed(world, world.v1, TOWNSHIP, "MinSeal-township", change)), "UNEXPECTED_OBJECT")
+
+
+@pytest.mark.parametrize("key", ["/OpenAction", "/Names"])
+def test_a_timestamp_revision_that_adds_to_the_catalog(world: World, key: str) -> None:
+    def change(w: IncrementalPdfFileWriter) -> None:
+        script = generic.DictionaryObject({pdf_name("/S"): pdf_name("/JavaScript"),
+                                           pdf_name("/JS"): generic.TextStringObject("app.alert('已批准')")})
+        w.root[pdf_name(key)] = w.add_object(script)
+        w.update_root()
+
+    refused(world.verify(_timestamped(world, world.v3, change)), "UNEXPECTED_OBJECT", "MODIFIED_AFTER_SIGNING")
+
+
+def test_a_timestamp_revision_that_adds_another_field(world: World) -> None:
+    def change(w: IncrementalPdfFileWriter) -> None:
+        fields.append_signature_field(w, SigFieldSpec("Extra", box=(300, 300, 400, 400)))
+
+    refused(world.verify(_timestamped(world, world.v3, change)), "UNEXPECTED_OBJECT")
+
+
+def test_a_seal_after_a_certification_that_allows_no_changes(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    def nothing(w: IncrementalPdfFileWriter) -> None:
+        return None
+
+    # (pyHanko's signer refuses to sign after such a certification; a forger's tool does not)
+    monkeypatch.setattr(PdfSigner, "_enforce_certification_constraints", lambda self, reader: None)
+
+    locked = _sealed(world, world.form, VILLAGE, "MinSeal-village", nothing, docmdp=MDPPerm.NO_CHANGES)
+    assert world.verify(locked).verdict is Verdict.PASSED, world.verify(locked).summary()
+    refused(world.verify(_sealed(world, locked, TOWNSHIP, "MinSeal-township", nothing)), "DOCMDP_VIOLATION")
+    # validation data and a document timestamp stay allowed after it
+    stamped = world.verify(_timestamped(world, locked, nothing))
+    assert stamped.verdict is Verdict.PASSED, stamped.summary()
