@@ -90,7 +90,7 @@ def main() -> None:
         def plain(data: bytes) -> None:
             """pyHanko alone, as a caller would use it: one reader, each signature validated with the trust root
             and the local CRL, default diff policy; pyHanko's own parser throughout."""
-            with fastpdf.original_hex_strings():
+            with fastpdf.originals():
                 reader = PdfFileReader(BytesIO(data))
                 for sig in reader.embedded_regular_signatures:
                     vc = ValidationContext(trust_roots=[root], crls=[crl], allow_fetching=False)

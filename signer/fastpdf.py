@@ -1,15 +1,26 @@
-"""Faster, result-identical replacements for two pyHanko parsing hot spots the verifier hits on every file.
+"""Faster, result-identical replacements for pyHanko (and asn1crypto) hot spots the verifier hits on every file.
 
 - Hex strings: pyHanko reads ``<...>`` one byte at a time through a generator (a seal's ``/Contents`` is ~20,000
   hex digits: ~10 ms per seal, a sixth of a plain pyHanko validation). :func:`read_hex_string` reads a clean
   run (hex digits and PDF whitespace up to ``>``) in one step and hands anything else — comments, bad bytes, an
   unterminated string, a stream that is not a ``BytesIO`` — to pyHanko's own reader, so every value and every
-  error stays pyHanko's. Installed process-wide by :func:`install` (the sealer's parses gain too);
-  :func:`original_hex_strings` restores pyHanko's function for a while (the benchmarks' "plain pyHanko" column).
-- Historical views: pyHanko's diff analysis copies every object it reads into each revision's view
+  error stays pyHanko's.
+- Names and numbers: pyHanko's ``read_until_delimiter`` also reads one byte at a time through a generator (every
+  name and number token: a tenth of a verification). :func:`read_until_delimiter` takes the run in one regex
+  match on a ``BytesIO`` and leaves the stream where pyHanko's leaves it.
+- Certificate names: asn1crypto compares two ``Name`` values by string-prepping every attribute, on each
+  comparison (pyHanko compares issuer names for every certificate of every seal and timestamp: another tenth).
+  :func:`names_equal` answers "equal" at once when the two encodings are the same bytes and asks asn1crypto
+  otherwise.
+
+- Historical views: pyHanko's historical views copy every object they read
   (``HistoricalResolver._subsume_object``) with one recursive call per array element — the font width arrays
-  alone are thousands of numbers, copied once per seal's base revision. :class:`VerifyReader` gives its views
-  the same copy without a call per primitive element.
+  alone are thousands of numbers. :class:`VerifyReader` gives its views the same copy without a call per
+  primitive element.
+
+:func:`install` puts them in place process-wide (the sealer's parses gain too); :func:`originals` restores the
+originals for a while (the benchmarks' "plain pyHanko" column). On a library version without the replaced
+function nothing is replaced, so an upgrade can only lose the speed, never break reading.
 """
 
 from __future__ import annotations
@@ -19,17 +30,23 @@ import contextlib
 import io
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from pyhanko.pdf_utils import generic
+from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
 
 #: pyHanko's own reader; None on a pyHanko without it (then nothing is replaced and pyHanko reads as it always did)
 _ORIGINAL_HEX = getattr(generic, "read_hex_string_from_stream", None)
+_ORIGINAL_DELIMITED = getattr(generic, "read_until_delimiter", None)
+_ORIGINAL_NAME_EQ: Callable[[Any, Any], Any] = asn1_x509.Name.__eq__
 #: hex digits and PDF whitespace (pyHanko's PDF_WHITESPACE: space, LF, CR, TAB, FF, NUL), then the closing '>'
 _CLEAN_HEX = re.compile(rb"[0-9A-Fa-f \n\r\t\x0c\x00]*>")
 _WHITESPACE = b" \n\r\t\x0c\x00"
+#: a token's bytes: anything but PDF whitespace and delimiters (pyHanko's PDF_WHITESPACE + PDF_DELIMITERS)
+_TOKEN = re.compile(b"[^" + re.escape(getattr(misc, "PDF_WHITESPACE", _WHITESPACE)
+                                    + getattr(misc, "PDF_DELIMITERS", b"()<>[]{}/%")) + b"]*")
 _LOCK = threading.Lock()
 _restored = 0
 
@@ -52,29 +69,67 @@ def read_hex_string(stream: Any) -> generic.ByteStringObject | generic.TextStrin
     return _ORIGINAL_HEX(stream)
 
 
+def read_until_delimiter(stream: Any) -> bytes:
+    """pyHanko's ``read_until_delimiter``: the bytes up to the next whitespace or delimiter, the stream left just
+    before it (or at the end), in one regex match."""
+    if type(stream) is io.BytesIO:
+        start = stream.tell()
+        view = stream.getbuffer()
+        try:
+            match = _TOKEN.match(view, start)
+            token = bytes(view[start:match.end()]) if match is not None else b""
+        finally:
+            view.release()
+        stream.seek(start + len(token))
+        return token
+    assert _ORIGINAL_DELIMITED is not None
+    result: bytes = _ORIGINAL_DELIMITED(stream)
+    return result
+
+
+def names_equal(self: Any, other: Any) -> Any:
+    """asn1crypto's ``Name.__eq__``, answering at once for two identical encodings."""
+    if isinstance(other, asn1_x509.Name) and self.dump() == other.dump():
+        return True
+    return _ORIGINAL_NAME_EQ(self, other)
+
+
+#: (holder, attribute, replacement, original) — a replacement whose original is missing is never installed
+_REPLACED: tuple[tuple[Any, str, Any, Any], ...] = tuple(
+    (holder, name, fast, original) for holder, name, fast, original in (
+        (generic, "read_hex_string_from_stream", read_hex_string, _ORIGINAL_HEX),
+        (generic, "read_until_delimiter", read_until_delimiter, _ORIGINAL_DELIMITED),
+        (asn1_x509.Name, "__eq__", names_equal, _ORIGINAL_NAME_EQ),
+    ) if original is not None)
+
+
+def _put(fast: bool) -> None:
+    for holder, name, replacement, original in _REPLACED:
+        setattr(holder, name, replacement if fast else original)
+
+
 def install() -> None:
-    """Use :func:`read_hex_string` wherever pyHanko parses a hex string (idempotent; a no-op on a pyHanko whose
-    reader is not where this module expects it, so an upgrade can only lose the speed, never break reading)."""
+    """Use the replacements (idempotent; not while :func:`originals` is in force)."""
     with _LOCK:
-        if _restored == 0 and _ORIGINAL_HEX is not None:
-            generic.read_hex_string_from_stream = read_hex_string
+        if _restored == 0:
+            _put(True)
 
 
 @contextlib.contextmanager
-def original_hex_strings() -> Iterator[None]:
-    """pyHanko's own hex-string reader while the block runs (to measure plain pyHanko beside the verifier)."""
+def originals() -> Iterator[None]:
+    """pyHanko's and asn1crypto's own functions while the block runs (to measure plain pyHanko beside the
+    verifier)."""
     global _restored
     with _LOCK:
         _restored += 1
-        if _ORIGINAL_HEX is not None:
-            generic.read_hex_string_from_stream = _ORIGINAL_HEX
+        _put(False)
     try:
         yield
     finally:
         with _LOCK:
             _restored -= 1
-            if _restored == 0 and _ORIGINAL_HEX is not None:
-                generic.read_hex_string_from_stream = read_hex_string
+            if _restored == 0:
+                _put(True)
 
 
 #: objects pyHanko's ``_subsume_object`` returns as they are (it copies only containers and references)

@@ -30,7 +30,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
 from .errors import ErrorCategory, KeyStoreError, SealingError
-from .providers import CallbackSigner, ProviderKind, RemoteSpec
+from .provider_specs import ProviderKind, RemoteSpec
+from .providers import CallbackSigner
 from .signers import KeySigner
 from .sm2 import DEFAULT_ID, Sm2PublicKey, is_sm2_key, sm3
 

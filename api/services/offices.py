@@ -13,7 +13,7 @@ from signer.errors import FieldProblem, TemplateDataError
 from signer.errors import RegistryError as RegistryError  # re-exported: moved to the one error tree
 from signer.errors import UnknownOfficeError as UnknownOfficeError
 from signer.pki import OfficeIdentity, Tier
-from signer.providers import (
+from signer.provider_specs import (
     OfficialSpec,
     OwnCaSpec,
     ProviderKind,

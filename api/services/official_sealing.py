@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 from api.services.offices import Office
 from signer import ses, ses_pdf
 from signer.errors import NotSealableError, SealingError
-from signer.providers import OfficialSealProvider, ProviderKind, read_certificates
+from signer.provider_specs import ProviderKind
+from signer.providers import OfficialSealProvider, read_certificates
 from signer.sign import PdfToSeal, SealLevel
 
 if TYPE_CHECKING:

@@ -34,7 +34,8 @@ from api.storage.files import write_atomic
 from signer import ses, sm2_pki
 from signer.errors import InputFileError, KeyStoreError, RegistryError
 from signer.pki import PkiEndpoints
-from signer.providers import OfficialSpec, OwnCaSpec, ProviderKind, read_certificates
+from signer.provider_specs import OfficialSpec, OwnCaSpec, ProviderKind
+from signer.providers import read_certificates
 from signer.seal_image import SealFont, seal_svg
 from signer.sm2 import Sm2PrivateKey, Sm2PublicKey, is_sm2_key
 from signer.sm2_keyfile import encrypt_sm2_key, load_sm2_key_file, read_passphrase, to_pem

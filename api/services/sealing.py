@@ -31,14 +31,8 @@ from signer.form_facts import read_form_facts
 from signer.keystore import Pkcs11KeyStore, Pkcs12KeyStore, Sm2FileKeyStore
 from signer.layout import read_layout
 from signer.pki import Tier
-from signer.providers import (
-    OfficialSealProvider,
-    OfficialSpec,
-    OwnCaProvider,
-    ProviderKind,
-    RemoteSpec,
-    SealProvider,
-)
+from signer.provider_specs import OfficialSpec, ProviderKind, RemoteSpec
+from signer.providers import OfficialSealProvider, OwnCaProvider, SealProvider
 from signer.remote import RemoteSealProvider
 from signer.report import Verdict, VerificationReport
 from signer.route import check_slots_form_a_route, plan_box

@@ -16,7 +16,7 @@ from api.services.offices import RegistryError, UnknownOfficeError
 from api.settings import Settings
 from signer.case_file import CaseFileReport, check, is_case_file
 from signer.errors import InputFileError
-from signer.providers import OfficialSpec
+from signer.provider_specs import OfficialSpec
 from signer.report import VerificationReport
 from signer.verify import ParsedPdf, TrustSettings, verify_pdf
 

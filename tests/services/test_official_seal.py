@@ -24,7 +24,8 @@ from api.services.sealing import SealingService
 from api.storage import audit
 from signer import ses, ses_pdf
 from signer.errors import NotSealableError, SealingError
-from signer.providers import OfficialSealProvider, OfficialSpec, ProviderKind
+from signer.provider_specs import OfficialSpec, ProviderKind
+from signer.providers import OfficialSealProvider
 from signer.report import Verdict
 from tests.support.cases import approved_by, staff
 from tests.support.service_world import COUNTY, TOWNSHIP, VILLAGE, World

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 import pytest
+from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -47,14 +48,53 @@ def test_hex_strings_random() -> None:
         assert _read(fastpdf.read_hex_string, raw) == _read(fastpdf._ORIGINAL_HEX, raw), raw
 
 
-def test_the_fast_reader_is_installed_and_the_original_can_be_restored() -> None:
+TOKEN_CASES = [b"", b"abc", b"/Name", b"Name/Next", b"12 0 R", b"3.14]", b"true>>", b"x(y", b"a%b", b"a\x00b",
+               b"#20a b", b"\xe4\xb8\xad<", b"end", b"a" * 5000, b"a\x0cb", b"{a}", b"ab\r\n"]
+
+
+@pytest.mark.parametrize("raw", TOKEN_CASES)
+def test_tokens_read_exactly_as_pyhanko_reads_them(raw: bytes) -> None:
+    assert _read(fastpdf.read_until_delimiter, raw) == _read(fastpdf._ORIGINAL_DELIMITED, raw)
+
+
+def test_tokens_random() -> None:
+    rng = random.Random(5)
+    for _ in range(2000):
+        raw = bytes(rng.choice(b"aZ09.-+#/()<>[]{}% \n\r\t\x00\x0c\xff") for _ in range(rng.randint(0, 20)))
+        assert _read(fastpdf.read_until_delimiter, raw) == _read(fastpdf._ORIGINAL_DELIMITED, raw), raw
+
+
+def _name(**attributes: str) -> asn1_x509.Name:
+    return asn1_x509.Name.build(attributes)
+
+
+def test_certificate_names_compare_exactly_as_asn1crypto_compares_them() -> None:
+    """Equal bytes are equal at once; anything else is asn1crypto's answer (case and spaces folded by its
+    string preparation, a different attribute not equal, a non-name not equal)."""
+    plain = _name(common_name="东沟南村村民委员会", organization_name="MinSeal")
+    cases = [plain, _name(common_name="东沟南村村民委员会", organization_name="MinSeal"),
+             _name(common_name="Township  A"), _name(common_name="township a"), _name(common_name="Township B"),
+             _name(common_name="东沟南村村民委员会"),
+             _name(organization_name="MinSeal", common_name="东沟南村村民委员会")]
+    for a in cases:
+        for b in [*cases, "not a name"]:
+            assert fastpdf.names_equal(a, b) == fastpdf._ORIGINAL_NAME_EQ(a, b), (a.native, b)
+
+
+def test_the_fast_readers_are_installed_and_the_originals_can_be_restored() -> None:
     fastpdf.install()
-    assert generic.read_hex_string_from_stream is fastpdf.read_hex_string
-    with fastpdf.original_hex_strings():
-        assert generic.read_hex_string_from_stream is fastpdf._ORIGINAL_HEX
+    installed = (fastpdf.read_hex_string, fastpdf.read_until_delimiter, fastpdf.names_equal)
+
+    def current() -> tuple[Any, ...]:
+        return generic.read_hex_string_from_stream, generic.read_until_delimiter, asn1_x509.Name.__eq__
+
+    assert current() == installed
+    with fastpdf.originals():
+        originals = (fastpdf._ORIGINAL_HEX, fastpdf._ORIGINAL_DELIMITED, fastpdf._ORIGINAL_NAME_EQ)
+        assert current() == originals
         fastpdf.install()  # (a verification meanwhile does not undo the restore)
-        assert generic.read_hex_string_from_stream is fastpdf._ORIGINAL_HEX
-    assert generic.read_hex_string_from_stream is fastpdf.read_hex_string
+        assert current() == originals
+    assert current() == installed
 
 
 def _three_revisions() -> bytes:

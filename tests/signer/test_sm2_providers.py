@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from signer.errors import KeyStoreError
-from signer.providers import CallbackSigner, OfficialSealProvider, OfficialSpec, RemoteSpec
+from signer.provider_specs import OfficialSpec, RemoteSpec
+from signer.providers import CallbackSigner, OfficialSealProvider
 from signer.remote import RemoteSealClient, RemoteSealProvider, check_signature, digest_to_sign
 from signer.sm2_keyfile import to_pem
 from tests.support.remote_seal_service import start_service
