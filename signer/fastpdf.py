@@ -11,7 +11,9 @@
 - Certificate names: asn1crypto compares two ``Name`` values by string-prepping every attribute, on each
   comparison (pyHanko compares issuer names for every certificate of every seal and timestamp: another tenth).
   :func:`names_equal` answers "equal" at once when the two encodings are the same bytes and asks asn1crypto
-  otherwise.
+  otherwise, once per pair of encodings.
+- Text strings: pyHanko decodes PDFDocEncoding one byte at a time in Python; :func:`decode_pdfdocencoding` uses
+  one ``str.translate`` with pyHanko's own table.
 
 - Historical views: pyHanko's historical views copy every object they read
   (``HistoricalResolver._subsume_object``) with one recursive call per array element — the font width arrays
@@ -41,6 +43,9 @@ from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
 _ORIGINAL_HEX = getattr(generic, "read_hex_string_from_stream", None)
 _ORIGINAL_DELIMITED = getattr(generic, "read_until_delimiter", None)
 _ORIGINAL_NAME_EQ: Callable[[Any, Any], Any] = asn1_x509.Name.__eq__
+_ORIGINAL_PDFDOC = getattr(generic, "decode_pdfdocencoding", None)
+#: byte → character of PDFDocEncoding (pyHanko's table; an undefined byte maps to NUL, as there)
+_PDF_DOC_TABLE = dict(enumerate(getattr(generic, "_pdfDocEncoding", ())))
 #: hex digits and PDF whitespace (pyHanko's PDF_WHITESPACE: space, LF, CR, TAB, FF, NUL), then the closing '>'
 _CLEAN_HEX = re.compile(rb"[0-9A-Fa-f \n\r\t\x0c\x00]*>")
 _WHITESPACE = b" \n\r\t\x0c\x00"
@@ -88,10 +93,34 @@ def read_until_delimiter(stream: Any) -> bytes:
 
 
 def names_equal(self: Any, other: Any) -> Any:
-    """asn1crypto's ``Name.__eq__``, answering at once for two identical encodings."""
-    if isinstance(other, asn1_x509.Name) and self.dump() == other.dump():
+    """asn1crypto's ``Name.__eq__`` (which compares the chosen RDN sequences), answering at once for two identical
+    encodings and remembering its answer for two different ones (it depends on the two encodings alone)."""
+    if not isinstance(other, asn1_x509.Name):
+        return _ORIGINAL_NAME_EQ(self, other)
+    mine, theirs = self.chosen.dump(), other.chosen.dump()  # (without any tagging the Name carries)
+    if mine == theirs:
         return True
-    return _ORIGINAL_NAME_EQ(self, other)
+    key = (mine, theirs)
+    answer = _NAME_ANSWERS.get(key)
+    if answer is None:
+        answer = _ORIGINAL_NAME_EQ(self, other)
+        if len(_NAME_ANSWERS) < 4096:
+            _NAME_ANSWERS[key] = answer
+    return answer
+
+
+_NAME_ANSWERS: dict[tuple[bytes, bytes], Any] = {}
+
+
+def decode_pdfdocencoding(byte_array: bytes | bytearray) -> str:
+    """pyHanko's ``decode_pdfdocencoding`` (one Python step per byte) as one table lookup; a byte the encoding
+    does not define goes to pyHanko's, which raises its own error."""
+    text = bytes(byte_array).decode("latin-1").translate(_PDF_DOC_TABLE)
+    if "\x00" in text:
+        assert _ORIGINAL_PDFDOC is not None
+        result: str = _ORIGINAL_PDFDOC(byte_array)
+        return result
+    return text
 
 
 #: (holder, attribute, replacement, original) — a replacement whose original is missing is never installed
@@ -100,6 +129,8 @@ _REPLACED: tuple[tuple[Any, str, Any, Any], ...] = tuple(
         (generic, "read_hex_string_from_stream", read_hex_string, _ORIGINAL_HEX),
         (generic, "read_until_delimiter", read_until_delimiter, _ORIGINAL_DELIMITED),
         (asn1_x509.Name, "__eq__", names_equal, _ORIGINAL_NAME_EQ),
+        (generic, "decode_pdfdocencoding", decode_pdfdocencoding,
+         _ORIGINAL_PDFDOC if len(_PDF_DOC_TABLE) == 256 else None),
     ) if original is not None)
 
 

@@ -1,8 +1,10 @@
 """Verification: PDF bytes in, a VerificationReport out — a result, never an exception.
 
-pyHanko checks each signature (integrity, chain, revocation, what changed after it). On top of that, our
-policy decides the verdict, because pyHanko's ``bottom_line`` alone does not check *who* signed, tolerates some
-changes after approval signatures, and trusts file structure more than a gate should:
+pyHanko checks each signature (integrity, chain, revocation); what changed after it is judged by our own review
+of every later revision (``integrity.revision_findings``), not by pyHanko's difference analysis, which allows more
+and cost half the time. On top of that, our policy decides the verdict, because pyHanko's ``bottom_line`` alone
+does not check *who* signed, tolerates some changes after approval signatures, and trusts file structure more than
+a gate should:
 
 - only the given roots are trusted; every signature in the file is validated;
 - a MinSeal document is sealed along its route, in order, each seal by the office the (signed) document names

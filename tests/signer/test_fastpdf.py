@@ -76,21 +76,47 @@ def test_certificate_names_compare_exactly_as_asn1crypto_compares_them() -> None
              _name(common_name="Township  A"), _name(common_name="township a"), _name(common_name="Township B"),
              _name(common_name="东沟南村村民委员会"),
              _name(organization_name="MinSeal", common_name="东沟南村村民委员会")]
-    for a in cases:
-        for b in [*cases, "not a name"]:
-            assert fastpdf.names_equal(a, b) == fastpdf._ORIGINAL_NAME_EQ(a, b), (a.native, b)
+    # a Name inside a GeneralName carries an explicit tag (an ESS certificate id's issuer): the same name
+    tagged = asn1_x509.GeneralName(name="directory_name", value=plain).chosen
+    cases.append(tagged)
+    for _ in range(2):  # (the second round answers from the remembered pairs)
+        for a in cases:
+            for b in [*cases, "not a name"]:
+                assert fastpdf.names_equal(a, b) == fastpdf._ORIGINAL_NAME_EQ(a, b), (a.native, b)
+    assert fastpdf.names_equal(tagged, plain) and tagged.dump() != plain.dump()
+
+
+def _decoded(decode: Any, raw: bytes) -> tuple[str, Any]:
+    try:
+        return "text", decode(raw)
+    except UnicodeDecodeError as exc:
+        return "error", (exc.encoding, exc.object, exc.reason)
+
+
+def test_pdfdoc_text_decodes_exactly_as_pyhanko_decodes_it() -> None:
+    for byte in range(256):  # every byte alone: defined ones give pyHanko's character, the others its error
+        raw = bytes([byte])
+        assert _decoded(fastpdf.decode_pdfdocencoding, raw) == _decoded(fastpdf._ORIGINAL_PDFDOC, raw), raw
+    rng = random.Random(7)
+    for _ in range(2000):
+        raw = bytes(rng.choice([rng.randrange(32, 127), rng.randrange(256)]) for _ in range(rng.randint(0, 30)))
+        assert _decoded(fastpdf.decode_pdfdocencoding, raw) == _decoded(fastpdf._ORIGINAL_PDFDOC, raw), raw
+    assert fastpdf.decode_pdfdocencoding(bytearray(b"MinSeal \x18\x95")) == "MinSeal \u02d8\u0141"
 
 
 def test_the_fast_readers_are_installed_and_the_originals_can_be_restored() -> None:
     fastpdf.install()
-    installed = (fastpdf.read_hex_string, fastpdf.read_until_delimiter, fastpdf.names_equal)
+    installed = (fastpdf.read_hex_string, fastpdf.read_until_delimiter, fastpdf.names_equal,
+                 fastpdf.decode_pdfdocencoding)
 
     def current() -> tuple[Any, ...]:
-        return generic.read_hex_string_from_stream, generic.read_until_delimiter, asn1_x509.Name.__eq__
+        return (generic.read_hex_string_from_stream, generic.read_until_delimiter, asn1_x509.Name.__eq__,
+                generic.decode_pdfdocencoding)
 
     assert current() == installed
     with fastpdf.originals():
-        originals = (fastpdf._ORIGINAL_HEX, fastpdf._ORIGINAL_DELIMITED, fastpdf._ORIGINAL_NAME_EQ)
+        originals = (fastpdf._ORIGINAL_HEX, fastpdf._ORIGINAL_DELIMITED, fastpdf._ORIGINAL_NAME_EQ,
+                     fastpdf._ORIGINAL_PDFDOC)
         assert current() == originals
         fastpdf.install()  # (a verification meanwhile does not undo the restore)
         assert current() == originals
