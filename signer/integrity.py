@@ -468,6 +468,13 @@ def _trailer_shape(reader: PdfFileReader, revision: int, trailer: Any, old_trail
     return out
 
 
+#: what a finding calls an object that is not a dictionary or a stream (in Chinese, as every message)
+_KIND_LABELS: tuple[tuple[Any, str], ...] = (
+    (generic.ArrayObject, "数组"), (generic.NameObject, "名称"),
+    ((generic.TextStringObject, generic.ByteStringObject), "字符串"), (generic.BooleanObject, "布尔值"),
+    (generic.NullObject, "空对象"), ((generic.NumberObject, generic.FloatObject), "数值"))
+
+
 def _kind(resolver: Any, key: tuple[int, int]) -> str:
     try:
         obj = resolver(generic.Reference(*key))
@@ -476,7 +483,10 @@ def _kind(resolver: Any, key: tuple[int, int]) -> str:
     if isinstance(obj, generic.DictionaryObject):
         kind = dict.get(obj, "/Type") or dict.get(obj, "/Subtype")
         return f"，{'数据流' if isinstance(obj, generic.StreamObject) else '字典'}" + (f" {kind}" if kind else "")
-    return f"，{type(obj).__name__}"
+    for kinds, label in _KIND_LABELS:
+        if isinstance(obj, kinds):
+            return f"，{label}"
+    return "，其他对象"
 
 
 def _vri_keys(reader: PdfFileReader) -> set[str]:

@@ -19,7 +19,7 @@ from pyhanko.sign.signers import PdfSigner, PdfTimeStamper
 
 from api.services.documents import DocumentService
 from signer.report import Verdict, VerificationReport
-from tests.signer.test_verify import TOWNSHIP, VILLAGE, World
+from tests.signer.test_verify import TOWNSHIP, VILLAGE, World, update
 
 Change = Callable[[IncrementalPdfFileWriter], None]
 
@@ -145,3 +145,13 @@ def test_a_seal_after_a_certification_that_allows_no_changes(world: World, monke
     # validation data and a document timestamp stay allowed after it
     stamped = world.verify(_timestamped(world, locked, nothing))
     assert stamped.verdict is Verdict.PASSED, stamped.summary()
+
+
+@pytest.mark.parametrize(("added", "label"), [
+    (generic.ArrayObject([generic.NumberObject(1)]), "数组"), (generic.TextStringObject("王秀英"), "字符串"),
+    (generic.NameObject("/JavaScript"), "名称"), (generic.NumberObject(7), "数值")])
+def test_an_unexpected_object_is_named_in_chinese(world: World, added: generic.PdfObject, label: str) -> None:
+    """A finding names the object's kind in words a clerk reads (the report page once said "ArrayObject")."""
+    report = world.verify(update(world.v3, lambda w: w.add_object(added) and None))
+    messages = [f.message for f in report.findings if f.code == "UNEXPECTED_OBJECT"]
+    assert messages and all(label in m and "Object" not in m for m in messages), messages
