@@ -305,14 +305,14 @@ def _structure(data: bytes, reader: PdfFileReader) -> tuple[int, bool, list[Find
     return trailing, not findings, findings, ends
 
 
-def _changes_after(revision: int, reviewed: dict[int, list[Finding]], sealed_later: Sequence[int], *,
+def _changes_after(revision: int, reviewed: dict[int, list[Finding]], sealed_at: Sequence[int], *,
                    last_revision: int) -> str:
     """What was added after a seal's revision, as ``integrity.revision_findings`` judged it: anything it found
     in a later revision makes the seal "modified after signing". (pyHanko's own difference analysis is skipped:
     our review allows less, and running pyHanko's once per seal over every later revision was half the time.)"""
     if any(r > revision for r in reviewed):
         return "other"
-    if any(r > revision for r in sealed_later):
+    if any(r > revision for r in sealed_at):
         return "later_signatures"
     return "ltv_only" if revision < last_revision else "none"
 
@@ -459,6 +459,8 @@ def _verify(data: bytes, trust: TrustSettings, *, expected_offices: Sequence[str
 
     facts: list[SignatureFacts] = []
     root_subjects = {to_asn1(c).subject.dump() for c in trust.roots}
+    # the revision each seal signs, read from the bytes it covers (PAdES and GB/T 38540 alike)
+    sealed_at = [_revision_ending(s.byte_range, revision_ends) for s in signatures] + [r for _f, r in ses_found]
     for sig in signatures:
         name = sig.field_name
         try:
@@ -470,13 +472,12 @@ def _verify(data: bytes, trust: TrustSettings, *, expected_offices: Sequence[str
         office = _office_of(status.signing_cert)
         level = _level(sig, outcome, pool, timestamps)
         signed = _revision_ending(sig.byte_range, revision_ends)
-        sealed_later = [_revision_ending(s.byte_range, revision_ends) for s in signatures] + [r for _f, r in ses_found]
-        changes = _changes_after(signed, reviewed, sealed_later, last_revision=revisions - 1)
+        changes = _changes_after(signed, reviewed, sealed_at, last_revision=revisions - 1)
         fact = _facts(sig, outcome, office, level, changes)
         facts.append(fact)
         under_our_root = status.signing_cert.issuer.dump() in root_subjects
         findings += _signature_findings(status, fact, under_our_root=under_our_root)
-        if sig.docmdp_level == fields.MDPPerm.NO_CHANGES and any(r > signed for r in sealed_later):
+        if sig.docmdp_level == fields.MDPPerm.NO_CHANGES and any(r > signed for r in sealed_at):
             findings.append(Finding("DOCMDP_VIOLATION", REASONS["DOCMDP_VIOLATION"], field=name))
         if status.trusted or under_our_root:  # (a chain to a foreign root is CERT_UNTRUSTED, nothing more)
             findings += _profile_findings(status.signing_cert, trust.roots, name)
@@ -496,7 +497,7 @@ def _verify(data: bytes, trust: TrustSettings, *, expected_offices: Sequence[str
     for ts_sig in timestamps:
         try:
             ts_status = validate_pdf_timestamp(ts_sig, validation_context=context(
-                now_pool, hard=trust.allow_fetching or any(p.is_crl for p in now_pool)))
+                now_pool, hard=trust.allow_fetching or any(p.is_crl for p in now_pool)), skip_diff=True)
             ok = ts_status.intact and ts_status.valid and ts_status.trusted
         except Exception:
             ok = False
@@ -802,8 +803,6 @@ def _signature_findings(status: PdfSignatureStatus, fact: SignatureFacts, *, und
                            field=name, indeterminate=True))
     if fact.changes_after == "other":
         out.append(Finding("MODIFIED_AFTER_SIGNING", REASONS["MODIFIED_AFTER_SIGNING"], field=name))
-    if status.docmdp_ok is False:
-        out.append(Finding("DOCMDP_VIOLATION", REASONS["DOCMDP_VIOLATION"], field=name))
     if fact.coverage == "partial":
         out.append(Finding("COVERAGE", REASONS["COVERAGE"], field=name))
     ts = status.timestamp_validity
