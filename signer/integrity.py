@@ -185,10 +185,11 @@ def _raw_children(obj: Any) -> Iterable[Any]:
     return ()
 
 
-def _reach(resolver: Any, start: Iterable[Any], written: set[tuple[int, int]], *,
+def _reach(resolver: Any, start: Iterable[Any], written: set[tuple[int, int]] | None, *,
            skip_keys: frozenset[str] = frozenset()) -> set[tuple[int, int]]:
-    """Objects written in this revision reachable from ``start`` (objects or references), never following
-    ``skip_keys`` (e.g. /P and /Parent, which lead back to the page and the whole tree)."""
+    """Objects written in this revision (``written``; None: any object) reachable from ``start`` (objects or
+    references), never following ``skip_keys`` (e.g. /P and /Parent, which lead back to the page and the whole
+    tree)."""
     found: set[tuple[int, int]] = set()
     stack = list(start)
     steps = 0
@@ -197,7 +198,7 @@ def _reach(resolver: Any, start: Iterable[Any], written: set[tuple[int, int]], *
         item = stack.pop()
         if isinstance(item, generic.IndirectObject | generic.Reference):
             key = _key(item.reference if isinstance(item, generic.IndirectObject) else item)
-            if key not in written or key in found:
+            if (written is not None and key not in written) or key in found:
                 continue
             found.add(key)
             item = resolver(generic.Reference(*key))
@@ -368,14 +369,20 @@ def _classify(reader: PdfFileReader, revision: int, signed_fields: list[str]) ->
         for changed in sorted(changes - mutable):
             code = "XMP_CHANGED" if changed == "/Metadata" else "UNEXPECTED_OBJECT"
             out.append(Finding(code, REASONS[code] + f"（修订版本 {revision}：文档目录的 {changed} 被改动）"))
+
+    def existed(key: tuple[int, int]) -> bool:
+        return xrefs.get_historical_ref(generic.Reference(*key), revision - 1) is not None
+
     dss = dict.get(catalog, "/DSS") if isinstance(catalog, generic.DictionaryObject) else None
     if dss is not None:
         out += _dss_shape(now, dss, revision, _vri_keys(reader))
-        allowed |= _reach(now, [dss], written)
+        # of the objects that existed before, validation data may rewrite only the earlier validation data's own
+        # (the DSS, its arrays, the VRI): a page's content stream rewritten as a "certificate" it lists would
+        # blank the page while every seal still verified
+        old_dss = dict.get(old_catalog, "/DSS") if isinstance(old_catalog, generic.DictionaryObject) else None
+        was_dss = _reach(before, [old_dss], None) if old_dss is not None else set()
+        allowed |= {key for key in _reach(now, [dss], written) if key in was_dss or not existed(key)}
     if signed_fields:
-        def existed(key: tuple[int, int]) -> bool:
-            return xrefs.get_historical_ref(generic.Reference(*key), revision - 1) is not None
-
         allowed |= _signing_objects(now, before, catalog, signed_fields, written, existed)
     # what an earlier seal signed stays as it was: its signature dictionary and its (filled) field
     allowed = {key for key in allowed if not _was_signed(before, key)}
@@ -600,14 +607,17 @@ def _signing_objects(now: Any, before: Any, catalog: Any, signed_fields: list[st
     allowed: set[tuple[int, int]] = set()
     skip = frozenset({"/P", "/Parent"})
     acroform = dict.get(catalog, "/AcroForm")
-    if isinstance(acroform, generic.IndirectObject):
-        key = _key(acroform.reference)
-        if key in written and not (_changed_keys(now(acroform.reference), before(acroform.reference))
-                                   - {"/Fields", "/SigFlags"}):
-            allowed.add(key)
     form = acroform.get_object() if acroform is not None else None
     fields = dict.get(form, "/Fields") if isinstance(form, generic.DictionaryObject) else None
-    if isinstance(fields, generic.IndirectObject) and _key(fields.reference) in written:
+    # the form's field list may only gain the fields signed here, and lose none
+    fields_kept = _field_list_grows_by(fields, before, signed_fields)
+    if isinstance(acroform, generic.IndirectObject):
+        key = _key(acroform.reference)
+        if key in written and fields_kept:
+            changed = _changed_keys(now(acroform.reference), before(acroform.reference))
+            if not changed - {"/Fields", "/SigFlags"}:
+                allowed.add(key)
+    if isinstance(fields, generic.IndirectObject) and _key(fields.reference) in written and fields_kept:
         allowed.add(_key(fields.reference))
     widgets: set[tuple[int, int]] = set()
     for field in list.__iter__(fields.get_object()) if fields is not None else ():
@@ -617,7 +627,9 @@ def _signing_objects(now: Any, before: Any, catalog: Any, signed_fields: list[st
         if isinstance(obj, generic.DictionaryObject) and str(obj.get("/T", "")) in signed_fields:
             kids = {_key(kid.reference) for kid in list.__iter__(obj.get("/Kids", generic.ArrayObject()))
                     if isinstance(kid, generic.IndirectObject)}
-            own = kids | {_key(field.reference)}
+            # a kid that existed before is the field's own only if it was its kid then (never another field's box)
+            kids_before = _kids(before, field) if existed(_key(field.reference)) else set()
+            own = {kid for kid in kids if not existed(kid) or kid in kids_before} | {_key(field.reference)}
             found = {key for key in _reach(now, [field], written, skip_keys=skip) if key in own or not existed(key)}
             allowed |= found
             widgets |= found | own
@@ -631,20 +643,47 @@ def _signing_objects(now: Any, before: Any, catalog: Any, signed_fields: list[st
         except Exception:
             continue
         if not (_changed_keys(obj, old) - {"/Annots"}):
-            allowed.add(key)
             annots = dict.get(obj, "/Annots")
             old_annots = dict.get(old, "/Annots") if isinstance(old, generic.DictionaryObject) else None
-            if isinstance(annots, generic.IndirectObject):
-                allowed.add(_key(annots.reference))
-                annots = annots.get_object()
-            if isinstance(old_annots, generic.IndirectObject):
-                old_annots = old_annots.get_object()
-            new = {_key(a.reference) for a in list.__iter__(annots or []) if isinstance(a, generic.IndirectObject)}
-            old_set = {_key(a.reference) for a in list.__iter__(old_annots or [])
-                       if isinstance(a, generic.IndirectObject)}
-            if not (new - old_set) <= widgets or not old_set <= new:
-                allowed.discard(key)
+            annots_key = _key(annots.reference) if isinstance(annots, generic.IndirectObject) else None
+            items = list(list.__iter__(annots.get_object() if annots is not None else []))
+            new = {_key(a.reference) for a in items if isinstance(a, generic.IndirectObject)}
+            old_set = {_key(a.reference) for a in list.__iter__(old_annots.get_object() if old_annots is not None
+                                                                else []) if isinstance(a, generic.IndirectObject)}
+            # (an annotation written inline in /Annots is no widget of anyone's: a cover box, a link with a script)
+            inline = len(new) != len(items)
+            if not inline and (new - old_set) <= widgets and old_set <= new:
+                allowed |= {key, *([annots_key] if annots_key is not None else [])}
     return allowed
+
+
+def _kids(resolver: Any, field: Any) -> set[tuple[int, int]]:
+    try:
+        obj = resolver(field.reference)
+        return {_key(kid.reference) for kid in list.__iter__(obj.get_object().get("/Kids", generic.ArrayObject()))
+                if isinstance(kid, generic.IndirectObject)}
+    except Exception:
+        return set()
+
+
+def _field_list_grows_by(fields: Any, before: Any, signed_fields: list[str]) -> bool:
+    """The AcroForm's /Fields now holds every field it held before, and anything new in it is a field signed in
+    this revision (by its /T)."""
+    try:
+        old_form = before.root.get("/AcroForm")  # (dict.get: the raw value, a reference or not)
+        old_form = old_form.get_object() if old_form is not None else None
+        old = dict.get(old_form, "/Fields") if isinstance(old_form, generic.DictionaryObject) else None
+        old_keys = {_key(f.reference) for f in list.__iter__(old.get_object())
+                    if isinstance(f, generic.IndirectObject)} if old is not None else set()
+        items = list(list.__iter__(fields.get_object())) if fields is not None else []
+        if not all(isinstance(f, generic.IndirectObject) for f in items):
+            return False  # (a field written inline in the list: no writer does that, a viewer would show it)
+        new = {_key(f.reference): f for f in items}
+        added = [new[key].get_object() for key in new.keys() - old_keys]
+        return old_keys <= new.keys() and all(isinstance(f, generic.DictionaryObject)
+                                              and str(f.get("/T", "")) in signed_fields for f in added)
+    except Exception:
+        return False
 
 
 def _account_bytes(reader: PdfFileReader, data: bytes, revision: int, ends: list[int]) -> list[Finding]:

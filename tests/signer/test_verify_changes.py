@@ -10,9 +10,12 @@ from collections.abc import Callable
 from io import BytesIO
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.fields import MDPPerm, SigFieldSpec
 from pyhanko.sign.signers import PdfSigner, PdfTimeStamper
@@ -20,6 +23,7 @@ from pyhanko.sign.signers import PdfSigner, PdfTimeStamper
 from api.services.documents import DocumentService
 from signer.report import Verdict, VerificationReport
 from tests.signer.test_verify import TOWNSHIP, VILLAGE, World, update
+from tests.signer.test_verify_round3 import _free as free_object
 
 Change = Callable[[IncrementalPdfFileWriter], None]
 
@@ -155,3 +159,81 @@ def test_an_unexpected_object_is_named_in_chinese(world: World, added: generic.P
     report = world.verify(update(world.v3, lambda w: w.add_object(added) and None))
     messages = [f.message for f in report.findings if f.code == "UNEXPECTED_OBJECT"]
     assert messages and all(label in m and "Object" not in m for m in messages), messages
+
+
+def test_validation_data_that_rewrites_the_page_as_a_certificate(world: World) -> None:
+    """An unsigned update after the last seal lists page 1's content stream among the DSS certificates and rewrites
+    it as one (the root's DER, which verifies): the page goes blank while every seal still verifies. Validation
+    data may rewrite only what was validation data before."""
+    root_der = world.authority.root_cert_path.read_bytes()
+    der = x509.load_pem_x509_certificate(root_der).public_bytes(serialization.Encoding.DER)
+
+    def change(w: IncrementalPdfFileWriter) -> None:
+        ref = _page_content(w)
+        stream = ref.get_object()
+        stream.strip_filters()
+        stream._data = der
+        stream._encoded_data = None
+        w.update_container(stream)
+        dss = w.root["/DSS"]
+        dss["/Certs"].append(ref)
+        w.update_container(dss["/Certs"] if isinstance(dss.raw_get("/Certs"), generic.IndirectObject) else dss)
+
+    refused(world.verify(update(world.v3, change)), "UNEXPECTED_OBJECT")
+
+
+@pytest.mark.parametrize("inline", [False, True])
+def test_a_timestamp_revision_that_lists_another_object_as_a_field(world: World, inline: bool) -> None:
+    """The form's field list may only gain the fields signed in that revision: here the timestamp's revision also
+    lists page 1 as a form field — by reference, or copied inline into the list."""
+    def change(w: IncrementalPdfFileWriter) -> None:
+        form = w.root["/AcroForm"]
+        page = list.__getitem__(w.root["/Pages"]["/Kids"], 0)  # (the reference itself; indexing resolves it)
+        form["/Fields"].append(page.get_object() if inline else page)
+        w.update_container(form["/Fields"] if isinstance(form.raw_get("/Fields"), generic.IndirectObject) else form)
+
+    refused(world.verify(_timestamped(world, world.v3, change)), "UNEXPECTED_OBJECT")
+
+
+def test_an_update_that_frees_the_page_content(world: World) -> None:
+    """An unsigned update after the last seal marks page 1's content stream free: every reader then resolves it to
+    null and shows a blank page under three valid seals."""
+    reader = PdfFileReader(BytesIO(world.v3))
+    number = _page_content(IncrementalPdfFileWriter(BytesIO(world.v3))).idnum
+    assert reader.xrefs.total_revisions > 1
+    refused(world.verify(free_object(world.v3, number, next_generation=1)))
+
+
+def test_a_timestamp_revision_that_adds_an_inline_annotation(world: World) -> None:
+    """The page gains, beside the timestamp's widget, an annotation written inline in its /Annots: a white box
+    over the amount, or a link that runs a script."""
+    def change(w: IncrementalPdfFileWriter) -> None:
+        page = w.root["/Pages"]["/Kids"][0]
+        cover = generic.DictionaryObject({
+            pdf_name("/Type"): pdf_name("/Annot"), pdf_name("/Subtype"): pdf_name("/Square"),
+            pdf_name("/Rect"): generic.ArrayObject([generic.NumberObject(v) for v in (300, 500, 500, 540)]),
+            pdf_name("/IC"): generic.ArrayObject([generic.FloatObject(1)] * 3)})
+        annots = page.raw_get("/Annots") if "/Annots" in page else None
+        if isinstance(annots, generic.IndirectObject):
+            annots.get_object().append(cover)
+            w.update_container(annots.get_object())
+        else:
+            page[pdf_name("/Annots")] = generic.ArrayObject([*(annots or []), cover])
+            w.update_container(page)
+
+    refused(world.verify(_timestamped(world, world.v3, change)), "UNEXPECTED_OBJECT")
+
+
+def test_a_timestamp_field_that_adopts_the_county_box(world: World) -> None:
+    """Before the county seals, a document timestamp's new field takes the county's empty box as its widget and
+    paints it: a seal picture in the county's place that no county key made."""
+    def change(w: IncrementalPdfFileWriter) -> None:
+        stamp, county = _field(w, "Timestamp2"), _field(w, "MinSeal-county")
+        county_ref = next(ref for name, _v, ref in fields.enumerate_sig_fields(w) if name == "MinSeal-county")
+        stamp[pdf_name("/Kids")] = generic.ArrayObject([county_ref])
+        county[pdf_name("/Parent")] = next(ref for name, _v, ref in fields.enumerate_sig_fields(w)
+                                           if name == "Timestamp2")
+        w.update_container(stamp)
+        w.update_container(county)
+
+    refused(world.verify(_timestamped(world, world.v2, change)), "UNEXPECTED_OBJECT")
