@@ -362,7 +362,8 @@ def _classify(reader: PdfFileReader, revision: int, signed_fields: list[str]) ->
     metadata_key = _key(metadata.reference) if isinstance(metadata, generic.IndirectObject) else None
     if root_key in written:
         allowed.add(root_key)
-        mutable = _CATALOG_MUTABLE | ({"/AcroForm"} if signed_fields else set())
+        mutable = _CATALOG_MUTABLE | ({"/AcroForm"} if signed_fields and _inline_form_only_gains_fields(
+            dict.get(catalog, "/AcroForm"), dict.get(old_catalog, "/AcroForm")) else set())
         changes = _changed_keys(catalog, old_catalog)
         if "/Extensions" in changes and _extensions_only_added(catalog, old_catalog):
             changes.discard("/Extensions")
@@ -655,6 +656,17 @@ def _signing_objects(now: Any, before: Any, catalog: Any, signed_fields: list[st
             if not inline and (new - old_set) <= widgets and old_set <= new:
                 allowed |= {key, *([annots_key] if annots_key is not None else [])}
     return allowed
+
+
+def _inline_form_only_gains_fields(form: Any, old_form: Any) -> bool:
+    """The catalog's /AcroForm changed: allowed only for a form written inline in the catalog both times whose
+    other entries stayed (/Fields is judged with the signing objects). A form moved to another object, or inlined,
+    is not a seal's to make: it could bring /NeedAppearances, /XFA or new default resources."""
+    inline = (generic.DictionaryObject,)
+    if isinstance(form, generic.IndirectObject) or isinstance(old_form, generic.IndirectObject):
+        return False
+    return isinstance(form, inline) and isinstance(old_form, inline) and not (
+        _changed_keys(form, old_form) - {"/Fields", "/SigFlags"})
 
 
 def _kids(resolver: Any, field: Any) -> set[tuple[int, int]]:

@@ -237,3 +237,15 @@ def test_a_timestamp_field_that_adopts_the_county_box(world: World) -> None:
         w.update_container(county)
 
     refused(world.verify(_timestamped(world, world.v2, change)), "UNEXPECTED_OBJECT")
+
+
+def test_a_timestamp_revision_that_replaces_the_form(world: World) -> None:
+    """The timestamp's revision points the catalog at a copy of the form written inline, with
+    /NeedAppearances true: viewers then redraw every field's appearance from its value."""
+    def change(w: IncrementalPdfFileWriter) -> None:
+        form = generic.DictionaryObject(dict(dict.items(w.root["/AcroForm"])))  # (raw entries: fields by reference)
+        form[pdf_name("/NeedAppearances")] = generic.BooleanObject(True)
+        w.root[pdf_name("/AcroForm")] = form
+        w.update_root()
+
+    refused(world.verify(_timestamped(world, world.v3, change)), "UNEXPECTED_OBJECT")
