@@ -386,7 +386,7 @@ def _classify(reader: PdfFileReader, revision: int, signed_fields: list[str]) ->
     if signed_fields:
         allowed |= _signing_objects(now, before, catalog, signed_fields, written, existed)
     # what an earlier seal signed stays as it was: its signature dictionary and its (filled) field
-    allowed = {key for key in allowed if not _was_signed(before, key)}
+    allowed = {key for key in allowed if not (existed(key) and _was_signed(before, key))}
     for key in sorted(written - allowed):
         if key == info_key:
             out.append(Finding("INFO_CHANGED", REASONS["INFO_CHANGED"] + f"（修订版本 {revision}：对象 {_name(key)}）"))
@@ -603,8 +603,8 @@ def _signing_objects(now: Any, before: Any, catalog: Any, signed_fields: list[st
                      existed: Callable[[tuple[int, int]], bool]) -> set[tuple[int, int]]:
     """What a seal (or document timestamp) legitimately writes: its field, widget, /V and appearances, the
     AcroForm's field list, and the pages' /Annots that show its widget (a page may change nothing else). Of the
-    objects that existed before, only the field and its widgets may be rewritten: a field that points at a page's
-    content stream (under any key) must not carry a rewrite of it."""
+    objects that existed before, only the field and the widgets that were already its own may be rewritten: a
+    field that points at a page's content stream (under any key) must not carry a rewrite of it."""
     allowed: set[tuple[int, int]] = set()
     skip = frozenset({"/P", "/Parent"})
     acroform = dict.get(catalog, "/AcroForm")

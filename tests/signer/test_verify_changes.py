@@ -21,8 +21,8 @@ from pyhanko.sign.fields import MDPPerm, SigFieldSpec
 from pyhanko.sign.signers import PdfSigner, PdfTimeStamper
 
 from api.services.documents import DocumentService
-from signer.report import Verdict, VerificationReport
-from tests.signer.test_verify import TOWNSHIP, VILLAGE, World, update
+from signer.report import Verdict
+from tests.signer.test_verify import TOWNSHIP, VILLAGE, World, refused, update
 from tests.signer.test_verify_round3 import _free as free_object
 
 Change = Callable[[IncrementalPdfFileWriter], None]
@@ -31,12 +31,6 @@ Change = Callable[[IncrementalPdfFileWriter], None]
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, documents: DocumentService) -> World:
     return World(tmp_path_factory.mktemp("changes"), documents)
-
-
-def refused(report: VerificationReport, *codes: str) -> None:
-    assert report.verdict is Verdict.FAILED, report.summary()
-    for code in codes:
-        assert code in report.codes, (code, report.codes)
 
 
 def _timestamped(world: World, pdf: bytes, change: Change, *, field: str = "Timestamp2") -> bytes:
