@@ -1,5 +1,5 @@
 """``python -m api.cli`` runs ``minseal``."""
 
-from api.cli.main import main
+from api.cli.entry import main
 
 raise SystemExit(main())

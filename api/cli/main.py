@@ -342,6 +342,12 @@ def verify_cmd(
         raise typer.Exit(EXIT_CODE[ErrorCategory.INDETERMINATE])
 
 
+#: ``minseal verify`` as an app of its own (the same command, registered twice): ``main`` runs it without building
+#: the other commands, which every fresh verifying process would otherwise pay for (docs/benchmarks.md)
+verify_app = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
+verify_app.command("verify")(verify_cmd)
+
+
 def _verify_case_file(c: Services, pdf: bytes, *, roots: list[Path], expected: list[str], min_level: str | None,
                       as_json: bool, html: Path | None, crls: list[Path]) -> None:
     """A 案卷: its own seal and every paper in it, one report; exits non-zero unless everything passes."""
@@ -382,8 +388,10 @@ def _verify_case_file(c: Services, pdf: bytes, *, roots: list[Path], expected: l
 def main(argv: list[str] | None = None) -> int:
     """Entry point: domain errors become a Chinese message on stderr and a stable exit code."""
     logs.configure()
+    args = sys.argv[1:] if argv is None else list(argv)
+    command, prog_name = (verify_app, "minseal verify") if args[:1] == ["verify"] else (app, "minseal")
     try:
-        code = app(args=argv, prog_name="minseal", standalone_mode=False)
+        code = command(args=args[1:] if command is verify_app else args, prog_name=prog_name, standalone_mode=False)
         if isinstance(code, int) and code:  # typer.Exit(n) comes back as a return value here
             return code
     except MinSealError as error:

@@ -162,11 +162,15 @@ def test_verify_and_seal_commands_do_not_load_the_renderer(tmp_path: Path) -> No
     """Start-up: a command imports what it needs when it runs (``minseal verify`` took 1.3 s before reading the
     file when every command imported WeasyPrint). Times are in bench/bench_cli.py and bench/bench_verify.py; here,
     what is loaded: not the renderer, the database, the web stack, the report page's templates (only ``--html``
-    needs jinja2) or the seal drawing libraries (Pillow, fontTools)."""
+    needs jinja2) or the seal drawing libraries (Pillow, fontTools). Run through the console script's entry point,
+    which loads the command's modules with the cyclic collector paused: it must leave the collector on and what it
+    loaded frozen (api/cli/entry.py)."""
     probe = (
-        "import sys\n"
-        "from api.cli.main import main\n"
+        "import gc, sys\n"
+        "from api.cli.entry import main\n"
         "code = main(['verify', sys.argv[1]])\n"
+        "assert gc.isenabled() and gc.get_freeze_count() > 100_000, (gc.isenabled(), gc.get_freeze_count())\n"
+        "assert 'signer.verify' in sys.modules\n"
         "loaded = sorted(m for m in ('weasyprint', 'alembic', 'sqlalchemy', 'fastapi', 'docx', 'jinja2', 'PIL',\n"
         "                            'fontTools') if m in sys.modules)\n"
         "print(code, ','.join(loaded))\n"
