@@ -44,6 +44,7 @@ _ORIGINAL_HEX = getattr(generic, "read_hex_string_from_stream", None)
 _ORIGINAL_DELIMITED = getattr(generic, "read_until_delimiter", None)
 _ORIGINAL_NAME_EQ: Callable[[Any, Any], Any] = asn1_x509.Name.__eq__
 _ORIGINAL_PDFDOC = getattr(generic, "decode_pdfdocencoding", None)
+_ORIGINAL_NAME = getattr(generic, "_decode_name", None)
 #: byte → character of PDFDocEncoding (pyHanko's table; an undefined byte maps to NUL, as there)
 _PDF_DOC_TABLE = dict(enumerate(getattr(generic, "_pdfDocEncoding", ())))
 #: hex digits and PDF whitespace (pyHanko's PDF_WHITESPACE: space, LF, CR, TAB, FF, NUL), then the closing '>'
@@ -123,12 +124,28 @@ def decode_pdfdocencoding(byte_array: bytes | bytearray) -> str:
     return text
 
 
+#: a name's bytes with no ``#`` escape and nothing pyHanko requires escaped (whitespace, delimiters, bytes outside
+#: 0x21–0x7E): its decoder would give them back unchanged
+_PLAIN_NAME = re.compile(b"[" + re.escape(bytes(c for c in range(0x21, 0x7F) if c not in b"#" + misc.PDF_DELIMITERS))
+                         + b"]*")
+
+
+def decode_name(name_bytes: bytes) -> Any:
+    """pyHanko's ``_decode_name`` (one Python step per byte, for every name in the file) with the common case — a
+    plain ASCII name — done in one regex match; an escape or a byte that must be escaped goes to pyHanko's."""
+    if _PLAIN_NAME.fullmatch(name_bytes):
+        return generic.NameObject("/" + name_bytes.decode("ascii"))
+    assert _ORIGINAL_NAME is not None
+    return _ORIGINAL_NAME(name_bytes)
+
+
 #: (holder, attribute, replacement, original) — a replacement whose original is missing is never installed
 _REPLACED: tuple[tuple[Any, str, Any, Any], ...] = tuple(
     (holder, name, fast, original) for holder, name, fast, original in (
         (generic, "read_hex_string_from_stream", read_hex_string, _ORIGINAL_HEX),
         (generic, "read_until_delimiter", read_until_delimiter, _ORIGINAL_DELIMITED),
         (asn1_x509.Name, "__eq__", names_equal, _ORIGINAL_NAME_EQ),
+        (generic, "_decode_name", decode_name, _ORIGINAL_NAME),
         (generic, "decode_pdfdocencoding", decode_pdfdocencoding,
          _ORIGINAL_PDFDOC if len(_PDF_DOC_TABLE) == 256 else None),
     ) if original is not None)

@@ -291,11 +291,11 @@ def _planted_objects(reader: PdfFileReader, data: bytes, *, after: int,
                     return out
         live = {key for key in live if key[0] not in freed} | written
         end = revision_ends[revision] if revision < len(revision_ends) else len(data)
-        referenced.update(int(m.group(1)) for m in _REFERENCE.finditer(data, scanned, end))
+        referenced.update(map(int, _REFERENCE.findall(data, scanned, end)))
         scanned = max(scanned, end)
         for stream_ref in xrefs.object_streams_used_in(revision):
             stream = reader.get_object(stream_ref, revision=revision)
-            referenced.update(int(m.group(1)) for m in _REFERENCE.finditer(stream.data))
+            referenced.update(map(int, _REFERENCE.findall(stream.data)))
     return out
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from asn1crypto import x509 as asn1_x509
-from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.writer import PdfFileWriter
@@ -104,19 +104,43 @@ def test_pdfdoc_text_decodes_exactly_as_pyhanko_decodes_it() -> None:
     assert fastpdf.decode_pdfdocencoding(bytearray(b"MinSeal \x18\x95")) == "MinSeal \u02d8\u0141"
 
 
+def _name_read(decode: Any, raw: bytes) -> tuple[str, Any]:
+    try:
+        name = decode(raw)
+    except misc.PdfReadError as exc:
+        return "error", str(exc)
+    return type(name).__name__, str(name)
+
+
+NAME_CASES = [b"", b"Type", b"A#20B", b"#E4#B8#AD", b"\xe4\xb8\xad", b"a b", b"a#2", b"a#zz", b"a/b", b"a(b", b"~!$&'*",
+              b"a\x7fb", b"\x00", b"Lang#"]
+
+
+def test_names_decode_exactly_as_pyhanko_decodes_them() -> None:
+    for raw in NAME_CASES:
+        assert _name_read(fastpdf.decode_name, raw) == _name_read(fastpdf._ORIGINAL_NAME, raw), raw
+    for byte in range(256):  # every byte alone and inside a name
+        for raw in (bytes([byte]), b"Ab" + bytes([byte]) + b"c"):
+            assert _name_read(fastpdf.decode_name, raw) == _name_read(fastpdf._ORIGINAL_NAME, raw), raw
+    rng = random.Random(9)
+    for _ in range(2000):
+        raw = bytes(rng.choice(b"aZ09.-+#/()<>[]{}%~!\x7f\x80\xe4 \n\x00") for _ in range(rng.randint(0, 12)))
+        assert _name_read(fastpdf.decode_name, raw) == _name_read(fastpdf._ORIGINAL_NAME, raw), raw
+
+
 def test_the_fast_readers_are_installed_and_the_originals_can_be_restored() -> None:
     fastpdf.install()
     installed = (fastpdf.read_hex_string, fastpdf.read_until_delimiter, fastpdf.names_equal,
-                 fastpdf.decode_pdfdocencoding)
+                 fastpdf.decode_pdfdocencoding, fastpdf.decode_name)
 
     def current() -> tuple[Any, ...]:
         return (generic.read_hex_string_from_stream, generic.read_until_delimiter, asn1_x509.Name.__eq__,
-                generic.decode_pdfdocencoding)
+                generic.decode_pdfdocencoding, generic._decode_name)
 
     assert current() == installed
     with fastpdf.originals():
         originals = (fastpdf._ORIGINAL_HEX, fastpdf._ORIGINAL_DELIMITED, fastpdf._ORIGINAL_NAME_EQ,
-                     fastpdf._ORIGINAL_PDFDOC)
+                     fastpdf._ORIGINAL_PDFDOC, fastpdf._ORIGINAL_NAME)
         assert current() == originals
         fastpdf.install()  # (a verification meanwhile does not undo the restore)
         assert current() == originals
