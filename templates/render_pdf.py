@@ -28,6 +28,7 @@ from signer.slots import SLOTS_INFO_KEY, SealSlot, SlotTable
 
 from .catalogue import TEMPLATES_ROOT, Catalogue, Family, Prepared, iter_strings
 from .columns import FORM_WIDTHS
+from .fit import LINE_PITCHES_PT, closer_css, closing_pushed
 from .fonts import FontSet, check_subsetter
 from .formats import cn_date, money
 from .titles import title_lines
@@ -167,6 +168,7 @@ class PdfRenderer:
         self._env.filters.update(cn_date=cn_date, money=money, mask_id=mask_id_number, title_lines=title_lines)
         self._env.globals.update(qr_data_uri=qr_data_uri, widths=FORM_WIDTHS)
         self._stylesheets: dict[str, list[Any]] = {}
+        self._closer: list[Any] = []
         self._render_lock = threading.Lock()
         self._log = _LogCollector()
         logging.getLogger("weasyprint").addHandler(self._log)
@@ -223,10 +225,9 @@ class PdfRenderer:
         The GIL serialises this work anyway, so the lock costs no throughput."""
         self._log.start()
         try:
-            document = HTML(string=source, base_url=str(ASSETS) + "/", url_fetcher=self._fetcher).render(
-                font_config=self._font_config, stylesheets=self._styles(prepared.family),
-                pdf_variant=self.pdf_variant,
-            )
+            document = self._layout(source, self._styles(prepared.family))
+            if closing_pushed(document):  # GB/T 9704 §7.3.5.1: a closer line pitch keeps the seal with the body
+                document = self._closer_fit(document, source, prepared.family)
             slots = tuple(_find_slots(document, prepared.family.tiers, office_ids or {}))
             # the slots travel inside the file too, so a later tier's signer knows where its box is
             document.metadata.custom[SLOTS_INFO_KEY] = SlotTable(prepared.family.id, slots).to_json()
@@ -237,6 +238,30 @@ class PdfRenderer:
         finally:
             warnings = self._log.stop()
         return _rendered(prepared.family.id, prepared.family.title, document, pdf, slots, warnings)
+
+    def _layout(self, source: str, stylesheets: Sequence[Any]) -> Any:
+        return HTML(string=source, base_url=str(ASSETS) + "/", url_fetcher=self._fetcher).render(
+            font_config=self._font_config, stylesheets=list(stylesheets), pdf_variant=self.pdf_variant)
+
+    def _closer_fit(self, document: Any, source: str, family: Family) -> Any:
+        """The least closer pitch that saves the pushed page, else ``document`` unchanged. The closest pitch is
+        tried first (if it does not save the page none does: one extra layout), then the others back towards
+        the grid, so the kept layout is the one that changes the grid least."""
+        closest = self._layout(source, [*self._styles(family), self._closer_styles()[-1]])
+        if len(closest.pages) >= len(document.pages):
+            return document
+        for closer in self._closer_styles()[:-1]:
+            candidate = self._layout(source, [*self._styles(family), closer])
+            if len(candidate.pages) < len(document.pages):
+                return candidate
+        return closest
+
+    def _closer_styles(self) -> list[Any]:
+        """The closer line pitches of ``templates/fit.py``, least change first (parsed once per renderer)."""
+        if not self._closer:
+            self._closer = [CSS(string=closer_css(pitch), font_config=self._font_config)
+                            for pitch in LINE_PITCHES_PT]
+        return self._closer
 
     def render_page(self, template: str, context: Mapping[str, Any], *, page_id: str, title: str,
                     stylesheets: Sequence[str], office_ids: Mapping[str, str] | None = None,

@@ -196,7 +196,7 @@ def test_a_list_never_leaves_an_empty_framed_block(documents: DocumentService, w
     """Where the last rows, the total and the seal move on to the next page, the page they leave ends at its
     last row's rule: the table's frame used to run on ~24 mm into the empty space."""
     sample = documents.catalogue.family("dibao_notice").sample()
-    for n in (6, 8, 12):
+    for n in (8, 12):
         out = documents.render("dibao_notice", sample | {"households": _households(n)}, verify_url=VERIFY_URL)
         pdf = write_pdf(out.rendered.pdf, f"n{n}.pdf")
         assert out.rendered.page_count == 2
@@ -204,3 +204,30 @@ def test_a_list_never_leaves_an_empty_framed_block(documents: DocumentService, w
         assert rows, n
         ink = _frame_ink_below(pdf, 1, max(ln[3] for ln in rows))
         assert ink is None, (n, ink)
+
+
+def _row_pitch_mm(pdf: Path) -> float:
+    """The pitch of page 1's household rows (their text lines), which every closer line pitch changes."""
+    rows = sorted((ln for ln in lines(pdf, 1) if re.search(r"张\d{3}$", ln[4])), key=lambda ln: ln[1])
+    return min(b[1] - a[1] for a, b in itertools.pairwise(rows))
+
+
+def test_a_short_overrun_closes_the_line_pitch_to_keep_the_seal_with_the_body(documents: DocumentService,
+                                                                              write_pdf) -> None:  # type: ignore[no-untyped-def]
+    """GB/T 9704 §7.3.5.1 (templates/fit.py): 5–7 households used to put the last row, the total and the seal on
+    a second page with ~50 mm empty on the first. Now one page at a closer pitch (body lines 26–27 pt instead of
+    28.94, never closer), seal on page 1; 8 households cannot be saved so, and keep the standard grid on two."""
+    sample = documents.catalogue.family("dibao_notice").sample()
+    four = documents.render("dibao_notice", sample | {"households": _households(4)}, verify_url=VERIFY_URL)
+    grid = _row_pitch_mm(write_pdf(four.rendered.pdf, "n4.pdf"))
+    for n in (5, 6, 7):
+        out = documents.render("dibao_notice", sample | {"households": _households(n)}, verify_url=VERIFY_URL)
+        assert out.rendered.page_count == 1 and out.rendered.slot("issuer").page_index == 0, n
+        pdf = write_pdf(out.rendered.pdf, f"n{n}.pdf")
+        assert _row_pitch_mm(pdf) < grid - 0.3, (n, grid)
+        body = [ln for ln in lines(pdf, 1) if ln[3] - ln[1] > 5 and re.search(r"[，。]", ln[4])]
+        pitches = [b[1] - a[1] for a, b in itertools.pairwise(body) if 0 < b[1] - a[1] < 12]
+        assert pitches and all(26 / MM - 0.1 <= p < 28.94 / MM - 0.3 for p in pitches), (n, pitches)
+    out = documents.render("dibao_notice", sample | {"households": _households(8)}, verify_url=VERIFY_URL)
+    assert out.rendered.page_count == 2
+    assert abs(_row_pitch_mm(write_pdf(out.rendered.pdf, "n8.pdf")) - grid) < 0.1
