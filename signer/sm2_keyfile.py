@@ -7,13 +7,11 @@ No error raised here carries the passphrase."""
 
 from __future__ import annotations
 
-import base64
 import os
-import re
 from pathlib import Path
 from typing import Final
 
-from asn1crypto import algos, keys
+from asn1crypto import algos, keys, pem
 from cryptography.hazmat.primitives import hashes, padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
@@ -23,7 +21,8 @@ from .sm2 import Sm2PrivateKey
 
 #: PBKDF2 iterations of a file written here (OpenSSL 3's default is 2048; a key file is opened once per process)
 ITERATIONS: Final = 200_000
-_PEM = re.compile(rb"-----BEGIN ENCRYPTED PRIVATE KEY-----(.+?)-----END ENCRYPTED PRIVATE KEY-----", re.S)
+#: the PEM type of an encrypted PKCS#8 file (RFC 7468 §11); armoured and unarmoured by asn1crypto
+_PEM_TYPE: Final = "ENCRYPTED PRIVATE KEY"
 _PRFS: Final[dict[str, type[hashes.SHA1 | hashes.SHA224 | hashes.SHA256 | hashes.SHA384 | hashes.SHA512]]] = {
     "sha1": hashes.SHA1, "sha224": hashes.SHA224, "sha256": hashes.SHA256, "sha384": hashes.SHA384,
     "sha512": hashes.SHA512}
@@ -31,14 +30,15 @@ _CIPHERS: Final = {"aes128_cbc": 16, "aes192_cbc": 24, "aes256_cbc": 32}
 
 
 def _der(data: bytes) -> bytes:
-    """DER, from DER or PEM (``ENCRYPTED PRIVATE KEY``)."""
-    found = _PEM.search(data)
-    if found:
-        try:
-            return base64.b64decode(b"".join(found.group(1).split()), validate=True)
-        except ValueError:
-            raise KeyStoreError("加密私钥文件的 PEM 内容无法解码", code="KEYFILE_INVALID") from None
-    return data
+    """DER, from DER or PEM (type ``ENCRYPTED PRIVATE KEY``; another type is left as it is, and refused when
+    parsed)."""
+    if not pem.detect(data):
+        return data
+    try:
+        type_name, _headers, der = pem.unarmor(data)
+    except ValueError:
+        raise KeyStoreError("加密私钥文件的 PEM 内容无法解码", code="KEYFILE_INVALID") from None
+    return der if type_name == _PEM_TYPE else data
 
 
 def decrypt_sm2_key(data: bytes, passphrase: bytes) -> Sm2PrivateKey:
@@ -108,10 +108,9 @@ def encrypt_sm2_key(key: Sm2PrivateKey, passphrase: bytes, *, iterations: int = 
 
 
 def to_pem(der: bytes) -> bytes:
-    """An encrypted key file's PEM form (``-----BEGIN ENCRYPTED PRIVATE KEY-----``)."""
-    body = base64.encodebytes(der).replace(b"\n", b"")
-    lines = b"\n".join(body[i:i + 64] for i in range(0, len(body), 64))
-    return b"-----BEGIN ENCRYPTED PRIVATE KEY-----\n" + lines + b"\n-----END ENCRYPTED PRIVATE KEY-----\n"
+    """An encrypted key file's PEM form (type ``ENCRYPTED PRIVATE KEY``, 64-character lines)."""
+    armoured: bytes = pem.armor(_PEM_TYPE, der)
+    return armoured
 
 
 def read_passphrase(path: Path) -> bytes:
