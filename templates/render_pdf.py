@@ -239,9 +239,11 @@ class PdfRenderer:
             warnings = self._log.stop()
         return _rendered(prepared.family.id, prepared.family.title, document, pdf, slots, warnings)
 
-    def _layout(self, source: str, stylesheets: Sequence[Any]) -> Any:
+    def _layout(self, source: str, stylesheets: Sequence[Any], *, pdf_variant: str | None = None) -> Any:
+        """WeasyPrint's layout of ``source`` with this renderer's fonts and asset-only fetcher."""
         return HTML(string=source, base_url=str(ASSETS) + "/", url_fetcher=self._fetcher).render(
-            font_config=self._font_config, stylesheets=list(stylesheets), pdf_variant=self.pdf_variant)
+            font_config=self._font_config, stylesheets=list(stylesheets),
+            pdf_variant=pdf_variant or self.pdf_variant)
 
     def _closer_fit(self, document: Any, source: str, family: Family) -> Any:
         """The least closer pitch that saves the pushed page, else ``document`` unchanged. The closest pitch is
@@ -279,8 +281,7 @@ class PdfRenderer:
         with self._render_lock:
             self._log.start()
             try:
-                document = HTML(string=source, base_url=str(ASSETS) + "/", url_fetcher=self._fetcher).render(
-                    font_config=self._font_config, stylesheets=self._stylesheets[key], pdf_variant=variant)
+                document = self._layout(source, self._stylesheets[key], pdf_variant=variant)
                 slots = tuple(_find_slots(document, (), office_ids or {}))
                 document.metadata.custom[SLOTS_INFO_KEY] = SlotTable(page_id, slots).to_json()
                 pdf = document.write_pdf(pdf_variant=variant, custom_metadata=True)

@@ -2,7 +2,7 @@
 
 Why a module of its own: start-up time. A ``minseal verify`` process imports about 1,100 modules (pyHanko and what
 it pulls in, about 900 of them), and CPython's cyclic garbage collector runs hundreds of times while they load,
-although nothing they build is garbage: about a fifth of the import time (docs/benchmarks.md). So the collector
+although nothing they build is garbage: 10–20 % of the import time (docs/benchmarks.md). So the collector
 is paused while the command's modules load — before ``api.cli.main`` is imported, which is why this cannot live
 there — and what they built is then frozen (``gc.freeze``: kept out of every later collection), so the command
 runs with the collector on, as usual, without walking the imported objects again. Only stdlib is imported here.

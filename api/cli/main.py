@@ -389,9 +389,11 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: domain errors become a Chinese message on stderr and a stable exit code."""
     logs.configure()
     args = sys.argv[1:] if argv is None else list(argv)
-    command, prog_name = (verify_app, "minseal verify") if args[:1] == ["verify"] else (app, "minseal")
+    command, prog_name = app, "minseal"
+    if args[:1] == ["verify"]:
+        command, prog_name, args = verify_app, "minseal verify", args[1:]
     try:
-        code = command(args=args[1:] if command is verify_app else args, prog_name=prog_name, standalone_mode=False)
+        code = command(args=args, prog_name=prog_name, standalone_mode=False)
         if isinstance(code, int) and code:  # typer.Exit(n) comes back as a return value here
             return code
     except MinSealError as error:
