@@ -31,12 +31,22 @@ def lines(pdf: Path, page: int) -> list[Line]:
     return out
 
 
+def body_lines(page: list[Line]) -> list[Line]:
+    """A page's 3号 body lines (taller than 5 mm, with a Chinese comma or full stop)."""
+    return [ln for ln in page if ln[3] - ln[1] > 5 and re.search(r"[，。]", ln[4])]
+
+
+def line_pitches(body: list[Line]) -> list[float]:
+    """The distances (mm) between consecutive lines of one paragraph run (a gap of a line or more excluded)."""
+    return [b[1] - a[1] for a, b in itertools.pairwise(body) if 0 < b[1] - a[1] < 12]
+
+
 @pytest.mark.parametrize("family_id", ["dibao_notice", "dibao_certificate"])
 def test_text_block_is_156_by_225_mm(family_id: str, documents: DocumentService, write_pdf) -> None:  # type: ignore[no-untyped-def]
     out = documents.render(family_id, documents.catalogue.family(family_id).sample())
     pdf = write_pdf(out.rendered.pdf)
     page = lines(pdf, 1)
-    body = [ln for ln in page if ln[3] - ln[1] > 5 and re.search(r"[，。]", ln[4])]  # 3号 body lines
+    body = body_lines(page)
     assert len(body) >= 4
     # left edge 28 mm, right edge 28 + 156 = 184 mm (a justified full line), both ±1 mm
     # every line starts at 28 mm, or 2 characters in (a paragraph's first line)
@@ -50,7 +60,7 @@ def test_text_block_is_156_by_225_mm(family_id: str, documents: DocumentService,
     assert all(len(ln[4]) == 28 for ln in full), [ln[4] for ln in full]
     assert full or family_id != "dibao_notice"
     # 22 lines in 225 mm: the pitch of consecutive body lines × 22 = 225 ±1 mm
-    pitches = [b[1] - a[1] for a, b in itertools.pairwise(body) if 0 < b[1] - a[1] < 12]
+    pitches = line_pitches(body)
     assert pitches and all(abs(p * 22 - 225) <= 1 for p in pitches), pitches
     # the block starts 37 mm from the top: the title's line box (its glyph box less the half-leading of 2号)
     title = page[0]
@@ -225,8 +235,7 @@ def test_a_short_overrun_closes_the_line_pitch_to_keep_the_seal_with_the_body(do
         assert out.rendered.page_count == 1 and out.rendered.slot("issuer").page_index == 0, n
         pdf = write_pdf(out.rendered.pdf, f"n{n}.pdf")
         assert _row_pitch_mm(pdf) < grid - 0.3, (n, grid)
-        body = [ln for ln in lines(pdf, 1) if ln[3] - ln[1] > 5 and re.search(r"[，。]", ln[4])]
-        pitches = [b[1] - a[1] for a, b in itertools.pairwise(body) if 0 < b[1] - a[1] < 12]
+        pitches = line_pitches(body_lines(lines(pdf, 1)))
         assert pitches and all(26 / MM - 0.1 <= p < 28.94 / MM - 0.3 for p in pitches), (n, pitches)
     out = documents.render("dibao_notice", sample | {"households": _households(8)}, verify_url=VERIFY_URL)
     assert out.rendered.page_count == 2
